@@ -1,0 +1,39 @@
+# The two commands of the README: `make serve` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve test proto lint bench-hash check-golden clean
+
+# Reinstall whenever the project's install inputs change.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/neardup serve
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+# Regenerates the stubs beside the contract; tests/proto fails while they are stale.
+proto: $(STAMP)
+	$(PY) scripts/generate_proto.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy index service
+
+bench-hash: $(STAMP)
+	$(PY) scripts/bench_hash.py
+
+check-golden: $(STAMP)
+	$(PY) scripts/check_golden.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

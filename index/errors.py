@@ -1,0 +1,78 @@
+"""The engine's errors: every way an input can be refused, as a type.
+
+The service maps each type to one gRPC status code (in one place, `neardup.service`), so a
+new error type here needs its code there too. Messages are written for the caller: they
+say what was wrong and, where it helps, the limit or the accepted values.
+
+    NeardupError
+    ├── InvalidImage            the bytes are not an image we can hash
+    │   ├── EmptyImage          zero bytes
+    │   ├── UnsupportedFormat   not a format we decode (or not an image at all)
+    │   ├── CorruptImage        a known format, but the data is broken
+    │   │   └── TruncatedImage  ... because it ends early
+    │   └── BadDimensions       zero-sized, or a side beyond any real image
+    ├── ImageTooLarge           over the byte or pixel limit (refused before decoding)
+    ├── InvalidHash             a hash value that is not 16 hex digits / 64 bits
+    ├── UnknownAlgorithm        an algorithm name we do not have
+    └── AlgorithmMismatch       two hashes of different algorithms compared
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlgorithmMismatch",
+    "BadDimensions",
+    "CorruptImage",
+    "EmptyImage",
+    "ImageTooLarge",
+    "InvalidHash",
+    "InvalidImage",
+    "NeardupError",
+    "TruncatedImage",
+    "UnknownAlgorithm",
+    "UnsupportedFormat",
+]
+
+
+class NeardupError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class InvalidImage(NeardupError):
+    """The input bytes cannot be hashed as an image."""
+
+
+class EmptyImage(InvalidImage):
+    """The input has zero bytes."""
+
+
+class UnsupportedFormat(InvalidImage):
+    """The input is not in a format the engine decodes."""
+
+
+class CorruptImage(InvalidImage):
+    """The input claims a supported format but its data cannot be decoded."""
+
+
+class TruncatedImage(CorruptImage):
+    """The input stops before the image data is complete."""
+
+
+class BadDimensions(InvalidImage):
+    """The header declares a size no real image has (zero, or a side beyond the limit)."""
+
+
+class ImageTooLarge(NeardupError):
+    """The input exceeds the byte or pixel limit; it was refused before decoding pixels."""
+
+
+class InvalidHash(NeardupError):
+    """A hash value is malformed (not 16 hex digits, or outside [0, 2**64))."""
+
+
+class UnknownAlgorithm(NeardupError):
+    """An algorithm name that the engine does not implement."""
+
+
+class AlgorithmMismatch(NeardupError):
+    """Hashes of two different algorithms were compared; they live in different spaces."""
