@@ -7,7 +7,8 @@
 | `phash-c`     | bit-exact pHash C `ph_dct_imagehash` (0.9.x)              |
 
 Each algorithm is a 32x32 DCT of the image (its own decode and pixel path) and a rule that
-turns a DCT into 64 bits. Orientation hashes come from the same DCT (`orientations`).
+turns a DCT into 64 bits. Orientation hashes come from the same DCT (`orientations`), or,
+for `phash-c` whose sampling grid is not symmetric, from the same decode.
 
 Thread-safety: stateless; call from any number of threads.
 """
@@ -26,7 +27,7 @@ from .errors import UnknownAlgorithm
 from .fingerprint import Fingerprint
 from .imagehash_math import canonical_coefficients, imagehash_bits, imagehash_coefficients
 from .orientations import Orientation, orient_dct
-from .phash_c import phash_c_bits, phash_c_coefficients
+from .phash_c import phash_c_bits, phash_c_coefficients, phash_c_oriented_coefficients
 
 __all__ = [
     "ALGORITHMS",
@@ -42,12 +43,28 @@ Coefficients = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class Algorithm:
-    """A named way to hash an image: its DCT of the image, and the bits it takes from a DCT."""
+    """A named way to hash an image: its DCT of the image, and the bits it takes from a DCT.
+
+    oriented_coefficients: the DCTs of the 8 orientations, indexed by `Orientation`.
+    """
 
     name: str
     summary: str
     coefficients: Callable[[Image.Image], Coefficients]
+    oriented_coefficients: Callable[[Image.Image], tuple[Coefficients, ...]]
     bits: Callable[[Coefficients], int]
+
+
+def _oriented_from_one_dct(
+    coefficients: Callable[[Image.Image], Coefficients],
+) -> Callable[[Image.Image], tuple[Coefficients, ...]]:
+    """Orientation DCTs by sign flips and a transpose of one DCT (see `orientations`)."""
+
+    def oriented(image: Image.Image) -> tuple[Coefficients, ...]:
+        dct = coefficients(image)
+        return tuple(orient_dct(dct, o) for o in Orientation)
+
+    return oriented
 
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -57,18 +74,21 @@ ALGORITHMS: dict[str, Algorithm] = {
             "phash",
             "ImageHash pHash maths on a canonical fast decode (EXIF, alpha on white, JPEG draft)",
             canonical_coefficients,
+            _oriented_from_one_dct(canonical_coefficients),
             imagehash_bits,
         ),
         Algorithm(
             "imagehash-4",
             "bit-exact ImageHash 4.3.x phash (image as opened)",
             imagehash_coefficients,
+            _oriented_from_one_dct(imagehash_coefficients),
             imagehash_bits,
         ),
         Algorithm(
             "phash-c",
             "bit-exact pHash C library ph_dct_imagehash (0.9.x)",
             phash_c_coefficients,
+            phash_c_oriented_coefficients,
             phash_c_bits,
         ),
     )
@@ -115,11 +135,9 @@ def hash_image(
     image = open_image(data, limits)
     width, height, fmt = image.width, image.height, image.format or ""
     with image:
-        coefficients = algo.coefficients(image)
-    fingerprint = Fingerprint(algo.bits(coefficients), algo.name)
-    oriented: tuple[Fingerprint, ...] = ()
-    if orientations:
-        oriented = tuple(
-            Fingerprint(algo.bits(orient_dct(coefficients, o)), algo.name) for o in Orientation
-        )
-    return ImageHashes(fingerprint, oriented, width, height, fmt)
+        if orientations:
+            dcts = algo.oriented_coefficients(image)
+        else:
+            dcts = (algo.coefficients(image),)
+    hashes = tuple(Fingerprint(algo.bits(dct), algo.name) for dct in dcts)
+    return ImageHashes(hashes[0], hashes if orientations else (), width, height, fmt)

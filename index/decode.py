@@ -97,8 +97,6 @@ def _decoding(what: str) -> Iterator[None]:
         yield
     except NeardupError:
         raise
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"{what}: {exc}") from exc
     except MemoryError as exc:
         raise ImageTooLarge(f"{what}: out of memory while decoding") from exc
     except (OSError, EOFError) as exc:
@@ -126,11 +124,21 @@ def open_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Imag
         raise ImageTooLarge(
             f"the image is {len(data)} bytes, over the limit of {limits.max_bytes} bytes"
         )
+    if _sniff(data) == "WEBP":  # libwebp reports a short file only as "no decoder object"
+        declared = 8 + int.from_bytes(data[4:8], "little")
+        if len(data) < declared:
+            raise TruncatedImage(
+                f"the WebP data ends early: {len(data)} of the {declared} bytes its header declares"
+            )
     with _decoding("image header"):
         try:
             image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
         except UnidentifiedImageError:
             raise _unidentified(data) from None
+        except Image.DecompressionBombError as exc:  # far beyond any sane limit
+            raise ImageTooLarge(
+                f"the image is over the limit of {limits.max_pixels} pixels ({exc})"
+            ) from None
     width, height = image.size
     if width <= 0 or height <= 0:
         raise BadDimensions(f"the image declares a size of {width}x{height} pixels")

@@ -9,6 +9,8 @@ and/or columns. Reversing the rows of a 2-D DCT-II input multiplies output row v
 (column u by (-1)^u for columns), and transposing the input transposes the DCT. So the hash of
 every orientation follows from one DCT with sign flips and a transpose: exact (no new
 rounding), 8 hashes for the cost of one decode. The same table applies EXIF orientation.
+(Algorithms whose pixel path is not symmetric, like pHash C's sampling grid, orient the
+decoded pixels instead: `orient_pixels` takes any image array.)
 """
 
 from __future__ import annotations
@@ -69,9 +71,9 @@ EXIF_ORIENTATION = {
 
 
 def orient_pixels(pixels: npt.NDArray[np.generic], orientation: Orientation) -> npt.NDArray[np.generic]:
-    """The square array `pixels` seen in `orientation` (a view, no copy)."""
+    """The image array `pixels` (rows, columns[, channels]) seen in `orientation` (a view)."""
     d = _AS_DIHEDRAL[orientation]
-    out = pixels.T if d.transpose else pixels
+    out = np.swapaxes(pixels, 0, 1) if d.transpose else pixels
     if d.reverse_cols:
         out = out[:, ::-1]
     if d.reverse_rows:

@@ -19,8 +19,9 @@ import numpy.typing as npt
 from PIL import Image
 
 from .decode import load
+from .orientations import Orientation, orient_pixels
 
-__all__ = ["phash_c_bits", "phash_c_coefficients"]
+__all__ = ["phash_c_bits", "phash_c_coefficients", "phash_c_oriented_coefficients"]
 
 SIDE = 32
 _BOX_RADIUS = 3  # 7x7 kernel, centre at offset 3
@@ -66,7 +67,23 @@ def _luma(samples: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
 def phash_c_coefficients(image: Image.Image) -> npt.NDArray[np.float64]:
     """32x32 orthonormal DCT of the blurred, nearest-neighbour-sampled luma, as pHash C does."""
     load(image)
+    return _coefficients_of(_samples(image))
+
+
+def phash_c_oriented_coefficients(image: Image.Image) -> tuple[npt.NDArray[np.float64], ...]:
+    """The DCTs of the 8 orientations of the image, indexed by `Orientation`.
+
+    pHash C samples the blurred image on a grid anchored at the top-left corner, so a
+    mirrored file is sampled at other points than the mirror of the original's grid; sign
+    flips of one DCT land 8 to 18 bits away from the C hash of the transformed file.
+    Orienting the decoded samples and sampling each anew gives exactly that hash.
+    """
+    load(image)
     samples = _samples(image)
+    return tuple(_coefficients_of(orient_pixels(samples, o)) for o in Orientation)
+
+
+def _coefficients_of(samples: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     height, width = samples.shape[:2]
     offsets = np.arange(-_BOX_RADIUS, _BOX_RADIUS + 1)
     rows = np.clip((np.arange(SIDE) * height // SIDE)[:, np.newaxis] + offsets, 0, height - 1)

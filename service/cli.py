@@ -1,0 +1,97 @@
+"""The `neardup` command line: one entry point, one subcommand per operation.
+
+    neardup hash [--algorithm NAME] [--orientations] PATH...
+
+Output formats are part of the interface (scripts parse them); see each subcommand's help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from neardup.index import ALGORITHMS, DEFAULT_ALGORITHM, NeardupError, Orientation, hash_image
+from neardup.index.decode import DEFAULT_LIMITS
+
+__all__ = ["main"]
+
+_ORIENTATION_ORDER = ", ".join(o.name.lower() for o in Orientation)
+
+
+def _hash_one(path: str, algorithm: str, orientations: bool) -> tuple[str, str | None]:
+    """(output line, None) or ("", error message) for one file."""
+    try:
+        with open(path, "rb") as f:
+            # One byte over the limit is enough for hash_image to refuse it as too large.
+            data = f.read(DEFAULT_LIMITS.max_bytes + 1)
+        hashes = hash_image(data, algorithm, orientations=orientations)
+    except (OSError, NeardupError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return "", f"neardup: {path}: {reason}"
+    fields = hashes.orientations if orientations else (hashes.fingerprint,)
+    return "\t".join([*(f.hex for f in fields), path]), None
+
+
+def _cmd_hash(args: argparse.Namespace) -> int:
+    failed = False
+    workers = min(len(args.paths), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(lambda p: _hash_one(p, args.algorithm, args.orientations), args.paths)
+        for line, error in results:  # in the order given, as each completes
+            if error is not None:
+                failed = True
+                print(error, file=sys.stderr, flush=True)
+            else:
+                print(line, flush=True)
+    return 1 if failed else 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    print("neardup: the gRPC server is not built yet (see the open issues)", file=sys.stderr)
+    return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neardup", description="Near-duplicate image search.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    hash_cmd = commands.add_parser(
+        "hash",
+        help="print the perceptual hash of image files",
+        description=(
+            "Prints one line per readable file: 16 lowercase hex digits, a TAB, the path as "
+            "given. Unreadable files are reported on stderr with the reason; the others are "
+            "still printed, and the exit status is 1 if any file failed. With --orientations "
+            "the line holds 8 hashes, TAB-separated, in this order: "
+            f"{_ORIENTATION_ORDER}; then the path."
+        ),
+    )
+    hash_cmd.add_argument(
+        "--algorithm",
+        default=DEFAULT_ALGORITHM,
+        choices=sorted(ALGORITHMS),
+        help=f"hash algorithm (default {DEFAULT_ALGORITHM})",
+    )
+    hash_cmd.add_argument(
+        "--orientations", action="store_true", help="print the hashes of all 8 orientations"
+    )
+    hash_cmd.add_argument("paths", nargs="+", metavar="PATH", type=str)
+    hash_cmd.set_defaults(run=_cmd_hash)
+
+    serve_cmd = commands.add_parser("serve", help="run the gRPC server")
+    serve_cmd.set_defaults(run=_cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI; returns the exit status."""
+    args = _parser().parse_args(argv)
+    status: int = args.run(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
