@@ -25,9 +25,16 @@ test: $(STAMP)
 proto: $(STAMP)
 	$(PY) scripts/generate_proto.py
 
+# mypy resolves the neardup.* namespace through a tree of links shaped like the wheel.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy index service
+	$(VENV)/bin/ruff format --check .
+	mkdir -p build/typecheck/neardup
+	ln -sfn ../../../index build/typecheck/neardup/index
+	ln -sfn ../../../service build/typecheck/neardup/service
+	ln -sfn ../../../proto/neardup/v1 build/typecheck/neardup/v1
+	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml \
+		-p neardup.index -p neardup.service
 
 bench-hash: $(STAMP)
 	$(PY) scripts/bench_hash.py

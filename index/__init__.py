@@ -2,7 +2,14 @@
 the durable store). It knows nothing of gRPC; `neardup.service` drives it.
 """
 
-from .algorithms import ALGORITHMS, DEFAULT_ALGORITHM, Algorithm, ImageHashes, get_algorithm, hash_image
+from .algorithms import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    Algorithm,
+    ImageHashes,
+    get_algorithm,
+    hash_image,
+)
 from .decode import SUPPORTED_FORMATS, DecodeLimits
 from .errors import (
     AlgorithmMismatch,

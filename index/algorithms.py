@@ -135,9 +135,6 @@ def hash_image(
     image = open_image(data, limits)
     width, height, fmt = image.width, image.height, image.format or ""
     with image:
-        if orientations:
-            dcts = algo.oriented_coefficients(image)
-        else:
-            dcts = (algo.coefficients(image),)
+        dcts = algo.oriented_coefficients(image) if orientations else (algo.coefficients(image),)
     hashes = tuple(Fingerprint(algo.bits(dct), algo.name) for dct in dcts)
     return ImageHashes(hashes[0], hashes if orientations else (), width, height, fmt)

@@ -16,12 +16,14 @@ decoded pixels instead: `orient_pixels` takes any image array.)
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = ["EXIF_ORIENTATION", "Orientation", "orient_dct", "orient_pixels"]
+
+ArrayT = TypeVar("ArrayT", bound=np.ndarray[Any, Any])
 
 
 class Orientation(IntEnum):
@@ -70,7 +72,7 @@ EXIF_ORIENTATION = {
 }
 
 
-def orient_pixels(pixels: npt.NDArray[np.generic], orientation: Orientation) -> npt.NDArray[np.generic]:
+def orient_pixels(pixels: ArrayT, orientation: Orientation) -> ArrayT:
     """The image array `pixels` (rows, columns[, channels]) seen in `orientation` (a view)."""
     d = _AS_DIHEDRAL[orientation]
     out = np.swapaxes(pixels, 0, 1) if d.transpose else pixels
@@ -85,7 +87,9 @@ def _signs(n: int) -> npt.NDArray[np.float64]:
     return np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
 
 
-def orient_dct(coefficients: npt.NDArray[np.float64], orientation: Orientation) -> npt.NDArray[np.float64]:
+def orient_dct(
+    coefficients: npt.NDArray[np.float64], orientation: Orientation
+) -> npt.NDArray[np.float64]:
     """The 2-D DCT-II of `orient_pixels(x, orientation)`, given the DCT of a square x."""
     d = _AS_DIHEDRAL[orientation]
     out = coefficients.T if d.transpose else coefficients

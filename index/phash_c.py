@@ -33,7 +33,7 @@ def _dct_matrix(n: int) -> npt.NDArray[np.float64]:
     """Orthonormal DCT-II matrix: C[k][j] = sqrt(2/n) cos(pi k (2j+1) / 2n), row 0 sqrt(1/n)."""
     k = np.arange(n)[:, np.newaxis]
     j = np.arange(n)[np.newaxis, :]
-    matrix = np.sqrt(2.0 / n) * np.cos(np.pi * k * (2 * j + 1) / (2 * n))
+    matrix: npt.NDArray[np.float64] = np.sqrt(2.0 / n) * np.cos(np.pi * k * (2 * j + 1) / (2 * n))
     matrix[0, :] = 1.0 / np.sqrt(n)
     return matrix
 
@@ -60,7 +60,8 @@ def _luma(samples: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     if samples.shape[-1] >= 3:
         rgb = samples[..., :3].astype(np.int64)
         y = ((66 * rgb[..., 0] + 129 * rgb[..., 1] + 25 * rgb[..., 2] + 128) >> 8) + 16
-        return np.clip(y, 0, 255)
+        clamped: npt.NDArray[np.int64] = np.clip(y, 0, 255)
+        return clamped
     return samples[..., 0].astype(np.int64)
 
 
@@ -91,7 +92,8 @@ def _coefficients_of(samples: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     windows = _luma(samples[np.ix_(rows.ravel(), cols.ravel())])
     box_sums = windows.reshape(SIDE, offsets.size, SIDE, offsets.size).sum(axis=(1, 3))
     dct = _dct_matrix(SIDE)
-    return dct @ box_sums.astype(np.float64) @ dct.T
+    coefficients: npt.NDArray[np.float64] = dct @ box_sums.astype(np.float64) @ dct.T
+    return coefficients
 
 
 def phash_c_bits(coefficients: npt.NDArray[np.float64]) -> int:

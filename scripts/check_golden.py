@@ -37,7 +37,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def check_compat(bench: Path, golden: Path) -> bool:
     """Sections 1 and 2: bit-exact compatibility counts."""
     margins = {r["path"]: r for r in _rows(golden / "phash_golden_margins.csv")}
-    via_png = {r["path"]: r["phash_c_dct_via_png"] for r in _rows(golden / "phash_c_dct_via_png.csv")}
+    via_png = {
+        r["path"]: r["phash_c_dct_via_png"] for r in _rows(golden / "phash_c_dct_via_png.csv")
+    }
     counts: Counter[str] = Counter()
     misses: list[str] = []
     for row in _rows(golden / "phash_golden.csv"):
@@ -56,7 +58,9 @@ def check_compat(bench: Path, golden: Path) -> bool:
             continue
         ours_c = hash_image(data, "phash-c").fingerprint.hex
         fragile_c = margins[path]["phash_c_fragile"] == "1"
-        key = ("fragile" if fragile_c else "checked") + (" via png" if not row["phash_c_dct"] else "")
+        key = ("fragile" if fragile_c else "checked") + (
+            " via png" if not row["phash_c_dct"] else ""
+        )
         counts[f"phash-c {key}"] += 1
         if ours_c == expected:
             counts[f"phash-c {key} equal"] += 1
@@ -120,12 +124,16 @@ def check_quality(bench: Path, golden: Path) -> bool:
             f"{statistics.mean(best[transform]):.2f} bits; plain hash mean "
             f"{statistics.mean(plain[transform]):.2f} bits"
         )
-    print(f"  png    n={len(plain['png'])}: plain hash mean {statistics.mean(plain['png']):.2f} bits")
+    print(
+        f"  png    n={len(plain['png'])}: plain hash mean {statistics.mean(plain['png']):.2f} bits"
+    )
     return within >= 0.95 and all(statistics.mean(best[t]) <= 1.5 for t in best)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     args = parser.parse_args()
     bench, golden = args.shared / "bench", args.shared / "golden"

@@ -13,7 +13,10 @@ from pathlib import Path
 import neardup.index
 
 ROOT = Path(__file__).resolve().parents[1]
-IMPORT_ALL = "import neardup.index, neardup.service.cli, neardup.v1.neardup_pb2_grpc; print(neardup.index.__file__)"
+IMPORT_ALL = (
+    "import neardup.index, neardup.service.cli, neardup.v1.neardup_pb2_grpc;"
+    "print(neardup.index.__file__)"
+)
 
 
 def test_the_editable_install_maps_the_namespace_onto_the_source_folders() -> None:
@@ -22,9 +25,21 @@ def test_the_editable_install_maps_the_namespace_onto_the_source_folders() -> No
 
 def test_a_wheel_installs_only_the_neardup_namespace_and_imports_cleanly(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path / "dist"), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = (tmp_path / "dist").glob("neardup-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -37,10 +52,17 @@ def test_a_wheel_installs_only_the_neardup_namespace_and_imports_cleanly(tmp_pat
     zipfile.ZipFile(wheel).extractall(target)
     # -S: no site-packages processing, so the editable finder of this venv is out of the way;
     # dependencies still come from this venv's site-packages, listed after the wheel.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]]),
+    }
     result = subprocess.run(
-        [sys.executable, "-S", "-c", IMPORT_ALL], env=env, cwd=tmp_path,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-S", "-c", IMPORT_ALL],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(str(target / "neardup" / "index"))

@@ -11,9 +11,8 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
-
 from neardup.index import Fingerprint, hash_image
+from PIL import Image, ImageOps
 
 from ..conftest import golden_rows, read_image
 
@@ -36,12 +35,19 @@ def upright() -> Image.Image:
 
 # EXIF tag -> the Pillow transpose a viewer applies; we store the inverse so the viewer's
 # picture is `upright`.
-_DISPLAY_OP = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-               4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-               6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-               8: Image.Transpose.ROTATE_90}
-_INVERSE = {Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
-            Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90}
+_DISPLAY_OP = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_INVERSE = {
+    Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
+    Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90,
+}
 
 
 @pytest.mark.parametrize("tag", sorted(_DISPLAY_OP))
@@ -71,7 +77,11 @@ def test_alpha_is_composited_on_white_so_hidden_colours_do_not_count(upright: Im
     flattened.paste((255, 255, 255), (0, 0, 200, 400))
     on_white = encode(flattened, "PNG")
     assert phash(with_alpha) - phash(on_white) <= 1
-    assert hash_image(with_alpha, "imagehash-4").fingerprint - hash_image(on_white, "imagehash-4").fingerprint > 4
+    assert (
+        hash_image(with_alpha, "imagehash-4").fingerprint
+        - hash_image(on_white, "imagehash-4").fingerprint
+        > 4
+    )
 
 
 def test_sixteen_bit_gray_is_scaled_not_clipped(upright: Image.Image) -> None:
@@ -96,7 +106,9 @@ def test_a_cmyk_jpeg_hashes_like_its_rgb_picture() -> None:
 
 def test_an_animated_gif_is_hashed_by_its_first_frame(upright: Image.Image) -> None:
     first = upright.convert("P", palette=Image.Palette.ADAPTIVE)
-    second = upright.transpose(Image.Transpose.ROTATE_180).convert("P", palette=Image.Palette.ADAPTIVE)
+    second = upright.transpose(Image.Transpose.ROTATE_180).convert(
+        "P", palette=Image.Palette.ADAPTIVE
+    )
     animated = encode(first, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
     assert Image.open(io.BytesIO(animated)).n_frames == 2
     assert phash(animated) == phash(encode(first, "GIF"))
@@ -112,8 +124,11 @@ def test_a_one_pixel_image_hashes_as_a_flat_image() -> None:
 # Opaque originals: ImageHash ignores alpha, so it sees another picture where there is some;
 # debian__joy is the corpus's near-tie image (half its coefficients sit at the median).
 OPAQUE_ORIGINALS = [
-    r for r in golden_rows()
-    if r["transform"] == "none" and r["mode"] not in ("RGBA", "P") and r["file"] != "debian__joy.jpg"
+    r
+    for r in golden_rows()
+    if r["transform"] == "none"
+    and r["mode"] not in ("RGBA", "P")
+    and r["file"] != "debian__joy.jpg"
 ]
 
 
@@ -123,8 +138,13 @@ def test_phash_stays_within_two_bits_of_imagehash_on_opaque_photos(row: dict[str
     assert phash(data) - Fingerprint.from_hex(row["imagehash_phash"], "phash") <= 2
 
 
-def test_the_canonical_hash_lives_in_imagehash_s_space_so_edits_stay_close(garden_jpeg: bytes) -> None:
+def test_the_canonical_hash_lives_in_imagehash_s_space_so_edits_stay_close(
+    garden_jpeg: bytes,
+) -> None:
     base = phash(garden_jpeg)
     for edit in ("png", "jpeg30"):
-        assert phash(read_image(f"mate__Garden__{edit}.{'png' if edit == 'png' else 'jpg'}")) - base <= 2
+        assert (
+            phash(read_image(f"mate__Garden__{edit}.{'png' if edit == 'png' else 'jpg'}")) - base
+            <= 2
+        )
     assert phash(read_image("mate__Garden__mirror.jpg")) - base > 20

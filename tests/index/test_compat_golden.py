@@ -8,7 +8,6 @@ checked by scripts/check_golden.py.
 from __future__ import annotations
 
 import pytest
-
 from neardup.index import hash_image
 
 from ..conftest import golden_rows, read_image
@@ -18,7 +17,9 @@ ROWS = golden_rows()
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["file"] for r in ROWS])
 def test_imagehash_4_equals_imagehash_4_3_2(row: dict[str, str]) -> None:
-    assert hash_image(read_image(row["file"]), "imagehash-4").fingerprint.hex == row["imagehash_phash"]
+    assert (
+        hash_image(read_image(row["file"]), "imagehash-4").fingerprint.hex == row["imagehash_phash"]
+    )
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["file"] for r in ROWS])
@@ -28,9 +29,19 @@ def test_phash_c_equals_the_c_library(row: dict[str, str]) -> None:
 
 def test_fixtures_cover_every_format_and_mode_of_the_corpus() -> None:
     seen = {(r["file"].rsplit(".", 1)[1], r["mode"]) for r in ROWS}
-    for kind in [("jpg", "RGB"), ("jpg", "CMYK"), ("jpg", "L"), ("png", "RGBA"), ("png", "P"),
-                 ("png", "L"), ("png", "RGB"), ("gif", "P"), ("webp", "RGB"), ("tif", "RGB"),
-                 ("bmp", "RGB")]:
+    for kind in [
+        ("jpg", "RGB"),
+        ("jpg", "CMYK"),
+        ("jpg", "L"),
+        ("png", "RGBA"),
+        ("png", "P"),
+        ("png", "L"),
+        ("png", "RGB"),
+        ("gif", "P"),
+        ("webp", "RGB"),
+        ("tif", "RGB"),
+        ("bmp", "RGB"),
+    ]:
         assert kind in seen
 
 

@@ -8,8 +8,6 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
-
 from neardup.index import (
     BadDimensions,
     CorruptImage,
@@ -21,6 +19,7 @@ from neardup.index import (
     UnsupportedFormat,
     hash_image,
 )
+from PIL import Image
 
 from ..conftest import read_image
 
@@ -31,11 +30,15 @@ def png_claiming(width: int, height: int) -> bytes:
     """A few-hundred-byte PNG whose header declares width x height 8-bit gray pixels."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     rows = zlib.compress(b"\x00" * (min(width, 4096) + 1) * 4)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -45,8 +48,16 @@ def test_zero_bytes_is_an_empty_image(algorithm: str) -> None:
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize("name", ["mate__Garden.jpg", "skimage__color.png", "wesnoth__swamp-02.gif",
-                                  "gnome__grid-l.webp", "sklearn__china.bmp"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mate__Garden.jpg",
+        "skimage__color.png",
+        "wesnoth__swamp-02.gif",
+        "gnome__grid-l.webp",
+        "sklearn__china.bmp",
+    ],
+)
 def test_a_file_cut_in_half_is_truncated(name: str, algorithm: str) -> None:
     data = read_image(name)
     with pytest.raises(TruncatedImage, match="ends early"):
@@ -76,7 +87,9 @@ def test_a_broken_header_names_the_format_it_looks_like(name: str) -> None:
     [b"this is a text file, not an image\n", b"%PDF-1.7\n" + b"\x00" * 100, bytes(range(256))],
     ids=["text", "pdf", "noise"],
 )
-def test_bytes_of_no_known_format_are_unsupported_and_the_message_lists_what_is(data: bytes) -> None:
+def test_bytes_of_no_known_format_are_unsupported_and_the_message_lists_what_is(
+    data: bytes,
+) -> None:
     with pytest.raises(UnsupportedFormat, match="JPEG, PNG, GIF, WebP, TIFF or BMP"):
         hash_image(data)
 
@@ -107,12 +120,16 @@ def test_a_decompression_bomb_is_refused_from_its_header_without_allocating(algo
 
 
 def test_the_pixel_limit_is_checked_before_pillow_s_own_bomb_threshold() -> None:
-    with pytest.raises(ImageTooLarge, match=r"12000x12000 = 144000000 pixels, over the limit of 64000000"):
+    with pytest.raises(
+        ImageTooLarge, match=r"12000x12000 = 144000000 pixels, over the limit of 64000000"
+    ):
         hash_image(png_claiming(12_000, 12_000))
 
 
 def test_the_pixel_limit_is_configurable(garden_jpeg: bytes) -> None:
-    with pytest.raises(ImageTooLarge, match="1600x1000 = 1600000 pixels, over the limit of 1000000"):
+    with pytest.raises(
+        ImageTooLarge, match="1600x1000 = 1600000 pixels, over the limit of 1000000"
+    ):
         hash_image(garden_jpeg, limits=DecodeLimits(max_pixels=1_000_000))
 
 

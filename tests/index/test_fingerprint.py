@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from neardup.index import AlgorithmMismatch, Fingerprint, InvalidHash
 from neardup.index.fingerprint import codes_from_ints, ints_from_codes
 
@@ -44,7 +43,9 @@ def test_uppercase_hex_is_accepted() -> None:
     assert Fingerprint.from_hex("BA19C8AB5FA05A59", "phash").value == 0xBA19C8AB5FA05A59
 
 
-@pytest.mark.parametrize("text", ["", "ba19c8ab5fa05a5", "ba19c8ab5fa05a590", "zz19c8ab5fa05a59", "0x19c8ab5fa05a59"])
+@pytest.mark.parametrize(
+    "text", ["", "ba19c8ab5fa05a5", "ba19c8ab5fa05a590", "zz19c8ab5fa05a59", "0x19c8ab5fa05a59"]
+)
 def test_malformed_hex_is_refused_with_the_expected_form(text: str) -> None:
     with pytest.raises(InvalidHash, match="16 hex digits"):
         Fingerprint.from_hex(text, "phash")

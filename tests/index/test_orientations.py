@@ -7,11 +7,10 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
-from scipy import fftpack
-
 from neardup.index import Orientation, hash_image
 from neardup.index.orientations import orient_dct, orient_pixels
+from PIL import Image
+from scipy import fftpack
 
 from ..conftest import read_image
 
@@ -84,8 +83,9 @@ def test_no_orientation_hashes_unless_asked(garden_jpeg: bytes) -> None:
     assert hash_image(garden_jpeg).orientations == ()
 
 
-@pytest.mark.parametrize(("variant", "orientation"), [("mirror", Orientation.MIRROR),
-                                                      ("rot90", Orientation.ROTATE_90)])
+@pytest.mark.parametrize(
+    ("variant", "orientation"), [("mirror", Orientation.MIRROR), ("rot90", Orientation.ROTATE_90)]
+)
 def test_a_mirrored_or_rotated_copy_is_found_by_the_matching_orientation(
     garden_jpeg: bytes, variant: str, orientation: Orientation
 ) -> None:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from neardup.v1 import neardup_pb2, neardup_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +15,9 @@ GENERATED = ["neardup_pb2.py", "neardup_pb2.pyi", "neardup_pb2_grpc.py"]
 
 
 def _generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("generate_proto", ROOT / "scripts" / "generate_proto.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_proto", ROOT / "scripts" / "generate_proto.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -34,8 +35,21 @@ def test_committed_stubs_are_not_stale(tmp_path: Path, name: str) -> None:
 def test_the_service_has_every_operation_of_the_design() -> None:
     methods = set(neardup_pb2.DESCRIPTOR.services_by_name["Neardup"].methods_by_name)
     assert methods == {
-        "CreateCollection", "ListCollections", "DropCollection", "Stats", "Hash", "Compare",
-        "Add", "AddStream", "Delete", "Search", "SearchBatch", "Get", "List", "Snapshot", "Compact",
+        "CreateCollection",
+        "ListCollections",
+        "DropCollection",
+        "Stats",
+        "Hash",
+        "Compare",
+        "Add",
+        "AddStream",
+        "Delete",
+        "Search",
+        "SearchBatch",
+        "Get",
+        "List",
+        "Snapshot",
+        "Compact",
     }
     add_stream = neardup_pb2.DESCRIPTOR.services_by_name["Neardup"].methods_by_name["AddStream"]
     assert add_stream.client_streaming and add_stream.server_streaming
@@ -52,7 +66,11 @@ def test_every_field_and_enum_value_is_commented() -> None:
     text = (ROOT / "proto" / "neardup" / "v1" / "neardup.proto").read_text().splitlines()
     for number, line in enumerate(text):
         stripped = line.strip()
-        is_field = stripped.endswith(";") and "=" in stripped and not stripped.startswith(("//", "option", "syntax"))
+        is_field = (
+            stripped.endswith(";")
+            and "=" in stripped
+            and not stripped.startswith(("//", "option", "syntax"))
+        )
         if not is_field:
             continue
         above = text[number - 1].strip()

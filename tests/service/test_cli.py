@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from neardup.index import Orientation, hash_image
 
 from ..conftest import IMAGES
@@ -25,11 +24,15 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def test_prints_sixteen_hex_digits_a_tab_and_the_path_as_given() -> None:
-    result = run("hash", "images/mate__Garden.jpg", "./images/skimage__horse.png", cwd=IMAGES.parent)
+    result = run(
+        "hash", "images/mate__Garden.jpg", "./images/skimage__horse.png", cwd=IMAGES.parent
+    )
     assert result.returncode == 0, result.stderr
+    garden = hash_image((IMAGES / "mate__Garden.jpg").read_bytes()).fingerprint.hex
+    horse = hash_image((IMAGES / "skimage__horse.png").read_bytes()).fingerprint.hex
     assert result.stdout.splitlines() == [
-        f"{hash_image((IMAGES / 'mate__Garden.jpg').read_bytes()).fingerprint.hex}\timages/mate__Garden.jpg",
-        f"{hash_image((IMAGES / 'skimage__horse.png').read_bytes()).fingerprint.hex}\t./images/skimage__horse.png",
+        f"{garden}\timages/mate__Garden.jpg",
+        f"{horse}\t./images/skimage__horse.png",
     ]
     assert result.stderr == ""
 
@@ -52,9 +55,12 @@ def test_unreadable_files_go_to_stderr_the_others_are_printed_and_the_exit_statu
     good = IMAGES / "mate__Garden.jpg"
     result = run("hash", str(text), str(good), str(tmp_path / "missing.png"), str(empty))
     assert result.returncode == 1
-    assert result.stdout.splitlines() == [f"{hash_image(good.read_bytes()).fingerprint.hex}\t{good}"]
+    assert result.stdout.splitlines() == [
+        f"{hash_image(good.read_bytes()).fingerprint.hex}\t{good}"
+    ]
     errors = result.stderr.splitlines()
-    assert errors[0] == f"neardup: {text}: not an image in a supported format; send JPEG, PNG, GIF, WebP, TIFF or BMP"
+    supported = "JPEG, PNG, GIF, WebP, TIFF or BMP"
+    assert errors[0] == f"neardup: {text}: not an image in a supported format; send {supported}"
     assert errors[1] == f"neardup: {tmp_path / 'missing.png'}: No such file or directory"
     assert errors[2] == f"neardup: {empty}: the image is empty (0 bytes)"
 
@@ -70,7 +76,9 @@ def test_orientations_prints_eight_hashes_in_enum_order_then_the_path() -> None:
 
 
 def test_the_help_documents_the_orientation_order() -> None:
-    assert "identity, rotate_90, rotate_180, rotate_270, mirror" in " ".join(run("hash", "--help").stdout.split())
+    assert "identity, rotate_90, rotate_180, rotate_270, mirror" in " ".join(
+        run("hash", "--help").stdout.split()
+    )
 
 
 def test_an_unknown_algorithm_is_a_usage_error() -> None:
