@@ -4,12 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test proto lint bench-hash check-golden clean
+.PHONY: venv serve test proto lint bench-hash check-golden clean
 
 # Reinstall whenever the project's install inputs change.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
@@ -18,7 +17,7 @@ venv: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/neardup serve
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q
 
 # Regenerates the stubs beside the contract; tests/proto fails while they are stale.

@@ -15,7 +15,7 @@ Methods, each timed on the same bytes in the same process, interleaved round by 
 1 thread: median ms per image (per-image median over rounds, then the median over images)
 and images/s (from the mean). 2 threads: images/s of a 2-worker pool over the set.
 
-    python scripts/bench_hash.py [--rounds 3] [--shared ../shared]
+    python scripts/bench_hash.py [--rounds 3] [--shared ../shared] [--draft-min-side 64]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imagehash
-from neardup.index import hash_image
+from neardup.index import hash_image, imagehash_math
 from PIL import Image
 
 DEFAULT_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -136,13 +136,20 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument(
+        "--draft-min-side",
+        type=int,
+        default=imagehash_math.DRAFT_MIN_SIDE,
+        help="experiment: the side phash's JPEG draft keeps (reproduces the README's trade-off)",
+    )
     args = parser.parse_args()
+    imagehash_math.DRAFT_MIN_SIDE = args.draft_min_side
     originals = args.shared / "bench" / "originals"
     if not originals.is_dir():
         print(f"no corpus at {originals}", file=sys.stderr)
         return 2
     sets = load_sets(originals)
-    print(f"rounds: {args.rounds}; Pillow {Image.__version__}, ImageHash {imagehash.__version__}")
+    print(f"rounds: {args.rounds}; phash draft keeps {args.draft_min_side} px; Pillow {Image.__version__}, ImageHash {imagehash.__version__}")
     figures = {name: report(name, images, args.rounds) for name, images in sets.items()}
     typical, large = figures["1024px"], figures["8MP+"]
     checks = [

@@ -11,7 +11,7 @@ Prints, and exits non-zero when a "Must show" bound of the foundation issue fail
    distance to the `mirror` and `rot90` variants <= 1.5 bits (and the plain hash ~31 bits off),
    next to the plain hash's distance to the `png` variant.
 
-    python scripts/check_golden.py [--shared ../shared]
+    python scripts/check_golden.py [--shared ../shared] [--draft-min-side 64]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from neardup.index import Fingerprint, hash_image
+from neardup.index import Fingerprint, hash_image, imagehash_math
 from neardup.index.errors import NeardupError
 
 DEFAULT_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -135,7 +135,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument(
+        "--draft-min-side",
+        type=int,
+        default=imagehash_math.DRAFT_MIN_SIDE,
+        help="experiment: the side phash's JPEG draft keeps (reproduces the README's trade-off)",
+    )
     args = parser.parse_args()
+    imagehash_math.DRAFT_MIN_SIDE = args.draft_min_side
     bench, golden = args.shared / "bench", args.shared / "golden"
     if not (golden / "phash_golden.csv").exists():
         print(f"no golden vectors under {args.shared}: nothing to check", file=sys.stderr)
