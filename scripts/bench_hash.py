@@ -150,7 +150,8 @@ def main() -> int:
         return 2
     sets = load_sets(originals)
     print(
-        f"rounds: {args.rounds}; phash draft keeps {args.draft_min_side} px; Pillow {Image.__version__}, ImageHash {imagehash.__version__}"
+        f"rounds: {args.rounds}; phash draft keeps {args.draft_min_side} px; "
+        f"Pillow {Image.__version__}, ImageHash {imagehash.__version__}"
     )
     figures = {name: report(name, images, args.rounds) for name, images in sets.items()}
     typical, large = figures["1024px"], figures["8MP+"]
