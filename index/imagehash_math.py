@@ -74,9 +74,15 @@ def _canonical_gray(image: Image.Image) -> Image.Image:
         wide = np.asarray(image, dtype=np.float64)
         return Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8))
     if image.mode == "F":
+        # Float samples are conventionally 0..1 (scanners, HDR tools); anything else is
+        # stretched from its own range, the only scale such a file states.
         values = np.asarray(image, dtype=np.float64)
-        span = float(np.ptp(values)) or 1.0
-        return Image.fromarray(np.rint((values - values.min()) * (255.0 / span)).astype(np.uint8))
+        low, high = float(values.min()), float(values.max())
+        if low >= 0.0 and high <= 1.0:
+            low, high = 0.0, 1.0
+        span = (high - low) or 1.0
+        scaled = np.rint((values - low) * (255.0 / span))
+        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8))
     if image.has_transparency_data:
         with_alpha = image.convert("RGBA").convert("LA")
         white = Image.new("L", image.size, 255)

@@ -20,7 +20,6 @@ and images/s (from the mean). 2 threads: images/s of a 2-worker pool over the se
 
 from __future__ import annotations
 
-import argparse
 import io
 import statistics
 import sys
@@ -30,10 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imagehash
-from neardup.index import hash_image, imagehash_math
+from corpus_args import corpus_parser, parse
+from neardup.index import hash_image
 from PIL import Image
 
-DEFAULT_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 Method = Callable[[bytes], object]
 
 
@@ -131,19 +130,9 @@ def report(name: str, images: list[bytes], rounds: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = corpus_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
-    parser.add_argument(
-        "--draft-min-side",
-        type=int,
-        default=imagehash_math.DRAFT_MIN_SIDE,
-        help="experiment: the side phash's JPEG draft keeps (reproduces the README's trade-off)",
-    )
-    args = parser.parse_args()
-    imagehash_math.DRAFT_MIN_SIDE = args.draft_min_side
+    args = parse(parser)
     originals = args.shared / "bench" / "originals"
     if not originals.is_dir():
         print(f"no corpus at {originals}", file=sys.stderr)

@@ -16,17 +16,15 @@ Prints, and exits non-zero when a "Must show" bound of the foundation issue fail
 
 from __future__ import annotations
 
-import argparse
 import csv
 import statistics
 import sys
 from collections import Counter
 from pathlib import Path
 
-from neardup.index import Fingerprint, hash_image, imagehash_math
+from corpus_args import corpus_parser, parse
+from neardup.index import Fingerprint, hash_image
 from neardup.index.errors import NeardupError
-
-DEFAULT_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -131,18 +129,8 @@ def check_quality(bench: Path, golden: Path) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
-    parser.add_argument(
-        "--draft-min-side",
-        type=int,
-        default=imagehash_math.DRAFT_MIN_SIDE,
-        help="experiment: the side phash's JPEG draft keeps (reproduces the README's trade-off)",
-    )
-    args = parser.parse_args()
-    imagehash_math.DRAFT_MIN_SIDE = args.draft_min_side
+    parser = corpus_parser(__doc__)
+    args = parse(parser)
     bench, golden = args.shared / "bench", args.shared / "golden"
     if not (golden / "phash_golden.csv").exists():
         print(f"no golden vectors under {args.shared}: nothing to check", file=sys.stderr)

@@ -148,3 +148,16 @@ def test_the_canonical_hash_lives_in_imagehash_s_space_so_edits_stay_close(
             <= 2
         )
     assert phash(read_image("mate__Garden__mirror.jpg")) - base > 20
+
+
+@pytest.mark.parametrize(("mode", "scale"), [("I", 257.0), ("F", 1 / 255.0)])
+def test_wide_sample_formats_hash_like_their_eight_bit_picture(
+    upright: Image.Image, mode: str, scale: float
+) -> None:
+    # 32-bit integer TIFFs holding 16-bit data, and float TIFFs in 0..1, as scanners write them.
+    gray8 = np.asarray(upright.convert("L"))
+    dtype = np.int32 if mode == "I" else np.float32
+    wide = Image.fromarray((gray8.astype(np.float64) * scale).astype(dtype), mode)
+    data = encode(wide, "TIFF")
+    assert Image.open(io.BytesIO(data)).mode == mode
+    assert phash(data) - phash(encode(Image.fromarray(gray8), "PNG")) <= 1
