@@ -1,5 +1,5 @@
-"""neardup's engine: image bytes to 64-bit fingerprints (and, later, the Hamming index and
-the durable store). It knows nothing of gRPC; `neardup.service` drives it.
+"""neardup's engine: image bytes to 64-bit fingerprints, the Hamming index, and the durable
+store with its snapshots (`Engine`). It knows nothing of gRPC; `neardup.service` drives it.
 """
 
 from .algorithms import (
@@ -11,6 +11,7 @@ from .algorithms import (
     hash_image,
 )
 from .decode import SUPPORTED_FORMATS, DecodeLimits
+from .engine import Engine, EngineSettings
 from .errors import (
     AlgorithmMismatch,
     BadDimensions,
@@ -25,25 +26,54 @@ from .errors import (
     UnsupportedFormat,
 )
 from .fingerprint import Fingerprint, hamming_distance, similarity
+from .hamming import CompactionReport, HammingIndex, IndexParams, SearchPath
 from .orientations import Orientation
+from .records import (
+    AddOutcome,
+    AddResult,
+    CollectionInfo,
+    CollectionStats,
+    DeleteResult,
+    Match,
+    OnExistingId,
+    SearchResult,
+    SnapshotInfo,
+    StoredImage,
+)
 
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_ALGORITHM",
     "SUPPORTED_FORMATS",
+    "AddOutcome",
+    "AddResult",
     "Algorithm",
     "AlgorithmMismatch",
     "BadDimensions",
+    "CollectionInfo",
+    "CollectionStats",
+    "CompactionReport",
     "CorruptImage",
     "DecodeLimits",
+    "DeleteResult",
     "EmptyImage",
+    "Engine",
+    "EngineSettings",
     "Fingerprint",
+    "HammingIndex",
     "ImageHashes",
     "ImageTooLarge",
+    "IndexParams",
     "InvalidHash",
     "InvalidImage",
+    "Match",
     "NeardupError",
+    "OnExistingId",
     "Orientation",
+    "SearchPath",
+    "SearchResult",
+    "SnapshotInfo",
+    "StoredImage",
     "TruncatedImage",
     "UnknownAlgorithm",
     "UnsupportedFormat",

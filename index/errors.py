@@ -14,22 +14,38 @@ say what was wrong and, where it helps, the limit or the accepted values.
     ├── ImageTooLarge           over the byte or pixel limit (refused before decoding)
     ├── InvalidHash             a hash value that is not 16 hex digits / 64 bits
     ├── UnknownAlgorithm        an algorithm name we do not have
-    └── AlgorithmMismatch       two hashes of different algorithms compared
+    ├── AlgorithmMismatch       two hashes of different algorithms compared
+    ├── InvalidArgument         a request value out of its bounds (names the field)
+    ├── NotFound                a collection or id that is not stored
+    │   ├── UnknownCollection
+    │   └── UnknownId
+    ├── AlreadyExists           a name or id that is stored already
+    │   ├── CollectionExists
+    │   └── IdExists
+    └── DataDirInUse            another process holds the data dir
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AlgorithmMismatch",
+    "AlreadyExists",
     "BadDimensions",
+    "CollectionExists",
     "CorruptImage",
+    "DataDirInUse",
     "EmptyImage",
+    "IdExists",
     "ImageTooLarge",
+    "InvalidArgument",
     "InvalidHash",
     "InvalidImage",
     "NeardupError",
+    "NotFound",
     "TruncatedImage",
     "UnknownAlgorithm",
+    "UnknownCollection",
+    "UnknownId",
     "UnsupportedFormat",
 ]
 
@@ -76,3 +92,39 @@ class UnknownAlgorithm(NeardupError):
 
 class AlgorithmMismatch(NeardupError):
     """Hashes of two different algorithms were compared; they live in different spaces."""
+
+
+class InvalidArgument(NeardupError):
+    """A request value is outside its bounds; `field` names it (e.g. "k", "metadata")."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(NeardupError):
+    """Something the request names is not stored."""
+
+
+class UnknownCollection(NotFound):
+    """No collection has that name."""
+
+
+class UnknownId(NotFound):
+    """No image is stored under that id in the collection."""
+
+
+class AlreadyExists(NeardupError):
+    """Something the request would create is stored already."""
+
+
+class CollectionExists(AlreadyExists):
+    """A collection of that name exists."""
+
+
+class IdExists(AlreadyExists):
+    """An image is stored under that id and the add asked for no replacement."""
+
+
+class DataDirInUse(NeardupError):
+    """Another process has the data dir open; one process owns a data dir at a time."""

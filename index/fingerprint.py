@@ -1,10 +1,11 @@
 """The 64-bit hash value type, and the one place that converts between its forms.
 
 A hash is an `int` in [0, 2**64) in memory, 16 lowercase hex digits on the wire and in files
-(`ba19c8ab5fa05a59`), and 8 big-endian bytes in FAISS codes. The hex string is the
-big-endian rendering of the int, so all three orders agree: the first hex digit, the most
-significant bits and byte 0 are the same bits. Nothing else in neardup converts between
-these forms.
+(`ba19c8ab5fa05a59`), 8 big-endian bytes in FAISS codes (a `uint64` array when many are
+handled at once), and a signed 64-bit integer in SQLite (which has no unsigned type: the
+same 64 bits, two's complement). The hex string is the big-endian rendering of the int, so
+all orders agree: the first hex digit, the most significant bits and byte 0 are the same
+bits. Nothing else in neardup converts between these forms.
 
 Like ImageHash's `ImageHash`, `a - b` is the Hamming distance, but only between hashes of the
 same algorithm: hashes of different algorithms live in different spaces, and comparing them
@@ -25,9 +26,13 @@ __all__ = [
     "BITS",
     "Fingerprint",
     "codes_from_ints",
+    "codes_from_u64",
+    "from_sqlite",
     "hamming_distance",
     "ints_from_codes",
     "similarity",
+    "to_sqlite",
+    "u64_from_codes",
 ]
 
 BITS = 64
@@ -105,13 +110,33 @@ class Fingerprint:
         return self.hex
 
 
+def codes_from_u64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+    """Packs a uint64 array of hash values into an (n, 8) uint8 array of FAISS codes."""
+    as_big_endian = np.ascontiguousarray(values, dtype=np.uint64).astype(">u8")
+    return as_big_endian.view(np.uint8).reshape(-1, CODE_BYTES)
+
+
+def u64_from_codes(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """Unpacks an (n, 8) uint8 array of FAISS codes into a uint64 array of hash values."""
+    assert codes.ndim == 2 and codes.shape[1] == CODE_BYTES, codes.shape
+    return np.ascontiguousarray(codes).view(">u8").ravel().astype(np.uint64)
+
+
 def codes_from_ints(values: Iterable[int]) -> npt.NDArray[np.uint8]:
     """Packs hash values into an (n, 8) uint8 array of big-endian FAISS codes."""
-    as_u64 = np.fromiter(values, dtype=np.uint64)
-    return as_u64.astype(">u8").view(np.uint8).reshape(-1, CODE_BYTES)
+    return codes_from_u64(np.fromiter(values, dtype=np.uint64))
 
 
 def ints_from_codes(codes: npt.NDArray[np.uint8]) -> list[int]:
     """Unpacks an (n, 8) uint8 array of FAISS codes into hash values."""
-    assert codes.ndim == 2 and codes.shape[1] == CODE_BYTES, codes.shape
-    return [int(v) for v in np.ascontiguousarray(codes).view(">u8").ravel()]
+    return [int(v) for v in u64_from_codes(codes)]
+
+
+def to_sqlite(value: int) -> int:
+    """The signed 64-bit integer SQLite stores for a hash value (same bits)."""
+    return value - (1 << BITS) if value > _MAX >> 1 else value
+
+
+def from_sqlite(stored: int) -> int:
+    """The hash value of a signed 64-bit integer read from SQLite."""
+    return stored & _MAX

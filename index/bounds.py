@@ -1,0 +1,107 @@
+"""The bounds the contract states for request values, enforced in one place.
+
+Each check raises `InvalidArgument` naming the contract's field, with the bound in the
+message; the service turns that into INVALID_ARGUMENT with a BadRequest detail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from .errors import InvalidArgument
+from .fingerprint import BITS
+
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "DEFAULT_RADIUS",
+    "MAX_DELETE_IDS",
+    "MAX_K",
+    "MAX_PAGE_SIZE",
+    "check_collection_name",
+    "check_delete_ids",
+    "check_id",
+    "check_k",
+    "check_metadata",
+    "check_page_size",
+    "check_radius",
+]
+
+DEFAULT_COLLECTION = "default"
+# No two distinct photos of the bench corpus are within 10 bits (closest pair: 12); edits
+# other than crops, borders and rotations stay within it (shared/golden/README.md).
+DEFAULT_RADIUS = 10
+MAX_K = 1000
+MAX_DUPLICATES = 1000
+MAX_DELETE_IDS = 10_000
+MAX_PAGE_SIZE = 1000
+MAX_ID_BYTES = 512
+MAX_METADATA_ENTRIES = 64
+MAX_METADATA_KEY_BYTES = 128
+MAX_METADATA_VALUE_BYTES = 4096
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+
+
+def check_collection_name(name: str, field: str = "name") -> str:
+    """1..128 of [A-Za-z0-9._-], not starting with '.' or '-'."""
+    if not _COLLECTION_NAME.fullmatch(name):
+        raise InvalidArgument(
+            f"collection name {name!r} must be 1..128 characters of [A-Za-z0-9._-], "
+            "not starting with '.' or '-'",
+            field,
+        )
+    return name
+
+
+def check_id(image_id: str, field: str = "id") -> str:
+    """1..512 bytes of UTF-8."""
+    size = len(image_id.encode("utf-8", "surrogatepass"))
+    if not 1 <= size <= MAX_ID_BYTES:
+        raise InvalidArgument(f"an id is 1..{MAX_ID_BYTES} bytes of UTF-8, got {size}", field)
+    return image_id
+
+
+def check_metadata(metadata: Mapping[str, str], field: str = "metadata") -> dict[str, str]:
+    """At most 64 entries, keys 1..128 bytes, values up to 4096 bytes."""
+    if len(metadata) > MAX_METADATA_ENTRIES:
+        raise InvalidArgument(
+            f"at most {MAX_METADATA_ENTRIES} metadata entries, got {len(metadata)}", field
+        )
+    for key, value in metadata.items():
+        if not 1 <= len(key.encode()) <= MAX_METADATA_KEY_BYTES:
+            raise InvalidArgument(
+                f"metadata key {key[:40]!r} must be 1..{MAX_METADATA_KEY_BYTES} bytes", field
+            )
+        if len(value.encode()) > MAX_METADATA_VALUE_BYTES:
+            raise InvalidArgument(
+                f"metadata value of {key[:40]!r} is over {MAX_METADATA_VALUE_BYTES} bytes", field
+            )
+    return dict(metadata)
+
+
+def check_k(k: int, field: str = "k", maximum: int = MAX_K) -> int:
+    """1..maximum."""
+    if not 1 <= k <= maximum:
+        raise InvalidArgument(f"{field} must be in 1..{maximum}, got {k}", field)
+    return k
+
+
+def check_radius(radius: int, field: str = "max_distance") -> int:
+    """0..64 bits."""
+    if not 0 <= radius <= BITS:
+        raise InvalidArgument(f"{field} must be in 0..{BITS} bits, got {radius}", field)
+    return radius
+
+
+def check_delete_ids(ids: Sequence[str]) -> list[str]:
+    """1..10000 valid ids."""
+    if not 1 <= len(ids) <= MAX_DELETE_IDS:
+        raise InvalidArgument(f"delete takes 1..{MAX_DELETE_IDS} ids, got {len(ids)}", "ids")
+    return [check_id(i, "ids") for i in ids]
+
+
+def check_page_size(size: int) -> int:
+    """1..1000."""
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise InvalidArgument(f"page_size must be in 1..{MAX_PAGE_SIZE}, got {size}", "page_size")
+    return size

@@ -1,0 +1,595 @@
+"""`Engine`: the durable near-duplicate engine of one data dir.
+
+It owns the store (the truth: SQLite, group commit), one `HammingIndex` per collection
+(derived, snapshotted), and a maintenance thread that writes snapshots (every N writes or T
+seconds) and compacts indexes whose dead slots pass a threshold. The gRPC service and the
+offline CLI both drive it; it knows nothing of either.
+
+Data dir layout:
+
+    neardup.sqlite3 (+ -wal, -shm)   the store
+    snapshots/c<uid>.snap            one snapshot per collection (snapshot.py)
+    LOCK                             held (flock) by the one process that has it open
+
+Writes (`add`, `delete`, collection changes) are operations of the store's writer thread;
+they are acknowledged after their transaction is on disk *and* applied to the index, so an
+acknowledged add is both durable and searchable. Reads go to the index and to a read
+connection of the store.
+
+Thread-safety: every public method may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from . import bounds, queries
+from .algorithms import get_algorithm
+from .errors import (
+    AlgorithmMismatch,
+    CollectionExists,
+    DataDirInUse,
+    IdExists,
+    InvalidArgument,
+    UnknownCollection,
+    UnknownId,
+)
+from .fingerprint import Fingerprint, hamming_distance
+from .hamming import CodeMatch, CompactionReport, HammingIndex, IndexParams
+from .orientations import Orientation
+from .records import (
+    AddOutcome,
+    AddResult,
+    CollectionInfo,
+    CollectionStats,
+    DeleteResult,
+    Match,
+    OnExistingId,
+    SearchResult,
+    SnapshotInfo,
+    StoredImage,
+)
+from .recovery import LoadReport, load_index, snapshot_key
+from .snapshot import snapshot_path, write_snapshot
+from .store import Change, Store, Transaction
+
+__all__ = ["Engine", "EngineSettings"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+STORE_FILE = "neardup.sqlite3"
+SNAPSHOT_DIR = "snapshots"
+LOCK_FILE = "LOCK"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How an engine runs.
+
+    index: the parameters new collections get where they do not set their own.
+    snapshot_every_writes / snapshot_every_seconds: a collection is snapshotted when this
+    many changes were applied since its last snapshot, or this long after it when any were.
+    compact_dead_fraction / compact_min_dead: a collection is compacted when its dead slots
+    are at least this share of its slots and at least this many.
+    max_group: operations per group commit; queue_size: operations waiting at most (then
+    writers block).
+    result_limit: the most matches a radius query returns (the rest: `truncated`).
+    """
+
+    index: IndexParams = field(default_factory=IndexParams)
+    snapshot_every_writes: int = 100_000
+    snapshot_every_seconds: float = 600.0
+    compact_dead_fraction: float = 0.25
+    compact_min_dead: int = 1024
+    max_group: int = 4096
+    queue_size: int = 65_536
+    result_limit: int = 10_000
+    maintenance_interval_seconds: float = 1.0
+
+
+@dataclass
+class _Collection:
+    """A loaded collection: its definition, its index, its snapshot bookkeeping."""
+
+    info: CollectionInfo
+    index: HammingIndex
+    snapshot_sequence: int = 0
+    snapshot_time: float | None = None
+    snapshot_bytes: int = 0
+    writes_since_snapshot: int = 0
+    snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    handle = (data_dir / LOCK_FILE).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise DataDirInUse(
+            f"the data dir {data_dir} is in use by pid {holder}; stop it, or talk to it "
+            "through its server"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+class Engine:
+    """The durable near-duplicate engine of one data dir (see the module docstring)."""
+
+    def __init__(self, data_dir: Path | str, settings: EngineSettings | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.settings = settings or EngineSettings()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._snapshots = self.data_dir / SNAPSHOT_DIR
+        self._snapshots.mkdir(exist_ok=True)
+        self._lock_handle = _lock_data_dir(self.data_dir)
+        self._collections: dict[str, _Collection] = {}
+        self._closed = False
+        self.load_reports: list[LoadReport] = []
+        try:
+            self._store = Store(
+                self.data_dir / STORE_FILE,
+                self._apply_effects,
+                max_group=self.settings.max_group,
+                queue_size=self.settings.queue_size,
+            )
+            self._load()
+        except BaseException:
+            self._lock_handle.close()
+            raise
+        self._stop = threading.Event()
+        self._maintenance = threading.Thread(
+            target=self._maintain, name="engine-maintenance", daemon=True
+        )
+        self._maintenance.start()
+
+    # -- start-up -------------------------------------------------------------------------
+    def _load(self) -> None:
+        with self._store.snapshot_read() as conn:
+            infos = queries.collection_rows(conn)
+        for info in infos:
+            index, report = load_index(self._store, self._snapshots, info)
+            coll = _Collection(info, index)
+            if report.source == "snapshot":
+                path = snapshot_path(self._snapshots, snapshot_key(info))
+                coll.snapshot_sequence = report.snapshot_sequence
+                coll.snapshot_time = path.stat().st_mtime
+                coll.snapshot_bytes = path.stat().st_size
+                coll.writes_since_snapshot = report.replayed
+            else:  # a rebuild is worth keeping: snapshot it at the first maintenance pass
+                coll.writes_since_snapshot = self.settings.snapshot_every_writes
+            self._collections[info.name] = coll
+            self.load_reports.append(report)
+        keep = {
+            snapshot_path(self._snapshots, snapshot_key(c.info)) for c in self._collections.values()
+        }
+        for path in self._snapshots.iterdir():
+            if path not in keep:  # dropped collections' snapshots, torn temporaries
+                path.unlink(missing_ok=True)
+        if bounds.DEFAULT_COLLECTION not in self._collections:
+            self.create_collection(bounds.DEFAULT_COLLECTION)
+
+    # -- applying committed writes (the store's writer thread) ----------------------------
+    def _apply_effects(self, effects: list[Change | Callable[[], None]]) -> None:
+        pending: dict[str, tuple[list[int], list[int], list[int]]] = {}
+
+        def flush() -> None:
+            for name, (codes, deltas, sequences) in pending.items():
+                coll = self._collections.get(name)
+                if coll is not None:
+                    coll.index.apply(codes, deltas, max(sequences))
+                    coll.writes_since_snapshot += len(codes)
+            pending.clear()
+
+        for effect in effects:
+            if isinstance(effect, Change):
+                codes, deltas, sequences = pending.setdefault(effect.collection, ([], [], []))
+                codes.append(effect.code)
+                deltas.append(effect.delta)
+                sequences.append(effect.sequence)
+            else:
+                flush()
+                effect()
+        flush()
+
+    # -- collections ----------------------------------------------------------------------
+    def _get(self, name: str) -> _Collection:
+        coll = self._collections.get(name or bounds.DEFAULT_COLLECTION)
+        if coll is None:
+            raise UnknownCollection(f"no collection named {name!r}; create it first")
+        return coll
+
+    def _info(self, coll: _Collection) -> CollectionInfo:
+        return replace(coll.info, image_count=coll.index.image_count)
+
+    def create_collection(
+        self,
+        name: str,
+        algorithm: str = "",
+        default_radius: int | None = None,
+        params: Mapping[str, int | None] | None = None,
+    ) -> CollectionInfo:
+        """Creates a collection bound to one algorithm; raises CollectionExists."""
+        bounds.check_collection_name(name)
+        algo = get_algorithm(algorithm).name
+        radius = bounds.DEFAULT_RADIUS if default_radius is None else default_radius
+        bounds.check_radius(radius, "default_radius")
+        index_params = self.settings.index.with_overrides(**(params or {}))
+        draft = CollectionInfo(name, 0, algo, radius, index_params, _now_ms(), 0)
+
+        def op(txn: Transaction) -> CollectionInfo:
+            if queries.collection_exists(txn.conn, name):
+                raise CollectionExists(f"a collection named {name!r} exists")
+            info = replace(draft, uid=queries.insert_collection(txn.conn, draft))
+            index = HammingIndex(index_params, sequence=txn.next_sequence - 1)
+
+            def register() -> None:
+                self._collections[name] = _Collection(info, index)
+
+            txn.after_commit(register)
+            return info
+
+        return self._store.run(op, exclusive=True)
+
+    def drop_collection(self, name: str) -> int:
+        """Deletes a collection and its images; returns how many it held."""
+        if (name or bounds.DEFAULT_COLLECTION) == bounds.DEFAULT_COLLECTION:
+            raise InvalidArgument("the default collection cannot be dropped", "name")
+        coll = self._get(name)
+
+        def op(txn: Transaction) -> int:
+            if not queries.collection_exists(txn.conn, name):
+                raise UnknownCollection(f"no collection named {name!r}")
+            removed = queries.delete_collection(txn.conn, name)
+
+            def unregister() -> None:
+                self._collections.pop(name, None)
+                snapshot_path(self._snapshots, snapshot_key(coll.info)).unlink(missing_ok=True)
+
+            txn.after_commit(unregister)
+            return removed
+
+        return self._store.run(op, exclusive=True)
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection, by name, with its image count."""
+        return sorted(
+            (self._info(c) for c in list(self._collections.values())), key=lambda i: i.name
+        )
+
+    def collection(self, name: str) -> CollectionInfo:
+        """One collection's definition and image count."""
+        return self._info(self._get(name))
+
+    # -- writes ---------------------------------------------------------------------------
+    def _check_fingerprint(self, coll: _Collection, fingerprint: Fingerprint, field: str) -> None:
+        if fingerprint.algorithm != coll.info.algorithm:
+            raise AlgorithmMismatch(
+                f"{field} is a {fingerprint.algorithm!r} hash but collection "
+                f"{coll.info.name!r} holds {coll.info.algorithm!r} hashes"
+            )
+
+    def submit_add(
+        self,
+        collection: str,
+        image_id: str,
+        fingerprint: Fingerprint,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        on_existing: OnExistingId = OnExistingId.ERROR,
+        duplicate_radius: int | None = None,
+        find_duplicates: bool = True,
+        reject_duplicates: bool = False,
+        max_duplicates: int = 10,
+    ) -> Future[AddResult]:
+        """Queues an add; the future resolves once it is durable and searchable.
+
+        The near-duplicates (within `duplicate_radius`, default the collection's) are those
+        stored before this add, nearest first, at most `max_duplicates`; `reject_duplicates`
+        stores nothing when there is one. `find_duplicates=False` skips the search (bulk
+        loads). Validation errors raise here; store-side ones (IdExists, UnknownCollection)
+        come through the future.
+        """
+        coll = self._get(collection)
+        name = coll.info.name
+        bounds.check_id(image_id)
+        meta = bounds.check_metadata(metadata or {})
+        self._check_fingerprint(coll, fingerprint, "hash")
+        radius = coll.info.default_radius if duplicate_radius is None else duplicate_radius
+        bounds.check_radius(radius, "duplicate_radius")
+        bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
+
+        def op(txn: Transaction) -> AddResult:
+            if not queries.collection_exists(txn.conn, name):
+                raise UnknownCollection(f"no collection named {name!r}")
+            existing = queries.image(txn.conn, name, coll.info.algorithm, image_id)
+            if existing is not None and on_existing is OnExistingId.ERROR:
+                raise IdExists(f"id {image_id!r} is stored in {name!r}; ask to replace or skip it")
+            if existing is not None and on_existing is OnExistingId.SKIP:
+                return AddResult(AddOutcome.SKIPPED_EXISTING, existing, [])
+            duplicates: list[Match] = []
+            if find_duplicates or reject_duplicates:
+                duplicates = self._duplicates(
+                    txn, coll, fingerprint, radius, max_duplicates, image_id
+                )
+            if reject_duplicates and duplicates:
+                draft = StoredImage(name, image_id, fingerprint, meta, 0, _now_ms())
+                return AddResult(AddOutcome.REJECTED_DUPLICATE, draft, duplicates)
+            if existing is not None:
+                txn.change(name, existing.fingerprint.value, -1)
+            sequence = txn.change(name, fingerprint.value, +1)
+            stored = StoredImage(name, image_id, fingerprint, meta, sequence, _now_ms())
+            queries.upsert_image(txn.conn, stored)
+            outcome = AddOutcome.ADDED if existing is None else AddOutcome.REPLACED
+            return AddResult(outcome, stored, duplicates)
+
+        return self._store.submit(op)
+
+    def add(
+        self, collection: str, image_id: str, fingerprint: Fingerprint, **options: Any
+    ) -> AddResult:
+        """`submit_add` and wait (same options)."""
+        return self.submit_add(collection, image_id, fingerprint, **options).result()
+
+    def _duplicates(
+        self,
+        txn: Transaction,
+        coll: _Collection,
+        fingerprint: Fingerprint,
+        radius: int,
+        limit: int,
+        exclude_id: str,
+    ) -> list[Match]:
+        """Stored images within `radius`, as the transaction sees them (earlier operations
+        of the same group included, though the index has not applied them yet)."""
+        found = coll.index.search([fingerprint.value], k=limit + 1, radius=radius)
+        near = {m.code: m for m in found.matches}
+        for change in txn.pending_changes(coll.info.name):
+            distance = hamming_distance(change.code, fingerprint.value)
+            if change.delta > 0 and distance <= radius:
+                near.setdefault(change.code, CodeMatch(change.code, distance, 0))
+        return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
+        """Deletes stored ids (durable when it returns); unknown ids are reported, not errors."""
+        coll = self._get(collection)
+        name = coll.info.name
+        wanted = bounds.check_delete_ids(ids)
+
+        def op(txn: Transaction) -> DeleteResult:
+            if not queries.collection_exists(txn.conn, name):
+                raise UnknownCollection(f"no collection named {name!r}")
+            deleted, missing = 0, []
+            for image_id in dict.fromkeys(wanted):
+                stored = queries.image(txn.conn, name, coll.info.algorithm, image_id)
+                if stored is None:
+                    missing.append(image_id)
+                    continue
+                txn.change(name, stored.fingerprint.value, -1)
+                queries.delete_image(txn.conn, name, image_id)
+                deleted += 1
+            return DeleteResult(deleted, missing)
+
+        return self._store.run(op)
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, collection: str, image_id: str) -> StoredImage:
+        """The stored image of that id; raises UnknownId."""
+        coll = self._get(collection)
+        bounds.check_id(image_id)
+        stored = queries.image(self._store.reader(), coll.info.name, coll.info.algorithm, image_id)
+        if stored is None:
+            raise UnknownId(f"no image {image_id!r} in collection {coll.info.name!r}")
+        return stored
+
+    def list_images(
+        self, collection: str, after_id: str = "", limit: int = 100
+    ) -> list[StoredImage]:
+        """Up to `limit` stored images with ids after `after_id`, in id order (stable pages)."""
+        coll = self._get(collection)
+        bounds.check_page_size(limit)
+        return queries.list_images(
+            self._store.reader(), coll.info.name, coll.info.algorithm, after_id, limit
+        )
+
+    def search(
+        self,
+        collection: str,
+        queries_: Sequence[Fingerprint],
+        *,
+        k: int = 0,
+        radius: int | None = None,
+        exact: bool = False,
+        exclude_id: str | None = None,
+    ) -> SearchResult:
+        """Stored images nearest to the query (or to any of its orientations).
+
+        queries_: the query hash, or its 8 orientation hashes indexed by `Orientation`.
+        k (0 = none when a radius is given, else 10) and radius (None = none when k is given,
+        else the collection's default radius), as the contract's SearchRequest states.
+        Matches are nearest first, ties by id; each names the orientation that matched.
+        """
+        coll = self._get(collection)
+        if not 1 <= len(queries_) <= len(Orientation):
+            raise InvalidArgument(f"1..8 query hashes, got {len(queries_)}", "query")
+        for fingerprint in queries_:
+            self._check_fingerprint(coll, fingerprint, "hash")
+        if k:
+            bounds.check_k(k)
+        if radius is not None:
+            bounds.check_radius(radius)
+        top_k = k or (None if radius is not None else 10)
+        within = radius if (radius is not None or k) else coll.info.default_radius
+        limit = self.settings.result_limit
+        found = coll.index.search(
+            [q.value for q in queries_],
+            k=None if top_k is None else top_k + (exclude_id is not None),
+            radius=within,
+            exact=exact,
+            limit=limit,
+        )
+        bound = top_k if top_k is not None else limit
+        matches = self._expand(self._store.reader(), coll, found.matches, bound + 1, exclude_id)
+        truncated = found.truncated or (top_k is None and len(matches) > limit)
+        return SearchResult(matches[:bound], found.path, truncated, queries_[0])
+
+    def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
+        """`search` with the stored hash of an id (options as `search`)."""
+        stored = self.get(collection, image_id)
+        return self.search(collection, [stored.fingerprint], **options)
+
+    def _expand(
+        self,
+        conn: object,
+        coll: _Collection,
+        code_matches: Sequence[CodeMatch],
+        bound: int,
+        exclude_id: str | None,
+    ) -> list[Match]:
+        """The images carrying the matched codes, nearest first, ties by id, at most `bound`."""
+        if not code_matches:
+            return []
+        by_code = {m.code: m for m in code_matches}
+        images = queries.images_with_codes(
+            conn,  # type: ignore[arg-type]
+            coll.info.name,
+            coll.info.algorithm,
+            list(by_code),
+        )
+        matches = [
+            Match(img, by_code[img.fingerprint.value].distance,
+                  Orientation(by_code[img.fingerprint.value].query))
+            for img in images
+            if img.id != exclude_id
+        ]  # fmt: skip
+        matches.sort(key=lambda m: (m.distance, m.image.id))
+        return matches[:bound]
+
+    # -- stats, snapshots, compaction -----------------------------------------------------
+    def stats(self, collection: str) -> CollectionStats:
+        """Counts, index kind, path, sequences, snapshot age and memory of a collection."""
+        coll = self._get(collection)
+        age = -1.0 if coll.snapshot_time is None else time.time() - coll.snapshot_time
+        index = coll.index
+        return CollectionStats(
+            self._info(coll),
+            index.code_count,
+            index.dead_slots,
+            index.kind,
+            index.top_k_path(),
+            self._store.last_sequence,
+            coll.snapshot_sequence,
+            age,
+            index.memory_bytes(),
+            coll.snapshot_bytes,
+        )
+
+    @property
+    def store(self) -> Store:
+        """The store (for checks, benchmarks and the service's queue depth)."""
+        return self._store
+
+    def index(self, collection: str) -> HammingIndex:
+        """A collection's index (for checks and benchmarks)."""
+        return self._get(collection).index
+
+    def snapshot(self, collection: str | None = None) -> list[SnapshotInfo]:
+        """Writes the snapshot of one collection (or all) now."""
+        targets = [self._get(collection)] if collection else list(self._collections.values())
+        return [self._snapshot(coll) for coll in targets]
+
+    def _snapshot(self, coll: _Collection) -> SnapshotInfo:
+        started = time.perf_counter()
+        name = coll.info.name
+        with coll.snapshot_lock:
+            blob, live, sequence = coll.index.export()
+            applied = coll.writes_since_snapshot
+            _, size = write_snapshot(self._snapshots, snapshot_key(coll.info), blob, live, sequence)
+            del blob
+            coll.snapshot_sequence, coll.snapshot_time, coll.snapshot_bytes = (
+                sequence,
+                time.time(),
+                size,
+            )
+            coll.writes_since_snapshot = max(0, coll.writes_since_snapshot - applied)
+            self._store.run(lambda txn: queries.trim_changes(txn.conn, name, sequence))
+        seconds = time.perf_counter() - started
+        log.info(
+            "collection %s: snapshot at sequence %d, %d bytes, %.2f s",
+            name,
+            sequence,
+            size,
+            seconds,
+        )
+        return SnapshotInfo(name, sequence, size, seconds)
+
+    def compact(self, collection: str) -> CompactionReport:
+        """Rebuilds a collection's index without dead slots (searches go on), then snapshots."""
+        coll = self._get(collection)
+        report = coll.index.compact()
+        self._snapshot(coll)
+        return report
+
+    def _maintain(self) -> None:
+        s = self.settings
+        while not self._stop.wait(s.maintenance_interval_seconds):
+            for coll in list(self._collections.values()):
+                try:
+                    index = coll.index
+                    dead = index.dead_slots
+                    if dead >= max(s.compact_min_dead, s.compact_dead_fraction * index.slot_count):
+                        log.info("collection %s: compacting %d dead slots", coll.info.name, dead)
+                        self.compact(coll.info.name)
+                        continue
+                    writes = coll.writes_since_snapshot
+                    age = time.time() - (coll.snapshot_time or 0.0)
+                    if writes >= s.snapshot_every_writes or (
+                        writes > 0 and age >= s.snapshot_every_seconds
+                    ):
+                        self._snapshot(coll)
+                except UnknownCollection:
+                    continue  # dropped meanwhile
+                except Exception:
+                    log.exception("maintenance of collection %s failed", coll.info.name)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def close(self, final_snapshot: bool = True) -> None:
+        """Stops maintenance, takes a final snapshot of changed collections, closes the store."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._maintenance.join()
+        if final_snapshot:
+            for coll in list(self._collections.values()):
+                if coll.writes_since_snapshot or coll.snapshot_time is None:
+                    self._snapshot(coll)
+        self._store.close()
+        self._lock_handle.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

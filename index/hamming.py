@@ -1,0 +1,491 @@
+"""`HammingIndex`: the in-memory Hamming search structure of one collection.
+
+A FAISS `IndexBinaryHNSW` holds each *distinct* 64-bit code once, at a slot; identical
+hashes (the same picture uploaded twice) share a slot, because duplicates make HNSW
+construction very slow (faiss issue 1097) and would crowd the graph. Per slot the index
+keeps how many live images carry the code; a slot whose count falls to 0 is dead (HNSW
+cannot delete) and is filtered from every search by an ID selector until `compact` rebuilds
+the graph without it. Which images carry a code is the store's business, not this module's.
+
+Two search paths, one answer:
+- EXACT: a scan of the graph's `storage`, an `IndexBinaryFlat` of the same codes (no extra
+  memory). Every radius query takes it, and top-k queries below `exact_threshold` distinct
+  codes (a flat scan is as fast there) or at/above `hnsw_max_codes` (where the graph's
+  recall@10 falls below 0.95 at the default efSearch: measured by scripts/bench_index.py).
+- HNSW: the graph, for top-k queries between the two thresholds; its distances are exact
+  Hamming distances, so its results are already ranked exactly, but it may miss neighbours.
+
+FAISS binary `range_search(r)` returns distances strictly below r: we ask for r + 1.
+
+Thread-safety: searches run concurrently under the read side of a readers-writer lock (FAISS
+releases the GIL); `apply` and the compaction swap take the write side. `compact` builds the
+new graph without holding the lock, so searches go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from .errors import InvalidArgument
+from .fingerprint import BITS, codes_from_ints, codes_from_u64, u64_from_codes
+from .rwlock import ReadersWriterLock
+
+__all__ = [
+    "CodeMatch",
+    "CodeSearch",
+    "CompactionReport",
+    "HammingIndex",
+    "IndexParams",
+    "SearchPath",
+]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+# New codes enter the graph in chunks of this many, the write lock released in between, so
+# a bulk load does not stall searches for the length of a whole batch.
+_ADD_CHUNK = 16_384
+# Radius queries up to this many bits use a range search; wider ones with a k bound use a
+# flat top-k scan filtered by distance, which does not materialise a large share of the
+# collection.
+_RANGE_SEARCH_MAX_RADIUS = 16
+
+
+class SearchPath(IntEnum):
+    """Which structure answered; numbered as the contract's `SearchPath`."""
+
+    EXACT = 1
+    HNSW = 2
+
+
+@dataclass(frozen=True, slots=True)
+class IndexParams:
+    """Tuning of a collection's index; the defaults are measured (scripts/bench_index.py).
+
+    hnsw_m, ef_construction: graph degree and build effort. M=32 efC=80 reached recall@10
+    0.958 at efSearch 128 on 1M clustered codes, 0.42 ms a query (ANCHORS.md).
+    ef_search: search effort (raised to k when smaller).
+    exact_threshold: below this many distinct codes top-k queries scan exactly; the flat scan
+    is faster than the graph up to about 200k codes (0.116 vs 0.146 ms at 100k).
+    hnsw_max_codes: at and above this many codes the graph's recall@10 at ef_search is below
+    0.95 while a flat scan is exact, so top-k queries scan exactly again.
+    """
+
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 128
+    exact_threshold: int = 200_000
+    hnsw_max_codes: int = 2_000_000
+
+    def validated(self) -> IndexParams:
+        """Itself, or InvalidArgument naming the field out of bounds."""
+        bounds = {
+            "hnsw_m": (4, 128),
+            "ef_construction": (8, 2048),
+            "ef_search": (8, 4096),
+            "exact_threshold": (0, 1 << 40),
+            "hnsw_max_codes": (0, 1 << 40),
+        }
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise InvalidArgument(
+                    f"index.{name} must be in {low}..{high}, got {value}", f"index.{name}"
+                )
+        return self
+
+    def with_overrides(self, **overrides: int | None) -> IndexParams:
+        """These parameters with the given non-None fields replaced, validated."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return replace(self, **given).validated()
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    """A stored code near a query: its distance, and which query (orientation) it matched."""
+
+    code: int
+    distance: int
+    query: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSearch:
+    """The matches of a search, nearest first (ties by query number), and how they were found.
+
+    truncated: a radius query found more codes than the limit; the nearest are kept.
+    """
+
+    matches: list[CodeMatch]
+    path: SearchPath
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionReport:
+    """Slots before and after a compaction, and the seconds it took."""
+
+    slots_before: int
+    slots_after: int
+    seconds: float
+
+
+class _Graph:
+    """The codes at their slots: FAISS graph, live counts, selector bitmap, code -> slot.
+
+    Not thread-safe on its own: `HammingIndex` guards it.
+    """
+
+    def __init__(self, params: IndexParams, index: Any, live: npt.NDArray[np.int32]) -> None:
+        self.params = params
+        self.index = index
+        self.flat = faiss.downcast_IndexBinary(index.storage)
+        n = int(index.ntotal)
+        assert live.shape == (n,), (live.shape, n)
+        capacity = max(1024, n)
+        self.codes = np.zeros(capacity, dtype=np.uint64)
+        if n:
+            xb = faiss.vector_to_array(self.flat.xb).reshape(n, 8)
+            self.codes[:n] = u64_from_codes(xb)
+        self.live = np.zeros(capacity, dtype=np.int32)
+        self.live[:n] = live
+        self.n = n
+        self.dead = int(np.count_nonzero(live == 0))
+        self.total = int(live.sum())
+        self.bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
+        self.bitmap[: (n + 7) // 8] = np.packbits(live > 0, bitorder="little")
+        self._reindex()
+
+    @classmethod
+    def empty(cls, params: IndexParams) -> _Graph:
+        index = faiss.IndexBinaryHNSW(BITS, params.hnsw_m)
+        index.hnsw.efConstruction = params.ef_construction
+        index.hnsw.efSearch = params.ef_search
+        return cls(params, index, np.zeros(0, dtype=np.int32))
+
+    # -- code -> slot: a sorted array for the bulk, a dict for codes added since -------------
+    def _reindex(self) -> None:
+        order = np.argsort(self.codes[: self.n], kind="stable")
+        self._sorted_codes = self.codes[: self.n][order]
+        self._sorted_slots = order.astype(np.int64)
+        self._recent: dict[int, int] = {}
+
+    def lookup(self, codes: U64) -> I64:
+        """The slot of each code, -1 where absent."""
+        pos = np.searchsorted(self._sorted_codes, codes)
+        pos_clipped = np.minimum(pos, max(len(self._sorted_codes) - 1, 0))
+        slots = np.full(len(codes), -1, dtype=np.int64)
+        if len(self._sorted_codes):
+            found = self._sorted_codes[pos_clipped] == codes
+            slots[found] = self._sorted_slots[pos_clipped[found]]
+        if self._recent:
+            for i in np.flatnonzero(slots < 0):
+                slots[i] = self._recent.get(int(codes[i]), -1)
+        return slots
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self.codes)
+        if needed <= capacity:
+            return
+        capacity = max(needed, capacity * 2)
+        self.codes = np.resize(self.codes, capacity)
+        self.live = np.resize(self.live, capacity)
+        self.live[self.n :] = 0
+        bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
+        bitmap[: len(self.bitmap)] = self.bitmap
+        self.bitmap = bitmap
+
+    def append(self, codes: U64, counts: npt.NDArray[np.int32]) -> None:
+        """Adds new (absent) codes with their live counts at the next slots."""
+        if len(codes) == 0:
+            return
+        start, end = self.n, self.n + len(codes)
+        self._grow(end)
+        self.index.add(codes_from_u64(codes))
+        self.codes[start:end] = codes
+        self.live[start:end] = counts
+        self.n = end
+        self._set_bits(np.arange(start, end, dtype=np.int64))
+        self.dead += int(np.count_nonzero(counts == 0))
+        self.total += int(counts.sum())
+        self._recent.update(zip(codes.tolist(), range(start, end), strict=True))
+        if len(self._recent) > max(65_536, self.n // 8):
+            self._reindex()
+
+    def adjust(self, slots: I64, deltas: npt.NDArray[np.int32]) -> None:
+        """Adds deltas to the live counts of existing slots."""
+        was_dead = self.live[slots] == 0
+        self.live[slots] += deltas
+        self.total += int(deltas.sum())
+        assert (self.live[slots] >= 0).all(), "a live count went negative: store and index disagree"
+        self.dead += int(np.count_nonzero(self.live[slots] == 0)) - int(np.count_nonzero(was_dead))
+        self._set_bits(slots)
+
+    def _set_bits(self, slots: I64) -> None:
+        byte, bit = slots >> 3, (slots & 7).astype(np.uint8)
+        mask = np.left_shift(np.uint8(1), bit)
+        np.bitwise_and.at(self.bitmap, byte, ~mask)
+        alive = self.live[slots] > 0
+        np.bitwise_or.at(self.bitmap, byte[alive], mask[alive])
+
+    def selector(self) -> Any:
+        """An ID selector of the live slots, or None when no slot is dead."""
+        if self.dead == 0:
+            return None
+        return faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(self.bitmap))
+
+    def memory_bytes(self) -> int:
+        hnsw = self.index.hnsw
+        graph = 4 * (hnsw.neighbors.size() + hnsw.levels.size()) + 8 * hnsw.offsets.size()
+        ours = self.codes.nbytes + self.live.nbytes + self.bitmap.nbytes
+        lookup = self._sorted_codes.nbytes + self._sorted_slots.nbytes + 100 * len(self._recent)
+        return int(8 * self.n + graph + ours + lookup)
+
+
+def _merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
+    """Keeps each slot once, at its smallest distance (lowest query on ties), nearest first."""
+    order = np.lexsort((queries, distances))
+    slots, distances, queries = slots[order], distances[order], queries[order]
+    _, first = np.unique(slots, return_index=True)
+    first.sort()  # positions in (distance, query) order
+    return slots[first], distances[first], queries[first]
+
+
+class HammingIndex:
+    """The search structure of one collection: distinct codes, live counts, two search paths."""
+
+    def __init__(self, params: IndexParams, graph: _Graph | None = None, sequence: int = 0) -> None:
+        self.params = params.validated()
+        self._graph = graph if graph is not None else _Graph.empty(self.params)
+        self._lock = ReadersWriterLock()
+        self._compacting = threading.Lock()
+        # Held for a whole `apply` (which releases the write lock between chunks) and by
+        # `export`, so a snapshot never sees half an apply under the older sequence.
+        self._applying = threading.Lock()
+        self.sequence = sequence  # store sequence of the newest change applied
+
+    # -- mutation -------------------------------------------------------------------------
+    def apply(self, codes: Sequence[int], deltas: Sequence[int], sequence: int) -> None:
+        """Changes live counts: +1 per image stored with a code, -1 per image removed.
+
+        Codes seen for the first time enter the graph. `sequence` is the store sequence
+        number these changes bring the index up to.
+        """
+        if len(codes) == 0:
+            self.sequence = max(self.sequence, sequence)
+            return
+        unique, inverse = np.unique(np.asarray(codes, dtype=np.uint64), return_inverse=True)
+        summed = np.zeros(len(unique), dtype=np.int32)
+        np.add.at(summed, inverse, np.asarray(deltas, dtype=np.int32))
+        with self._applying:
+            self._apply(unique, summed)
+            self.sequence = max(self.sequence, sequence)
+
+    def _apply(self, unique: U64, summed: npt.NDArray[np.int32]) -> None:
+        with self._lock.write():
+            graph = self._graph
+            slots = graph.lookup(unique)
+            known = slots >= 0
+            graph.adjust(slots[known], summed[known])
+            new_codes, new_counts = unique[~known], summed[~known]
+            assert (new_counts >= 0).all(), "removing a code the index never held"
+            keep = new_counts > 0
+            new_codes, new_counts = new_codes[keep], new_counts[keep]
+            graph.append(new_codes[:_ADD_CHUNK], new_counts[:_ADD_CHUNK])
+        for start in range(_ADD_CHUNK, len(new_codes), _ADD_CHUNK):
+            with self._lock.write():
+                chunk = slice(start, start + _ADD_CHUNK)
+                self._graph.append(new_codes[chunk], new_counts[chunk])
+
+    # -- search ---------------------------------------------------------------------------
+    def top_k_path(self, exact: bool = False) -> SearchPath:
+        """The path a top-k query takes at the current size."""
+        n, p = self._graph.n, self.params
+        if exact or n < p.exact_threshold or n >= p.hnsw_max_codes:
+            return SearchPath.EXACT
+        return SearchPath.HNSW
+
+    def search(
+        self,
+        queries: Sequence[int],
+        *,
+        k: int | None = None,
+        radius: int | None = None,
+        exact: bool = False,
+        limit: int = 10_000,
+    ) -> CodeSearch:
+        """The stored codes nearest to any of the query codes (e.g. the 8 orientations).
+
+        k: at most this many codes; radius: only codes within this many bits (inclusive).
+        At least one must be given. Radius queries are exact; top-k queries take
+        `top_k_path`. A code matched by several queries is reported once, for the query
+        that is closest. `limit` bounds radius-only results (`truncated` says so).
+        """
+        assert queries, "at least one query code"
+        assert k is not None or radius is not None, "k, radius or both"
+        q = codes_from_ints(queries)
+        with self._lock.read():
+            graph = self._graph
+            sel = graph.selector()
+            if radius is not None and (k is None or radius <= _RANGE_SEARCH_MAX_RADIUS):
+                path = SearchPath.EXACT
+                slots, dist, qi = self._range(graph, q, radius, sel)
+            else:
+                assert k is not None
+                path = SearchPath.EXACT if radius is not None else self.top_k_path(exact)
+                slots, dist, qi = self._knn(graph, q, k, sel, path)
+                if radius is not None:
+                    within = dist <= radius
+                    slots, dist, qi = slots[within], dist[within], qi[within]
+            slots, dist, qi = _merge(slots, dist, qi)
+            bound = k if k is not None else limit
+            truncated = k is None and len(slots) > limit
+            codes = graph.codes[slots[:bound]]
+        matches = [
+            CodeMatch(int(c), int(d), int(o))
+            for c, d, o in zip(
+                codes.tolist(), dist[:bound].tolist(), qi[:bound].tolist(), strict=True
+            )
+        ]
+        return CodeSearch(matches, path, truncated)
+
+    @staticmethod
+    def _range(graph: _Graph, q: Any, radius: int, sel: Any) -> tuple[I64, I64, I64]:
+        params = faiss.SearchParameters(sel=sel) if sel is not None else None
+        lims, dist, slots = graph.flat.range_search(q, radius + 1, params=params)
+        qi = np.repeat(np.arange(len(q), dtype=np.int64), np.diff(lims.astype(np.int64)))
+        return slots.astype(np.int64), dist.astype(np.int64), qi
+
+    def _knn(
+        self, graph: _Graph, q: Any, k: int, sel: Any, path: SearchPath
+    ) -> tuple[I64, I64, I64]:
+        if path is SearchPath.HNSW:
+            params = faiss.SearchParametersHNSW(efSearch=max(self.params.ef_search, k))
+            if sel is not None:
+                params.sel = sel
+            dist, slots = graph.index.search(q, k, params=params)
+        else:
+            params = faiss.SearchParameters(sel=sel) if sel is not None else None
+            dist, slots = graph.flat.search(q, k, params=params)
+        qi = np.repeat(np.arange(len(q), dtype=np.int64), k)
+        slots, dist = slots.ravel().astype(np.int64), dist.ravel().astype(np.int64)
+        found = slots >= 0
+        return slots[found], dist[found], qi[found]
+
+    # -- inspection -----------------------------------------------------------------------
+    def live_count(self, code: int) -> int:
+        """How many live images carry this code."""
+        with self._lock.read():
+            slot = int(self._graph.lookup(np.array([code], dtype=np.uint64))[0])
+            return int(self._graph.live[slot]) if slot >= 0 else 0
+
+    def live_codes(self) -> dict[int, int]:
+        """Every code with a live image, and how many carry it (for checks and tests)."""
+        with self._lock.read():
+            g = self._graph
+            alive = np.flatnonzero(g.live[: g.n] > 0)
+            return dict(zip(g.codes[alive].tolist(), g.live[alive].tolist(), strict=True))
+
+    @property
+    def slot_count(self) -> int:
+        """Slots in the graph, dead ones included."""
+        return self._graph.n
+
+    @property
+    def dead_slots(self) -> int:
+        """Slots whose images are all removed."""
+        return self._graph.dead
+
+    @property
+    def image_count(self) -> int:
+        """Live images: the sum of the live counts."""
+        return self._graph.total
+
+    @property
+    def code_count(self) -> int:
+        """Distinct codes with at least one live image."""
+        g = self._graph
+        return g.n - g.dead
+
+    @property
+    def kind(self) -> str:
+        """The FAISS structure, as Stats reports it."""
+        return f"IndexBinaryHNSW(M={self.params.hnsw_m})"
+
+    def memory_bytes(self) -> int:
+        """Approximate bytes held (graph, codes, counts, lookup)."""
+        with self._lock.read():
+            return self._graph.memory_bytes()
+
+    # -- snapshot support -----------------------------------------------------------------
+    def export(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], int]:
+        """A consistent copy for a snapshot: the serialised graph, live counts, sequence."""
+        with self._applying, self._lock.read():
+            g = self._graph
+            return faiss.serialize_index_binary(g.index), g.live[: g.n].copy(), self.sequence
+
+    @classmethod
+    def restore(
+        cls,
+        params: IndexParams,
+        serialized: npt.NDArray[np.uint8],
+        live: npt.NDArray[np.int32],
+        sequence: int,
+    ) -> HammingIndex:
+        """The index `export` copied (raises on a blob FAISS cannot read)."""
+        # read_index_binary already returns the concrete type; a downcast of the temporary
+        # would leave a wrapper on memory freed with it.
+        index = faiss.deserialize_index_binary(serialized)
+        if not isinstance(index, faiss.IndexBinaryHNSW) or int(index.ntotal) != len(live):
+            raise ValueError("the serialised index does not match its live counts")
+        index.hnsw.efSearch = params.ef_search
+        return cls(params, _Graph(params, index, live), sequence)
+
+    @classmethod
+    def build(cls, params: IndexParams, counts: dict[int, int], sequence: int) -> HammingIndex:
+        """A fresh index of these codes and live counts (a rebuild from the store)."""
+        graph = _Graph.empty(params.validated())
+        codes = np.fromiter(counts.keys(), dtype=np.uint64, count=len(counts))
+        live = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
+        for start in range(0, len(codes), 1 << 20):
+            graph.append(codes[start : start + (1 << 20)], live[start : start + (1 << 20)])
+        return cls(params, graph, sequence)
+
+    # -- compaction -----------------------------------------------------------------------
+    def compact(self) -> CompactionReport:
+        """Rebuilds the graph without dead slots, aside, then swaps it in.
+
+        Searches and `apply` go on while the new graph is built; the swap (under the write
+        lock) brings it up to date with the changes made meanwhile.
+        """
+        started = time.perf_counter()
+        with self._compacting:
+            with self._lock.read():
+                g = self._graph
+                alive = np.flatnonzero(g.live[: g.n] > 0)
+                codes, counts, before = g.codes[alive].copy(), g.live[alive].copy(), g.n
+            fresh = _Graph.empty(self.params)
+            for start in range(0, len(codes), 1 << 20):
+                chunk = slice(start, start + (1 << 20))
+                fresh.append(codes[chunk], counts[chunk])
+            with self._lock.write():
+                old = self._graph
+                alive = np.flatnonzero(old.live[: old.n] > 0)
+                codes, counts = old.codes[alive], old.live[alive]
+                slots = fresh.lookup(codes)
+                present = slots >= 0
+                fresh.adjust(np.arange(fresh.n, dtype=np.int64), -fresh.live[: fresh.n])
+                fresh.adjust(slots[present], counts[present])
+                fresh.append(codes[~present], counts[~present])
+                self._graph = fresh
+                after = fresh.n
+        return CompactionReport(before, after, time.perf_counter() - started)

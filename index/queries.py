@@ -1,0 +1,175 @@
+"""The SQL of the engine: typed functions over a store connection.
+
+Every statement that reads or writes the store's tables (store.py has the schema) lives
+here, so the engine speaks in records and hashes, never in rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+
+from .fingerprint import Fingerprint, from_sqlite, to_sqlite
+from .hamming import IndexParams
+from .records import CollectionInfo, StoredImage
+
+__all__ = [
+    "changes_after",
+    "code_counts",
+    "collection_exists",
+    "collection_rows",
+    "delete_collection",
+    "delete_image",
+    "image",
+    "images_with_codes",
+    "insert_collection",
+    "list_images",
+    "trim_changes",
+    "upsert_image",
+]
+
+_IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms"
+_SQLITE_MAX_VARIABLES = 30_000
+
+
+def _image(collection: str, algorithm: str, row: tuple[str, int, str, int, int]) -> StoredImage:
+    image_id, stored_hash, metadata, sequence, added = row
+    fingerprint = Fingerprint(from_sqlite(stored_hash), algorithm)
+    return StoredImage(collection, image_id, fingerprint, json.loads(metadata), sequence, added)
+
+
+def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
+    """Every collection (image_count 0: the engine counts from its indexes), by name."""
+    rows = conn.execute(
+        "SELECT name, uid, algorithm, default_radius, params, created_unix_ms "
+        "FROM collections ORDER BY name"
+    ).fetchall()
+    return [
+        CollectionInfo(name, uid, algo, radius, IndexParams(**json.loads(params)), created, 0)
+        for name, uid, algo, radius, params, created in rows
+    ]
+
+
+def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
+    """Stores a new collection; returns its uid (never reused)."""
+    (uid,) = conn.execute(
+        "SELECT COALESCE(MAX(value), 0) + 1 FROM meta WHERE key = 'last_uid'"
+    ).fetchone()
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_uid', ?)", (uid,))
+    conn.execute(
+        "INSERT INTO collections (name, uid, algorithm, default_radius, params, created_unix_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            info.name,
+            uid,
+            info.algorithm,
+            info.default_radius,
+            json.dumps(asdict(info.params)),
+            info.created_unix_ms,
+        ),
+    )
+    return int(uid)
+
+
+def delete_collection(conn: sqlite3.Connection, name: str) -> int:
+    """Removes a collection, its images and its log; returns how many images it held."""
+    (count,) = conn.execute("SELECT COUNT(*) FROM images WHERE collection = ?", (name,)).fetchone()
+    conn.execute("DELETE FROM images WHERE collection = ?", (name,))
+    conn.execute("DELETE FROM changes WHERE collection = ?", (name,))
+    conn.execute("DELETE FROM collections WHERE name = ?", (name,))
+    return int(count)
+
+
+def collection_exists(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the collection is stored (as this connection sees it)."""
+    row = conn.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone()
+    return row is not None
+
+
+def image(
+    conn: sqlite3.Connection, collection: str, algorithm: str, image_id: str
+) -> StoredImage | None:
+    """The stored image of that id, or None."""
+    row = conn.execute(
+        f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND id = ?",
+        (collection, image_id),
+    ).fetchone()
+    return _image(collection, algorithm, row) if row else None
+
+
+def images_with_codes(
+    conn: sqlite3.Connection, collection: str, algorithm: str, codes: Sequence[int]
+) -> list[StoredImage]:
+    """Every stored image whose hash is one of the codes."""
+    found: list[StoredImage] = []
+    for start in range(0, len(codes), _SQLITE_MAX_VARIABLES):
+        chunk = [to_sqlite(c) for c in codes[start : start + _SQLITE_MAX_VARIABLES]]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND hash IN ({marks})",
+            (collection, *chunk),
+        )
+        found.extend(_image(collection, algorithm, row) for row in rows)
+    return found
+
+
+def upsert_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
+    """Stores (or replaces) an image row."""
+    conn.execute(
+        "INSERT OR REPLACE INTO images (collection, id, hash, metadata, sequence, added_unix_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            stored.collection,
+            stored.id,
+            to_sqlite(stored.fingerprint.value),
+            json.dumps(stored.metadata, ensure_ascii=False),
+            stored.sequence,
+            stored.added_unix_ms,
+        ),
+    )
+
+
+def delete_image(conn: sqlite3.Connection, collection: str, image_id: str) -> None:
+    """Removes an image row."""
+    conn.execute("DELETE FROM images WHERE collection = ? AND id = ?", (collection, image_id))
+
+
+def list_images(
+    conn: sqlite3.Connection, collection: str, algorithm: str, after_id: str, limit: int
+) -> list[StoredImage]:
+    """Up to `limit` images with ids after `after_id`, in id order."""
+    rows = conn.execute(
+        f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND id > ? ORDER BY id LIMIT ?",
+        (collection, after_id, limit),
+    )
+    return [_image(collection, algorithm, row) for row in rows]
+
+
+def code_counts(conn: sqlite3.Connection, collection: str) -> dict[int, int]:
+    """How many stored images carry each code: what a rebuilt index must hold."""
+    rows = conn.execute(
+        "SELECT hash, COUNT(*) FROM images WHERE collection = ? GROUP BY hash", (collection,)
+    )
+    return {from_sqlite(h): n for h, n in rows}
+
+
+def changes_after(
+    conn: sqlite3.Connection, collection: str, sequence: int
+) -> Iterator[tuple[int, int, int]]:
+    """(code, delta, sequence) of the logged changes after `sequence`, in order."""
+    rows = conn.execute(
+        "SELECT hash, delta, sequence FROM changes WHERE sequence > ? AND collection = ? "
+        "ORDER BY sequence",
+        (sequence, collection),
+    )
+    for stored_hash, delta, seq in rows:
+        yield from_sqlite(stored_hash), delta, seq
+
+
+def trim_changes(conn: sqlite3.Connection, collection: str, sequence: int) -> None:
+    """Drops the log rows a snapshot covers."""
+    conn.execute(
+        "DELETE FROM changes WHERE collection = ? AND sequence <= ?", (collection, sequence)
+    )

@@ -1,0 +1,137 @@
+"""The values the engine returns: stored images, matches, results, collection figures.
+
+Plain immutable records (safe to share between threads); their fields follow the contract's
+messages of the same names, so the service translates them field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from .fingerprint import Fingerprint, similarity
+from .hamming import IndexParams, SearchPath
+from .orientations import Orientation
+
+__all__ = [
+    "AddOutcome",
+    "AddResult",
+    "CollectionInfo",
+    "CollectionStats",
+    "DeleteResult",
+    "Match",
+    "OnExistingId",
+    "SearchResult",
+    "SnapshotInfo",
+    "StoredImage",
+]
+
+
+class OnExistingId(IntEnum):
+    """What an add does when the id is stored; numbered as the contract's enum."""
+
+    ERROR = 0
+    REPLACE = 1
+    SKIP = 2
+
+
+class AddOutcome(IntEnum):
+    """What an add did; numbered as the contract's enum."""
+
+    ADDED = 1
+    REPLACED = 2
+    REJECTED_DUPLICATE = 3
+    SKIPPED_EXISTING = 4
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """An image as stored: its hash, metadata, and the sequence of the write that stored it."""
+
+    collection: str
+    id: str
+    fingerprint: Fingerprint
+    metadata: dict[str, str]
+    sequence: int
+    added_unix_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A stored image near a query, and which orientation of the query it matched."""
+
+    image: StoredImage
+    distance: int
+    orientation: Orientation
+
+    @property
+    def similarity(self) -> float:
+        """`1 - distance / 64`."""
+        return similarity(self.distance)
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """The outcome of an add, the image (as stored, or as it would have been), and the
+    near-duplicates stored before it, nearest first."""
+
+    outcome: AddOutcome
+    image: StoredImage
+    duplicates: list[Match]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    """How many ids were deleted, and which were not stored."""
+
+    deleted: int
+    not_found: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Matches nearest first (ties by id), the path that served them, and the query hash."""
+
+    matches: list[Match]
+    path: SearchPath
+    truncated: bool
+    query: Fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """A collection's definition and size."""
+
+    name: str
+    uid: int
+    algorithm: str
+    default_radius: int
+    params: IndexParams
+    created_unix_ms: int
+    image_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionStats:
+    """Stats of a collection: its index and snapshot state (the contract's StatsResponse)."""
+
+    collection: CollectionInfo
+    code_count: int
+    dead_slots: int
+    index_kind: str
+    default_top_k_path: SearchPath
+    store_sequence: int
+    snapshot_sequence: int
+    snapshot_age_seconds: float
+    index_memory_bytes: int
+    snapshot_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """A snapshot written: the sequence it covers, its size, the seconds it took."""
+
+    collection: str
+    sequence: int
+    bytes: int
+    seconds: float

@@ -1,0 +1,59 @@
+"""A readers-writer lock: many searches at once, one index mutation at a time.
+
+Searches hold the read side while FAISS scans (FAISS releases the GIL, so readers run in
+parallel on all cores); adds, deletes and the compaction swap hold the write side. A waiting
+writer blocks new readers, so a steady stream of searches cannot starve the writes.
+
+Thread-safety: that is its purpose. Not reentrant.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["ReadersWriterLock"]
+
+
+class ReadersWriterLock:
+    """Writer-preferring readers-writer lock."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        """Holds the read side for the block."""
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """Holds the write side (exclusive) for the block."""
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
