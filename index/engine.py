@@ -108,6 +108,7 @@ class _Collection:
     snapshot_time: float | None = None
     snapshot_bytes: int = 0
     writes_since_snapshot: int = 0
+    loaded_time: float = field(default_factory=time.time)
     snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -523,6 +524,7 @@ class Engine:
         started = time.perf_counter()
         name = coll.info.name
         with coll.snapshot_lock:
+            log.debug("collection %s: writing snapshot", name)
             blob, live, sequence = coll.index.export()
             applied = coll.writes_since_snapshot
             _, size = write_snapshot(self._snapshots, snapshot_key(coll.info), blob, live, sequence)
@@ -563,7 +565,7 @@ class Engine:
                         self.compact(coll.info.name)
                         continue
                     writes = coll.writes_since_snapshot
-                    age = time.time() - (coll.snapshot_time or 0.0)
+                    age = time.time() - (coll.snapshot_time or coll.loaded_time)
                     if writes >= s.snapshot_every_writes or (
                         writes > 0 and age >= s.snapshot_every_seconds
                     ):

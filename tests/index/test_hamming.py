@@ -1,0 +1,203 @@
+"""HammingIndex: distinct codes with live counts, exact and HNSW paths, one answer.
+
+Every result is checked against a brute-force scan of the same codes.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from neardup.index.hamming import HammingIndex, IndexParams, SearchPath
+
+SMALL_GRAPH = IndexParams(hnsw_m=8, ef_construction=32, ef_search=64, exact_threshold=0)
+
+
+def clustered_codes(n: int, seed: int = 7) -> list[int]:
+    """70% random codes, 30% copies of them with 1..8 bits flipped (as in ANCHORS.md)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + rng.integers(
+        0, 2, size=n, dtype=np.uint64
+    )
+    codes = [int(c) for c in base]
+    for i in range(int(n * 0.7), n):
+        flipped = codes[int(rng.integers(0, int(n * 0.7)))]
+        for bit in rng.choice(64, size=int(rng.integers(1, 9)), replace=False):
+            flipped ^= 1 << int(bit)
+        codes[i] = flipped
+    return codes
+
+
+def brute_force(codes: list[int], query: int) -> list[tuple[int, int]]:
+    """(distance, code) of every distinct code, nearest first."""
+    return sorted({((c ^ query).bit_count(), c) for c in codes})
+
+
+def index_of(codes: list[int], params: IndexParams = SMALL_GRAPH) -> HammingIndex:
+    index = HammingIndex(params)
+    index.apply(codes, [1] * len(codes), sequence=len(codes))
+    return index
+
+
+@pytest.fixture(scope="module")
+def codes() -> list[int]:
+    return clustered_codes(3000)
+
+
+@pytest.fixture(scope="module")
+def index(codes: list[int]) -> HammingIndex:
+    return index_of(codes)
+
+
+def test_radius_queries_are_exact_and_inclusive(index: HammingIndex, codes: list[int]) -> None:
+    for query in codes[2000:2050]:
+        got = index.search([query], radius=10)
+        assert got.path is SearchPath.EXACT
+        assert [(m.distance, m.code) for m in got.matches] == [
+            (d, c) for d, c in brute_force(codes, query) if d <= 10
+        ]
+
+
+def test_exact_top_k_returns_the_true_nearest_distances(
+    index: HammingIndex, codes: list[int]
+) -> None:
+    for query in codes[:30]:
+        got = index.search([query ^ 0b1011], k=10, exact=True)
+        assert got.path is SearchPath.EXACT
+        want = [d for d, _ in brute_force(codes, query ^ 0b1011)[:10]]
+        assert [m.distance for m in got.matches] == want
+
+
+def test_hnsw_path_serves_top_k_above_the_threshold_with_exact_distances(
+    index: HammingIndex, codes: list[int]
+) -> None:
+    hits = 0
+    for query in codes[:100]:
+        got = index.search([query], k=5)
+        assert got.path is SearchPath.HNSW
+        assert all(m.distance == (m.code ^ query).bit_count() for m in got.matches)
+        assert [m.distance for m in got.matches] == sorted(m.distance for m in got.matches)
+        hits += got.matches[0].code == query
+    assert hits >= 95  # a stored code is found at distance 0 nearly always
+
+
+def test_the_size_policy_chooses_the_path() -> None:
+    codes = clustered_codes(500)
+    below = index_of(codes, IndexParams(exact_threshold=501))
+    between = index_of(codes, IndexParams(exact_threshold=500, hnsw_max_codes=501))
+    above = index_of(codes, IndexParams(exact_threshold=10, hnsw_max_codes=500))
+    assert below.top_k_path() is SearchPath.EXACT
+    assert between.top_k_path() is SearchPath.HNSW
+    assert between.top_k_path(exact=True) is SearchPath.EXACT
+    assert above.top_k_path() is SearchPath.EXACT
+
+
+def test_identical_hashes_share_one_slot_and_count_images() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([5, 5, 5, 9], [1, 1, 1, 1], sequence=4)
+    assert (index.slot_count, index.code_count, index.image_count) == (2, 2, 4)
+    assert index.live_count(5) == 3
+
+
+def test_a_code_whose_images_are_all_removed_is_never_returned() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([0b0, 0b1, 0b11], [1, 1, 1], sequence=3)
+    index.apply([0b1], [-1], sequence=4)
+    assert index.dead_slots == 1
+    for exact in (False, True):
+        got = index.search([0b0], k=3, exact=exact)
+        assert [m.code for m in got.matches] == [0b0, 0b11]
+    assert [m.code for m in index.search([0b0], radius=64).matches] == [0b0, 0b11]
+
+
+def test_a_dead_code_added_again_is_revived_in_its_slot() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([42], [1], sequence=1)
+    index.apply([42], [-1], sequence=2)
+    index.apply([42], [1], sequence=3)
+    assert (index.slot_count, index.dead_slots) == (1, 0)
+    assert index.search([42], radius=0).matches[0].code == 42
+
+
+def test_orientation_queries_report_the_closest_query_per_code() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([0xFF00, 0x00FF], [1, 1], sequence=2)
+    got = index.search([0xFF01, 0x00FF], radius=4)
+    assert [(m.code, m.distance, m.query) for m in got.matches] == [(0x00FF, 0, 1), (0xFF00, 1, 0)]
+
+
+def test_a_radius_query_beyond_the_limit_keeps_the_nearest_and_says_so(codes: list[int]) -> None:
+    index = index_of(codes[:500])
+    got = index.search([codes[0]], radius=64, limit=20)
+    assert got.truncated and len(got.matches) == 20
+    assert [m.distance for m in got.matches] == [
+        d for d, _ in brute_force(codes[:500], codes[0])[:20]
+    ]
+
+
+def test_compaction_drops_dead_slots_and_keeps_every_answer(codes: list[int]) -> None:
+    index = index_of(codes[:1000])
+    index.apply(codes[:400], [-1] * 400, sequence=2000)
+    survivors = codes[400:1000]
+    report = index.compact()
+    assert (report.slots_before, report.slots_after) == (
+        len(set(codes[:1000])),
+        len(set(survivors)),
+    )
+    assert index.dead_slots == 0
+    for query in codes[:20]:
+        got = index.search([query], radius=12)
+        assert [(m.distance, m.code) for m in got.matches] == [
+            (d, c) for d, c in brute_force(survivors, query) if d <= 12
+        ]
+
+
+def test_searches_and_adds_go_on_during_compaction(codes: list[int]) -> None:
+    index = index_of(codes[:2000])
+    index.apply(codes[:1000], [-1] * 1000, sequence=3000)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def search_until_done() -> None:
+        try:
+            while not done.is_set():
+                index.search([codes[1500]], radius=0)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    searcher = threading.Thread(target=search_until_done)
+    searcher.start()
+    compaction = threading.Thread(target=index.compact)
+    compaction.start()
+    index.apply(codes[2000:2500], [1] * 500, sequence=3500)  # during or after the rebuild
+    index.apply(codes[:10], [1] * 10, sequence=3510)  # revive codes the rebuild dropped
+    compaction.join()
+    done.set()
+    searcher.join()
+    assert not errors
+    alive = codes[:10] + codes[1000:2500]
+    assert index.live_codes() == {c: alive.count(c) for c in set(alive)}
+    for query in codes[:10] + codes[2400:2410]:
+        assert index.search([query], radius=0).matches[0].code == query
+
+
+def test_export_and_restore_give_the_same_index(codes: list[int]) -> None:
+    index = index_of(codes[:800])
+    index.apply(codes[:100], [-1] * 100, sequence=900)
+    blob, live, sequence = index.export()
+    restored = HammingIndex.restore(SMALL_GRAPH, blob, live, sequence)
+    assert restored.sequence == 900
+    assert restored.live_codes() == index.live_codes()
+    assert restored.dead_slots == index.dead_slots
+    query = codes[300]
+    assert restored.search([query], k=10, exact=True) == index.search([query], k=10, exact=True)
+
+
+def test_parameters_out_of_bounds_are_refused_naming_the_field() -> None:
+    from neardup.index.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument) as caught:
+        IndexParams().with_overrides(hnsw_m=2)
+    assert caught.value.field == "index.hnsw_m"
+    assert "4..128" in str(caught.value)
