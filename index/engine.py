@@ -353,6 +353,38 @@ class Engine:
         """`submit_add` and wait (same options)."""
         return self.submit_add(collection, image_id, fingerprint, **options).result()
 
+    def add_batch(
+        self,
+        collection: str,
+        items: Sequence[tuple[str, Fingerprint, Mapping[str, str]]],
+    ) -> list[bool]:
+        """Bulk load: stores (id, hash, metadata) items in one operation; an id that is
+        stored already is skipped (so a re-run resumes). Returns, per item, whether it was
+        stored. No near-duplicate search: the bulk build reports duplicate groups itself."""
+        coll = self._get(collection)
+        name = coll.info.name
+        checked = []
+        for image_id, fingerprint, metadata in items:
+            bounds.check_id(image_id)
+            self._check_fingerprint(coll, fingerprint, "hash")
+            checked.append((image_id, fingerprint, bounds.check_metadata(metadata)))
+
+        def op(txn: Transaction) -> list[bool]:
+            if not queries.collection_exists(txn.conn, name):
+                raise UnknownCollection(f"no collection named {name!r}")
+            stored = []
+            now = _now_ms()
+            for image_id, fingerprint, metadata in checked:
+                sequence = txn.next_sequence
+                image = StoredImage(name, image_id, fingerprint, metadata, sequence, now)
+                inserted = queries.insert_image_if_absent(txn.conn, image)
+                if inserted:
+                    txn.change(name, fingerprint.value, +1)
+                stored.append(inserted)
+            return stored
+
+        return self._store.run(op)
+
     def _duplicates(
         self,
         txn: Transaction,

@@ -24,6 +24,7 @@ __all__ = [
     "delete_image",
     "image",
     "images_with_codes",
+    "insert_image_if_absent",
     "insert_collection",
     "list_images",
     "trim_changes",
@@ -115,11 +116,10 @@ def images_with_codes(
     return found
 
 
-def upsert_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
-    """Stores (or replaces) an image row."""
-    conn.execute(
-        "INSERT OR REPLACE INTO images (collection, id, hash, metadata, sequence, added_unix_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage) -> int:
+    cursor = conn.execute(
+        f"INSERT OR {on_conflict} INTO images "
+        "(collection, id, hash, metadata, sequence, added_unix_ms) VALUES (?, ?, ?, ?, ?, ?)",
         (
             stored.collection,
             stored.id,
@@ -129,6 +129,17 @@ def upsert_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
             stored.added_unix_ms,
         ),
     )
+    return cursor.rowcount
+
+
+def upsert_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
+    """Stores (or replaces) an image row."""
+    _write_image(conn, "REPLACE", stored)
+
+
+def insert_image_if_absent(conn: sqlite3.Connection, stored: StoredImage) -> bool:
+    """Stores an image row unless its id is taken; returns whether it was stored."""
+    return _write_image(conn, "IGNORE", stored) == 1
 
 
 def delete_image(conn: sqlite3.Connection, collection: str, image_id: str) -> None:

@@ -1,0 +1,287 @@
+"""Benchmark of the Hamming engine against IndexBinaryFlat, in one run.
+
+    python scripts/bench_index.py [--n 1000000] [--index-only] [--ef 64,128,256,512,1024]
+
+Data (as ANCHORS.md): 70% random 64-bit codes, 30% copies of them with 1..8 bits flipped.
+Queries: half stored codes with 0..10 bits flipped, half random codes; one at a time, one
+FAISS thread per query. Prints, each beside its anchor:
+
+- build: HNSW codes/s with all cores, and 1 vs all threads on a 100k subset;
+- memory: RSS growth per code of our index, and of the flat anchor;
+- top-k (k=10): p50/p99 and recall@10 of the HNSW path at each efSearch, and of the default
+  policy, against a flat scan (recall is tie-aware: a result counts when its distance is at
+  most the true 10th distance);
+- radius r = 4, 8, 10: recall and p50 against flat range search;
+- snapshot write and load;
+- unless --index-only: the engine with its SQLite store (bulk load rate, bytes per image on
+  disk), restart time (snapshot load + replay of 100k newer rows), and durable adds with
+  group commit (16 writers) against one transaction per add (1 writer), on the same engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import faiss
+import numpy as np
+from neardup.index import Engine, EngineSettings, Fingerprint, HammingIndex, IndexParams
+from neardup.index.fingerprint import codes_from_u64
+from neardup.index.snapshot import read_snapshot, write_snapshot
+
+K = 10
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def clustered_codes(n: int, rng: np.random.Generator) -> np.ndarray:
+    codes = rng.integers(0, 2**64, size=n, dtype=np.uint64, endpoint=False)
+    copies = np.arange(int(n * 0.7), n)
+    sources = rng.integers(0, int(n * 0.7), size=len(copies))
+    flips = np.zeros(len(copies), dtype=np.uint64)
+    for _ in range(8):  # 1..8 random bits (a bit drawn twice flips back: rare)
+        bit = rng.integers(0, 64, size=len(copies)).astype(np.uint64)
+        use = rng.random(len(copies)) < 0.5
+        flips ^= np.where(use, np.left_shift(np.uint64(1), bit), np.uint64(0))
+    flips ^= np.left_shift(np.uint64(1), rng.integers(0, 64, size=len(copies)).astype(np.uint64))
+    codes[copies] = codes[sources] ^ flips
+    return codes
+
+
+def queries_for(codes: np.ndarray, count: int, rng: np.random.Generator) -> list[int]:
+    near = codes[rng.integers(0, len(codes), size=count // 2)].copy()
+    for i in range(len(near)):
+        for bit in rng.choice(64, size=int(rng.integers(0, 11)), replace=False):
+            near[i] ^= np.uint64(1) << np.uint64(bit)
+    random_codes = rng.integers(0, 2**64, size=count - count // 2, dtype=np.uint64)
+    return [int(v) for v in np.concatenate([near, random_codes])]
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def latencies(fn: Callable[[int], object], queries: list[int]) -> tuple[list[float], list[object]]:
+    times, results = [], []
+    for q in queries:
+        start = time.perf_counter_ns()
+        results.append(fn(q))
+        times.append((time.perf_counter_ns() - start) / 1e6)
+    return times, results
+
+
+def p(times: list[float], pct: float) -> float:
+    return float(np.percentile(times, pct))
+
+
+def build_index(codes: np.ndarray, params: IndexParams) -> tuple[HammingIndex, float]:
+    unique = np.unique(codes)
+    counts = dict.fromkeys(unique.tolist(), 1)
+    seconds, index = timed(lambda: HammingIndex.build(params, counts, len(codes)))
+    assert isinstance(index, HammingIndex)
+    return index, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--ef", default="64,128,256,512,1024")
+    parser.add_argument("--m", type=int, default=IndexParams().hnsw_m)
+    parser.add_argument("--ef-construction", type=int, default=IndexParams().ef_construction)
+    parser.add_argument("--index-only", action="store_true", help="skip the store benchmarks")
+    args = parser.parse_args()
+    rng = np.random.default_rng(20261125)
+    threads = faiss.omp_get_max_threads()
+    params = IndexParams(hnsw_m=args.m, ef_construction=args.ef_construction)
+    print(f"n={args.n:,}  M={params.hnsw_m} efC={params.ef_construction}  threads={threads}")
+
+    codes = clustered_codes(args.n, rng)
+    unique = np.unique(codes)
+    queries = queries_for(codes, args.queries, rng)
+
+    # -- build ----------------------------------------------------------------------------
+    subset = codes[: min(100_000, args.n)]
+    faiss.omp_set_num_threads(1)
+    _, one = build_index(subset, params)
+    faiss.omp_set_num_threads(threads)
+    _, many = build_index(subset, params)
+    print(
+        f"build {len(subset):,} codes: 1 thread {len(subset) / one:,.0f} codes/s, "
+        f"{threads} threads {len(subset) / many:,.0f} codes/s ({one / many:.2f}x)"
+    )
+    rss0 = rss_bytes()
+    index, seconds = build_index(codes, params)
+    rss_index = rss_bytes() - rss0
+    print(f"build {len(unique):,} distinct codes: {seconds:.1f} s, {len(unique) / seconds:,.0f} codes/s")
+
+    flat = faiss.IndexBinaryFlat(64)
+    flat.add(codes_from_u64(unique))
+    print(
+        f"memory per code: ours {rss_index / len(unique):.0f} B RSS growth "
+        f"(estimate {index.memory_bytes() / len(unique):.0f} B); flat anchor {flat.code_size} B"
+    )
+
+    # -- top-k ----------------------------------------------------------------------------
+    faiss.omp_set_num_threads(1)
+    q_codes = codes_from_u64(np.array(queries, dtype=np.uint64))
+
+    def flat_knn(i: int) -> np.ndarray:
+        return flat.search(q_codes[i : i + 1], K)[0][0]
+
+    flat_times, flat_results = latencies(flat_knn, list(range(len(queries))))
+    truth = [int(d[-1]) for d in flat_results]  # the true 10th distance per query
+    flat_p50 = p(flat_times, 50)
+    print(f"\ntop-{K}: flat anchor p50 {flat_p50:.3f} ms  p99 {p(flat_times, 99):.3f} ms  recall 1.000")
+    print(f"  {'path':<22}{'p50 ms':>9}{'p99 ms':>9}{'recall@10':>11}{'x flat p50':>12}")
+
+    def run_top_k(label: str, idx_params: IndexParams) -> None:
+        index.params = idx_params
+        times, results = latencies(lambda q: index.search([q], k=K), queries)
+        hits = [
+            min(K, sum(m.distance <= truth[i] for m in r.matches))  # type: ignore[attr-defined]
+            for i, r in enumerate(results)
+        ]
+        path = results[0].path.name  # type: ignore[attr-defined]
+        recall = sum(hits) / (K * len(hits))
+        print(
+            f"  {label + ' (' + path + ')':<22}{p(times, 50):>9.3f}{p(times, 99):>9.3f}"
+            f"{recall:>11.3f}{flat_p50 / p(times, 50):>11.2f}x"
+        )
+
+    forced = replace(params, exact_threshold=0, hnsw_max_codes=1 << 40)
+    for ef in (int(e) for e in args.ef.split(",")):
+        run_top_k(f"HNSW efS={ef}", replace(forced, ef_search=ef))
+    run_top_k("default policy", params)
+
+    # -- radius ---------------------------------------------------------------------------
+    print("\nradius (exact path) against flat range search:")
+    for radius in (4, 8, 10):
+
+        def flat_range(i: int, r: int = radius) -> set[int]:
+            _, _, labels = flat.range_search(q_codes[i : i + 1], r + 1)
+            return set(unique[labels].tolist())
+
+        ft, fr = latencies(flat_range, list(range(len(queries))))
+        ot, orr = latencies(lambda q, r=radius: index.search([q], radius=r), queries)
+        want = sum(len(s) for s in fr)  # type: ignore[arg-type]
+        got = sum(
+            len(s & {m.code for m in o.matches})  # type: ignore[attr-defined, operator]
+            for s, o in zip(fr, orr, strict=True)
+        )
+        print(
+            f"  r={radius:<3} flat p50 {p(ft, 50):.3f} ms   ours p50 {p(ot, 50):.3f} ms "
+            f"({p(ot, 50) / p(ft, 50):.2f}x flat)   recall {got / max(want, 1):.3f} ({want} matches)"
+        )
+    faiss.omp_set_num_threads(threads)
+
+    # -- snapshot -------------------------------------------------------------------------
+    with tempfile.TemporaryDirectory(dir=".") as folder:
+        seconds, written = timed(lambda: write_snapshot(Path(folder), "bench", *index.export()))
+        size = written[1]  # type: ignore[index]
+        load_s, loaded = timed(lambda: read_snapshot(Path(folder) / "bench.snap"))
+        header, blob, live = loaded  # type: ignore[misc]
+        restore_s, _ = timed(lambda: HammingIndex.restore(params, blob, live, header.sequence))
+        print(
+            f"\nsnapshot: {size / 1e6:.1f} MB ({size / len(unique):.0f} B/code), write {seconds:.2f} s, "
+            f"read + verify {load_s:.2f} s, restore {restore_s:.2f} s"
+        )
+    del index, flat
+    if not args.index_only:
+        bench_engine(codes, params)
+    return 0
+
+
+def dir_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def bench_engine(codes: np.ndarray, params: IndexParams) -> None:
+    settings = EngineSettings(index=params, maintenance_interval_seconds=3600)
+    with tempfile.TemporaryDirectory(dir=".") as folder:
+        data = Path(folder)
+        engine = Engine(data, settings)
+        batch = 50_000
+        start = time.perf_counter()
+        for at in range(0, len(codes), batch):
+            items = [
+                (f"img/{at + i:09d}.jpg", Fingerprint(int(v), "phash"), {})
+                for i, v in enumerate(codes[at : at + batch].tolist())
+            ]
+            engine.add_batch("", items)
+        load_s = time.perf_counter() - start
+        engine.snapshot("")
+        print(
+            f"\nengine bulk load (add_batch, {batch:,} per transaction): "
+            f"{len(codes) / load_s:,.0f} images/s; on disk {dir_bytes(data) / len(codes):.0f} B/image "
+            "(SQLite + snapshot)"
+        )
+        extra = min(100_000, len(codes))
+        items = [
+            (f"extra/{i:09d}", Fingerprint(int(v) ^ 1, "phash"), {})
+            for i, v in enumerate(codes[:extra].tolist())
+        ]
+        engine.add_batch("", items)
+        engine.close(final_snapshot=False)
+        seconds, reopened = timed(lambda: Engine(data, settings))
+        assert isinstance(reopened, Engine)
+        [report] = reopened.load_reports
+        print(
+            f"restart: {seconds:.2f} s ({report.source}, {report.replayed:,} changes replayed, "
+            f"{reopened.collection('').image_count:,} images)"
+        )
+        durable_adds(reopened)
+        reopened.close(final_snapshot=False)
+
+
+def durable_adds(engine: Engine) -> None:
+    rng = np.random.default_rng(1)
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+
+    def add_for(seconds: float, writers: int) -> float:
+        stop = time.perf_counter() + seconds
+        done = [0] * writers
+
+        def writer(w: int) -> None:
+            while time.perf_counter() < stop:
+                with lock:
+                    n = next(counter)
+                    value = int(rng.integers(0, 2**63))
+                engine.add("", f"durable/{n}", Fingerprint(value, "phash"))
+                done[w] += 1
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sum(done) / seconds
+
+    single = add_for(3.0, 1)
+    grouped_before = engine.store.groups_committed
+    grouped = add_for(3.0, 16)
+    per_txn = (3.0 * grouped) / max(1, engine.store.groups_committed - grouped_before)
+    print(
+        f"durable adds (each acknowledged after fsync, duplicate search on): "
+        f"1 writer (one transaction per add) {single:,.0f}/s; 16 writers (group commit, "
+        f"{per_txn:.1f} adds per transaction) {grouped:,.0f}/s: {grouped / single:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
