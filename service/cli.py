@@ -1,6 +1,9 @@
 """The `neardup` command line: one entry point, one subcommand per operation.
 
     neardup hash [--algorithm NAME] [--orientations] PATH...
+    neardup build SOURCE --data-dir DIR [--collection NAME] [--algorithm NAME]
+    neardup search --data-dir DIR (IMAGE | --hash HEX | --id ID) [--collection NAME]
+                   [--k K] [--radius R] [--exact] [--orientations] [--json]
 
 Output formats are part of the interface (scripts parse them); see each subcommand's help.
 """
@@ -8,6 +11,7 @@ Output formats are part of the interface (scripts parse them); see each subcomma
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from neardup.index import ALGORITHMS, DEFAULT_ALGORITHM, NeardupError, Orientation, hash_image
 from neardup.index.decode import DEFAULT_LIMITS
+
+from .offline import run_build, run_search
 
 __all__ = ["main"]
 
@@ -81,15 +87,67 @@ def _parser() -> argparse.ArgumentParser:
     hash_cmd.add_argument("paths", nargs="+", metavar="PATH", type=str)
     hash_cmd.set_defaults(run=_cmd_hash)
 
+    build_cmd = commands.add_parser(
+        "build",
+        help="index every image under a folder into a data dir (offline)",
+        description=(
+            "Hashes every file under SOURCE and stores it in the collection (created with "
+            "--algorithm if it does not exist), id = the path relative to SOURCE with '/' "
+            "separators. Ids already stored are skipped, so a re-run resumes. Unreadable "
+            "files are reported on stderr and skipped; the exit status is then 1."
+        ),
+    )
+    build_cmd.add_argument("source", metavar="SOURCE")
+    _data_dir_options(build_cmd)
+    build_cmd.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=None)
+    build_cmd.set_defaults(run=run_build)
+
+    search_cmd = commands.add_parser(
+        "search",
+        help="find the stored images nearest to an image, a hash or an id (offline)",
+        description=(
+            "Prints the matches nearest first: with --json a JSON list of "
+            '{"id", "hash", "distance", "similarity"} (and "orientation" with '
+            "--orientations), else one line per match: hash, distance, id (TAB-separated). "
+            "Default: the 10 nearest within the collection's radius."
+        ),
+    )
+    query = search_cmd.add_mutually_exclusive_group(required=True)
+    query.add_argument("image", nargs="?", metavar="IMAGE", help="an image file")
+    query.add_argument("--hash", help="16 hex digits, in the collection's algorithm")
+    query.add_argument("--id", help="a stored id: search with its hash")
+    _data_dir_options(search_cmd)
+    search_cmd.add_argument("--k", type=int, default=0, help="at most K matches (1..1000)")
+    search_cmd.add_argument("--radius", type=int, default=None, help="within R bits (0..64)")
+    search_cmd.add_argument("--exact", action="store_true", help="demand an exhaustive scan")
+    search_cmd.add_argument(
+        "--orientations", action="store_true", help="also match mirrors and rotations (IMAGE)"
+    )
+    search_cmd.add_argument("--json", action="store_true", help="print JSON")
+    search_cmd.set_defaults(run=run_search)
+
     serve_cmd = commands.add_parser("serve", help="run the gRPC server")
     serve_cmd.set_defaults(run=_cmd_serve)
     return parser
 
 
+def _data_dir_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--data-dir", required=True, metavar="DIR", help="the data dir")
+    command.add_argument("--collection", default="default", metavar="NAME")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the CLI; returns the exit status."""
+    """Runs the CLI; returns the exit status (2 for a refused request)."""
+    logging.basicConfig(level=logging.WARNING, format="neardup: %(message)s")
     args = _parser().parse_args(argv)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except NeardupError as exc:
+        print(f"neardup: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"neardup: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return status
 
 
