@@ -266,6 +266,7 @@ class Engine:
 
             def unregister() -> None:
                 self._collections.pop(name, None)
+                coll.index.close()
                 snapshot_path(self._snapshots, snapshot_key(coll.info)).unlink(missing_ok=True)
 
             txn.after_commit(unregister)
@@ -557,9 +558,10 @@ class Engine:
         name = coll.info.name
         with coll.snapshot_lock:
             log.debug("collection %s: writing snapshot", name)
-            blob, live, sequence = coll.index.export()
+            blob, live, fresh, sequence = coll.index.export()
             applied = coll.writes_since_snapshot
-            _, size = write_snapshot(self._snapshots, snapshot_key(coll.info), blob, live, sequence)
+            key = snapshot_key(coll.info)
+            _, size = write_snapshot(self._snapshots, key, blob, live, fresh, sequence)
             del blob
             coll.snapshot_sequence, coll.snapshot_time, coll.snapshot_bytes = (
                 sequence,
@@ -620,6 +622,8 @@ class Engine:
                 if coll.writes_since_snapshot or coll.snapshot_time is None:
                     self._snapshot(coll)
         self._store.close()
+        for coll in list(self._collections.values()):
+            coll.index.close()
         self._lock_handle.close()
 
     def __enter__(self) -> Engine:

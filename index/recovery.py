@@ -46,7 +46,7 @@ def snapshot_key(info: CollectionInfo) -> str:
 def _from_snapshot(
     store: Store, folder: Path, info: CollectionInfo
 ) -> tuple[HammingIndex, SnapshotHeader]:
-    header, blob, live = read_snapshot(snapshot_path(folder, snapshot_key(info)))
+    header, blob, live, fresh = read_snapshot(snapshot_path(folder, snapshot_key(info)))
     if header.collection != snapshot_key(info):
         raise SnapshotInvalid(f"snapshot is of {header.collection}, not {snapshot_key(info)}")
     if header.sequence > store.last_sequence:
@@ -54,7 +54,7 @@ def _from_snapshot(
             f"snapshot covers sequence {header.sequence}, beyond the store's {store.last_sequence}"
         )
     try:
-        index = HammingIndex.restore(info.params, blob, live, header.sequence)
+        index = HammingIndex.restore(info.params, blob, live, fresh, header.sequence)
     except (RuntimeError, ValueError) as exc:  # FAISS refuses a malformed blob
         raise SnapshotInvalid(f"FAISS cannot read the snapshot's index ({exc})") from exc
     return index, header

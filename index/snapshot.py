@@ -9,9 +9,10 @@ File layout (`<collection>.snap` in the snapshot folder):
 
     b"NEARDUP-SNAPSHOT-1\\n"
     header length, 4 bytes little-endian, then the header as UTF-8 JSON:
-        {"collection", "sequence", "slots", "index_bytes", "created_unix_ms"}
+        {"collection", "sequence", "slots", "fresh", "index_bytes", "created_unix_ms"}
     the FAISS serialised IndexBinaryHNSW (index_bytes)
     the live count of each slot, int32 little-endian (4 x slots bytes)
+    the fresh codes, not yet in the graph, uint64 little-endian (8 x fresh bytes)
     CRC-32 of everything above, 4 bytes little-endian
 
 Writing: a temporary file in the same folder, fsync, rename over the old snapshot, fsync the
@@ -48,6 +49,7 @@ class SnapshotHeader:
     collection: str
     sequence: int
     slots: int
+    fresh: int
     index_bytes: int
     created_unix_ms: int
 
@@ -70,12 +72,18 @@ def write_snapshot(
     collection: str,
     serialized_index: npt.NDArray[np.uint8],
     live: npt.NDArray[np.int32],
+    fresh: npt.NDArray[np.uint64],
     sequence: int,
 ) -> tuple[Path, int]:
     """Writes and publishes a snapshot atomically; returns its path and size in bytes."""
     folder.mkdir(parents=True, exist_ok=True)
     header = SnapshotHeader(
-        collection, sequence, len(live), len(serialized_index), int(time.time() * 1000)
+        collection,
+        sequence,
+        len(live),
+        len(fresh),
+        len(serialized_index),
+        int(time.time() * 1000),
     )
     header_bytes = json.dumps(
         {name: getattr(header, name) for name in SnapshotHeader.__slots__}
@@ -86,6 +94,7 @@ def write_snapshot(
         header_bytes,
         np.ascontiguousarray(serialized_index).data,
         np.ascontiguousarray(live, dtype="<i4").data.cast("B"),
+        np.ascontiguousarray(fresh, dtype="<u8").data.cast("B"),
     )
     final = snapshot_path(folder, collection)
     temporary = folder / f".{collection}.snap.tmp"
@@ -105,8 +114,8 @@ def write_snapshot(
 
 def read_snapshot(
     path: Path,
-) -> tuple[SnapshotHeader, npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
-    """Reads and verifies a snapshot: header, serialised index, live counts."""
+) -> tuple[SnapshotHeader, npt.NDArray[np.uint8], npt.NDArray[np.int32], npt.NDArray[np.uint64]]:
+    """Reads and verifies a snapshot: header, serialised index, live counts, fresh codes."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
@@ -127,7 +136,9 @@ def read_snapshot(
         raise SnapshotInvalid(f"{path}: unreadable header ({exc})") from exc
     at += header_len
     index_end = at + header.index_bytes
-    if index_end + 4 * header.slots + 4 != len(raw):
+    live_end = index_end + 4 * header.slots
+    if live_end + 8 * header.fresh + 4 != len(raw):
         raise SnapshotInvalid(f"{path}: sizes in the header do not match the file")
-    live = data[index_end : index_end + 4 * header.slots].view("<i4").astype(np.int32)
-    return header, data[at:index_end], live
+    live = data[index_end:live_end].view("<i4").astype(np.int32)
+    fresh = data[live_end : live_end + 8 * header.fresh].view("<u8").astype(np.uint64)
+    return header, data[at:index_end], live, fresh

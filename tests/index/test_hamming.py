@@ -185,8 +185,8 @@ def test_searches_and_adds_go_on_during_compaction(codes: list[int]) -> None:
 def test_export_and_restore_give_the_same_index(codes: list[int]) -> None:
     index = index_of(codes[:800])
     index.apply(codes[:100], [-1] * 100, sequence=900)
-    blob, live, sequence = index.export()
-    restored = HammingIndex.restore(SMALL_GRAPH, blob, live, sequence)
+    blob, live, fresh, sequence = index.export()
+    restored = HammingIndex.restore(SMALL_GRAPH, blob, live, fresh, sequence)
     assert restored.sequence == 900
     assert restored.live_codes() == index.live_codes()
     assert restored.dead_slots == index.dead_slots
@@ -201,3 +201,41 @@ def test_parameters_out_of_bounds_are_refused_naming_the_field() -> None:
         IndexParams().with_overrides(hnsw_m=2)
     assert caught.value.field == "index.hnsw_m"
     assert "4..128" in str(caught.value)
+
+
+def test_new_codes_are_searched_exactly_until_the_background_thread_grafts_them(
+    codes: list[int],
+) -> None:
+    index = index_of(codes[:1000])
+    index.settle()
+    index.close()  # the background thread stops: what is added now stays fresh
+    index.apply(codes[1000:1500], [1] * 500, sequence=1500)
+    index.apply(codes[1000:1010], [-1] * 10, sequence=1510)
+    assert index.fresh_count == len(set(codes[1000:1500]) - set(codes[:1000]))
+    alive = codes[:1000] + codes[1010:1500]
+    for query in codes[1000:1020] + codes[1490:1500]:
+        want = brute_force(alive, query)
+        got = index.search([query], radius=6)
+        assert [(m.distance, m.code) for m in got.matches] == [(d, c) for d, c in want if d <= 6]
+        got = index.search([query], k=8, exact=True)
+        assert [m.distance for m in got.matches] == [d for d, _ in want[:8]]
+        approximate = index.search([query], k=8)
+        assert approximate.path is SearchPath.HNSW
+        assert all(m.code in alive for m in approximate.matches)
+        assert approximate.matches[0].distance == want[0][0]  # fresh codes are found exactly
+
+
+def test_a_snapshot_keeps_fresh_codes_and_the_restored_index_grafts_them(
+    codes: list[int],
+) -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.close()
+    index.apply(codes[:700], [1] * 700, sequence=700)
+    blob, live, fresh, sequence = index.export()
+    assert len(fresh) == len(set(codes[:700]))
+    restored = HammingIndex.restore(SMALL_GRAPH, blob, live, fresh, sequence)
+    restored.settle()
+    assert restored.fresh_count == 0
+    assert restored.live_codes() == index.live_codes()
+    for query in codes[:10]:
+        assert restored.search([query], k=1).matches[0].code == query
