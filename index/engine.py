@@ -21,6 +21,7 @@ Thread-safety: every public method may be called from any thread.
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import logging
 import os
@@ -31,6 +32,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
+
+import numpy as np
 
 from . import bounds, queries
 from .algorithms import get_algorithm
@@ -43,7 +46,7 @@ from .errors import (
     UnknownCollection,
     UnknownId,
 )
-from .fingerprint import Fingerprint, hamming_distance
+from .fingerprint import Fingerprint
 from .hamming import CodeMatch, CompactionReport, HammingIndex, IndexParams
 from .orientations import Orientation
 from .records import (
@@ -98,6 +101,34 @@ class EngineSettings:
     maintenance_interval_seconds: float = 1.0
 
 
+class _RecentAdds:
+    """The codes lately added to a collection's index, by store sequence.
+
+    An add searches for its near-duplicates before its turn on the writer thread (searches
+    run in parallel there; the writer is serial), then, in the writer, checks only the codes
+    added since that search. Keeps at least the last `capacity` adds.
+    """
+
+    def __init__(self, capacity: int = 65_536) -> None:
+        self._capacity = capacity
+        self._sequences: list[int] = []
+        self._codes: list[int] = []
+
+    def record(self, sequences: list[int], codes: list[int]) -> None:
+        """Adds (called on the writer thread only, in sequence order)."""
+        self._sequences.extend(sequences)
+        self._codes.extend(codes)
+        if len(self._sequences) > 2 * self._capacity:
+            del self._sequences[: self._capacity], self._codes[: self._capacity]
+
+    def since(self, sequence: int) -> list[int] | None:
+        """Codes added after `sequence`, or None when that is beyond the history kept."""
+        sequences = self._sequences
+        if sequences and sequence < sequences[0] - 1:
+            return None
+        return self._codes[bisect.bisect_right(sequences, sequence) :]
+
+
 @dataclass
 class _Collection:
     """A loaded collection: its definition, its index, its snapshot bookkeeping."""
@@ -108,6 +139,7 @@ class _Collection:
     snapshot_time: float | None = None
     snapshot_bytes: int = 0
     writes_since_snapshot: int = 0
+    recent: _RecentAdds = field(default_factory=_RecentAdds)
     loaded_time: float = field(default_factory=time.time)
     snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -201,6 +233,8 @@ class Engine:
                 if coll is not None:
                     coll.index.apply(codes, deltas, max(sequences))
                     coll.writes_since_snapshot += len(codes)
+                    added = [i for i, delta in enumerate(deltas) if delta > 0]
+                    coll.recent.record([sequences[i] for i in added], [codes[i] for i in added])
             pending.clear()
 
         for effect in effects:
@@ -321,6 +355,11 @@ class Engine:
         radius = coll.info.default_radius if duplicate_radius is None else duplicate_radius
         bounds.check_radius(radius, "duplicate_radius")
         bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
+        searched: tuple[int, list[CodeMatch]] | None = None
+        if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
+            seen = coll.index.sequence
+            found = coll.index.search([fingerprint.value], k=max_duplicates + 1, radius=radius)
+            searched = (seen, found.matches)
 
         def op(txn: Transaction) -> AddResult:
             if not queries.collection_exists(txn.conn, name):
@@ -331,9 +370,9 @@ class Engine:
             if existing is not None and on_existing is OnExistingId.SKIP:
                 return AddResult(AddOutcome.SKIPPED_EXISTING, existing, [])
             duplicates: list[Match] = []
-            if find_duplicates or reject_duplicates:
+            if searched is not None:
                 duplicates = self._duplicates(
-                    txn, coll, fingerprint, radius, max_duplicates, image_id
+                    txn, coll, fingerprint, radius, max_duplicates, image_id, searched
                 )
             if reject_duplicates and duplicates:
                 draft = StoredImage(name, image_id, fingerprint, meta, 0, _now_ms())
@@ -394,15 +433,23 @@ class Engine:
         radius: int,
         limit: int,
         exclude_id: str,
+        searched: tuple[int, list[CodeMatch]],
     ) -> list[Match]:
-        """Stored images within `radius`, as the transaction sees them (earlier operations
-        of the same group included, though the index has not applied them yet)."""
-        found = coll.index.search([fingerprint.value], k=limit + 1, radius=radius)
-        near = {m.code: m for m in found.matches}
-        for change in txn.pending_changes(coll.info.name):
-            distance = hamming_distance(change.code, fingerprint.value)
-            if change.delta > 0 and distance <= radius:
-                near.setdefault(change.code, CodeMatch(change.code, distance, 0))
+        """Stored images within `radius`, as the transaction sees them: the search made
+        before the operation's turn, plus the codes added since (by earlier groups, or by
+        earlier operations of this one, which the index has not applied yet)."""
+        seen, matches = searched
+        later = coll.recent.since(seen)
+        if later is None:  # the history no longer reaches back: search again, here
+            matches = coll.index.search([fingerprint.value], k=limit + 1, radius=radius).matches
+            later = []
+        near = {m.code: m for m in matches}
+        pending = [c.code for c in txn.pending_changes(coll.info.name) if c.delta > 0]
+        candidates = np.array(later + pending, dtype=np.uint64)
+        distances = np.bitwise_count(candidates ^ np.uint64(fingerprint.value))
+        for i in np.flatnonzero(distances <= radius).tolist():
+            code = int(candidates[i])
+            near.setdefault(code, CodeMatch(code, int(distances[i]), 0))
         return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id)
 
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
