@@ -60,6 +60,10 @@ I64 = npt.NDArray[np.int64]
 # Fresh codes enter the graph in chunks of this many, the write lock released in between
 # (about 70 ms of insertion at 1M codes on 2 cores), so searches are never stalled long.
 _ABSORB_CHUNK = 1024
+# The background thread waits for this many fresh codes, or this long, before a chunk.
+_ABSORB_BATCH = 64
+_ABSORB_MAX_WAIT_SECONDS = 0.02
+_ABSORBER_IDLE_SECONDS = 1.0
 # Bulk builds insert into the graph in batches this large (FAISS parallelises within one).
 _BUILD_CHUNK = 1 << 20
 # Radius queries up to this many bits use a range search; wider ones with a k bound use a
@@ -79,19 +83,24 @@ class SearchPath(IntEnum):
 class IndexParams:
     """Tuning of a collection's index; the defaults are measured (scripts/bench_index.py).
 
-    hnsw_m, ef_construction: graph degree and build effort. M=32 efC=80 reached recall@10
-    0.958 at efSearch 128 on 1M clustered codes, 0.42 ms a query (ANCHORS.md).
-    ef_search: search effort (raised to k when smaller).
-    exact_threshold: below this many distinct codes top-k queries scan exactly; the flat scan
-    is faster than the graph up to about 200k codes (0.116 vs 0.146 ms at 100k).
-    hnsw_max_codes: at and above this many codes the graph's recall@10 at ef_search is below
-    0.95 while a flat scan is exact, so top-k queries scan exactly again.
+    hnsw_m, ef_construction: graph degree and build effort. On 1M clustered codes with
+    random and near queries, efC=80 reached recall@10 0.935 at efSearch 128 (0.42 ms) and
+    efC=200 0.962 (0.41 ms): the better graph costs half the build rate (4.5k vs 8.5k
+    codes/s on 2 cores).
+    ef_search: search effort (raised to k when smaller): 160 gave recall@10 0.975 at 1M
+    and 2M, 0.44 / 0.47 ms a query.
+    exact_threshold: below this many distinct codes top-k queries scan exactly: the flat
+    scan costs ~1.1 ms per million codes, the graph ~0.2 ms at 100k (0.118 vs 0.181 ms
+    there), so they cross near 250k.
+    hnsw_max_codes: at and above this many codes the graph's recall@10 at ef_search falls
+    below 0.95 while a flat scan is exact, so top-k queries scan exactly again.
+    (All: scripts/bench_index.py, README "Performance".)
     """
 
     hnsw_m: int = 32
-    ef_construction: int = 80
-    ef_search: int = 128
-    exact_threshold: int = 200_000
+    ef_construction: int = 200
+    ef_search: int = 160
+    exact_threshold: int = 250_000
     hnsw_max_codes: int = 2_000_000
 
     def validated(self) -> IndexParams:
@@ -318,6 +327,7 @@ class HammingIndex:
         self._absorber_guard = threading.Lock()
         self._absorber: threading.Thread | None = None
         self._closing = False
+        self._fresh_since: float | None = None
         self.sequence = sequence  # store sequence of the newest change applied
         self._wake_absorber()
 
@@ -352,31 +362,51 @@ class HammingIndex:
     def _wake_absorber(self) -> None:
         with self._absorber_guard:
             graph = self._graph
-            if self._absorber is None and not self._closing and graph.in_graph < graph.n:
+            if graph.in_graph == graph.n or self._closing:
+                return
+            self._fresh_since = self._fresh_since or time.monotonic()
+            if self._absorber is None:
                 self._absorber = threading.Thread(
                     target=self._absorb, name="hamming-absorber", daemon=True
                 )
                 self._absorber.start()
 
     def _absorb(self) -> None:
-        """Background: moves fresh codes into the graph, a chunk per write-lock hold."""
+        """Background: moves fresh codes into the graph, a chunk per write-lock hold.
+
+        Waits until a batch has gathered (or the oldest fresh code has waited a while):
+        FAISS inserts a batch on all cores, and fewer lock hand-offs leave the writer and
+        the searches more room. Exits after a second with nothing to do.
+        """
+        idle_since = time.monotonic()
         while True:
             with self._absorber_guard:
                 graph = self._graph
-                if self._closing or graph.in_graph == graph.n:
+                pending = graph.n - graph.in_graph
+                waited = time.monotonic() - (self._fresh_since or time.monotonic())
+                idle = time.monotonic() - idle_since
+                if self._closing or (pending == 0 and idle > _ABSORBER_IDLE_SECONDS):
                     self._absorber = None
                     return
+            if pending < _ABSORB_BATCH and waited < _ABSORB_MAX_WAIT_SECONDS:
+                time.sleep(_ABSORB_MAX_WAIT_SECONDS / 4)
+                continue
             with self._lock.write():
                 self._graph.absorb(_ABSORB_CHUNK)
+                with self._absorber_guard:
+                    done = self._graph.in_graph == self._graph.n
+                    self._fresh_since = None if done else time.monotonic()
+            idle_since = time.monotonic()
+            time.sleep(0.0005)  # hand the lock to a waiting writer or search
 
     def settle(self) -> None:
-        """Waits until every fresh code is in the graph (benchmarks and tests)."""
-        while True:
+        """Waits until every fresh code is in the graph (benchmarks and tests); returns at
+        once after `close`, which leaves fresh codes fresh."""
+        while self.fresh_count:
             with self._absorber_guard:
-                absorber = self._absorber
-            if absorber is None:
-                return
-            absorber.join()
+                if self._absorber is None:
+                    return
+            time.sleep(0.002)
 
     def close(self) -> None:
         """Stops the background thread (fresh codes stay fresh; a snapshot keeps them)."""
