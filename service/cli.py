@@ -11,16 +11,20 @@ Output formats are part of the interface (scripts parse them); see each subcomma
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from neardup.index import ALGORITHMS, DEFAULT_ALGORITHM, NeardupError, Orientation, hash_image
 from neardup.index.decode import DEFAULT_LIMITS
 
+from .config import load_config
 from .offline import run_build, run_search
+from .server import serve
 
 __all__ = ["main"]
 
@@ -56,8 +60,13 @@ def _cmd_hash(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    print("neardup: the gRPC server is not built yet (see the open issues)", file=sys.stderr)
-    return 1
+    config = load_config(
+        args.config,
+        flags={"data_dir": args.data_dir, "listen": args.listen},
+    )
+    config.check_loopback()
+    asyncio.run(serve(config))
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,7 +135,20 @@ def _parser() -> argparse.ArgumentParser:
     search_cmd.add_argument("--json", action="store_true", help="print JSON")
     search_cmd.set_defaults(run=run_search)
 
-    serve_cmd = commands.add_parser("serve", help="run the gRPC server")
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="run the gRPC server",
+        description=(
+            "Serves the neardup.v1 gRPC API (with health and reflection) until SIGTERM or "
+            "SIGINT, then drains, writes final snapshots and exits 0. Settings: defaults, "
+            "then --config FILE (TOML), then NEARDUP_* variables, then these flags."
+        ),
+    )
+    serve_cmd.add_argument("--data-dir", default=None, help="default ./data")
+    serve_cmd.add_argument(
+        "--listen", default=None, metavar="HOST:PORT", help="default 127.0.0.1:50051"
+    )
+    serve_cmd.add_argument("--config", type=Path, default=None, metavar="FILE")
     serve_cmd.set_defaults(run=_cmd_serve)
     return parser
 

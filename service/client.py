@@ -1,0 +1,227 @@
+"""`Client` and `AsyncClient`: a small typed face over the generated stubs.
+
+    with Client("127.0.0.1:50051") as neardup:
+        added = neardup.add(open("a.jpg", "rb").read(), id="a.jpg")
+        similar = neardup.search(image=open("b.jpg", "rb").read(), k=5)
+
+Methods take Python values and return the contract's response messages (typed by the
+generated `.pyi`). A refused call raises `NeardupRpcError` with the status code, the server's
+message and, when the server named one, the request field at fault.
+
+Thread-safety: a `Client` may be shared between threads (gRPC channels are); an
+`AsyncClient` belongs to one event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any, cast
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from neardup.v1 import neardup_pb2 as pb
+from neardup.v1 import neardup_pb2_grpc as pb_grpc
+
+__all__ = ["AsyncClient", "Client", "NeardupRpcError", "add_request", "search_request"]
+
+_MAX_MESSAGE = 64 * 1024 * 1024 + 64 * 1024
+_OPTIONS = [
+    ("grpc.max_send_message_length", _MAX_MESSAGE),
+    ("grpc.max_receive_message_length", _MAX_MESSAGE),
+]
+
+
+class NeardupRpcError(Exception):
+    """A call the server refused: its status code, message, and the field at fault."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, field: str) -> None:
+        super().__init__(f"{code.name}: {message}" + (f" (field {field})" if field else ""))
+        self.code, self.message, self.field = code, message, field
+
+    @classmethod
+    def from_rpc_error(cls, error: grpc.RpcError) -> NeardupRpcError:
+        """Reads the code, the message and the BadRequest detail of a failed call."""
+        field = ""
+        status = rpc_status.from_call(error)
+        for detail in status.details if status is not None else ():
+            bad = error_details_pb2.BadRequest()
+            if detail.Unpack(bad) and bad.field_violations:
+                field = bad.field_violations[0].field
+        return cls(error.code(), error.details() or "", field)
+
+
+def add_request(
+    image: bytes | None = None,
+    *,
+    id: str,
+    hash: str | None = None,
+    collection: str = "",
+    metadata: Mapping[str, str] | None = None,
+    replace: bool = False,
+    skip_existing: bool = False,
+    duplicate_radius: int | None = None,
+    reject_duplicates: bool = False,
+) -> pb.AddRequest:
+    """An AddRequest of an image (or of a hash in the collection's algorithm)."""
+    on_existing = pb.ON_EXISTING_ID_ERROR
+    if replace:
+        on_existing = pb.ON_EXISTING_ID_REPLACE
+    elif skip_existing:
+        on_existing = pb.ON_EXISTING_ID_SKIP
+    request = pb.AddRequest(
+        collection=collection,
+        id=id,
+        metadata=dict(metadata or {}),
+        on_existing_id=on_existing,
+        reject_duplicates=reject_duplicates,
+    )
+    if image is not None:
+        request.image = image
+    elif hash is not None:
+        request.hash.hex = hash
+    if duplicate_radius is not None:
+        request.duplicate_radius = duplicate_radius
+    return request
+
+
+def search_request(
+    image: bytes | None = None,
+    *,
+    hash: str | None = None,
+    id: str | None = None,
+    collection: str = "",
+    k: int = 0,
+    max_distance: int | None = None,
+    orientations: bool = False,
+    exact: bool = False,
+    include_metadata: bool = False,
+    exclude_self: bool = False,
+) -> pb.SearchRequest:
+    """A SearchRequest by image, hash (16 hex digits) or stored id."""
+    request = pb.SearchRequest(
+        collection=collection,
+        k=k,
+        orientations=orientations,
+        exact=exact,
+        include_metadata=include_metadata,
+        exclude_self=exclude_self,
+    )
+    if image is not None:
+        request.image = image
+    elif hash is not None:
+        request.hash.hex = hash
+    elif id is not None:
+        request.id = id
+    if max_distance is not None:
+        request.max_distance = max_distance
+    return request
+
+
+class Client:
+    """A blocking client of one server."""
+
+    def __init__(self, target: str, *, timeout: float | None = 30.0) -> None:
+        self._channel = grpc.insecure_channel(target, options=_OPTIONS)
+        self._stub = pb_grpc.NeardupStub(self._channel)
+        self.timeout = timeout
+
+    def _call(self, method: str, request: Any) -> Any:
+        try:
+            return getattr(self._stub, method)(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise NeardupRpcError.from_rpc_error(error) from None
+
+    def hash(
+        self, image: bytes, algorithm: str = "", orientations: bool = False
+    ) -> pb.HashResponse:
+        """The hash of an image (nothing stored)."""
+        request = pb.HashRequest(image=image, algorithm=algorithm, orientations=orientations)
+        response: pb.HashResponse = self._call("Hash", request)
+        return response
+
+    def add(self, image: bytes | None = None, **options: Any) -> pb.AddResponse:
+        """Stores an image or a hash (options as `add_request`)."""
+        return cast(pb.AddResponse, self._call("Add", add_request(image, **options)))
+
+    def add_stream(self, requests: Iterable[pb.AddRequest]) -> Iterator[pb.AddStreamResponse]:
+        """Bulk add: one response per request, in order."""
+        try:
+            yield from self._stub.AddStream(iter(requests), timeout=None)
+        except grpc.RpcError as error:
+            raise NeardupRpcError.from_rpc_error(error) from None
+
+    def search(self, image: bytes | None = None, **options: Any) -> pb.SearchResponse:
+        """Nearest stored images (options as `search_request`)."""
+        return cast(pb.SearchResponse, self._call("Search", search_request(image, **options)))
+
+    def delete(self, ids: Iterable[str], collection: str = "") -> pb.DeleteResponse:
+        """Deletes stored ids."""
+        request = pb.DeleteRequest(collection=collection, ids=list(ids))
+        return cast(pb.DeleteResponse, self._call("Delete", request))
+
+    def get(self, id: str, collection: str = "") -> pb.StoredImage:
+        """One stored image."""
+        return cast(pb.StoredImage, self._call("Get", pb.GetRequest(collection=collection, id=id)))
+
+    def stats(self, collection: str = "") -> pb.StatsResponse:
+        """A collection's figures."""
+        return cast(pb.StatsResponse, self._call("Stats", pb.StatsRequest(collection=collection)))
+
+    def call(self, method: str, request: Any) -> Any:
+        """Any RPC of the contract by name, with the same error translation."""
+        return self._call(method, request)
+
+    def close(self) -> None:
+        """Closes the channel."""
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """An asyncio client of one server (same methods as `Client`, awaited)."""
+
+    def __init__(self, target: str, *, timeout: float | None = 30.0) -> None:
+        self._channel = grpc.aio.insecure_channel(target, options=_OPTIONS)
+        self._stub = pb_grpc.NeardupStub(self._channel)
+        self.timeout = timeout
+
+    async def call(self, method: str, request: Any) -> Any:
+        """Any RPC of the contract by name; refusals raise NeardupRpcError."""
+        try:
+            return await getattr(self._stub, method)(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise NeardupRpcError.from_rpc_error(error) from None
+
+    async def add(self, image: bytes | None = None, **options: Any) -> pb.AddResponse:
+        """Stores an image or a hash (options as `add_request`)."""
+        return cast(pb.AddResponse, await self.call("Add", add_request(image, **options)))
+
+    async def search(self, image: bytes | None = None, **options: Any) -> pb.SearchResponse:
+        """Nearest stored images (options as `search_request`)."""
+        return cast(pb.SearchResponse, await self.call("Search", search_request(image, **options)))
+
+    async def add_stream(
+        self, requests: AsyncIterator[pb.AddRequest]
+    ) -> AsyncIterator[pb.AddStreamResponse]:
+        """Bulk add: one response per request, in order."""
+        try:
+            async for response in self._stub.AddStream(requests, timeout=None):
+                yield response
+        except grpc.RpcError as error:
+            raise NeardupRpcError.from_rpc_error(error) from None
+
+    async def close(self) -> None:
+        """Closes the channel."""
+        await self._channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

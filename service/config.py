@@ -1,0 +1,115 @@
+"""`ServerConfig`: the one configuration object of the server.
+
+Sources, later ones winning: the defaults here, a TOML file (`--config FILE`), environment
+variables (`NEARDUP_<FIELD>`, e.g. `NEARDUP_LISTEN=127.0.0.1:6000`), command-line flags.
+The defaults are the embedded ones `make serve` runs with: `./data`, `127.0.0.1:50051`,
+nothing external.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from neardup.index import EngineSettings
+from neardup.index.decode import DecodeLimits
+from neardup.index.errors import InvalidArgument
+
+__all__ = ["ServerConfig", "load_config"]
+
+_ENV_PREFIX = "NEARDUP_"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """How a server runs.
+
+    listen: HOST:PORT (port 0 = any free port, for tests).
+    max_message_bytes: the largest request accepted (RESOURCE_EXHAUSTED beyond); the image
+    byte limit follows it.
+    max_pixels: images with more pixels are refused from their header, before decoding.
+    workers: threads for decoding, hashing and index work (default: one per core).
+    max_concurrent_rpcs: calls served at once; more are refused with RESOURCE_EXHAUSTED
+    instead of queuing without bound.
+    grace_seconds: how long a shutdown lets calls in flight finish.
+    """
+
+    data_dir: Path = Path("data")
+    listen: str = "127.0.0.1:50051"
+    max_message_bytes: int = 64 * 1024 * 1024
+    max_pixels: int = DecodeLimits().max_pixels
+    workers: int = os.cpu_count() or 2
+    max_concurrent_rpcs: int = 1024
+    grace_seconds: float = 10.0
+    snapshot_every_seconds: float = EngineSettings().snapshot_every_seconds
+
+    def host_and_port(self) -> tuple[str, int]:
+        """The listen address split; raises InvalidArgument when malformed."""
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise InvalidArgument(f"listen must be HOST:PORT, got {self.listen!r}", "listen")
+        return host.strip("[]"), int(port)
+
+    def check_loopback(self) -> None:
+        """Without authentication the server only listens on loopback."""
+        host, _ = self.host_and_port()
+        loopback = host == "localhost"
+        with contextlib.suppress(ValueError):
+            loopback = loopback or ipaddress.ip_address(host).is_loopback
+        if not loopback:
+            raise InvalidArgument(
+                f"refusing to listen on {host}: without authentication the server listens on "
+                "loopback only (127.0.0.1, ::1, localhost)",
+                "listen",
+            )
+
+    def decode_limits(self) -> DecodeLimits:
+        """The decoder's limits under this configuration."""
+        return DecodeLimits(max_bytes=self.max_message_bytes, max_pixels=self.max_pixels)
+
+    def engine_settings(self) -> EngineSettings:
+        """The engine's settings under this configuration."""
+        return EngineSettings(snapshot_every_seconds=self.snapshot_every_seconds)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(ServerConfig)}[name]
+    try:
+        if kind in ("Path", Path):
+            return Path(value)
+        if kind in ("int", int):
+            return int(value)
+        if kind in ("float", float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{name} must be a {kind}, got {value!r}", name) from None
+
+
+def load_config(
+    file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> ServerConfig:
+    """Defaults, then the TOML file, then NEARDUP_* variables, then flags (None = unset)."""
+    known = {f.name for f in fields(ServerConfig)}
+    values: dict[str, Any] = {}
+    if file is not None:
+        with file.open("rb") as f:
+            table = tomllib.load(f)
+        unknown = set(table) - known
+        if unknown:
+            raise InvalidArgument(f"unknown settings in {file}: {sorted(unknown)}", "config")
+        values.update(table)
+    for key, value in (os.environ if environ is None else environ).items():
+        name = key[len(_ENV_PREFIX) :].lower()
+        if key.startswith(_ENV_PREFIX) and name in known:
+            values[name] = value
+    values.update({k: v for k, v in (flags or {}).items() if v is not None})
+    return replace(ServerConfig(), **{k: _coerce(k, v) for k, v in values.items()})

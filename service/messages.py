@@ -1,0 +1,124 @@
+"""Translation between the engine's records and the contract's messages, field by field."""
+
+from __future__ import annotations
+
+from neardup.index import (
+    CollectionInfo,
+    CollectionStats,
+    Fingerprint,
+    IndexParams,
+    Match,
+    SearchResult,
+    SnapshotInfo,
+    StoredImage,
+)
+from neardup.v1 import neardup_pb2 as pb
+
+__all__ = [
+    "collection_message",
+    "fingerprint_from_message",
+    "fingerprint_message",
+    "index_overrides",
+    "match_message",
+    "search_message",
+    "snapshot_message",
+    "stats_message",
+    "stored_image_message",
+]
+
+
+def fingerprint_message(fingerprint: Fingerprint) -> pb.Fingerprint:
+    """A hash on the wire: 16 lowercase hex digits and its algorithm."""
+    return pb.Fingerprint(hex=fingerprint.hex, algorithm=fingerprint.algorithm)
+
+
+def fingerprint_from_message(message: pb.Fingerprint, default_algorithm: str) -> Fingerprint:
+    """A hash from the wire; an empty algorithm means the context's (raises InvalidHash)."""
+    return Fingerprint.from_hex(message.hex, message.algorithm or default_algorithm)
+
+
+def index_overrides(message: pb.IndexParams) -> dict[str, int | None]:
+    """The index parameters a request sets (unset fields: None, the server's default)."""
+    return {
+        name: getattr(message, name) if message.HasField(name) else None
+        for name in ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes")
+    }
+
+
+def _params_message(params: IndexParams) -> pb.IndexParams:
+    return pb.IndexParams(
+        hnsw_m=params.hnsw_m,
+        ef_construction=params.ef_construction,
+        ef_search=params.ef_search,
+        exact_threshold=params.exact_threshold,
+        hnsw_max_codes=params.hnsw_max_codes,
+    )
+
+
+def collection_message(info: CollectionInfo) -> pb.Collection:
+    """A collection's definition and size."""
+    return pb.Collection(
+        name=info.name,
+        algorithm=info.algorithm,
+        default_radius=info.default_radius,
+        image_count=info.image_count,
+        index=_params_message(info.params),
+        created_unix_ms=info.created_unix_ms,
+    )
+
+
+def stored_image_message(image: StoredImage, include_metadata: bool = True) -> pb.StoredImage:
+    """An image as stored."""
+    return pb.StoredImage(
+        collection=image.collection,
+        id=image.id,
+        hash=fingerprint_message(image.fingerprint),
+        metadata=image.metadata if include_metadata else {},
+        sequence=image.sequence,
+        added_unix_ms=image.added_unix_ms,
+    )
+
+
+def match_message(match: Match, include_metadata: bool) -> pb.Match:
+    """One stored image near the query."""
+    return pb.Match(
+        id=match.image.id,
+        hash=fingerprint_message(match.image.fingerprint),
+        distance=match.distance,
+        similarity=match.similarity,
+        orientation=int(match.orientation),  # type: ignore[arg-type]
+        metadata=match.image.metadata if include_metadata else {},
+    )
+
+
+def search_message(result: SearchResult, include_metadata: bool) -> pb.SearchResponse:
+    """A search's answer."""
+    return pb.SearchResponse(
+        matches=[match_message(m, include_metadata) for m in result.matches],
+        path=int(result.path),  # type: ignore[arg-type]
+        query=fingerprint_message(result.query),
+        truncated=result.truncated,
+    )
+
+
+def stats_message(stats: CollectionStats) -> pb.StatsResponse:
+    """A collection's counts, index and snapshot state."""
+    return pb.StatsResponse(
+        collection=collection_message(stats.collection),
+        code_count=stats.code_count,
+        dead_slots=stats.dead_slots,
+        index_kind=stats.index_kind,
+        default_top_k_path=int(stats.default_top_k_path),  # type: ignore[arg-type]
+        store_sequence=stats.store_sequence,
+        snapshot_sequence=stats.snapshot_sequence,
+        snapshot_age_seconds=stats.snapshot_age_seconds,
+        index_memory_bytes=stats.index_memory_bytes,
+        snapshot_bytes=stats.snapshot_bytes,
+    )
+
+
+def snapshot_message(info: SnapshotInfo) -> pb.SnapshotInfo:
+    """A snapshot written."""
+    return pb.SnapshotInfo(
+        collection=info.collection, sequence=info.sequence, bytes=info.bytes, seconds=info.seconds
+    )

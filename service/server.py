@@ -1,0 +1,116 @@
+"""The gRPC server: the servicer, the standard health service and server reflection on one
+`grpc.aio` server, with a graceful lifecycle.
+
+Start: listen at once with health NOT_SERVING, open the engine (load snapshots, replay) in a
+thread, then SERVING. Stop (SIGTERM/SIGINT in `serve`): health NOT_SERVING, stop accepting,
+let calls in flight finish within the grace period, take the final snapshots, exit 0.
+
+`running_server(config)` is the test entry point: it binds the configured address (port 0
+for any free port) and yields the server with its port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from neardup.index import Engine
+from neardup.v1 import neardup_pb2, neardup_pb2_grpc
+
+from .config import ServerConfig
+from .servicer import NeardupServicer, ServiceLimits
+
+__all__ = ["NeardupServer", "running_server", "serve"]
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = neardup_pb2.DESCRIPTOR.services_by_name["Neardup"].full_name
+
+
+class NeardupServer:
+    """One engine behind one gRPC server."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        config.check_loopback()
+        self.config = config
+        self.engine: Engine | None = None
+        self.port = 0
+        self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="neardup-work")
+        self._health = health.aio.HealthServicer()
+        self._server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", config.max_message_bytes + 64 * 1024),
+                ("grpc.max_send_message_length", config.max_message_bytes + 64 * 1024),
+            ],
+            maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+        )
+        self._servicer = NeardupServicer(self._pool, ServiceLimits(config.decode_limits()))
+        neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
+        )
+
+    async def _set_health(self, status: int) -> None:
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, status)
+
+    async def start(self) -> None:
+        """Listens, loads the engine, then serves."""
+        host, port = self.config.host_and_port()
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.port = self._server.add_insecure_port(address)
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self._server.start()
+        loop = asyncio.get_running_loop()
+        try:
+            self.engine = await loop.run_in_executor(
+                self._pool, lambda: Engine(self.config.data_dir, self.config.engine_settings())
+            )
+        except BaseException:
+            await self._server.stop(0)
+            self._pool.shutdown(wait=False)
+            raise
+        self._servicer.ready(self.engine)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving on %s:%d, data dir %s", host, self.port, self.config.data_dir)
+
+    async def stop(self) -> None:
+        """Drains: NOT_SERVING, no new calls, calls in flight finish, final snapshot."""
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self._server.stop(self.config.grace_seconds)
+        if self.engine is not None:
+            engine = self.engine
+            await asyncio.get_running_loop().run_in_executor(self._pool, engine.close)
+        self._pool.shutdown(wait=True)
+        log.info("stopped; final snapshots written")
+
+
+@asynccontextmanager
+async def running_server(config: ServerConfig) -> AsyncIterator[NeardupServer]:
+    """A started server (its `port` set), stopped gracefully on exit."""
+    server = NeardupServer(config)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def serve(config: ServerConfig) -> None:
+    """Runs until SIGTERM or SIGINT, then drains and returns."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_server(config) as server:
+        print(f"neardup: serving on {config.host_and_port()[0]}:{server.port}", flush=True)
+        await stop.wait()
+        log.info("signal received: draining")

@@ -1,0 +1,404 @@
+"""`NeardupServicer`: every RPC of `neardup.v1`, translated into engine calls.
+
+The engine decides; this module only translates requests into calls and records into
+responses, and lets `status` turn engine errors into codes. CPU work (decoding and hashing,
+FAISS searches, SQLite) runs in a thread pool, so the event loop never blocks; Pillow and
+FAISS release the GIL, so the pool's threads use every core.
+
+Thread-safety: one instance serves all calls on one event loop; the engine is thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from neardup.index import (
+    Engine,
+    Fingerprint,
+    ImageHashes,
+    OnExistingId,
+    hash_image,
+)
+from neardup.index.decode import DecodeLimits
+from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError
+from neardup.v1 import neardup_pb2 as pb
+
+from . import messages
+from .status import NotReady, Refusal, refusal, to_status
+
+__all__ = ["NeardupServicer", "ServiceLimits"]
+
+T = TypeVar("T")
+
+MAX_SEARCH_BATCH = 1000
+DEFAULT_PAGE_SIZE = 100
+# AddStream keeps this many items in flight (hashing and waiting for their commit), so a
+# stream is pipelined but a fast sender cannot make the server buffer without bound: gRPC's
+# flow control holds the sender while the window is full.
+ADD_STREAM_WINDOW = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLimits:
+    """What one request may ask for, beyond the engine's own bounds (index.bounds)."""
+
+    decode: DecodeLimits = field(default_factory=DecodeLimits)
+    max_search_batch: int = MAX_SEARCH_BATCH
+
+
+class _AtField(Exception):
+    """An engine error raised while handling one request field."""
+
+    def __init__(self, error: NeardupError, field: str) -> None:
+        super().__init__(str(error))
+        self.error, self.field = error, field
+
+
+def _refusal_of(exc: BaseException) -> Refusal | None:
+    if isinstance(exc, _AtField):
+        return refusal(exc.error, exc.field)
+    return refusal(exc)
+
+
+def _item_error(exc: BaseException) -> pb.ItemError:
+    found = _refusal_of(exc)
+    if found is None:
+        raise exc
+    return pb.ItemError(code=found.code.value[0], message=found.message, field=found.field)
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def _refusing(handler: Handler) -> Handler:
+    """Ends the call with the mapped status when the engine refuses the request."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: NeardupServicer, request: Any, context: Any) -> Any:
+        try:
+            return await handler(self, request, context)
+        except (NeardupError, _AtField) as exc:
+            found = _refusal_of(exc)
+            assert found is not None
+            await context.abort_with_status(to_status(found))
+
+    return wrapper
+
+
+def _at(field: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except NeardupError as exc:
+        raise _AtField(exc, field) from exc
+
+
+class NeardupServicer:
+    """The gRPC face of one engine."""
+
+    def __init__(self, pool: ThreadPoolExecutor, limits: ServiceLimits) -> None:
+        self.limits = limits
+        self._pool = pool
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine; NotReady (UNAVAILABLE) while the server is loading it."""
+        if self._engine is None:
+            raise NotReady("the server is loading its indexes; retry shortly")
+        return self._engine
+
+    def ready(self, engine: Engine) -> None:
+        """Starts serving with a loaded engine."""
+        self._engine = engine
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    def _hash(self, data: bytes, algorithm: str, orientations: bool, field: str) -> ImageHashes:
+        return _at(
+            field,
+            lambda: hash_image(
+                data, algorithm, orientations=orientations, limits=self.limits.decode
+            ),
+        )
+
+    # -- collections ----------------------------------------------------------------------
+    @_refusing
+    async def CreateCollection(
+        self, request: pb.CreateCollectionRequest, context: Any
+    ) -> pb.Collection:
+        radius = request.default_radius if request.HasField("default_radius") else None
+        info = await self._run(
+            lambda: self.engine.create_collection(
+                request.name, request.algorithm, radius, messages.index_overrides(request.index)
+            )
+        )
+        return messages.collection_message(info)
+
+    @_refusing
+    async def ListCollections(
+        self, request: pb.ListCollectionsRequest, context: Any
+    ) -> pb.ListCollectionsResponse:
+        infos = self.engine.collections()
+        return pb.ListCollectionsResponse(
+            collections=[messages.collection_message(i) for i in infos]
+        )
+
+    @_refusing
+    async def DropCollection(
+        self, request: pb.DropCollectionRequest, context: Any
+    ) -> pb.DropCollectionResponse:
+        removed = await self._run(lambda: self.engine.drop_collection(request.name))
+        return pb.DropCollectionResponse(images_removed=removed)
+
+    @_refusing
+    async def Stats(self, request: pb.StatsRequest, context: Any) -> pb.StatsResponse:
+        return messages.stats_message(
+            await self._run(lambda: self.engine.stats(request.collection))
+        )
+
+    # -- hashing --------------------------------------------------------------------------
+    @_refusing
+    async def Hash(self, request: pb.HashRequest, context: Any) -> pb.HashResponse:
+        hashes = await self._run(
+            lambda: self._hash(request.image, request.algorithm, request.orientations, "image")
+        )
+        return pb.HashResponse(
+            hash=messages.fingerprint_message(hashes.fingerprint),
+            orientation_hashes=[messages.fingerprint_message(f) for f in hashes.orientations],
+            width=hashes.width,
+            height=hashes.height,
+            format=hashes.format,
+        )
+
+    @_refusing
+    async def Compare(self, request: pb.CompareRequest, context: Any) -> pb.CompareResponse:
+        return await self._run(lambda: self._compare(request))
+
+    def _compare(self, request: pb.CompareRequest) -> pb.CompareResponse:
+        for name in ("a", "b"):
+            if (
+                not request.HasField(name)
+                or request.__getattribute__(name).WhichOneof("operand") is None
+            ):
+                raise InvalidArgument(f"operand {name} is required: an image or a hash", name)
+        hash_operands = [o.hash for o in (request.a, request.b) if o.HasField("hash")]
+        algorithm = request.algorithm or next(
+            (h.algorithm for h in hash_operands if h.algorithm), "phash"
+        )
+        if request.orientations and not request.a.HasField("image"):
+            raise InvalidArgument("orientations need an image as operand a", "a")
+
+        def operand(name: str, message: pb.CompareOperand, orientations: bool) -> list[Fingerprint]:
+            if message.HasField("image"):
+                hashes = self._hash(message.image, algorithm, orientations, f"{name}.image")
+                return list(hashes.orientations) if orientations else [hashes.fingerprint]
+            return [
+                _at(
+                    f"{name}.hash.hex",
+                    lambda: messages.fingerprint_from_message(message.hash, algorithm),
+                )
+            ]
+
+        a_hashes = operand("a", request.a, request.orientations)
+        [b] = operand("b", request.b, False)
+        distances = [a.distance(b) for a in a_hashes]
+        best = min(range(len(distances)), key=lambda i: (distances[i], i))
+        return pb.CompareResponse(
+            distance=distances[best],
+            similarity=a_hashes[best].similarity(b),
+            a=messages.fingerprint_message(a_hashes[best]),
+            b=messages.fingerprint_message(b),
+            orientation=best,  # type: ignore[arg-type]
+        )
+
+    # -- writes ---------------------------------------------------------------------------
+    def _add(self, request: pb.AddRequest) -> Any:
+        """Hashes (if needed) and submits one add; returns the engine's future."""
+        info = self.engine.collection(request.collection)
+        source = request.WhichOneof("source")
+        if source == "image":
+            fingerprint = self._hash(request.image, info.algorithm, False, "image").fingerprint
+        elif source == "hash":
+            fingerprint = _at(
+                "hash.hex", lambda: messages.fingerprint_from_message(request.hash, info.algorithm)
+            )
+        else:
+            raise InvalidArgument("an add needs an image or a hash", "source")
+        return self.engine.submit_add(
+            request.collection,
+            request.id,
+            fingerprint,
+            dict(request.metadata),
+            on_existing=OnExistingId(request.on_existing_id),
+            duplicate_radius=request.duplicate_radius
+            if request.HasField("duplicate_radius")
+            else None,
+            reject_duplicates=request.reject_duplicates,
+            max_duplicates=request.max_duplicates or 10,
+        )
+
+    async def _added(self, request: pb.AddRequest) -> pb.AddResponse:
+        future = await self._run(lambda: self._add(request))
+        result = await asyncio.wrap_future(future)
+        return pb.AddResponse(
+            outcome=int(result.outcome),  # type: ignore[arg-type]
+            image=messages.stored_image_message(result.image),
+            duplicates=[messages.match_message(m, True) for m in result.duplicates],
+        )
+
+    @_refusing
+    async def Add(self, request: pb.AddRequest, context: Any) -> pb.AddResponse:
+        return await self._added(request)
+
+    async def AddStream(
+        self, request_iterator: AsyncIterator[pb.AddRequest], context: Any
+    ) -> AsyncIterator[pb.AddStreamResponse]:
+        window: asyncio.Queue[tuple[int, str, asyncio.Task[pb.AddResponse]] | None] = asyncio.Queue(
+            ADD_STREAM_WINDOW
+        )
+
+        async def read() -> None:
+            try:
+                index = 0
+                async for request in request_iterator:
+                    task = asyncio.ensure_future(self._added(request))
+                    await window.put((index, request.id, task))
+                    index += 1
+            finally:
+                await window.put(None)
+
+        reader = asyncio.ensure_future(read())
+        try:
+            while (item := await window.get()) is not None:
+                index, image_id, task = item
+                try:
+                    response = pb.AddStreamResponse(index=index, id=image_id, added=await task)
+                except (NeardupError, _AtField) as exc:
+                    response = pb.AddStreamResponse(
+                        index=index, id=image_id, error=_item_error(exc)
+                    )
+                yield response
+            await reader  # surfaces a broken request stream
+        finally:
+            reader.cancel()
+
+    @_refusing
+    async def Delete(self, request: pb.DeleteRequest, context: Any) -> pb.DeleteResponse:
+        result = await self._run(lambda: self.engine.delete(request.collection, list(request.ids)))
+        return pb.DeleteResponse(deleted=result.deleted, not_found=result.not_found)
+
+    # -- reads ----------------------------------------------------------------------------
+    def _search(self, request: pb.SearchRequest) -> pb.SearchResponse:
+        info = self.engine.collection(request.collection)
+        query = request.WhichOneof("query")
+        if request.orientations and query != "image":
+            raise InvalidArgument("orientations need an image query", "orientations")
+        exclude = None
+        if query == "image":
+            hashes = self._hash(request.image, info.algorithm, request.orientations, "image")
+            queries: Sequence[Fingerprint] = (
+                hashes.orientations if request.orientations else [hashes.fingerprint]
+            )
+        elif query == "hash":
+            queries = [
+                _at(
+                    "hash.hex",
+                    lambda: messages.fingerprint_from_message(request.hash, info.algorithm),
+                )
+            ]
+        elif query == "id":
+            queries = [
+                _at("id", lambda: self.engine.get(request.collection, request.id)).fingerprint
+            ]
+            exclude = request.id if request.exclude_self else None
+        else:
+            raise InvalidArgument("a search needs an image, a hash or an id", "query")
+        try:
+            result = self.engine.search(
+                request.collection,
+                queries,
+                k=request.k,
+                radius=request.max_distance if request.HasField("max_distance") else None,
+                exact=request.exact,
+                exclude_id=exclude,
+            )
+        except AlgorithmMismatch as exc:
+            raise _AtField(exc, "hash.algorithm") from exc
+        return messages.search_message(result, request.include_metadata)
+
+    @_refusing
+    async def Search(self, request: pb.SearchRequest, context: Any) -> pb.SearchResponse:
+        return await self._run(lambda: self._search(request))
+
+    @_refusing
+    async def SearchBatch(
+        self, request: pb.SearchBatchRequest, context: Any
+    ) -> pb.SearchBatchResponse:
+        count = len(request.queries)
+        if not 1 <= count <= self.limits.max_search_batch:
+            raise InvalidArgument(
+                f"a batch holds 1..{self.limits.max_search_batch} queries, got {count}", "queries"
+            )
+
+        def one(query: pb.SearchRequest) -> pb.SearchResult:
+            try:
+                return pb.SearchResult(response=self._search(query))
+            except (NeardupError, _AtField) as exc:
+                return pb.SearchResult(error=_item_error(exc))
+
+        results = await asyncio.gather(
+            *(self._run(functools.partial(one, q)) for q in request.queries)
+        )
+        return pb.SearchBatchResponse(results=results)
+
+    @_refusing
+    async def Get(self, request: pb.GetRequest, context: Any) -> pb.StoredImage:
+        image = await self._run(lambda: self.engine.get(request.collection, request.id))
+        return messages.stored_image_message(image)
+
+    @_refusing
+    async def List(self, request: pb.ListRequest, context: Any) -> pb.ListResponse:
+        after = _decode_page_token(request.page_token)
+        size = request.page_size or DEFAULT_PAGE_SIZE
+        images = await self._run(lambda: self.engine.list_images(request.collection, after, size))
+        token = _encode_page_token(images[-1].id) if len(images) == size else ""
+        return pb.ListResponse(
+            images=[messages.stored_image_message(i, request.include_metadata) for i in images],
+            next_page_token=token,
+        )
+
+    # -- admin ----------------------------------------------------------------------------
+    @_refusing
+    async def Snapshot(self, request: pb.SnapshotRequest, context: Any) -> pb.SnapshotResponse:
+        infos = await self._run(lambda: self.engine.snapshot(request.collection or None))
+        return pb.SnapshotResponse(snapshots=[messages.snapshot_message(i) for i in infos])
+
+    @_refusing
+    async def Compact(self, request: pb.CompactRequest, context: Any) -> pb.CompactResponse:
+        report = await self._run(lambda: self.engine.compact(request.collection))
+        return pb.CompactResponse(
+            slots_before=report.slots_before, slots_after=report.slots_after, seconds=report.seconds
+        )
+
+
+def _encode_page_token(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode()
+
+
+def _decode_page_token(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument(
+            "page_token is not one this server gave; start again with an empty token", "page_token"
+        ) from None

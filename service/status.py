@@ -1,0 +1,99 @@
+"""The one place that turns engine errors into gRPC status codes.
+
+Every `NeardupError` type has exactly one code here; field errors carry a
+`google.rpc.BadRequest` detail naming the request field, so a caller can point at what to fix.
+
+    InvalidImage, InvalidHash, UnknownAlgorithm, InvalidArgument  -> INVALID_ARGUMENT
+    ImageTooLarge                                                 -> RESOURCE_EXHAUSTED
+    AlgorithmMismatch                                             -> FAILED_PRECONDITION
+    NotFound (UnknownCollection, UnknownId)                       -> NOT_FOUND
+    AlreadyExists (CollectionExists, IdExists)                    -> ALREADY_EXISTS
+    DataDirInUse, StoreClosed, NotReady                           -> UNAVAILABLE
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from neardup.index.errors import (
+    AlgorithmMismatch,
+    AlreadyExists,
+    DataDirInUse,
+    ImageTooLarge,
+    InvalidArgument,
+    InvalidHash,
+    InvalidImage,
+    NeardupError,
+    NotFound,
+    UnknownAlgorithm,
+)
+from neardup.index.store import StoreClosed
+
+__all__ = ["NotReady", "Refusal", "refusal", "to_status"]
+
+
+class NotReady(NeardupError):
+    """The server is still loading its indexes (or already draining)."""
+
+
+_CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
+    (InvalidImage, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidHash, grpc.StatusCode.INVALID_ARGUMENT),
+    (UnknownAlgorithm, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (ImageTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (AlgorithmMismatch, grpc.StatusCode.FAILED_PRECONDITION),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (DataDirInUse, grpc.StatusCode.UNAVAILABLE),
+    (StoreClosed, grpc.StatusCode.UNAVAILABLE),
+    (NotReady, grpc.StatusCode.UNAVAILABLE),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A status code, its message, and the request field at fault ("" if none)."""
+
+    code: grpc.StatusCode
+    message: str
+    field: str
+
+
+def refusal(exc: BaseException, field: str = "") -> Refusal | None:
+    """The status an engine error maps to, or None for an unexpected error (a bug).
+
+    field: the request field the caller was handling (e.g. "image", "hash.hex"); an
+    InvalidArgument names its own field, which wins.
+    """
+    if not isinstance(exc, NeardupError | StoreClosed):
+        return None
+    for error_type, code in _CODES:
+        if isinstance(exc, error_type):
+            named = exc.field if isinstance(exc, InvalidArgument) else field
+            return Refusal(code, str(exc), named)
+    return Refusal(grpc.StatusCode.INTERNAL, str(exc), field)
+
+
+def to_status(found: Refusal) -> grpc.Status:
+    """A rich status (google.rpc.Status) with a BadRequest detail when a field is at fault."""
+    details = []
+    if found.field:
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=found.field, description=found.message
+                )
+            ]
+        )
+        detail = any_pb2.Any()
+        detail.Pack(bad)
+        details.append(detail)
+    status = status_pb2.Status(
+        code=getattr(code_pb2, found.code.name), message=found.message, details=details
+    )
+    return rpc_status.to_status(status)
