@@ -15,6 +15,7 @@ Thread-safety: a `Client` may be shared between threads (gRPC channels are); an
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import grpc
@@ -23,7 +24,14 @@ from grpc_status import rpc_status
 from neardup.v1 import neardup_pb2 as pb
 from neardup.v1 import neardup_pb2_grpc as pb_grpc
 
-__all__ = ["AsyncClient", "Client", "NeardupRpcError", "add_request", "search_request"]
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "Connection",
+    "NeardupRpcError",
+    "add_request",
+    "search_request",
+]
 
 _MAX_MESSAGE = 64 * 1024 * 1024 + 64 * 1024
 _OPTIONS = [
@@ -118,17 +126,47 @@ def search_request(
     return request
 
 
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """How to reach a server: a bearer token, TLS roots, a client certificate (mTLS)."""
+
+    token: str | None = None
+    tls_ca: bytes | None = None
+    tls_cert: bytes | None = None
+    tls_key: bytes | None = None
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    def credentials(self) -> grpc.ChannelCredentials | None:
+        """TLS credentials, or None for a plain channel."""
+        if self.tls_ca is None and self.tls_cert is None:
+            return None
+        return grpc.ssl_channel_credentials(self.tls_ca, self.tls_key, self.tls_cert)
+
+
 class Client:
     """A blocking client of one server."""
 
-    def __init__(self, target: str, *, timeout: float | None = 30.0) -> None:
-        self._channel = grpc.insecure_channel(target, options=_OPTIONS)
+    def __init__(
+        self, target: str, *, timeout: float | None = 30.0, connection: Connection | None = None
+    ) -> None:
+        self.connection = connection or Connection()
+        credentials = self.connection.credentials()
+        self._channel = (
+            grpc.insecure_channel(target, options=_OPTIONS)
+            if credentials is None
+            else grpc.secure_channel(target, credentials, options=_OPTIONS)
+        )
         self._stub = pb_grpc.NeardupStub(self._channel)
         self.timeout = timeout
 
     def _call(self, method: str, request: Any) -> Any:
         try:
-            return getattr(self._stub, method)(request, timeout=self.timeout)
+            return getattr(self._stub, method)(
+                request, timeout=self.timeout, metadata=self.connection.metadata
+            )
         except grpc.RpcError as error:
             raise NeardupRpcError.from_rpc_error(error) from None
 
@@ -147,7 +185,9 @@ class Client:
     def add_stream(self, requests: Iterable[pb.AddRequest]) -> Iterator[pb.AddStreamResponse]:
         """Bulk add: one response per request, in order."""
         try:
-            yield from self._stub.AddStream(iter(requests), timeout=None)
+            yield from self._stub.AddStream(
+                iter(requests), timeout=None, metadata=self.connection.metadata
+            )
         except grpc.RpcError as error:
             raise NeardupRpcError.from_rpc_error(error) from None
 
@@ -186,15 +226,25 @@ class Client:
 class AsyncClient:
     """An asyncio client of one server (same methods as `Client`, awaited)."""
 
-    def __init__(self, target: str, *, timeout: float | None = 30.0) -> None:
-        self._channel = grpc.aio.insecure_channel(target, options=_OPTIONS)
+    def __init__(
+        self, target: str, *, timeout: float | None = 30.0, connection: Connection | None = None
+    ) -> None:
+        self.connection = connection or Connection()
+        credentials = self.connection.credentials()
+        self._channel = (
+            grpc.aio.insecure_channel(target, options=_OPTIONS)
+            if credentials is None
+            else grpc.aio.secure_channel(target, credentials, options=_OPTIONS)
+        )
         self._stub = pb_grpc.NeardupStub(self._channel)
         self.timeout = timeout
 
     async def call(self, method: str, request: Any) -> Any:
         """Any RPC of the contract by name; refusals raise NeardupRpcError."""
         try:
-            return await getattr(self._stub, method)(request, timeout=self.timeout)
+            return await getattr(self._stub, method)(
+                request, timeout=self.timeout, metadata=self.connection.metadata
+            )
         except grpc.RpcError as error:
             raise NeardupRpcError.from_rpc_error(error) from None
 
@@ -211,7 +261,8 @@ class AsyncClient:
     ) -> AsyncIterator[pb.AddStreamResponse]:
         """Bulk add: one response per request, in order."""
         try:
-            async for response in self._stub.AddStream(requests, timeout=None):
+            stream = self._stub.AddStream(requests, timeout=None, metadata=self.connection.metadata)
+            async for response in stream:
                 yield response
         except grpc.RpcError as error:
             raise NeardupRpcError.from_rpc_error(error) from None

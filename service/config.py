@@ -38,6 +38,10 @@ class ServerConfig:
     max_concurrent_rpcs: calls served at once; more are refused with RESOURCE_EXHAUSTED
     instead of queuing without bound.
     grace_seconds: how long a shutdown lets calls in flight finish.
+    tokens_file: bearer tokens and their scopes (service/auth.py); without it the server
+    accepts every call and listens on loopback only.
+    tls_cert, tls_key: serve TLS with this certificate chain and key (PEM).
+    tls_client_ca: also require client certificates signed by this CA (mTLS).
     """
 
     data_dir: Path = Path("data")
@@ -48,6 +52,10 @@ class ServerConfig:
     max_concurrent_rpcs: int = 1024
     grace_seconds: float = 10.0
     snapshot_every_seconds: float = EngineSettings().snapshot_every_seconds
+    tokens_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
 
     def host_and_port(self) -> tuple[str, int]:
         """The listen address split; raises InvalidArgument when malformed."""
@@ -57,16 +65,27 @@ class ServerConfig:
         return host.strip("[]"), int(port)
 
     def check_loopback(self) -> None:
-        """Without authentication the server only listens on loopback."""
+        """Without tokens the server only listens on loopback."""
+        if self.tokens_file is not None:
+            return
         host, _ = self.host_and_port()
         loopback = host == "localhost"
         with contextlib.suppress(ValueError):
             loopback = loopback or ipaddress.ip_address(host).is_loopback
         if not loopback:
             raise InvalidArgument(
-                f"refusing to listen on {host}: without authentication the server listens on "
-                "loopback only (127.0.0.1, ::1, localhost)",
+                f"refusing to listen on {host}: without tokens_file (authentication) the "
+                "server listens on loopback only (127.0.0.1, ::1, localhost)",
                 "listen",
+            )
+
+    def check_tls(self) -> None:
+        """A certificate needs its key, and mTLS needs TLS."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidArgument("tls_cert and tls_key go together", "tls_cert")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise InvalidArgument(
+                "tls_client_ca (mTLS) needs tls_cert and tls_key", "tls_client_ca"
             )
 
     def decode_limits(self) -> DecodeLimits:
@@ -81,7 +100,7 @@ class ServerConfig:
 def _coerce(name: str, value: Any) -> Any:
     kind = {f.name: f.type for f in fields(ServerConfig)}[name]
     try:
-        if kind in ("Path", Path):
+        if kind in ("Path", Path, "Path | None"):
             return Path(value)
         if kind in ("int", int):
             return int(value)

@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from neardup.index import Engine
 from neardup.v1 import neardup_pb2, neardup_pb2_grpc
 
+from .auth import TokenInterceptor, load_tokens
 from .config import ServerConfig
 from .servicer import NeardupServicer, ServiceLimits
 
@@ -39,6 +40,7 @@ class NeardupServer:
 
     def __init__(self, config: ServerConfig) -> None:
         config.check_loopback()
+        config.check_tls()
         self.config = config
         self.engine: Engine | None = None
         self.port = 0
@@ -50,6 +52,7 @@ class NeardupServer:
                 ("grpc.max_send_message_length", config.max_message_bytes + 64 * 1024),
             ],
             maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+            interceptors=_interceptors(config),
         )
         self._servicer = NeardupServicer(self._pool, ServiceLimits(config.decode_limits()))
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)
@@ -66,7 +69,11 @@ class NeardupServer:
         """Listens, loads the engine, then serves."""
         host, port = self.config.host_and_port()
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.port = self._server.add_insecure_port(address)
+        credentials = _credentials(self.config)
+        if credentials is None:
+            self.port = self._server.add_insecure_port(address)
+        else:
+            self.port = self._server.add_secure_port(address, credentials)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self._server.start()
         loop = asyncio.get_running_loop()
@@ -91,6 +98,22 @@ class NeardupServer:
             await asyncio.get_running_loop().run_in_executor(self._pool, engine.close)
         self._pool.shutdown(wait=True)
         log.info("stopped; final snapshots written")
+
+
+def _interceptors(config: ServerConfig) -> list[grpc.aio.ServerInterceptor]:
+    if config.tokens_file is None:
+        return []
+    return [TokenInterceptor(load_tokens(config.tokens_file))]
+
+
+def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    chain = (config.tls_key.read_bytes(), config.tls_cert.read_bytes())
+    client_ca = config.tls_client_ca.read_bytes() if config.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [chain], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 @asynccontextmanager
