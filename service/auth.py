@@ -30,6 +30,8 @@ from typing import Any
 import grpc
 from neardup.index.errors import InvalidArgument
 
+from .handlers import with_behavior
+
 __all__ = ["SCOPES", "TokenInterceptor", "Tokens", "load_tokens", "new_token"]
 
 SCOPES = ("read", "write", "admin")
@@ -109,18 +111,7 @@ def _refusing_handler(handler: Any, code: grpc.StatusCode, message: str) -> Any:
         await context.abort(code, message)
         yield  # pragma: no cover - makes this an async generator
 
-    kind = (handler.request_streaming, handler.response_streaming)
-    make = {
-        (False, False): (grpc.unary_unary_rpc_method_handler, unary),
-        (False, True): (grpc.unary_stream_rpc_method_handler, streaming),
-        (True, False): (grpc.stream_unary_rpc_method_handler, unary),
-        (True, True): (grpc.stream_stream_rpc_method_handler, streaming),
-    }[kind]
-    return make[0](
-        make[1],
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+    return with_behavior(handler, streaming if handler.response_streaming else unary)
 
 
 class TokenInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]

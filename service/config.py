@@ -31,6 +31,7 @@ class ServerConfig:
     """How a server runs.
 
     listen: HOST:PORT (port 0 = any free port, for tests).
+    metrics_listen: HOST:PORT of the Prometheus /metrics endpoint (none by default).
     max_message_bytes: the largest request accepted (RESOURCE_EXHAUSTED beyond); the image
     byte limit follows it.
     max_pixels: images with more pixels are refused from their header, before decoding.
@@ -46,6 +47,7 @@ class ServerConfig:
 
     data_dir: Path = Path("data")
     listen: str = "127.0.0.1:50051"
+    metrics_listen: str | None = None
     max_message_bytes: int = 64 * 1024 * 1024
     max_pixels: int = DecodeLimits().max_pixels
     workers: int = os.cpu_count() or 2
@@ -57,11 +59,12 @@ class ServerConfig:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
 
-    def host_and_port(self) -> tuple[str, int]:
-        """The listen address split; raises InvalidArgument when malformed."""
-        host, sep, port = self.listen.rpartition(":")
+    def host_and_port(self, address: str | None = None, field: str = "listen") -> tuple[str, int]:
+        """An address (default: `listen`) split; raises InvalidArgument when malformed."""
+        address = self.listen if address is None else address
+        host, sep, port = address.rpartition(":")
         if not sep or not port.isdigit() or not host:
-            raise InvalidArgument(f"listen must be HOST:PORT, got {self.listen!r}", "listen")
+            raise InvalidArgument(f"{field} must be HOST:PORT, got {address!r}", field)
         return host.strip("[]"), int(port)
 
     def check_loopback(self) -> None:
@@ -106,6 +109,8 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if kind in ("float", float):
             return float(value)
+        if kind == "str | None":
+            return None if value in (None, "") else str(value)
         return str(value)
     except (TypeError, ValueError):
         raise InvalidArgument(f"{name} must be a {kind}, got {value!r}", name) from None

@@ -25,7 +25,9 @@ from neardup.index import Engine
 from neardup.v1 import neardup_pb2, neardup_pb2_grpc
 
 from .auth import TokenInterceptor, load_tokens
+from .calls import CallObserver
 from .config import ServerConfig
+from .metrics import Metrics
 from .servicer import NeardupServicer, ServiceLimits
 
 __all__ = ["NeardupServer", "running_server", "serve"]
@@ -46,13 +48,15 @@ class NeardupServer:
         self.port = 0
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="neardup-work")
         self._health = health.aio.HealthServicer()
+        self.metrics = Metrics(lambda: self.engine)
+        self.metrics_port = 0
         self._server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", config.max_message_bytes + 64 * 1024),
                 ("grpc.max_send_message_length", config.max_message_bytes + 64 * 1024),
             ],
             maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-            interceptors=_interceptors(config),
+            interceptors=[CallObserver(self.metrics), *_interceptors(config)],
         )
         self._servicer = NeardupServicer(self._pool, ServiceLimits(config.decode_limits()))
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)
@@ -65,8 +69,8 @@ class NeardupServer:
         for name in ("", SERVICE_NAME):
             await self._health.set(name, status)
 
-    async def start(self) -> None:
-        """Listens, loads the engine, then serves."""
+    async def listen(self) -> None:
+        """Binds and accepts calls, health NOT_SERVING (neardup.v1 calls: UNAVAILABLE)."""
         host, port = self.config.host_and_port()
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         credentials = _credentials(self.config)
@@ -76,6 +80,15 @@ class NeardupServer:
             self.port = self._server.add_secure_port(address, credentials)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self._server.start()
+        if self.config.metrics_listen:
+            metrics_host, metrics_port = self.config.host_and_port(
+                self.config.metrics_listen, "metrics_listen"
+            )
+            self.metrics_port = self.metrics.serve_http(metrics_host, metrics_port)
+        log.info("listening on %s:%d; loading %s", host, self.port, self.config.data_dir)
+
+    async def load(self) -> None:
+        """Opens the engine (snapshots, replay), then serves: health SERVING."""
         loop = asyncio.get_running_loop()
         try:
             self.engine = await loop.run_in_executor(
@@ -84,10 +97,16 @@ class NeardupServer:
         except BaseException:
             await self._server.stop(0)
             self._pool.shutdown(wait=False)
+            self.metrics.close()
             raise
         self._servicer.ready(self.engine)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving on %s:%d, data dir %s", host, self.port, self.config.data_dir)
+        log.info("serving")
+
+    async def start(self) -> None:
+        """`listen`, then `load`."""
+        await self.listen()
+        await self.load()
 
     async def stop(self) -> None:
         """Drains: NOT_SERVING, no new calls, calls in flight finish, final snapshot."""
@@ -97,6 +116,7 @@ class NeardupServer:
             engine = self.engine
             await asyncio.get_running_loop().run_in_executor(self._pool, engine.close)
         self._pool.shutdown(wait=True)
+        self.metrics.close()
         log.info("stopped; final snapshots written")
 
 
@@ -133,7 +153,19 @@ async def serve(config: ServerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with running_server(config) as server:
-        print(f"neardup: serving on {config.host_and_port()[0]}:{server.port}", flush=True)
-        await stop.wait()
+    server = NeardupServer(config)
+    await server.listen()
+    print(f"neardup: listening on {config.host_and_port()[0]}:{server.port}", flush=True)
+    try:
+        loading = asyncio.ensure_future(server.load())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait((loading, stopped), return_when=asyncio.FIRST_COMPLETED)
+        if loading.done():
+            loading.result()  # a load that failed ends here, with its error
+            print("neardup: serving", flush=True)
+            await stopped
+        else:
+            await loading  # the engine must be whole before it is closed
         log.info("signal received: draining")
+    finally:
+        await server.stop()

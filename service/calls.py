@@ -1,0 +1,122 @@
+"""Every call observed once: a JSON log line and the metrics, whatever its outcome.
+
+The log line (logger `neardup.calls`, INFO) holds the method, the status code, the latency
+in ms, the collection the request names and the peer; never image bytes or hashes.
+`JsonFormatter` renders every neardup log record as one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from .handlers import behavior_of, with_behavior
+from .metrics import Metrics
+
+__all__ = ["CallObserver", "JsonFormatter"]
+
+log = logging.getLogger("neardup.calls")
+
+_FIELDS = ("method", "code", "ms", "collection", "peer")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, and the call fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({k: getattr(record, k) for k in _FIELDS if hasattr(record, k)})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _code_of(context: Any, exc: BaseException | None) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        remaining = context.time_remaining()
+        expired = remaining is not None and remaining <= 0
+        return "DEADLINE_EXCEEDED" if expired else "CANCELLED"
+    code = context.code()
+    if code is None:
+        return "OK" if exc is None else "UNKNOWN"
+    return code.name if isinstance(code, grpc.StatusCode) else str(code)
+
+
+class CallObserver(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Times every call and reports it to the log and the metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def _report(
+        self, method: str, context: Any, exc: BaseException | None, started: float, collection: str
+    ) -> None:
+        seconds = time.perf_counter() - started
+        code = _code_of(context, exc)
+        self._metrics.observe(method, code, seconds)
+        log.info(
+            "%s %s",
+            method,
+            code,
+            extra={
+                "method": method,
+                "code": code,
+                "ms": round(seconds * 1000, 3),
+                "collection": collection,
+                "peer": context.peer(),
+            },
+        )
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        method = details.method.rsplit("/", 1)[-1]
+        report = self._report
+        behavior = behavior_of(handler)
+        streaming_in = handler.request_streaming
+
+        def collection_of(request: Any) -> str:
+            return "" if streaming_in else str(getattr(request, "collection", ""))
+
+        async def unary(request: Any, context: Any) -> Any:
+            started, failure = time.perf_counter(), None
+            try:
+                return await behavior(request, context)
+            except BaseException as exc:
+                failure = exc
+                raise
+            finally:
+                report(method, context, failure, started, collection_of(request))
+
+        async def streaming(request: Any, context: Any) -> AsyncIterator[Any]:
+            started, failure = time.perf_counter(), None
+            try:
+                responses = behavior(request, context)
+                if hasattr(responses, "__aiter__"):
+                    async for response in responses:
+                        yield response
+                else:  # a handler that writes with context.write (the health Watch)
+                    await responses
+            except BaseException as exc:
+                failure = exc
+                raise
+            finally:
+                report(method, context, failure, started, collection_of(request))
+
+        return with_behavior(handler, streaming if handler.response_streaming else unary)

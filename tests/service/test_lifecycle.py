@@ -1,0 +1,167 @@
+"""`neardup serve` as a real process: health while loading and draining, reflection,
+SIGTERM (final snapshot, exit 0), and SIGKILL in the middle of an AddStream."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams
+from neardup.service.client import Client, NeardupRpcError, add_request
+
+from .test_cli import NEARDUP
+
+HealthStatus = health_pb2.HealthCheckResponse
+SMALL_GRAPH = EngineSettings(index=IndexParams(hnsw_m=8, ef_construction=16))
+
+
+class ServeProcess:
+    """`neardup serve` on 127.0.0.1, a free port; the port read from its first line."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [NEARDUP, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        assert first.startswith("neardup: listening on 127.0.0.1:"), (
+            first + self.process.stderr.read()  # type: ignore[union-attr]
+        )
+        self.target = first.rsplit(" ", 1)[1].strip()
+
+    def health(self, timeout: float = 5) -> int:
+        with grpc.insecure_channel(self.target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            reply = stub.Check(
+                health_pb2.HealthCheckRequest(service="neardup.v1.Neardup"), timeout=timeout
+            )
+            return int(reply.status)
+
+    def wait_serving(self) -> list[int]:
+        seen = []
+        while not seen or seen[-1] != HealthStatus.SERVING:
+            seen.append(self.health())
+        return seen
+
+    def stop(self, sig: signal.Signals) -> int:
+        os.kill(self.process.pid, sig)
+        return self.process.wait(60)
+
+
+@pytest.fixture
+def loaded_dir(tmp_path: Path) -> Path:
+    """A data dir of 150k images whose snapshot is gone: the server must rebuild at start."""
+    data = tmp_path / "data"
+    rng = random.Random(5)
+    with Engine(data, SMALL_GRAPH) as engine:
+        for start in range(0, 150_000, 50_000):
+            engine.add_batch(
+                "",
+                [
+                    (f"img{i}", Fingerprint(rng.getrandbits(64), "phash"), {})
+                    for i in range(start, start + 50_000)
+                ],
+            )
+        engine.add("", "marker", Fingerprint(0xABCDEF, "phash"))
+    for snapshot in (data / "snapshots").iterdir():
+        snapshot.unlink()
+    return data
+
+
+def test_health_says_not_serving_while_loading_then_sigterm_drains_and_exits_0(
+    loaded_dir: Path,
+) -> None:
+    server = ServeProcess(loaded_dir)
+    with Client(server.target, timeout=5) as client:
+        seen = [server.health()]
+        if seen[0] == HealthStatus.NOT_SERVING:
+            with pytest.raises(NeardupRpcError) as caught:
+                client.stats()
+            assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+        seen += server.wait_serving()
+        assert seen[0] == HealthStatus.NOT_SERVING  # the rebuild of 150k codes takes a while
+        assert client.search(hash="0000000000abcdef", k=1).matches[0].id == "marker"
+
+    with grpc.insecure_channel(server.target) as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service="neardup.v1.Neardup"), timeout=60
+        )
+        assert next(watch).status == HealthStatus.SERVING
+        changes: list[int] = []
+        reader = threading.Thread(target=lambda: changes.extend(r.status for r in _quietly(watch)))
+        reader.start()
+        assert server.stop(signal.SIGTERM) == 0
+        reader.join(30)
+    assert changes[:1] == [HealthStatus.NOT_SERVING]
+
+    with Engine(loaded_dir, SMALL_GRAPH) as engine:  # the final snapshot was written
+        [report] = engine.load_reports
+        assert report.source == "snapshot"
+        assert engine.collection("").image_count == 150_001
+
+
+def _quietly(
+    stream: Iterator[health_pb2.HealthCheckResponse],
+) -> Iterator[health_pb2.HealthCheckResponse]:
+    try:
+        yield from stream
+    except grpc.RpcError:  # the stream ends when the server goes
+        return
+
+
+def test_reflection_lists_the_services(tmp_path: Path) -> None:
+    server = ServeProcess(tmp_path / "data")
+    try:
+        server.wait_serving()
+        with grpc.insecure_channel(server.target) as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            replies = stub.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10
+            )
+            names = {s.name for s in next(replies).list_services_response.service}
+        assert {"neardup.v1.Neardup", "grpc.health.v1.Health"} <= names
+    finally:
+        assert server.stop(signal.SIGINT) == 0
+
+
+def test_every_item_acknowledged_before_a_sigkill_is_there_after_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = ServeProcess(data)
+    server.wait_serving()
+    acknowledged: list[str] = []
+    requests = (add_request(hash=f"{i * 7919:016x}", id=f"s{i}") for i in range(100_000))
+    with Client(server.target, timeout=None) as client:
+        try:
+            for response in client.add_stream(requests):
+                assert response.HasField("added"), response
+                acknowledged.append(response.id)
+                if len(acknowledged) == 1500:
+                    os.kill(server.process.pid, signal.SIGKILL)
+        except NeardupRpcError as error:
+            assert error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+    assert server.process.wait(30) == -signal.SIGKILL
+    assert len(acknowledged) >= 1500
+    with Engine(data) as engine:
+        stored = {image.id for image in engine.list_images("", limit=1000)}
+        after = ""
+        stored = set()
+        while page := engine.list_images("", after_id=after, limit=1000):
+            stored |= {image.id for image in page}
+            after = page[-1].id
+        assert set(acknowledged) <= stored
+        assert engine.index("").live_codes() == {
+            i * 7919: 1 for i in range(100_000) if f"s{i}" in stored
+        }
