@@ -43,13 +43,17 @@ class JsonFormatter(logging.Formatter):
 
 
 def _code_of(context: Any, exc: BaseException | None) -> str:
-    if isinstance(exc, asyncio.CancelledError):
-        remaining = context.time_remaining()
-        expired = remaining is not None and remaining <= 0
+    """The status the caller saw: a handler that finished after the deadline still
+    answered DEADLINE_EXCEEDED, whatever it computed."""
+    remaining = context.time_remaining()
+    expired = remaining is not None and remaining <= 0
+    if isinstance(exc, asyncio.CancelledError) or context.cancelled():
         return "DEADLINE_EXCEEDED" if expired else "CANCELLED"
     code = context.code()
     if code is None:
-        return "OK" if exc is None else "UNKNOWN"
+        if exc is not None:
+            return "UNKNOWN"
+        return "DEADLINE_EXCEEDED" if expired else "OK"
     return code.name if isinstance(code, grpc.StatusCode) else str(code)
 
 

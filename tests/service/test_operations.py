@@ -3,6 +3,7 @@ sources, and refused calls that leave the server serving."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -11,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 from neardup.index.errors import InvalidArgument
 from neardup.service.calls import JsonFormatter
 from neardup.service.client import Client, NeardupRpcError
 from neardup.service.config import load_config
+from PIL import Image
 
 from ..conftest import read_image
 from .conftest import RunningServer, config_for, start_server
@@ -76,7 +79,7 @@ def test_each_call_logs_one_json_line_without_image_bytes(
         client.search(GARDEN, collection="default", k=1)
         with pytest.raises(NeardupRpcError):
             client.search(GARDEN, collection="missing", k=1)
-    records = calls_logged(caplog, 2)
+        records = calls_logged(caplog, 2)
     lines = [json.loads(JsonFormatter().format(r)) for r in records]
     assert [(line["method"], line["code"], line["collection"]) for line in lines] == [
         ("Search", "OK", "default"),
@@ -86,19 +89,30 @@ def test_each_call_logs_one_json_line_without_image_bytes(
     assert all(len(json.dumps(line)) < 1000 for line in lines)  # no image in a log line
 
 
+def slow_image() -> bytes:
+    """A 6000x6000 gray PNG: small on the wire, ~0.1 s to decode."""
+    gradient = np.add.outer(np.arange(6000), np.arange(6000)) % 256
+    out = io.BytesIO()
+    Image.fromarray(gradient.astype(np.uint8)).save(out, "PNG")
+    return out.getvalue()
+
+
 def test_an_expired_deadline_is_logged_as_such(
     observed: RunningServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     from neardup.v1 import neardup_pb2 as pb
     from neardup.v1 import neardup_pb2_grpc as pb_grpc
 
-    with caplog.at_level(logging.INFO, logger="neardup.calls"):
-        with grpc.insecure_channel(observed.target) as channel:
-            stub = pb_grpc.NeardupStub(channel)
-            with pytest.raises(grpc.RpcError):
-                stub.Hash(pb.HashRequest(image=GARDEN), timeout=0.001)
-            stub.Hash(pb.HashRequest(image=GARDEN), timeout=30)
-    codes = [r.code for r in calls_logged(caplog, 2)]  # type: ignore[attr-defined]
+    with (
+        caplog.at_level(logging.INFO, logger="neardup.calls"),
+        grpc.insecure_channel(observed.target) as channel,
+    ):
+        stub = pb_grpc.NeardupStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.Hash(pb.HashRequest(image=slow_image()), timeout=0.02)
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+        stub.Hash(pb.HashRequest(image=GARDEN), timeout=30)
+        codes = [r.code for r in calls_logged(caplog, 2)]  # type: ignore[attr-defined]
     assert codes == ["DEADLINE_EXCEEDED", "OK"]
 
 
