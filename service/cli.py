@@ -2,8 +2,13 @@
 
     neardup hash [--algorithm NAME] [--orientations] PATH...
     neardup build SOURCE --data-dir DIR [--collection NAME] [--algorithm NAME]
-    neardup search --data-dir DIR (IMAGE | --hash HEX | --id ID) [--collection NAME]
-                   [--k K] [--radius R] [--exact] [--orientations] [--json]
+    neardup search (--data-dir DIR | --server HOST:PORT) (IMAGE | --hash HEX | --id ID)
+                   [--collection NAME] [--k K] [--radius R] [--exact] [--orientations] [--json]
+    neardup serve [--data-dir DIR] [--listen HOST:PORT] [--config FILE]
+    neardup add PATH... --server HOST:PORT [--collection NAME] [--replace | --skip-existing]
+    neardup delete ID... --server HOST:PORT [--collection NAME]
+    neardup stats --server HOST:PORT [--collection NAME]
+    neardup token NAME [--scopes read,write,admin]
 
 Output formats are part of the interface (scripts parse them); see each subcommand's help.
 """
@@ -20,10 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from neardup.index import ALGORITHMS, DEFAULT_ALGORITHM, NeardupError, Orientation, hash_image
-from neardup.index.decode import DEFAULT_LIMITS
 
+from . import remote
+from .auth import new_token
+from .calls import JsonFormatter
+from .client import NeardupRpcError
 from .config import load_config
 from .offline import run_build, run_search
+from .output import read_image_file
 from .server import serve
 
 __all__ = ["main"]
@@ -34,10 +43,7 @@ _ORIENTATION_ORDER = ", ".join(o.name.lower() for o in Orientation)
 def _hash_one(path: str, algorithm: str, orientations: bool) -> tuple[str, str | None]:
     """(output line, None) or ("", error message) for one file."""
     try:
-        with open(path, "rb") as f:
-            # One byte over the limit is enough for hash_image to refuse it as too large.
-            data = f.read(DEFAULT_LIMITS.max_bytes + 1)
-        hashes = hash_image(data, algorithm, orientations=orientations)
+        hashes = hash_image(read_image_file(path), algorithm, orientations=orientations)
     except (OSError, NeardupError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return "", f"neardup: {path}: {reason}"
@@ -62,9 +68,12 @@ def _cmd_hash(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(
         args.config,
-        flags={"data_dir": args.data_dir, "listen": args.listen},
+        flags={"data_dir": args.data_dir, "listen": args.listen, "metrics_listen": args.metrics},
     )
     config.check_loopback()
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     asyncio.run(serve(config))
     return 0
 
@@ -113,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 
     search_cmd = commands.add_parser(
         "search",
-        help="find the stored images nearest to an image, a hash or an id (offline)",
+        help="find the stored images nearest to an image, a hash or an id",
         description=(
             "Prints the matches nearest first: with --json a JSON list of "
             '{"id", "hash", "distance", "similarity"} (and "orientation" with '
@@ -125,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("image", nargs="?", metavar="IMAGE", help="an image file")
     query.add_argument("--hash", help="16 hex digits, in the collection's algorithm")
     query.add_argument("--id", help="a stored id: search with its hash")
-    _data_dir_options(search_cmd)
+    _where_options(search_cmd)
     search_cmd.add_argument("--k", type=int, default=0, help="at most K matches (1..1000)")
     search_cmd.add_argument("--radius", type=int, default=None, help="within R bits (0..64)")
     search_cmd.add_argument("--exact", action="store_true", help="demand an exhaustive scan")
@@ -133,7 +142,48 @@ def _parser() -> argparse.ArgumentParser:
         "--orientations", action="store_true", help="also match mirrors and rotations (IMAGE)"
     )
     search_cmd.add_argument("--json", action="store_true", help="print JSON")
-    search_cmd.set_defaults(run=run_search)
+    search_cmd.set_defaults(run=_cmd_search)
+
+    add_cmd = commands.add_parser(
+        "add",
+        help="store image files in a running server",
+        description=(
+            "Streams the files to the server (AddStream) and prints one line per stored "
+            "file: hash, outcome (added, replaced, rejected_duplicate, skipped_existing), id; "
+            "with --json a list of {id, hash, outcome, duplicates}. The id is the file name "
+            "(--id-from-path: the path as given). Failed files go to stderr; exit status 1."
+        ),
+    )
+    add_cmd.add_argument("paths", nargs="+", metavar="PATH")
+    _server_options(add_cmd)
+    existing = add_cmd.add_mutually_exclusive_group()
+    existing.add_argument("--replace", action="store_true", help="replace an existing id")
+    existing.add_argument("--skip-existing", action="store_true", help="leave an existing id")
+    add_cmd.add_argument("--reject-duplicates", action="store_true", help="dedup on upload")
+    add_cmd.add_argument("--id-from-path", action="store_true", help="id = the path as given")
+    add_cmd.add_argument("--json", action="store_true", help="print JSON")
+    add_cmd.set_defaults(run=remote.run_add)
+
+    delete_cmd = commands.add_parser("delete", help="delete stored ids in a running server")
+    delete_cmd.add_argument("ids", nargs="+", metavar="ID")
+    _server_options(delete_cmd)
+    delete_cmd.set_defaults(run=remote.run_delete)
+
+    stats_cmd = commands.add_parser("stats", help="print a collection's figures (JSON)")
+    _server_options(stats_cmd)
+    stats_cmd.set_defaults(run=remote.run_stats)
+
+    token_cmd = commands.add_parser(
+        "token",
+        help="make a bearer token for the server's tokens file",
+        description=(
+            "Prints a new random token on stdout (give it to the caller; it is not stored) "
+            "and, on stderr, the [[token]] entry with its hash to add to the tokens file."
+        ),
+    )
+    token_cmd.add_argument("name")
+    token_cmd.add_argument("--scopes", default="read", help="comma-separated: read,write,admin")
+    token_cmd.set_defaults(run=_cmd_token)
 
     serve_cmd = commands.add_parser(
         "serve",
@@ -148,6 +198,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument(
         "--listen", default=None, metavar="HOST:PORT", help="default 127.0.0.1:50051"
     )
+    serve_cmd.add_argument(
+        "--metrics", default=None, metavar="HOST:PORT", help="serve Prometheus /metrics here"
+    )
     serve_cmd.add_argument("--config", type=Path, default=None, metavar="FILE")
     serve_cmd.set_defaults(run=_cmd_serve)
     return parser
@@ -158,13 +211,41 @@ def _data_dir_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--collection", default="default", metavar="NAME")
 
 
+def _server_options(command: argparse.ArgumentParser, required: bool = True) -> None:
+    if required:
+        command.add_argument("--server", required=True, metavar="HOST:PORT")
+        command.add_argument("--collection", default="default", metavar="NAME")
+    command.add_argument("--timeout", type=float, default=60.0, help="seconds per call")
+    remote.add_connection_options(command)
+
+
+def _where_options(command: argparse.ArgumentParser) -> None:
+    """--data-dir (offline) or --server (a running server)."""
+    where = command.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data-dir", metavar="DIR", help="open this data dir (offline)")
+    where.add_argument("--server", metavar="HOST:PORT", help="ask this running server")
+    command.add_argument("--collection", default="default", metavar="NAME")
+    _server_options(command, required=False)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    return remote.run_search(args) if args.server else run_search(args)
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    token, entry = new_token(args.name, [s.strip() for s in args.scopes.split(",") if s.strip()])
+    print(token)
+    print(entry, file=sys.stderr, end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI; returns the exit status (2 for a refused request)."""
     logging.basicConfig(level=logging.WARNING, format="neardup: %(message)s")
     args = _parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except NeardupError as exc:
+    except (NeardupError, NeardupRpcError) as exc:
         print(f"neardup: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

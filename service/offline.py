@@ -7,7 +7,6 @@ first index of an image library, or a look into a data dir no server has open.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -16,18 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from neardup.index import Engine, Fingerprint, NeardupError, hash_image
-from neardup.index.decode import DEFAULT_LIMITS
 from neardup.index.errors import InvalidArgument, UnknownCollection
+
+from .output import match_row, print_matches, read_image_file
 
 __all__ = ["run_build", "run_search"]
 
 _BATCH = 1000
-
-
-def _read(path: Path) -> bytes:
-    with path.open("rb") as f:
-        # One byte over the limit is enough for hash_image to refuse it as too large.
-        return f.read(DEFAULT_LIMITS.max_bytes + 1)
 
 
 def _files(source: Path) -> Iterator[Path]:
@@ -64,7 +58,7 @@ def run_build(args: argparse.Namespace) -> int:
         def hash_file(path: Path) -> tuple[str, Fingerprint | str]:
             image_id = path.relative_to(source).as_posix()
             try:
-                return image_id, hash_image(_read(path), algorithm).fingerprint
+                return image_id, hash_image(read_image_file(path), algorithm).fingerprint
             except (OSError, NeardupError) as exc:
                 return image_id, f"neardup: {path}: {exc}"
 
@@ -105,7 +99,7 @@ def run_search(args: argparse.Namespace) -> int:
             raise InvalidArgument("--orientations needs an IMAGE query", "orientations")
         if args.image is not None:
             hashes = hash_image(
-                _read(Path(args.image)), info.algorithm, orientations=args.orientations
+                read_image_file(args.image), info.algorithm, orientations=args.orientations
             )
             queries = list(hashes.orientations) if args.orientations else [hashes.fingerprint]
         elif args.hash is not None:
@@ -115,20 +109,14 @@ def run_search(args: argparse.Namespace) -> int:
         result = engine.search(
             args.collection, queries, k=args.k, radius=args.radius, exact=args.exact
         )
-    rows = []
-    for match in result.matches:
-        row: dict[str, object] = {
-            "id": match.image.id,
-            "hash": match.image.fingerprint.hex,
-            "distance": match.distance,
-            "similarity": match.similarity,
-        }
-        if args.orientations:
-            row["orientation"] = match.orientation.name.lower()
-        rows.append(row)
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    else:
-        for row in rows:
-            print("\t".join(str(v) for v in (row["hash"], row["distance"], row["id"])))
+    rows = [
+        match_row(
+            m.image.id,
+            m.image.fingerprint.hex,
+            m.distance,
+            m.orientation.name.lower() if args.orientations else None,
+        )
+        for m in result.matches
+    ]
+    print_matches(rows, args.json)
     return 0
