@@ -1,0 +1,297 @@
+"""Benchmark of the gRPC service against a bare grpc.aio echo server, in one run.
+
+    python scripts/bench_service.py [--n 1000000] [--seconds 5]
+
+A real `neardup serve` process holding N clustered hashes (as bench_index.py makes them)
+and, in the same run, an echo server process (the floor: Python grpc.aio doing nothing),
+both on 127.0.0.1, client and servers sharing this machine's cores. Prints:
+
+- Search by hash: p50/p99 at 1 in flight and req/s at 1 and 16 in flight, beside the echo
+  floor for a payload of the same size, and the engine's own search p50 (in process, same
+  queries); the service's own overhead = service p50 - echo p50 - engine p50.
+- Add of typical 1024 px JPEGs (from ../shared/bench): unary Add at 16 in flight (p50,
+  images/s) and AddStream images/s, against the ceiling 1 / (1/H + 1/E), where H is
+  hash-only images/s on 2 threads and E the echo server's req/s for the same payload at 16
+  in flight (hashing and gRPC compete for the same cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import numpy as np
+from bench_hash import load_sets
+from bench_index import clustered_codes
+from corpus_args import DEFAULT_SHARED
+from neardup.index import Engine, EngineSettings, Fingerprint, hash_image
+from neardup.service.client import AsyncClient, add_request, search_request
+
+ECHO_METHOD = "/bench.Echo/Echo"
+
+
+async def echo_server(port_file: Path) -> None:
+    """The floor: a grpc.aio server that returns the bytes it receives."""
+
+    async def echo(request: bytes, context: object) -> bytes:
+        return request
+
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", 64 << 20),
+            ("grpc.max_send_message_length", 64 << 20),
+        ]
+    )
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo",
+        {"Echo": grpc.unary_unary_rpc_method_handler(echo, lambda b: b, lambda b: b)},
+    )
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    port_file.write_text(str(port))
+    await server.wait_for_termination()
+
+
+def start_process(
+    args: list[str], ready: Callable[[], str | None]
+) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 600
+    while (target := ready()) is None:
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"{args} did not start")
+        time.sleep(0.05)
+    return process, target
+
+
+async def latencies(call: Callable[[int], Awaitable[object]], count: int) -> list[float]:
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        await call(i)
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+async def rate(call: Callable[[int], Awaitable[object]], in_flight: int, seconds: float) -> float:
+    stop = time.perf_counter() + seconds
+    done = 0
+    counter = iter(range(10**9))
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            await call(next(counter))
+            done += 1
+
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    return done / seconds
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def make_data_dir(folder: Path, codes: np.ndarray) -> None:
+    with Engine(folder, EngineSettings(maintenance_interval_seconds=3600)) as engine:
+        for at in range(0, len(codes), 50_000):
+            engine.add_batch(
+                "",
+                [
+                    (f"seed/{at + i}", Fingerprint(int(v), "phash"), {})
+                    for i, v in enumerate(codes[at : at + 50_000].tolist())
+                ],
+            )
+        engine.index("").settle()
+
+
+def engine_search_p50(folder: Path, queries: list[int]) -> tuple[float, str]:
+    with Engine(folder, EngineSettings(maintenance_interval_seconds=3600)) as engine:
+        times, path = [], ""
+        for q in queries:
+            start = time.perf_counter()
+            result = engine.search("", [Fingerprint(q, "phash")], k=10)
+            times.append((time.perf_counter() - start) * 1e3)
+            path = result.path.name
+        return statistics.median(times), path
+
+
+async def bench(
+    args: argparse.Namespace,
+    data: Path,
+    echo_target: str,
+    serve_target: str,
+    jpegs: list[bytes],
+    queries: list[int],
+    engine_p50: float,
+) -> None:
+    echo = grpc.aio.insecure_channel(
+        echo_target,
+        options=[
+            ("grpc.max_send_message_length", 64 << 20),
+            ("grpc.max_receive_message_length", 64 << 20),
+        ],
+    )
+    echo_call = echo.unary_unary(
+        ECHO_METHOD, request_serializer=lambda b: b, response_deserializer=lambda b: b
+    )
+    async with AsyncClient(serve_target, timeout=60) as client:
+        # -- search by hash ---------------------------------------------------------------
+        requests = [search_request(hash=f"{q:016x}", k=10) for q in queries]
+        sample = await client.call("Search", requests[0])
+        payload = bytes(max(len(requests[0].SerializeToString()), len(sample.SerializeToString())))
+        for _ in range(200):  # warm both
+            await client.call("Search", requests[0])
+            await echo_call(payload)
+        search_times = await latencies(
+            lambda i: client.call("Search", requests[i % len(requests)]), len(requests)
+        )
+        echo_times = await latencies(lambda i: echo_call(payload), len(requests))
+        search_1 = await rate(
+            lambda i: client.call("Search", requests[i % len(requests)]), 1, args.seconds
+        )
+        echo_1 = await rate(lambda i: echo_call(payload), 1, args.seconds)
+        search_16 = await rate(
+            lambda i: client.call("Search", requests[i % len(requests)]), 16, args.seconds
+        )
+        echo_16 = await rate(lambda i: echo_call(payload), 16, args.seconds)
+        s50, e50 = pct(search_times, 50), pct(echo_times, 50)
+        print(f"\nSearch by hash, k=10, {args.n:,} stored ({len(payload)} B messages):")
+        print(f"  {'':<10}{'p50 ms':>9}{'p99 ms':>9}{'req/s 1':>10}{'req/s 16':>10}")
+        print(
+            f"  {'echo':<10}{e50:>9.3f}{pct(echo_times, 99):>9.3f}{echo_1:>10,.0f}{echo_16:>10,.0f}"
+        )
+        print(
+            f"  {'neardup':<10}{s50:>9.3f}{pct(search_times, 99):>9.3f}"
+            f"{search_1:>10,.0f}{search_16:>10,.0f}"
+        )
+        print(f"  engine search p50 (in process, same queries): {engine_p50:.3f} ms")
+        print(
+            f"  service overhead: {s50:.3f} - {e50:.3f} - {engine_p50:.3f} = "
+            f"{s50 - e50 - engine_p50:.3f} ms (bound 0.15)"
+        )
+
+        # -- adds of typical JPEGs --------------------------------------------------------
+        with ThreadPoolExecutor(2) as pool:
+            start = time.perf_counter()
+            rounds = 0
+            while time.perf_counter() - start < args.seconds:
+                list(pool.map(hash_image, jpegs))
+                rounds += 1
+            hash_rate = rounds * len(jpegs) / (time.perf_counter() - start)
+        jpeg_payload = jpegs[0]
+        echo_jpeg_16 = await rate(lambda i: echo_call(jpeg_payload), 16, args.seconds)
+        ceiling = 1 / (1 / hash_rate + 1 / echo_jpeg_16)
+        counter = iter(range(10**9))
+
+        async def add_one(i: int) -> object:
+            n = next(counter)
+            return await client.add(jpegs[n % len(jpegs)], id=f"unary/{n}")
+
+        add_times = await latencies(add_one, 100)
+        add_16 = await rate(add_one, 16, args.seconds)
+        streamed = 0
+        total = int(max(ceiling, 100) * args.seconds)
+
+        async def stream_requests():  # type: ignore[no-untyped-def]
+            for n in range(total):
+                yield add_request(jpegs[n % len(jpegs)], id=f"stream/{n}")
+
+        start = time.perf_counter()
+        async for response in client.add_stream(stream_requests()):
+            assert response.HasField("added"), response
+            streamed += 1
+        stream_rate = streamed / (time.perf_counter() - start)
+        kb = statistics.mean(len(j) for j in jpegs) / 1024
+        print(
+            f"\nAdd of typical JPEGs ({len(jpegs)} distinct, mean {kb:.0f} KB), "
+            f"into {args.n:,} stored:"
+        )
+        print(f"  hash only, 2 threads (H): {hash_rate:,.0f} images/s")
+        print(f"  echo of one JPEG, 16 in flight (E): {echo_jpeg_16:,.0f} req/s")
+        print(f"  ceiling 1/(1/H + 1/E): {ceiling:,.0f} images/s")
+        print(
+            f"  Add, 1 in flight: p50 {pct(add_times, 50):.2f} ms; 16 in flight: "
+            f"{add_16:,.0f} images/s ({add_16 / ceiling:.0%} of the ceiling)"
+        )
+        print(
+            f"  AddStream: {stream_rate:,.0f} images/s "
+            f"({stream_rate / ceiling:.0%} of the ceiling; bound 70%)"
+        )
+    await echo.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--echo-server", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_server:
+        asyncio.run(echo_server(args.echo_server))
+        return 0
+    originals = args.shared / "bench" / "originals"
+    if not originals.is_dir():
+        print(f"no corpus at {originals}", file=sys.stderr)
+        return 2
+    jpegs = load_sets(originals)["1024px"]
+    rng = np.random.default_rng(20261125)
+    codes = clustered_codes(args.n, rng)
+    queries = [
+        int(c) ^ (1 << random.Random(i).randrange(64)) for i, c in enumerate(codes[: args.queries])
+    ]
+    with tempfile.TemporaryDirectory(dir=".") as folder:
+        data = Path(folder) / "data"
+        started = time.perf_counter()
+        make_data_dir(data, codes)
+        engine_p50, path = engine_search_p50(data, queries)
+        print(
+            f"data dir of {args.n:,} hashes made in {time.perf_counter() - started:.0f} s; "
+            f"engine top-10 path {path}"
+        )
+        port_file = Path(folder) / "echo.port"
+        echo, echo_target = start_process(
+            [sys.executable, __file__, "--echo-server", str(port_file)],
+            lambda: (
+                f"127.0.0.1:{port_file.read_text()}"
+                if port_file.exists() and port_file.read_text()
+                else None
+            ),
+        )
+        serve = subprocess.Popen(
+            ["neardup", "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert serve.stdout is not None
+        serve_target = serve.stdout.readline().rsplit(" ", 1)[1].strip()
+        while serve.stdout.readline().strip() != "neardup: serving":
+            pass
+        try:
+            asyncio.run(bench(args, data, echo_target, serve_target, jpegs, queries, engine_p50))
+        finally:
+            serve.terminate()
+            echo.terminate()
+            serve.wait(120)
+            echo.wait(30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
