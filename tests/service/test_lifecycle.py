@@ -41,7 +41,7 @@ class ServeProcess:
         )
         self.target = first.rsplit(" ", 1)[1].strip()
 
-    def health(self, timeout: float = 5) -> int:
+    def health(self, timeout: float = 30) -> int:
         with grpc.insecure_channel(self.target) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             reply = stub.Check(
