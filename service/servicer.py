@@ -184,10 +184,7 @@ class NeardupServicer:
 
     def _compare(self, request: pb.CompareRequest) -> pb.CompareResponse:
         for name in ("a", "b"):
-            if (
-                not request.HasField(name)
-                or request.__getattribute__(name).WhichOneof("operand") is None
-            ):
+            if not request.HasField(name) or getattr(request, name).WhichOneof("operand") is None:
                 raise InvalidArgument(f"operand {name} is required: an image or a hash", name)
         hash_operands = [o.hash for o in (request.a, request.b) if o.HasField("hash")]
         algorithm = request.algorithm or next(

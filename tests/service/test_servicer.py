@@ -201,6 +201,11 @@ def test_an_oversized_message_is_refused_and_the_server_goes_on(client: Client) 
             "",
         ),
         (
+            lambda c: c.call("Compare", pb.CompareRequest(a=pb.CompareOperand(image=GARDEN))),
+            Code.INVALID_ARGUMENT,
+            "b",
+        ),
+        (
             lambda c: c.call("SearchBatch", pb.SearchBatchRequest()),
             Code.INVALID_ARGUMENT,
             "queries",
