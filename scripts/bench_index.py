@@ -103,7 +103,9 @@ def main() -> int:
     parser.add_argument("--ef", default="64,128,256,512,1024")
     parser.add_argument("--m", type=int, default=IndexParams().hnsw_m)
     parser.add_argument("--ef-construction", type=int, default=IndexParams().ef_construction)
-    parser.add_argument("--index-only", action="store_true", help="skip the store benchmarks")
+    parts = parser.add_mutually_exclusive_group()
+    parts.add_argument("--index-only", action="store_true", help="skip the store benchmarks")
+    parts.add_argument("--engine-only", action="store_true", help="only the store benchmarks")
     args = parser.parse_args()
     rng = np.random.default_rng(20261125)
     threads = faiss.omp_get_max_threads()
@@ -111,8 +113,22 @@ def main() -> int:
     print(f"n={args.n:,}  M={params.hnsw_m} efC={params.ef_construction}  threads={threads}")
 
     codes = clustered_codes(args.n, rng)
+    if not args.engine_only:
+        bench_index(args, codes, params, queries_for(codes, args.queries, rng), threads)
+    if not args.index_only:
+        bench_engine(codes, params)
+    return 0
+
+
+def bench_index(
+    args: argparse.Namespace,
+    codes: np.ndarray,
+    params: IndexParams,
+    queries: list[int],
+    threads: int,
+) -> None:
+    """Build, memory, top-k and radius against IndexBinaryFlat, snapshots."""
     unique = np.unique(codes)
-    queries = queries_for(codes, args.queries, rng)
 
     # -- build ----------------------------------------------------------------------------
     subset = codes[: min(100_000, args.n)]
@@ -206,9 +222,6 @@ def main() -> int:
             f"write {seconds:.2f} s, "
             f"read + verify {load_s:.2f} s, restore {restore_s:.2f} s"
         )
-    if not args.index_only:
-        bench_engine(codes, params)
-    return 0
 
 
 def dir_bytes(folder: Path) -> int:
