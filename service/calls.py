@@ -24,6 +24,7 @@ __all__ = ["CallObserver", "JsonFormatter"]
 log = logging.getLogger("neardup.calls")
 
 _FIELDS = ("method", "code", "ms", "collection", "peer")
+_DEADLINE_SLACK_SECONDS = 0.05
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,7 +47,9 @@ def _code_of(context: Any, exc: BaseException | None) -> str:
     """The status the caller saw: a handler that finished after the deadline still
     answered DEADLINE_EXCEEDED, whatever it computed."""
     remaining = context.time_remaining()
-    expired = remaining is not None and remaining <= 0
+    # gRPC cancels a call at its deadline without saying why; a few ms of timer slack can
+    # leave time_remaining() just above zero then.
+    expired = remaining is not None and remaining <= _DEADLINE_SLACK_SECONDS
     if isinstance(exc, asyncio.CancelledError) or context.cancelled():
         return "DEADLINE_EXCEEDED" if expired else "CANCELLED"
     code = context.code()
