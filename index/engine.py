@@ -255,6 +255,15 @@ class Engine:
             raise UnknownCollection(f"no collection named {name!r}; create it first")
         return coll
 
+    def _check_current(self, coll: _Collection) -> None:
+        """On the writer thread: the collection an operation was submitted for still exists.
+
+        Creations and drops run alone and change the registry right after their commit,
+        before any later operation runs, so the registry is what the transaction sees.
+        """
+        if self._collections.get(coll.info.name) is not coll:
+            raise UnknownCollection(f"no collection named {coll.info.name!r}")
+
     def _info(self, coll: _Collection) -> CollectionInfo:
         return replace(coll.info, image_count=coll.index.image_count)
 
@@ -294,8 +303,7 @@ class Engine:
         coll = self._get(name)
 
         def op(txn: Transaction) -> int:
-            if not queries.collection_exists(txn.conn, name):
-                raise UnknownCollection(f"no collection named {name!r}")
+            self._check_current(coll)
             removed = queries.delete_collection(txn.conn, name)
 
             def unregister() -> None:
@@ -362,8 +370,7 @@ class Engine:
             searched = (seen, found.matches)
 
         def op(txn: Transaction) -> AddResult:
-            if not queries.collection_exists(txn.conn, name):
-                raise UnknownCollection(f"no collection named {name!r}")
+            self._check_current(coll)
             existing = queries.image(txn.conn, name, coll.info.algorithm, image_id)
             if existing is not None and on_existing is OnExistingId.ERROR:
                 raise IdExists(f"id {image_id!r} is stored in {name!r}; ask to replace or skip it")
@@ -410,8 +417,7 @@ class Engine:
             checked.append((image_id, fingerprint, bounds.check_metadata(metadata)))
 
         def op(txn: Transaction) -> list[bool]:
-            if not queries.collection_exists(txn.conn, name):
-                raise UnknownCollection(f"no collection named {name!r}")
+            self._check_current(coll)
             stored = []
             now = _now_ms()
             for image_id, fingerprint, metadata in checked:
@@ -459,8 +465,7 @@ class Engine:
         wanted = bounds.check_delete_ids(ids)
 
         def op(txn: Transaction) -> DeleteResult:
-            if not queries.collection_exists(txn.conn, name):
-                raise UnknownCollection(f"no collection named {name!r}")
+            self._check_current(coll)
             deleted, missing = 0, []
             for image_id in dict.fromkeys(wanted):
                 stored = queries.image(txn.conn, name, coll.info.algorithm, image_id)
