@@ -26,8 +26,9 @@ from .errors import (
     UnsupportedFormat,
 )
 from .fingerprint import Fingerprint, hamming_distance, similarity
-from .hamming import CompactionReport, HammingIndex, IndexParams, SearchPath
+from .hamming import CompactionReport, HammingIndex, SearchPath
 from .orientations import Orientation
+from .params import IndexParams
 from .records import (
     AddOutcome,
     AddResult,

@@ -47,8 +47,9 @@ from .errors import (
     UnknownId,
 )
 from .fingerprint import Fingerprint
-from .hamming import CodeMatch, CompactionReport, HammingIndex, IndexParams
+from .hamming import CodeMatch, CompactionReport, HammingIndex
 from .orientations import Orientation
+from .params import IndexParams
 from .records import (
     AddOutcome,
     AddResult,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
 from .fingerprint import Fingerprint, from_sqlite, to_sqlite
-from .hamming import IndexParams
+from .params import IndexParams
 from .records import CollectionInfo, StoredImage
 
 __all__ = [

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from .fingerprint import Fingerprint, similarity
-from .hamming import IndexParams, SearchPath
+from .hamming import SearchPath
 from .orientations import Orientation
+from .params import IndexParams
 
 __all__ = [
     "AddOutcome",

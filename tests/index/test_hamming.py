@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 import pytest
-from neardup.index.hamming import HammingIndex, IndexParams, SearchPath
+from neardup.index import HammingIndex, IndexParams, SearchPath
 
 SMALL_GRAPH = IndexParams(hnsw_m=8, ef_construction=32, ef_search=64, exact_threshold=0)
 
