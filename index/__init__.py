@@ -11,7 +11,7 @@ from .algorithms import (
     hash_image,
 )
 from .decode import SUPPORTED_FORMATS, DecodeLimits
-from .engine import Engine, EngineSettings
+from .engine import Engine
 from .errors import (
     AlgorithmMismatch,
     BadDimensions,
@@ -41,6 +41,7 @@ from .records import (
     SnapshotInfo,
     StoredImage,
 )
+from .settings import EngineSettings
 
 __all__ = [
     "ALGORITHMS",

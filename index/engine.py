@@ -5,11 +5,7 @@ It owns the store (the truth: SQLite, group commit), one `HammingIndex` per coll
 seconds) and compacts indexes whose dead slots pass a threshold. The gRPC service and the
 offline CLI both drive it; it knows nothing of either.
 
-Data dir layout:
-
-    neardup.sqlite3 (+ -wal, -shm)   the store
-    snapshots/c<uid>.snap            one snapshot per collection (snapshot.py)
-    LOCK                             held (flock) by the one process that has it open
+Its files are laid out as `datadir` says; one process holds a data dir at a time.
 
 Writes (`add`, `delete`, collection changes) are operations of the store's writer thread;
 they are acknowledged after their transaction is on disk *and* applied to the index, so an
@@ -21,26 +17,24 @@ Thread-safety: every public method may be called from any thread.
 
 from __future__ import annotations
 
-import bisect
-import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from . import bounds, queries
 from .algorithms import get_algorithm
+from .collection import LoadedCollection
+from .datadir import SNAPSHOT_DIR, STORE_FILE, lock_data_dir
 from .errors import (
     AlgorithmMismatch,
     CollectionExists,
-    DataDirInUse,
     IdExists,
     InvalidArgument,
     UnknownCollection,
@@ -49,7 +43,6 @@ from .errors import (
 from .fingerprint import Fingerprint
 from .hamming import CodeMatch, CompactionReport, HammingIndex
 from .orientations import Orientation
-from .params import IndexParams
 from .records import (
     AddOutcome,
     AddResult,
@@ -63,109 +56,17 @@ from .records import (
     StoredImage,
 )
 from .recovery import LoadReport, load_index, snapshot_key
-from .snapshot import snapshot_path, write_snapshot
+from .settings import EngineSettings
+from .snapshot import snapshot_path
 from .store import Change, Store, Transaction
 
-__all__ = ["Engine", "EngineSettings"]
+__all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-STORE_FILE = "neardup.sqlite3"
-SNAPSHOT_DIR = "snapshots"
-LOCK_FILE = "LOCK"
-
-
-@dataclass(frozen=True, slots=True)
-class EngineSettings:
-    """How an engine runs.
-
-    index: the parameters new collections get where they do not set their own.
-    snapshot_every_writes / snapshot_every_seconds: a collection is snapshotted when this
-    many changes were applied since its last snapshot, or this long after it when any were.
-    compact_dead_fraction / compact_min_dead: a collection is compacted when its dead slots
-    are at least this share of its slots and at least this many.
-    max_group: operations per group commit; queue_size: operations waiting at most (then
-    writers block).
-    result_limit: the most matches a radius query returns (the rest: `truncated`).
-    """
-
-    index: IndexParams = field(default_factory=IndexParams)
-    snapshot_every_writes: int = 100_000
-    snapshot_every_seconds: float = 600.0
-    compact_dead_fraction: float = 0.25
-    compact_min_dead: int = 1024
-    max_group: int = 4096
-    queue_size: int = 65_536
-    result_limit: int = 10_000
-    maintenance_interval_seconds: float = 1.0
-
-
-class _RecentAdds:
-    """The codes lately added to a collection's index, by store sequence.
-
-    An add searches for its near-duplicates before its turn on the writer thread (searches
-    run in parallel there; the writer is serial), then, in the writer, checks only the codes
-    added since that search. Keeps at least the last `capacity` adds.
-    """
-
-    def __init__(self, capacity: int = 65_536) -> None:
-        self._capacity = capacity
-        self._sequences: list[int] = []
-        self._codes: list[int] = []
-
-    def record(self, sequences: list[int], codes: list[int]) -> None:
-        """Adds (called on the writer thread only, in sequence order)."""
-        self._sequences.extend(sequences)
-        self._codes.extend(codes)
-        if len(self._sequences) > 2 * self._capacity:
-            del self._sequences[: self._capacity], self._codes[: self._capacity]
-
-    def since(self, sequence: int) -> list[int] | None:
-        """Codes added after `sequence`, or None when that is beyond the history kept."""
-        sequences = self._sequences
-        if sequences and sequence < sequences[0] - 1:
-            return None
-        return self._codes[bisect.bisect_right(sequences, sequence) :]
-
-
-@dataclass
-class _Collection:
-    """A loaded collection: its definition, its index, its snapshot bookkeeping."""
-
-    info: CollectionInfo
-    index: HammingIndex
-    snapshot_sequence: int = 0
-    snapshot_time: float | None = None
-    snapshot_bytes: int = 0
-    writes_since_snapshot: int = 0
-    recent: _RecentAdds = field(default_factory=_RecentAdds)
-    loaded_time: float = field(default_factory=time.time)
-    snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _lock_data_dir(data_dir: Path) -> IO[str]:
-    handle = (data_dir / LOCK_FILE).open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise DataDirInUse(
-            f"the data dir {data_dir} is in use by pid {holder}; stop it, or talk to it "
-            "through its server"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle
 
 
 class Engine:
@@ -177,8 +78,8 @@ class Engine:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._snapshots = self.data_dir / SNAPSHOT_DIR
         self._snapshots.mkdir(exist_ok=True)
-        self._lock_handle = _lock_data_dir(self.data_dir)
-        self._collections: dict[str, _Collection] = {}
+        self._lock_handle = lock_data_dir(self.data_dir)
+        self._collections: dict[str, LoadedCollection] = {}
         self._closed = False
         self.load_reports: list[LoadReport] = []
         try:
@@ -204,7 +105,7 @@ class Engine:
             infos = queries.collection_rows(conn)
         for info in infos:
             index, report = load_index(self._store, self._snapshots, info)
-            coll = _Collection(info, index)
+            coll = LoadedCollection(info, index)
             if report.source == "snapshot":
                 path = snapshot_path(self._snapshots, snapshot_key(info))
                 coll.snapshot_sequence = report.snapshot_sequence
@@ -250,13 +151,13 @@ class Engine:
         flush()
 
     # -- collections ----------------------------------------------------------------------
-    def _get(self, name: str) -> _Collection:
+    def _get(self, name: str) -> LoadedCollection:
         coll = self._collections.get(name or bounds.DEFAULT_COLLECTION)
         if coll is None:
             raise UnknownCollection(f"no collection named {name!r}; create it first")
         return coll
 
-    def _check_current(self, coll: _Collection) -> None:
+    def _check_current(self, coll: LoadedCollection) -> None:
         """On the writer thread: the collection an operation was submitted for still exists.
 
         Creations and drops run alone and change the registry right after their commit,
@@ -265,7 +166,7 @@ class Engine:
         if self._collections.get(coll.info.name) is not coll:
             raise UnknownCollection(f"no collection named {coll.info.name!r}")
 
-    def _info(self, coll: _Collection) -> CollectionInfo:
+    def _info(self, coll: LoadedCollection) -> CollectionInfo:
         return replace(coll.info, image_count=coll.index.image_count)
 
     def create_collection(
@@ -290,7 +191,7 @@ class Engine:
             index = HammingIndex(index_params, sequence=txn.next_sequence - 1)
 
             def register() -> None:
-                self._collections[name] = _Collection(info, index)
+                self._collections[name] = LoadedCollection(info, index)
 
             txn.after_commit(register)
             return info
@@ -328,7 +229,9 @@ class Engine:
         return self._info(self._get(name))
 
     # -- writes ---------------------------------------------------------------------------
-    def _check_fingerprint(self, coll: _Collection, fingerprint: Fingerprint, field: str) -> None:
+    def _check_fingerprint(
+        self, coll: LoadedCollection, fingerprint: Fingerprint, field: str
+    ) -> None:
         if fingerprint.algorithm != coll.info.algorithm:
             raise AlgorithmMismatch(
                 f"{field} is a {fingerprint.algorithm!r} hash but collection "
@@ -435,7 +338,7 @@ class Engine:
     def _duplicates(
         self,
         txn: Transaction,
-        coll: _Collection,
+        coll: LoadedCollection,
         fingerprint: Fingerprint,
         radius: int,
         limit: int,
@@ -549,7 +452,7 @@ class Engine:
     def _expand(
         self,
         conn: object,
-        coll: _Collection,
+        coll: LoadedCollection,
         code_matches: Sequence[CodeMatch],
         bound: int,
         exclude_id: str | None,
@@ -604,59 +507,26 @@ class Engine:
     def snapshot(self, collection: str | None = None) -> list[SnapshotInfo]:
         """Writes the snapshot of one collection (or all) now."""
         targets = [self._get(collection)] if collection else list(self._collections.values())
-        return [self._snapshot(coll) for coll in targets]
-
-    def _snapshot(self, coll: _Collection) -> SnapshotInfo:
-        started = time.perf_counter()
-        name = coll.info.name
-        with coll.snapshot_lock:
-            log.debug("collection %s: writing snapshot", name)
-            blob, live, fresh, sequence = coll.index.export()
-            applied = coll.writes_since_snapshot
-            key = snapshot_key(coll.info)
-            _, size = write_snapshot(self._snapshots, key, blob, live, fresh, sequence)
-            del blob
-            coll.snapshot_sequence, coll.snapshot_time, coll.snapshot_bytes = (
-                sequence,
-                time.time(),
-                size,
-            )
-            coll.writes_since_snapshot = max(0, coll.writes_since_snapshot - applied)
-            self._store.run(lambda txn: queries.trim_changes(txn.conn, name, sequence))
-        seconds = time.perf_counter() - started
-        log.info(
-            "collection %s: snapshot at sequence %d, %d bytes, %.2f s",
-            name,
-            sequence,
-            size,
-            seconds,
-        )
-        return SnapshotInfo(name, sequence, size, seconds)
+        return [coll.snapshot(self._store, self._snapshots) for coll in targets]
 
     def compact(self, collection: str) -> CompactionReport:
         """Rebuilds a collection's index without dead slots (searches go on), then snapshots."""
         coll = self._get(collection)
         report = coll.index.compact()
-        self._snapshot(coll)
+        coll.snapshot(self._store, self._snapshots)
         return report
 
     def _maintain(self) -> None:
-        s = self.settings
-        while not self._stop.wait(s.maintenance_interval_seconds):
+        while not self._stop.wait(self.settings.maintenance_interval_seconds):
             for coll in list(self._collections.values()):
                 try:
-                    index = coll.index
-                    dead = index.dead_slots
-                    if dead >= max(s.compact_min_dead, s.compact_dead_fraction * index.slot_count):
-                        log.info("collection %s: compacting %d dead slots", coll.info.name, dead)
+                    due = coll.maintenance_due(self.settings)
+                    if due == "compact":
+                        log.info("collection %s: compacting %d dead slots",
+                                 coll.info.name, coll.index.dead_slots)  # fmt: skip
                         self.compact(coll.info.name)
-                        continue
-                    writes = coll.writes_since_snapshot
-                    age = time.time() - (coll.snapshot_time or coll.loaded_time)
-                    if writes >= s.snapshot_every_writes or (
-                        writes > 0 and age >= s.snapshot_every_seconds
-                    ):
-                        self._snapshot(coll)
+                    elif due == "snapshot":
+                        coll.snapshot(self._store, self._snapshots)
                 except UnknownCollection:
                     continue  # dropped meanwhile
                 except Exception:
@@ -673,7 +543,7 @@ class Engine:
         if final_snapshot:
             for coll in list(self._collections.values()):
                 if coll.writes_since_snapshot or coll.snapshot_time is None:
-                    self._snapshot(coll)
+                    coll.snapshot(self._store, self._snapshots)
         self._store.close()
         for coll in list(self._collections.values()):
             coll.index.close()

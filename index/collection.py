@@ -1,0 +1,115 @@
+"""`LoadedCollection`: one collection as an engine holds it: its definition, its index, the
+codes lately added to it, and its snapshot bookkeeping (when one is due, and writing it).
+
+Thread-safety: snapshots of one collection are serialised by its own lock; the counters are
+written by the store's writer thread and read elsewhere (a stale read only delays a snapshot).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import queries
+from .hamming import HammingIndex
+from .records import CollectionInfo, SnapshotInfo
+from .recovery import snapshot_key
+from .settings import EngineSettings
+from .snapshot import write_snapshot
+from .store import Store
+
+__all__ = ["LoadedCollection", "RecentAdds"]
+
+log = logging.getLogger(__name__)
+
+
+class RecentAdds:
+    """The codes lately added to a collection's index, by store sequence.
+
+    An add searches for its near-duplicates before its turn on the writer thread (searches
+    run in parallel there; the writer is serial), then, in the writer, checks only the codes
+    added since that search. Keeps at least the last `capacity` adds.
+    """
+
+    def __init__(self, capacity: int = 65_536) -> None:
+        self._capacity = capacity
+        self._sequences: list[int] = []
+        self._codes: list[int] = []
+
+    def record(self, sequences: list[int], codes: list[int]) -> None:
+        """Adds (called on the writer thread only, in sequence order)."""
+        self._sequences.extend(sequences)
+        self._codes.extend(codes)
+        if len(self._sequences) > 2 * self._capacity:
+            del self._sequences[: self._capacity], self._codes[: self._capacity]
+
+    def since(self, sequence: int) -> list[int] | None:
+        """Codes added after `sequence`, or None when that is beyond the history kept."""
+        sequences = self._sequences
+        if sequences and sequence < sequences[0] - 1:
+            return None
+        return self._codes[bisect.bisect_right(sequences, sequence) :]
+
+
+@dataclass
+class LoadedCollection:
+    """A loaded collection: its definition, its index, its snapshot bookkeeping."""
+
+    info: CollectionInfo
+    index: HammingIndex
+    snapshot_sequence: int = 0
+    snapshot_time: float | None = None
+    snapshot_bytes: int = 0
+    writes_since_snapshot: int = 0
+    recent: RecentAdds = field(default_factory=RecentAdds)
+    loaded_time: float = field(default_factory=time.time)
+    snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def snapshot(self, store: Store, folder: Path) -> SnapshotInfo:
+        """Writes this collection's snapshot and trims the store's log it covers."""
+        started = time.perf_counter()
+        name = self.info.name
+        with self.snapshot_lock:
+            log.debug("collection %s: writing snapshot", name)
+            blob, live, fresh, sequence = self.index.export()
+            applied = self.writes_since_snapshot
+            key = snapshot_key(self.info)
+            _, size = write_snapshot(folder, key, blob, live, fresh, sequence)
+            del blob
+            self.snapshot_sequence, self.snapshot_time, self.snapshot_bytes = (
+                sequence,
+                time.time(),
+                size,
+            )
+            self.writes_since_snapshot = max(0, self.writes_since_snapshot - applied)
+            store.run(lambda txn: queries.trim_changes(txn.conn, name, sequence))
+        seconds = time.perf_counter() - started
+        log.info(
+            "collection %s: snapshot at sequence %d, %d bytes, %.2f s",
+            name,
+            sequence,
+            size,
+            seconds,
+        )
+        return SnapshotInfo(name, sequence, size, seconds)
+
+    def maintenance_due(self, settings: EngineSettings) -> str | None:
+        """ "compact" when dead slots pass the threshold, "snapshot" when enough writes (or
+        time with writes) passed since the last snapshot, else None."""
+        index = self.index
+        threshold = max(
+            settings.compact_min_dead, settings.compact_dead_fraction * index.slot_count
+        )
+        if index.dead_slots >= threshold:
+            return "compact"
+        writes = self.writes_since_snapshot
+        age = time.time() - (self.snapshot_time or self.loaded_time)
+        if writes >= settings.snapshot_every_writes or (
+            writes > 0 and age >= settings.snapshot_every_seconds
+        ):
+            return "snapshot"
+        return None
