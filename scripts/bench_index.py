@@ -21,6 +21,7 @@ FAISS thread per query. Prints, each beside its anchor:
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 import time
@@ -298,7 +299,15 @@ def durable_adds(engine: Engine) -> None:
             t.join()
         return sum(done) / seconds
 
-    print("durable adds (acknowledged after fsync):")
+    fsyncs = []
+    with tempfile.NamedTemporaryFile(dir=engine.data_dir) as scratch:
+        for _ in range(200):
+            scratch.write(b"x" * 100)
+            scratch.flush()
+            start = time.perf_counter()
+            os.fsync(scratch.fileno())
+            fsyncs.append((time.perf_counter() - start) * 1e3)
+    print(f"durable adds (acknowledged after fsync; an fsync here: p50 {p(fsyncs, 50):.3f} ms):")
     for find_duplicates in (False, True):
         single = rate(3.0, 1, find_duplicates)
         groups = engine.store.groups_committed
