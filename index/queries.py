@@ -108,8 +108,11 @@ def images_with_codes(
     for start in range(0, len(codes), _SQLITE_MAX_VARIABLES):
         chunk = [to_sqlite(c) for c in codes[start : start + _SQLITE_MAX_VARIABLES]]
         marks = ",".join("?" * len(chunk))
+        # Without statistics SQLite prefers the primary key's `collection = ?` and scans the
+        # whole collection (30 ms at 200k images): name the hash index.
         rows = conn.execute(
-            f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND hash IN ({marks})",
+            f"SELECT {_IMAGE_COLUMNS} FROM images INDEXED BY images_by_hash "
+            f"WHERE collection = ? AND hash IN ({marks})",
             (collection, *chunk),
         )
         found.extend(_image(collection, algorithm, row) for row in rows)

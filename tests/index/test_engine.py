@@ -243,3 +243,23 @@ def test_the_top_k_path_follows_the_collection_s_thresholds(engine: Engine) -> N
     assert engine.search("graph", [fp(0)], k=3, radius=5).path is SearchPath.EXACT
     assert engine.stats("graph").default_top_k_path is SearchPath.HNSW
     assert engine.index("graph").params == IndexParams(hnsw_m=8, exact_threshold=2)
+
+
+def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) -> None:
+    # Without statistics SQLite would scan the whole collection by primary key instead.
+    plan = (
+        engine.store.reader()
+        .execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM images INDEXED BY images_by_hash "
+            "WHERE collection = ? AND hash IN (?, ?)",
+            ("default", 1, 2),
+        )
+        .fetchall()
+    )
+    assert "images_by_hash" in str(plan)
+    from neardup.index import queries
+
+    engine.add("", "a", fp(7))
+    assert [
+        i.id for i in queries.images_with_codes(engine.store.reader(), "default", "phash", [7])
+    ] == ["a"]
