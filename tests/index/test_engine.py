@@ -247,19 +247,15 @@ def test_the_top_k_path_follows_the_collection_s_thresholds(engine: Engine) -> N
 
 def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) -> None:
     # Without statistics SQLite would scan the whole collection by primary key instead.
-    plan = (
-        engine.store.reader()
-        .execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM images INDEXED BY images_by_hash "
-            "WHERE collection = ? AND hash IN (?, ?)",
-            ("default", 1, 2),
-        )
-        .fetchall()
-    )
-    assert "images_by_hash" in str(plan)
     from neardup.index import queries
 
     engine.add("", "a", fp(7))
-    assert [
-        i.id for i in queries.images_with_codes(engine.store.reader(), "default", "phash", [7])
-    ] == ["a"]
+    conn = engine.store.reader()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    found = queries.images_with_codes(conn, "default", "phash", [7, 8])
+    conn.set_trace_callback(None)
+    assert [image.id for image in found] == ["a"]
+    [select] = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    plan = conn.execute("EXPLAIN QUERY PLAN " + select).fetchall()
+    assert "USING INDEX images_by_hash" in str(plan)
