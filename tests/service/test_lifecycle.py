@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,17 +29,19 @@ class ServeProcess:
     """`neardup serve` on 127.0.0.1, a free port; the port read from its first line."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.process = subprocess.Popen(
-            [NEARDUP, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # The server logs a JSON line per call on stderr: a file, since a pipe nobody reads
+        # fills up and blocks the server.
+        self.log = data_dir.parent / "serve.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [NEARDUP, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         assert self.process.stdout is not None
         first = self.process.stdout.readline()
-        assert first.startswith("neardup: listening on 127.0.0.1:"), (
-            first + self.process.stderr.read()  # type: ignore[union-attr]
-        )
+        assert first.startswith("neardup: listening on 127.0.0.1:"), first + self.log.read_text()
         self.target = first.rsplit(" ", 1)[1].strip()
 
     def health(self, timeout: float = 30) -> int:
@@ -53,6 +56,7 @@ class ServeProcess:
         seen = []
         while not seen or seen[-1] != HealthStatus.SERVING:
             seen.append(self.health())
+            time.sleep(0.05)
         return seen
 
     def stop(self, sig: signal.Signals) -> int:
