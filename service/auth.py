@@ -55,7 +55,6 @@ class Tokens:
     """Token hashes and the scopes each grants."""
 
     scopes_by_hash: Mapping[str, frozenset[str]]
-    names_by_hash: Mapping[str, str]
 
     def scopes(self, token: str) -> frozenset[str] | None:
         """The scopes of a presented token, or None if it is not configured."""
@@ -71,7 +70,6 @@ def load_tokens(path: Path) -> Tokens:
     with path.open("rb") as f:
         entries = tomllib.load(f).get("token", [])
     scopes_by_hash: dict[str, frozenset[str]] = {}
-    names: dict[str, str] = {}
     for entry in entries:
         digest = str(entry.get("sha256", "")).lower()
         scopes = frozenset(entry.get("scopes", []))
@@ -82,10 +80,9 @@ def load_tokens(path: Path) -> Tokens:
                 f"{path}: token {entry.get('name')!r} scopes must be among {SCOPES}", "tokens"
             )
         scopes_by_hash[digest] = scopes
-        names[digest] = str(entry.get("name", ""))
     if not scopes_by_hash:
         raise InvalidArgument(f"{path} configures no [[token]]", "tokens")
-    return Tokens(scopes_by_hash, names)
+    return Tokens(scopes_by_hash)
 
 
 def new_token(name: str, scopes: list[str]) -> tuple[str, str]:

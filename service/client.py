@@ -59,6 +59,14 @@ class NeardupRpcError(Exception):
         return cls(error.code(), error.details() or "", field)
 
 
+def _set_query(request: Any, image: bytes | None, hash: str | None) -> None:
+    """Fills the image-or-hash oneof that AddRequest and SearchRequest share."""
+    if image is not None:
+        request.image = image
+    elif hash is not None:
+        request.hash.hex = hash
+
+
 def add_request(
     image: bytes | None = None,
     *,
@@ -84,10 +92,7 @@ def add_request(
         on_existing_id=on_existing,
         reject_duplicates=reject_duplicates,
     )
-    if image is not None:
-        request.image = image
-    elif hash is not None:
-        request.hash.hex = hash
+    _set_query(request, image, hash)
     if duplicate_radius is not None:
         request.duplicate_radius = duplicate_radius
     return request
@@ -115,11 +120,8 @@ def search_request(
         include_metadata=include_metadata,
         exclude_self=exclude_self,
     )
-    if image is not None:
-        request.image = image
-    elif hash is not None:
-        request.hash.hex = hash
-    elif id is not None:
+    _set_query(request, image, hash)
+    if image is None and hash is None and id is not None:
         request.id = id
     if max_distance is not None:
         request.max_distance = max_distance
