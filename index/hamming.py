@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .fingerprint import codes_from_ints
+from .openmp import one_thread
 from .params import IndexParams
 from .rwlock import ReadersWriterLock
 from .slots import SlotGraph, built_graph, merge, range_scan, top_k_scan
@@ -237,7 +238,7 @@ class HammingIndex:
         assert queries, "at least one query code"
         assert k is not None or radius is not None, "k, radius or both"
         q = codes_from_ints(queries)
-        with self._lock.read():
+        with self._lock.read(), one_thread():
             graph = self._graph
             if radius is not None and (k is None or radius <= _RANGE_SEARCH_MAX_RADIUS):
                 path = SearchPath.EXACT
