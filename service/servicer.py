@@ -15,7 +15,6 @@ import base64
 import binascii
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupErro
 from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
+from .offload import Offload
 from .status import NotReady, Refusal, refusal, to_status
 
 __all__ = ["NeardupServicer", "ServiceLimits"]
@@ -102,9 +102,9 @@ def _at(field: str, call: Callable[[], T]) -> T:
 class NeardupServicer:
     """The gRPC face of one engine."""
 
-    def __init__(self, pool: ThreadPoolExecutor, limits: ServiceLimits) -> None:
+    def __init__(self, offload: Offload, limits: ServiceLimits) -> None:
         self.limits = limits
-        self._pool = pool
+        self._offload = offload
         self._engine: Engine | None = None
 
     @property
@@ -119,7 +119,7 @@ class NeardupServicer:
         self._engine = engine
 
     async def _run(self, call: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        return await self._offload.run(call)
 
     def _hash(self, data: bytes, algorithm: str, orientations: bool, field: str) -> ImageHashes:
         return _at(
@@ -245,11 +245,12 @@ class NeardupServicer:
     async def _added(self, request: pb.AddRequest) -> pb.AddResponse:
         future = await self._run(lambda: self._add(request))
         result = await asyncio.wrap_future(future)
-        return pb.AddResponse(
+        response = pb.AddResponse(
             outcome=int(result.outcome),  # type: ignore[arg-type]
             image=messages.stored_image_message(result.image),
-            duplicates=[messages.match_message(m, True) for m in result.duplicates],
         )
+        messages.add_matches(response.duplicates, result.duplicates, True)
+        return response
 
     @_refusing
     async def Add(self, request: pb.AddRequest, context: Any) -> pb.AddResponse:
