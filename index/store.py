@@ -213,7 +213,9 @@ class Store:
             carried = None
             if job is _STOP:
                 return
-            group = [job]
+            # A job whose caller cancelled its future before it was taken never runs; once
+            # taken (running) its future can no longer be cancelled, so settling it is safe.
+            group = [job] if job.future.set_running_or_notify_cancel() else []
             while not job.exclusive and len(group) < self._max_group:
                 try:
                     nxt = self._queue.get_nowait()
@@ -222,8 +224,17 @@ class Store:
                 if nxt is _STOP or nxt.exclusive:
                     carried = nxt
                     break
-                group.append(nxt)
-            self._commit(group)
+                if nxt.future.set_running_or_notify_cancel():
+                    group.append(nxt)
+            if not group:
+                continue
+            try:
+                self._commit(group)
+            except Exception as exc:  # the writer must outlive any one group
+                log.exception("store writer: a group failed unexpectedly")
+                for failed in group:
+                    if not failed.future.done():
+                        failed.future.set_exception(exc)
 
     def _commit(self, group: list[_Job[Any]]) -> None:
         txn = Transaction(self._conn, self._next_sequence)
