@@ -1,7 +1,9 @@
 """Every call observed once: a JSON log line and the metrics, whatever its outcome.
 
 The log line (logger `neardup.calls`, INFO) holds the method, the status code, the latency
-in ms, the collection the request names and the peer; never image bytes or hashes.
+in ms and the collection the request names; never image bytes or hashes. Not the peer:
+`context.peer()` on a call the client has cancelled reads freed memory in gRPC core
+(grpc/grpc#29069) and crashed the server in a test that breaks streams off.
 `JsonFormatter` renders every neardup log record as one JSON object per line.
 """
 
@@ -23,7 +25,7 @@ __all__ = ["CallObserver", "JsonFormatter"]
 
 log = logging.getLogger("neardup.calls")
 
-_FIELDS = ("method", "code", "ms", "collection", "peer")
+_FIELDS = ("method", "code", "ms", "collection")
 _DEADLINE_SLACK_SECONDS = 0.05
 
 
@@ -73,11 +75,9 @@ class CallObserver(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         code = _code_of(context, exc)
         # Recorded on the next turn of the loop: the answer is on its way by then, so the
         # log line and the metrics (~17 us) are not part of the call's latency.
-        asyncio.get_running_loop().call_soon(
-            self._record, method, code, seconds, collection, context.peer()
-        )
+        asyncio.get_running_loop().call_soon(self._record, method, code, seconds, collection)
 
-    def _record(self, method: str, code: str, seconds: float, collection: str, peer: str) -> None:
+    def _record(self, method: str, code: str, seconds: float, collection: str) -> None:
         self._metrics.observe(method, code, seconds)
         log.info(
             "%s %s",
@@ -88,7 +88,6 @@ class CallObserver(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 "code": code,
                 "ms": round(seconds * 1000, 3),
                 "collection": collection,
-                "peer": peer,
             },
         )
 

@@ -141,6 +141,31 @@ def test_add_stream_answers_in_order_and_a_bad_item_fails_alone(client: Client) 
     assert client.stats("stream").collection.image_count == 48
 
 
+def test_streams_the_client_breaks_off_leave_the_server_writing(server: RunningServer) -> None:
+    """Cancelled items still queued for the writer are dropped, never left to stop it."""
+    channel = grpc.insecure_channel(server.target)
+    stub = pb_grpc.NeardupStub(channel)
+    with Client(server.target, timeout=20) as client:
+        client.call("CreateCollection", pb.CreateCollectionRequest(name="broken-off"))
+        for round_ in range(5):
+            requests = (
+                add_request(
+                    hash=f"{round_:04x}{i:012x}", id=f"r{round_}/{i}", collection="broken-off"
+                )
+                for i in range(5000)
+            )
+            call = stub.AddStream(requests)
+            for answered, _ in enumerate(call):
+                if answered == 100:
+                    call.cancel()
+                    break
+        added = client.add(hash="ffffffffffffffff", id="after", collection="broken-off")
+        assert added.image.id == "after"
+        stored = client.stats("broken-off").collection.image_count
+    channel.close()
+    assert 5 * 100 < stored <= 5 * 5000 + 1
+
+
 BAD_IMAGES = {
     "empty": (b"", "empty"),
     "truncated": (GARDEN[: len(GARDEN) // 2], "ends early"),
