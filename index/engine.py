@@ -461,20 +461,18 @@ class Engine:
         if not code_matches:
             return []
         by_code = {m.code: m for m in code_matches}
-        images = queries.images_with_codes(
+        found = queries.nearest_images(
             conn,  # type: ignore[arg-type]
             coll.info.name,
             coll.info.algorithm,
-            list(by_code),
+            {code: m.distance for code, m in by_code.items()},
+            bound,
+            exclude_id,
         )
-        matches = [
-            Match(img, by_code[img.fingerprint.value].distance,
-                  Orientation(by_code[img.fingerprint.value].query))
-            for img in images
-            if img.id != exclude_id
-        ]  # fmt: skip
-        matches.sort(key=lambda m: (m.distance, m.image.id))
-        return matches[:bound]
+        return [
+            Match(image, distance, Orientation(by_code[image.fingerprint.value].query))
+            for image, distance in found
+        ]
 
     # -- stats, snapshots, compaction -----------------------------------------------------
     def stats(self, collection: str) -> CollectionStats:

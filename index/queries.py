@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 
 from .fingerprint import Fingerprint, from_sqlite, to_sqlite
@@ -23,15 +23,16 @@ __all__ = [
     "delete_collection",
     "delete_image",
     "image",
-    "images_with_codes",
     "insert_collection",
     "insert_image_if_absent",
     "list_images",
+    "nearest_images",
     "trim_changes",
     "upsert_image",
 ]
 
 _IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms"
+_IMAGE_COLUMNS_OF_IMAGES = ", ".join(f"images.{c}" for c in _IMAGE_COLUMNS.split(", "))
 _SQLITE_MAX_VARIABLES = 30_000
 
 
@@ -100,23 +101,42 @@ def image(
     return _image(collection, algorithm, row) if row else None
 
 
-def images_with_codes(
-    conn: sqlite3.Connection, collection: str, algorithm: str, codes: Sequence[int]
-) -> list[StoredImage]:
-    """Every stored image whose hash is one of the codes."""
-    found: list[StoredImage] = []
-    for start in range(0, len(codes), _SQLITE_MAX_VARIABLES):
-        chunk = [to_sqlite(c) for c in codes[start : start + _SQLITE_MAX_VARIABLES]]
-        marks = ",".join("?" * len(chunk))
+def nearest_images(
+    conn: sqlite3.Connection,
+    collection: str,
+    algorithm: str,
+    distances: Mapping[int, int],
+    limit: int,
+    exclude_id: str | None = None,
+) -> list[tuple[StoredImage, int]]:
+    """The stored images carrying the codes, each with its code's distance: nearest first,
+    ties by id, at most `limit`, without `exclude_id`.
+
+    SQLite sorts and cuts: a code that thousands of images share (the same picture uploaded
+    again and again) costs no more Python objects than `limit`.
+    """
+    codes = list(distances)
+    step = _SQLITE_MAX_VARIABLES // 2
+    chunks = [codes[start : start + step] for start in range(0, len(codes), step)]
+    found: list[tuple[StoredImage, int]] = []
+    excluded = "" if exclude_id is None else "AND images.id != ? "
+    for chunk in chunks:
+        pairs = ",".join(["(?, ?)"] * len(chunk))
+        values = [v for c in chunk for v in (to_sqlite(c), distances[c])]
         # Without statistics SQLite prefers the primary key's `collection = ?` and scans the
         # whole collection (30 ms at 200k images): name the hash index.
         rows = conn.execute(
-            f"SELECT {_IMAGE_COLUMNS} FROM images INDEXED BY images_by_hash "
-            f"WHERE collection = ? AND hash IN ({marks})",
-            (collection, *chunk),
+            f"WITH wanted(hash, distance) AS (VALUES {pairs}) "
+            f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance "
+            "FROM wanted JOIN images INDEXED BY images_by_hash "
+            "ON images.collection = ? AND images.hash = wanted.hash "
+            f"WHERE 1 {excluded}ORDER BY wanted.distance, images.id LIMIT ?",
+            (*values, collection, *([] if exclude_id is None else [exclude_id]), limit),
         )
-        found.extend(_image(collection, algorithm, row) for row in rows)
-    return found
+        found.extend((_image(collection, algorithm, row[:5]), row[5]) for row in rows)
+    if len(chunks) > 1:  # each chunk is sorted and cut: merge them
+        found.sort(key=lambda pair: (pair[1], pair[0].id))
+    return found[:limit]
 
 
 def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage) -> int:

@@ -126,6 +126,21 @@ def test_images_with_the_same_hash_are_all_returned(engine: Engine) -> None:
     assert engine.stats("").code_count == 1
 
 
+def test_a_code_many_images_share_yields_the_first_ids_up_to_the_bound(engine: Engine) -> None:
+    # The same picture uploaded again and again: each add and search reads at most its bound.
+    engine.add_batch("", [(f"copy{i:03d}", fp(5), {}) for i in range(300)])
+    engine.add("", "near", fp(4))
+    assert ids(engine.search("", [fp(5)], k=3).matches) == ["copy000", "copy001", "copy002"]
+    assert ids(engine.search("", [fp(4)], k=2).matches) == ["near", "copy000"]
+    assert ids(engine.search_by_id("", "copy000", k=2, exclude_id="copy000").matches) == [
+        "copy001",
+        "copy002",
+    ]
+    radius = engine.search("", [fp(5)], radius=1)
+    assert len(radius.matches) == 301 and radius.matches[-1].image.id == "near"
+    added = engine.add("", "again", fp(5), max_duplicates=4)
+    assert ids(added.duplicates) == ["copy000", "copy001", "copy002", "copy003"]
+
 def test_search_by_id_can_leave_the_query_image_out(engine: Engine) -> None:
     engine.add("", "q", fp(0))
     engine.add("", "near", fp(1))
@@ -253,9 +268,22 @@ def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) ->
     conn = engine.store.reader()
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
-    found = queries.images_with_codes(conn, "default", "phash", [7, 8])
+    found = queries.nearest_images(conn, "default", "phash", {7: 0, 8: 1}, 10)
     conn.set_trace_callback(None)
-    assert [image.id for image in found] == ["a"]
-    [select] = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert [(image.id, distance) for image, distance in found] == [("a", 0)]
+    [select] = [s for s in statements if s.lstrip().upper().startswith("WITH")]
     plan = conn.execute("EXPLAIN QUERY PLAN " + select).fetchall()
     assert "USING INDEX images_by_hash" in str(plan)
+
+
+def test_a_lookup_of_more_codes_than_one_statement_takes_merges_in_order(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neardup.index import queries
+
+    engine.add_batch("", [(f"img{value:02d}", fp(value), {}) for value in range(40)])
+    monkeypatch.setattr(queries, "_SQLITE_MAX_VARIABLES", 8)  # 4 codes per statement
+    distances = {value: (value * 7) % 5 for value in range(40)}
+    found = queries.nearest_images(engine.store.reader(), "default", "phash", distances, 12)
+    expected = sorted((d, f"img{v:02d}") for v, d in distances.items())[:12]
+    assert [(distance, image.id) for image, distance in found] == expected
