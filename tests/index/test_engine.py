@@ -141,6 +141,7 @@ def test_a_code_many_images_share_yields_the_first_ids_up_to_the_bound(engine: E
     added = engine.add("", "again", fp(5), max_duplicates=4)
     assert ids(added.duplicates) == ["copy000", "copy001", "copy002", "copy003"]
 
+
 def test_search_by_id_can_leave_the_query_image_out(engine: Engine) -> None:
     engine.add("", "q", fp(0))
     engine.add("", "near", fp(1))
