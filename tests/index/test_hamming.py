@@ -239,3 +239,12 @@ def test_a_snapshot_keeps_fresh_codes_and_the_restored_index_grafts_them(
     assert restored.live_codes() == index.live_codes()
     for query in codes[:10]:
         assert restored.search([query], k=1).matches[0].code == query
+
+
+def test_grafting_waits_for_a_pause_in_the_writes_unless_fresh_codes_pile_up() -> None:
+    from neardup.index.hamming import graft_due
+
+    assert not graft_due(0, quiet_seconds=10.0)  # nothing to graft
+    assert not graft_due(500, quiet_seconds=0.01)  # adds are streaming in: they go first
+    assert graft_due(500, quiet_seconds=0.5)  # the writes paused
+    assert graft_due(65_536, quiet_seconds=0.0)  # too many fresh codes to scan exactly
