@@ -15,6 +15,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import grpc
@@ -27,7 +28,6 @@ from .auth import TokenInterceptor, load_tokens
 from .calls import CallObserver
 from .config import ServerConfig
 from .metrics import Metrics
-from .offload import Offload
 from .servicer import NeardupServicer, ServiceLimits
 
 __all__ = ["NeardupServer", "running_server", "serve"]
@@ -46,7 +46,7 @@ class NeardupServer:
         self.config = config
         self.engine: Engine | None = None
         self.port = 0
-        self._offload = Offload(config.workers)
+        self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="neardup-work")
         self._health = health.aio.HealthServicer()
         self.metrics = Metrics(lambda: self.engine)
         self.metrics_port = 0
@@ -58,7 +58,7 @@ class NeardupServer:
             maximum_concurrent_rpcs=config.max_concurrent_rpcs,
             interceptors=[CallObserver(self.metrics), *_interceptors(config)],
         )
-        self._servicer = NeardupServicer(self._offload, ServiceLimits(config.decode_limits()))
+        self._servicer = NeardupServicer(self._pool, ServiceLimits(config.decode_limits()))
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(
@@ -89,13 +89,14 @@ class NeardupServer:
 
     async def load(self) -> None:
         """Opens the engine (snapshots, replay), then serves: health SERVING."""
+        loop = asyncio.get_running_loop()
         try:
-            self.engine = await self._offload.run(
-                lambda: Engine(self.config.data_dir, self.config.engine_settings())
+            self.engine = await loop.run_in_executor(
+                self._pool, lambda: Engine(self.config.data_dir, self.config.engine_settings())
             )
         except BaseException:
             await self._server.stop(0)
-            self._offload.shutdown()
+            self._pool.shutdown(wait=False)
             self.metrics.close()
             raise
         self._servicer.ready(self.engine)
@@ -113,8 +114,8 @@ class NeardupServer:
         await self._server.stop(self.config.grace_seconds)
         if self.engine is not None:
             engine = self.engine
-            await self._offload.run(engine.close)
-        self._offload.shutdown()
+            await asyncio.get_running_loop().run_in_executor(self._pool, engine.close)
+        self._pool.shutdown(wait=True)
         self.metrics.close()
         log.info("stopped; final snapshots written")
 

@@ -15,6 +15,7 @@ import base64
 import binascii
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -30,7 +31,6 @@ from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupErro
 from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
-from .offload import Offload
 from .status import NotReady, Refusal, refusal, to_status
 
 __all__ = ["NeardupServicer", "ServiceLimits"]
@@ -102,9 +102,9 @@ def _at(field: str, call: Callable[[], T]) -> T:
 class NeardupServicer:
     """The gRPC face of one engine."""
 
-    def __init__(self, offload: Offload, limits: ServiceLimits) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, limits: ServiceLimits) -> None:
         self.limits = limits
-        self._offload = offload
+        self._pool = pool
         self._engine: Engine | None = None
 
     @property
@@ -119,7 +119,7 @@ class NeardupServicer:
         self._engine = engine
 
     async def _run(self, call: Callable[[], T]) -> T:
-        return await self._offload.run(call)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def _hash(self, data: bytes, algorithm: str, orientations: bool, field: str) -> ImageHashes:
         return _at(
