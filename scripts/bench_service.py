@@ -12,7 +12,8 @@ both on 127.0.0.1, client and servers sharing this machine's cores. Prints:
 - Add of typical 1024 px JPEGs (from ../shared/bench): unary Add at 16 in flight (p50,
   images/s) and AddStream images/s, against the ceiling 1 / (1/H + 1/E), where H is
   hash-only images/s on 2 threads and E the echo server's req/s for the same payload at 16
-  in flight (hashing and gRPC compete for the same cores).
+  in flight (hashing and gRPC compete for the same cores); and the Hash RPC at 16 in flight,
+  the same work without the store (what the service reaches before adding anything).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from bench_index import clustered_codes
 from corpus_args import DEFAULT_SHARED
 from neardup.index import Engine, EngineSettings, Fingerprint, hash_image
 from neardup.service.client import AsyncClient, add_request, search_request
+from neardup.v1 import neardup_pb2 as pb
 
 ECHO_METHOD = "/bench.Echo/Echo"
 
@@ -193,6 +195,11 @@ async def bench(
         jpeg_payload = jpegs[0]
         echo_jpeg_16 = await rate(lambda i: echo_call(jpeg_payload), 16, args.seconds)
         ceiling = 1 / (1 / hash_rate + 1 / echo_jpeg_16)
+        hash_rpc_16 = await rate(
+            lambda i: client.call("Hash", pb.HashRequest(image=jpegs[i % len(jpegs)])),
+            16,
+            args.seconds,
+        )
         counter = iter(range(10**9))
 
         async def add_one(i: int) -> object:
@@ -221,6 +228,10 @@ async def bench(
         print(f"  hash only, 2 threads (H): {hash_rate:,.0f} images/s")
         print(f"  echo of one JPEG, 16 in flight (E): {echo_jpeg_16:,.0f} req/s")
         print(f"  ceiling 1/(1/H + 1/E): {ceiling:,.0f} images/s")
+        print(
+            f"  Hash RPC (decode and hash, nothing stored), 16 in flight: {hash_rpc_16:,.0f} "
+            f"images/s ({hash_rpc_16 / ceiling:.0%} of the ceiling)"
+        )
         print(
             f"  Add, 1 in flight: p50 {pct(add_times, 50):.2f} ms; 16 in flight: "
             f"{add_16:,.0f} images/s ({add_16 / ceiling:.0%} of the ceiling)"

@@ -1,0 +1,249 @@
+"""The service's per-call costs, each beside its anchor in the same run.
+
+    python scripts/bench_service_parts.py [--codes 100000] [--calls 3000]
+
+- One-query FAISS searches from a pool thread with one OpenMP thread (`index.openmp`) against
+  FAISS's default team (anchor), for the flat scan and the HNSW graph.
+- The hop to the thread pool and back (`loop.run_in_executor`), against running the same
+  trivial call on the event loop.
+- A 10-match SearchResponse built by `service.messages.search_message` against building
+  each Match and its hash as separate messages (anchor).
+- A bare grpc.aio server with the call observer (metrics + JSON log line) against the same
+  server without it (anchor), answering the same 545 B payload, calls interleaved.
+
+Prints medians (us) and ratios; the machine is noisy, compare the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import faiss
+import grpc
+import numpy as np
+from bench_index import clustered_codes
+from neardup.index import Fingerprint
+from neardup.index.fingerprint import codes_from_u64
+from neardup.index.hamming import SearchPath
+from neardup.index.openmp import one_thread
+from neardup.index.orientations import Orientation
+from neardup.index.records import Match, SearchResult, StoredImage
+from neardup.service import messages
+from neardup.service.calls import CallObserver, JsonFormatter
+from neardup.service.metrics import Metrics
+from neardup.v1 import neardup_pb2 as pb
+
+ECHO = "/bench.Echo/Echo"
+
+
+def median_us(times: list[float]) -> float:
+    return statistics.median(times) * 1e6
+
+
+def line(label: str, anchor: float, ours: float) -> None:
+    print(f"  {label:<44}{anchor:>10.1f}{ours:>10.1f}{anchor / ours:>8.2f}x")
+
+
+def header(title: str) -> None:
+    print(f"\n{title}\n  {'':<44}{'anchor us':>10}{'ours us':>10}{'gain':>9}")
+
+
+def openmp_searches(codes: int, calls: int) -> None:
+    x = codes_from_u64(clustered_codes(codes, np.random.default_rng(20261126)))
+    flat = faiss.IndexBinaryFlat(64)
+    flat.add(x)
+    graph = faiss.IndexBinaryHNSW(64, 32)
+    graph.hnsw.efConstruction = 80
+    graph.add(x)
+    graph.hnsw.efSearch = 160
+    queries = x[:calls].copy()
+    header(f"One-query top-10 from a pool thread, {codes:,} codes (anchor: default OpenMP team)")
+    with ThreadPoolExecutor(2) as pool:
+        for name, index in (("flat scan", flat), ("HNSW M=32 efC=80 efS=160", graph)):
+
+            def timed(i: int, single: bool, index: object = index) -> float:
+                start = time.perf_counter()
+                if single:
+                    with one_thread():
+                        index.search(queries[i : i + 1], 10)  # type: ignore[attr-defined]
+                else:
+                    index.search(queries[i : i + 1], 10)  # type: ignore[attr-defined]
+                return time.perf_counter() - start
+
+            times: dict[bool, list[float]] = {False: [], True: []}
+            for i in range(calls):
+                for single in (False, True):
+                    times[single].append(pool.submit(timed, i, single).result())
+            line(name, median_us(times[False]), median_us(times[True]))
+
+
+async def hop(calls: int) -> None:
+    """What running a call on the pool (as the servicer does) costs over running it on the
+    event loop, with calls 0.5 ms apart as requests arrive (back-to-back calls find the
+    worker still awake and measure less)."""
+    print("\nA trivial call 0.5 ms after the previous one: on the event loop vs through the pool")
+    loop = asyncio.get_running_loop()
+    times: dict[str, list[float]] = {"loop": [], "pool": []}
+    call = time.perf_counter
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(calls):
+            for where in ("loop", "pool"):
+                await asyncio.sleep(0.0005)
+                start = time.perf_counter()
+                if where == "pool":
+                    await loop.run_in_executor(pool, call)
+                else:
+                    call()
+                times[where].append(time.perf_counter() - start)
+    on_loop, on_pool = median_us(times["loop"]), median_us(times["pool"])
+    print(f"  on the loop {on_loop:.1f} us; through the pool {on_pool:.1f} us (the hop)")
+
+
+def separate_messages(result: SearchResult) -> pb.SearchResponse:
+    """The anchor: each Match and its hash built as messages of their own, then copied in."""
+    return pb.SearchResponse(
+        matches=[
+            pb.Match(
+                id=m.image.id,
+                hash=pb.Fingerprint(hex=m.image.fingerprint.hex, algorithm="phash"),
+                distance=m.distance,
+                similarity=m.similarity,
+                orientation=int(m.orientation),  # type: ignore[arg-type]
+                metadata={},
+            )
+            for m in result.matches
+        ],
+        path=int(result.path),  # type: ignore[arg-type]
+        query=messages.fingerprint_message(result.query),
+    )
+
+
+def message_building(calls: int) -> None:
+    header("A 10-match SearchResponse (anchor: separate Match messages)")
+    matches = [
+        Match(
+            StoredImage(
+                "default", f"seed/{i}", Fingerprint(0x0123456789ABCDEF + i, "phash"), {}, i, 0
+            ),
+            i,
+            Orientation(0),
+        )
+        for i in range(10)
+    ]
+    result = SearchResult(matches, SearchPath.HNSW, False, Fingerprint(5, "phash"))
+    assert separate_messages(result) == messages.search_message(result, False)
+    times: dict[str, list[float]] = {"anchor": [], "ours": []}
+    for _ in range(calls):
+        for name, build in (
+            ("anchor", separate_messages),
+            ("ours", lambda r: messages.search_message(r, False)),
+        ):
+            start = time.perf_counter()
+            build(result)
+            times[name].append(time.perf_counter() - start)
+    line("build", median_us(times["anchor"]), median_us(times["ours"]))
+
+
+async def observed_server(observed: bool, port_file: Path) -> None:
+    """An echo server, with or without the call observer (its log lines to /dev/null)."""
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    interceptors = [CallObserver(Metrics(lambda: None))] if observed else []
+    server = grpc.aio.server(interceptors=interceptors)
+
+    async def echo(request: bytes, context: object) -> bytes:
+        return request
+
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "bench.Echo",
+                {"Echo": grpc.unary_unary_rpc_method_handler(echo, bytes, bytes)},
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    port_file.write_text(str(port))
+    await server.wait_for_termination()
+
+
+async def observer_cost(calls: int) -> None:
+    header("A unary call to a bare aio server (anchor: without the call observer)")
+    with tempfile.TemporaryDirectory() as folder:
+        processes, targets = [], {}
+        for observed in (False, True):
+            port_file = Path(folder) / f"port-{observed}"
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--serve-observed",
+                        str(int(observed)),
+                        str(port_file),
+                    ]
+                )
+            )
+            while not (port_file.exists() and port_file.read_text()):
+                time.sleep(0.05)
+            targets[observed] = f"127.0.0.1:{port_file.read_text()}"
+        channels = {k: grpc.aio.insecure_channel(t) for k, t in targets.items()}
+        stubs: dict[bool, Callable[[bytes], Awaitable[bytes]]] = {
+            k: c.unary_unary(ECHO, request_serializer=bytes, response_deserializer=bytes)
+            for k, c in channels.items()
+        }
+        payload = bytes(545)
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for round_ in range(calls // 100 + 1):
+            for observed in (False, True):
+                for _ in range(100):
+                    start = time.perf_counter()
+                    await stubs[observed](payload)
+                    if round_:  # the first round warms both
+                        times[observed].append(time.perf_counter() - start)
+        for channel in channels.values():
+            await channel.close()
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+    line("call p50", median_us(times[False]), median_us(times[True]))
+    print(
+        f"  the observer's cost: {median_us(times[True]) - median_us(times[False]):.1f} us a call"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--codes", type=int, default=100_000)
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--serve-observed", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_observed:
+        asyncio.run(
+            observed_server(bool(int(args.serve_observed[0])), Path(args.serve_observed[1]))
+        )
+        return 0
+    openmp_searches(args.codes, args.calls)
+    asyncio.run(hop(args.calls))
+    message_building(args.calls)
+    asyncio.run(observer_cost(args.calls))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
