@@ -166,6 +166,28 @@ def test_streams_the_client_breaks_off_leave_the_server_writing(server: RunningS
     assert 5 * 100 < stored <= 5 * 5000 + 1
 
 
+def test_adds_past_their_deadline_leave_the_server_writing(server: RunningServer) -> None:
+    """Adds whose deadline expires while they wait for the writer are dropped or completed,
+    never left to stop it; the server answers the next add."""
+    channel = grpc.insecure_channel(server.target)
+    stub = pb_grpc.NeardupStub(channel)
+    with Client(server.target, timeout=20) as client:
+        client.call("CreateCollection", pb.CreateCollectionRequest(name="deadlines"))
+        calls = [
+            stub.Add.future(
+                add_request(hash=f"{i:016x}", id=f"d{i}", collection="deadlines"), timeout=0.002
+            )
+            for i in range(300)
+        ]
+        codes = {call.code() for call in calls}
+        assert codes <= {Code.OK, Code.DEADLINE_EXCEEDED, Code.CANCELLED}
+        assert Code.DEADLINE_EXCEEDED in codes
+        added = client.add(hash="ffffffffffffffff", id="after", collection="deadlines")
+        assert added.image.id == "after"
+        assert client.stats("deadlines").collection.image_count <= 301
+    channel.close()
+
+
 BAD_IMAGES = {
     "empty": (b"", "empty"),
     "truncated": (GARDEN[: len(GARDEN) // 2], "ends early"),
