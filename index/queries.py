@@ -119,7 +119,7 @@ def nearest_images(
     step = _SQLITE_MAX_VARIABLES // 2
     chunks = [codes[start : start + step] for start in range(0, len(codes), step)]
     found: list[tuple[StoredImage, int]] = []
-    excluded = "" if exclude_id is None else "AND images.id != ? "
+    excluded = "" if exclude_id is None else "WHERE images.id != ? "
     for chunk in chunks:
         pairs = ",".join(["(?, ?)"] * len(chunk))
         values = [v for c in chunk for v in (to_sqlite(c), distances[c])]
@@ -130,7 +130,7 @@ def nearest_images(
             f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance "
             "FROM wanted JOIN images INDEXED BY images_by_hash "
             "ON images.collection = ? AND images.hash = wanted.hash "
-            f"WHERE 1 {excluded}ORDER BY wanted.distance, images.id LIMIT ?",
+            f"{excluded}ORDER BY wanted.distance, images.id LIMIT ?",
             (*values, collection, *([] if exclude_id is None else [exclude_id]), limit),
         )
         found.extend((_image(collection, algorithm, row[:5]), row[5]) for row in rows)
