@@ -12,6 +12,8 @@ Two search paths, one answer:
   memory). Every radius query takes it, and top-k queries below `exact_threshold` distinct
   codes (a flat scan is as fast there) or at/above `hnsw_max_codes` (where the graph's
   recall@10 falls below 0.95 at the default efSearch: measured by scripts/bench_index.py).
+  From `substring_tables_min_codes` on, radius queries narrow enough for substring tables
+  (multi-index hashing, `substrings.py`) take those instead of the scan: same answer.
 - HNSW: the graph, for top-k queries between the two thresholds; its distances are exact
   Hamming distances, so its results are already ranked exactly, but it may miss neighbours.
 
@@ -20,7 +22,8 @@ background thread moves them into the graph in chunks once the writes pause (or 
 codes pile up past a high water mark): an add or a start-up replay costs a copy, not an HNSW
 insertion (~60 us a code at 1M), a stream of adds neither waits on the write lock behind a
 chunk nor shares the cores with insertions, and every search scans the fresh codes exactly
-beside the graph. Bulk builds and compaction insert into the graph directly.
+beside the graph. Bulk builds and compaction insert into the graph directly. The same thread
+(re)builds the substring tables, off the lock, when the codes after them pile up.
 
 FAISS binary `range_search(r)` returns distances strictly below r: we ask for r + 1.
 
@@ -46,6 +49,7 @@ from .openmp import one_thread
 from .params import IndexParams
 from .rwlock import ReadersWriterLock
 from .slots import SlotGraph, built_graph, merge, range_scan, top_k_scan
+from .substrings import SubstringTables
 
 __all__ = [
     "CodeMatch",
@@ -85,11 +89,13 @@ class SearchPath(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class CodeMatch:
-    """A stored code near a query: its distance, and which query (orientation) it matched."""
+    """A stored code near a query: its distance, which query (orientation) it matched, and
+    how many live images carried it when searched."""
 
     code: int
     distance: int
     query: int
+    images: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +177,7 @@ class HammingIndex:
     def _wake_absorber(self) -> None:
         with self._absorber_guard:
             graph = self._graph
-            if graph.in_graph == graph.n or self._closing:
+            if (graph.in_graph == graph.n and not graph.tables_due()) or self._closing:
                 return
             if self._absorber is None:
                 self._absorber = threading.Thread(
@@ -180,18 +186,25 @@ class HammingIndex:
                 self._absorber.start()
 
     def _absorb(self) -> None:
-        """Background: moves fresh codes into the graph, a chunk per write-lock hold, once
-        the writes pause (or the fresh codes pass the high water mark). Exits after a second
-        with nothing to do."""
+        """Background: (re)builds the substring tables when due, and moves fresh codes into
+        the graph, a chunk per write-lock hold, once the writes pause (or the fresh codes
+        pass the high water mark). Exits after a second with nothing to do."""
         idle_since = time.monotonic()
         while True:
             with self._absorber_guard:
                 graph = self._graph
                 pending = graph.n - graph.in_graph
+                tables_due = graph.tables_due()
                 idle = time.monotonic() - idle_since
-                if self._closing or (pending == 0 and idle > _ABSORBER_IDLE_SECONDS):
+                if self._closing or (
+                    pending == 0 and not tables_due and idle > _ABSORBER_IDLE_SECONDS
+                ):
                     self._absorber = None
                     return
+            if tables_due:
+                self._build_tables(graph)
+                idle_since = time.monotonic()
+                continue
             if not graft_due(pending, time.monotonic() - self._last_apply):
                 time.sleep(_ABSORB_QUIET_SECONDS / 4)
                 continue
@@ -200,10 +213,21 @@ class HammingIndex:
             idle_since = time.monotonic()
             time.sleep(0.0005)  # hand the lock to a waiting writer or search
 
+    def _build_tables(self, graph: SlotGraph) -> None:
+        """Substring tables of the graph's slots so far, built without holding the lock."""
+        with self._lock.read():
+            # Slots are append-only and a grown array is a new one: codes[:n] stays as is.
+            codes, n = graph.codes, graph.n
+        tables = SubstringTables(codes[:n])
+        with self._lock.write():
+            if self._graph is graph:  # not compacted meanwhile
+                graph.tables = tables
+
     def settle(self) -> None:
-        """Waits until every fresh code is in the graph (benchmarks and tests); returns at
-        once after `close`, which leaves fresh codes fresh."""
-        while self.fresh_count:
+        """Waits until every fresh code is in the graph and the substring tables are
+        current (benchmarks and tests); returns at once after `close`, which leaves fresh
+        codes fresh."""
+        while self.fresh_count or self._graph.tables_due():
             with self._absorber_guard:
                 if self._absorber is None:
                     return
@@ -265,9 +289,11 @@ class HammingIndex:
                 slots, dist, qi = slots[order], dist[order], qi[order]
             bound = k if k is not None else limit
             truncated = k is None and len(slots) > limit
-            codes = graph.codes[slots[:bound]]
-        found = zip(codes.tolist(), dist[:bound].tolist(), qi[:bound].tolist(), strict=True)
-        return CodeSearch([CodeMatch(c, d, o) for c, d, o in found], path, truncated)
+            codes, images = graph.codes[slots[:bound]], graph.live[slots[:bound]]
+        found = zip(
+            codes.tolist(), dist[:bound].tolist(), qi[:bound].tolist(), images.tolist(), strict=True
+        )
+        return CodeSearch([CodeMatch(*match) for match in found], path, truncated)
 
     # -- inspection -----------------------------------------------------------------------
     def live_count(self, code: int) -> int:
@@ -293,6 +319,12 @@ class HammingIndex:
         """Slots not yet in the graph (searched exactly meanwhile)."""
         graph = self._graph
         return graph.n - graph.in_graph
+
+    @property
+    def tables_covered(self) -> int:
+        """Slots covered by the substring tables (0: none built)."""
+        tables = self._graph.tables
+        return tables.covered if tables is not None else 0
 
     @property
     def dead_slots(self) -> int:

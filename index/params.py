@@ -25,6 +25,10 @@ class IndexParams:
     hnsw_max_codes: at and above this many codes top-k queries scan exactly again: recall@10
     at efSearch 160 was 0.975 at 2M codes but 0.908 at 10M, while a flat scan is exact.
     Only 2M and 10M were measured, so the bound sits at the last size known to be good.
+    substring_tables_min_codes: from this many codes on, range searches (every Add's
+    duplicate check) go through substring tables (`substrings.py`) instead of a flat scan.
+    At radius 10 the tables were about even with the scan at 100k codes and 4x faster at
+    1M; below 100k a scan costs little and the tables' fixed 2 MB is not worth keeping.
     (All: scripts/bench_index.py, README "Performance".)
     """
 
@@ -33,6 +37,7 @@ class IndexParams:
     ef_search: int = 160
     exact_threshold: int = 250_000
     hnsw_max_codes: int = 2_000_000
+    substring_tables_min_codes: int = 100_000
 
     def validated(self) -> IndexParams:
         """Itself, or InvalidArgument naming the field out of bounds."""
@@ -42,6 +47,7 @@ class IndexParams:
             "ef_search": (8, 4096),
             "exact_threshold": (0, 1 << 40),
             "hnsw_max_codes": (0, 1 << 40),
+            "substring_tables_min_codes": (0, 1 << 40),
         }
         for name, (low, high) in bounds.items():
             value = getattr(self, name)

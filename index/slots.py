@@ -4,7 +4,10 @@ Slots [0, in_graph) are in a FAISS `IndexBinaryHNSW`, whose `storage` (an `Index
 of the same codes) doubles as the exact path; slots [in_graph, n) are *fresh*, in a small
 `IndexBinaryFlat` until `absorb` moves them into the graph. Per slot: the code, how many live
 images carry it, and a bit in the bitmap that FAISS's ID selector reads (live or dead). A
-sorted array (plus a dict of codes added since it was sorted) maps codes to slots.
+sorted array (plus a dict of codes added since it was sorted) maps codes to slots. Once the
+collection is large, `SubstringTables` over a prefix of the slots answer small-radius
+range searches without a full scan; they are rebuilt (by `HammingIndex`'s background
+thread) when the slots after that prefix pile up.
 
 The scans (`range_scan`, `top_k_scan`) search the graph part and the fresh part and return
 slots, distances and query numbers as arrays; `merge` keeps each slot once.
@@ -24,6 +27,7 @@ import numpy.typing as npt
 
 from .fingerprint import BITS, codes_from_u64, u64_from_codes
 from .params import IndexParams
+from .substrings import SubstringTables
 
 __all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "top_k_scan"]
 
@@ -32,6 +36,10 @@ I64 = npt.NDArray[np.int64]
 
 # Bulk builds insert into the graph in batches this large (FAISS parallelises within one).
 _BUILD_CHUNK = 1 << 20
+# Substring tables are rebuilt once the slots after them pass this share of the slots they
+# cover (or a floor): a range search measures those codes one by one (~2 ns a code).
+_UNCOVERED_SHARE = 1 / 32
+_UNCOVERED_FLOOR = 8_192
 
 
 class SlotGraph:
@@ -70,6 +78,7 @@ class SlotGraph:
         self.total = int(live.sum())
         self.bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
         self.bitmap[: (n + 7) // 8] = np.packbits(live > 0, bitorder="little")
+        self.tables: SubstringTables | None = None
         self._reindex()
 
     def serialized(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], U64]:
@@ -195,6 +204,16 @@ class SlotGraph:
         alive = self.live[slots] > 0
         np.bitwise_or.at(self.bitmap, byte[alive], mask[alive])
 
+    def tables_due(self) -> bool:
+        """Whether substring tables should be (re)built: the collection has reached
+        `substring_tables_min_codes` and too many slots lie after the tables' prefix."""
+        if self.n < max(1, self.params.substring_tables_min_codes):
+            return False
+        if self.tables is None:
+            return True
+        covered = self.tables.covered
+        return self.n - covered > max(_UNCOVERED_FLOOR, covered * _UNCOVERED_SHARE)
+
     def selector(self) -> Any:
         """An ID selector of the live slots, or None when no slot is dead."""
         if self.dead == 0:
@@ -206,7 +225,8 @@ class SlotGraph:
         graph = 4 * (hnsw.neighbors.size() + hnsw.levels.size()) + 8 * hnsw.offsets.size()
         ours = self.codes.nbytes + self.live.nbytes + self.bitmap.nbytes
         lookup = self._sorted_codes.nbytes + self._sorted_slots.nbytes + 100 * len(self._recent)
-        return int(8 * self.n + graph + ours + lookup)
+        tables = self.tables.nbytes if self.tables is not None else 0
+        return int(8 * self.n + graph + ours + lookup + tables)
 
 
 def built_graph(params: IndexParams, codes: U64, counts: npt.NDArray[np.int32]) -> SlotGraph:
@@ -228,7 +248,16 @@ def merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
 
 
 def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
-    """Exact: range search of the graph's storage and of the fresh codes."""
+    """Exact: the substring tables and the slots after them when the tables are cheaper,
+    else a range search of the graph's storage and of the fresh codes."""
+    tables = graph.tables
+    if tables is not None:
+        queries = u64_from_codes(q)
+        found = tables.range_search(queries, radius)
+        if found is not None:
+            slots, dist, qi = _concat([found, _uncovered_scan(graph, queries, radius, tables)])
+            alive = graph.live[slots] > 0
+            return slots[alive], dist[alive], qi[alive]
     sel = graph.selector()
     params = faiss.SearchParameters(sel=sel) if sel is not None else None
     lims, dist, slots = graph.flat.range_search(q, radius + 1, params=params)
@@ -260,6 +289,16 @@ def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tu
     slots, dist, qi = _concat(parts)
     found = slots >= 0
     return slots[found], dist[found], qi[found]
+
+
+def _uncovered_scan(
+    graph: SlotGraph, queries: U64, radius: int, tables: SubstringTables
+) -> tuple[I64, I64, I64]:
+    """Exact: the slots after the tables' prefix, measured one by one."""
+    start = tables.covered
+    distances = np.bitwise_count(graph.codes[start : graph.n][None, :] ^ queries[:, None])
+    qi, offset = np.nonzero(distances <= radius)
+    return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
 
 
 def _query_numbers(lims: Any) -> I64:

@@ -11,7 +11,8 @@ FAISS thread per query. Prints, each beside its anchor:
 - top-k (k=10): p50/p99 and recall@10 of the HNSW path at each efSearch, and of the default
   policy, against a flat scan (recall is tie-aware: a result counts when its distance is at
   most the true 10th distance);
-- radius r = 4, 8, 10: recall and p50 against flat range search;
+- radius r = 4, 8, 10, 12, 16 (10 is the duplicate check of every Add): recall and p50
+  against flat range search, and the substring tables' build time and size;
 - snapshot write and load;
 - unless --index-only: the engine with its SQLite store (bulk load rate, bytes per image on
   disk), restart time (snapshot load + replay of 100k newer rows), and durable adds with
@@ -34,6 +35,7 @@ import numpy as np
 from neardup.index import Engine, EngineSettings, Fingerprint, HammingIndex, IndexParams
 from neardup.index.fingerprint import codes_from_u64
 from neardup.index.snapshot import read_snapshot, write_snapshot
+from neardup.index.substrings import SubstringTables
 
 K = 10
 
@@ -188,8 +190,14 @@ def bench_index(
     run_top_k("default policy", params)
 
     # -- radius ---------------------------------------------------------------------------
-    print("\nradius (exact path) against flat range search:")
-    for radius in (4, 8, 10):
+    index.settle()  # the background thread has built the substring tables
+    tables_s, tables = timed(lambda: SubstringTables(unique))
+    print(
+        f"\nradius (exact: substring tables when narrow enough, else a scan; tables "
+        f"{tables.nbytes / len(unique):.0f} B/code, built in {tables_s:.2f} s in the "
+        "background) against flat range search:"
+    )
+    for radius in (4, 8, 10, 12, 16):
 
         def flat_range(i: int, r: int = radius) -> set[int]:
             _, _, labels = flat.range_search(q_codes[i : i + 1], r + 1)

@@ -40,22 +40,18 @@ def fingerprint_from_message(message: pb.Fingerprint, default_algorithm: str) ->
     return Fingerprint.from_hex(message.hex, message.algorithm or default_algorithm)
 
 
+_INDEX_PARAMS = tuple(pb.IndexParams.DESCRIPTOR.fields_by_name)
+
+
 def index_overrides(message: pb.IndexParams) -> dict[str, int | None]:
     """The index parameters a request sets (unset fields: None, the server's default)."""
     return {
-        name: getattr(message, name) if message.HasField(name) else None
-        for name in ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes")
+        name: getattr(message, name) if message.HasField(name) else None for name in _INDEX_PARAMS
     }
 
 
 def _params_message(params: IndexParams) -> pb.IndexParams:
-    return pb.IndexParams(
-        hnsw_m=params.hnsw_m,
-        ef_construction=params.ef_construction,
-        ef_search=params.ef_search,
-        exact_threshold=params.exact_threshold,
-        hnsw_max_codes=params.hnsw_max_codes,
-    )
+    return pb.IndexParams(**{name: getattr(params, name) for name in _INDEX_PARAMS})
 
 
 def collection_message(info: CollectionInfo) -> pb.Collection:

@@ -6,10 +6,12 @@ Every result is checked against a brute-force scan of the same codes.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from neardup.index import HammingIndex, IndexParams, SearchPath
+from neardup.index.substrings import SubstringTables
 
 SMALL_GRAPH = IndexParams(hnsw_m=8, ef_construction=32, ef_search=64, exact_threshold=0)
 
@@ -98,6 +100,8 @@ def test_identical_hashes_share_one_slot_and_count_images() -> None:
     index.apply([5, 5, 5, 9], [1, 1, 1, 1], sequence=4)
     assert (index.slot_count, index.code_count, index.image_count) == (2, 2, 4)
     assert index.live_count(5) == 3
+    found = index.search([4], radius=2).matches
+    assert [(m.code, m.images) for m in found] == [(5, 3)]  # each match says how many carry it
 
 
 def test_a_code_whose_images_are_all_removed_is_never_returned() -> None:
@@ -248,3 +252,71 @@ def test_grafting_waits_for_a_pause_in_the_writes_unless_fresh_codes_pile_up() -
     assert not graft_due(500, quiet_seconds=0.01)  # adds are streaming in: they go first
     assert graft_due(500, quiet_seconds=0.5)  # the writes paused
     assert graft_due(65_536, quiet_seconds=0.0)  # too many fresh codes to scan exactly
+
+
+TABLED = replace(SMALL_GRAPH, substring_tables_min_codes=1000)
+
+
+def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(codes[:2000], TABLED)
+    index.settle()
+    assert index.tables_covered == index.slot_count
+    index.apply(codes[2000:2600], [1] * 600, sequence=2600)  # after the tables' prefix
+    index.apply(codes[:50], [-1] * 50, sequence=2650)  # dead slots inside the tables
+    alive = codes[50:2600]
+    taken = []
+    original = SubstringTables.range_search
+    monkeypatch.setattr(
+        SubstringTables,
+        "range_search",
+        lambda tables, *args: taken.append(1) or original(tables, *args),
+    )
+    for query in codes[:5] + codes[1990:2010] + codes[2590:2600]:
+        for radius in (0, 4, 10):
+            got = index.search([query], radius=radius)
+            want = [(d, c) for d, c in brute_force(alive, query) if d <= radius]
+            assert [(m.distance, m.code) for m in got.matches] == want
+    assert len(taken) == 35 * 3
+
+
+def test_orientation_queries_through_substring_tables_keep_each_code_once(
+    codes: list[int],
+) -> None:
+    index = index_of(codes, TABLED)
+    index.settle()
+    queries = [codes[i] ^ (1 << i) for i in range(8)]
+    got = index.search(queries, radius=8)
+    nearest = {c: min((c ^ q).bit_count() for q in queries) for c in set(codes)}
+    assert sorted((m.distance, m.code) for m in got.matches) == sorted(
+        (d, c) for c, d in nearest.items() if d <= 8
+    )
+
+
+def test_substring_tables_are_rebuilt_once_codes_after_them_pile_up() -> None:
+    index = index_of(clustered_codes(1000, seed=1), TABLED)
+    index.settle()
+    assert index.tables_covered == index.slot_count
+    index.apply(clustered_codes(9000, seed=2), [1] * 9000, sequence=10_000)
+    assert index.tables_covered < index.slot_count
+    index.settle()
+    assert index.tables_covered == index.slot_count
+
+
+def test_small_collections_keep_no_substring_tables(codes: list[int]) -> None:
+    index = index_of(codes[:999], TABLED)
+    index.settle()
+    assert index.tables_covered == 0
+
+
+def test_compaction_rebuilds_the_substring_tables(codes: list[int]) -> None:
+    index = index_of(codes, TABLED)
+    index.apply(codes[:500], [-1] * 500, sequence=3500)
+    index.compact()
+    index.settle()
+    assert index.tables_covered == index.slot_count == len(set(codes[500:]))
+    for query in codes[:5] + codes[500:505]:
+        got = index.search([query], radius=8)
+        want = [(d, c) for d, c in brute_force(codes[500:], query) if d <= 8]
+        assert [(m.distance, m.code) for m in got.matches] == want
