@@ -65,6 +65,12 @@ __all__ = ["Engine"]
 log = logging.getLogger(__name__)
 
 
+# A code carried by more images than this is looked up on its own, cut at the bound, rather
+# than joined with every row: one such lookup costs about as much as joining 16 rows (scratch
+# measurement at 1M images: 9-15 us against ~0.5 us a joined row).
+_CROWDED_CODE_IMAGES = 16
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -359,7 +365,7 @@ class Engine:
         distances = np.bitwise_count(candidates ^ np.uint64(fingerprint.value))
         for i in np.flatnonzero(distances <= radius).tolist():
             code = int(candidates[i])
-            near.setdefault(code, CodeMatch(code, int(distances[i]), 0))
+            near.setdefault(code, CodeMatch(code, int(distances[i]), 0, 1))
         return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id)
 
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
@@ -468,6 +474,7 @@ class Engine:
             {code: m.distance for code, m in by_code.items()},
             bound,
             exclude_id,
+            crowded={m.code for m in code_matches if m.images > _CROWDED_CODE_IMAGES},
         )
         return [
             Match(image, distance, Orientation(by_code[image.fingerprint.value].query))

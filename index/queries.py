@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict
 
 from .fingerprint import Fingerprint, from_sqlite, to_sqlite
@@ -108,19 +108,30 @@ def nearest_images(
     distances: Mapping[int, int],
     limit: int,
     exclude_id: str | None = None,
+    crowded: Collection[int] = (),
 ) -> list[tuple[StoredImage, int]]:
     """The stored images carrying the codes, each with its code's distance: nearest first,
     ties by id, at most `limit`, without `exclude_id`.
 
-    SQLite sorts and cuts: a code that thousands of images share (the same picture uploaded
-    again and again) costs no more Python objects than `limit`.
+    SQLite sorts and cuts. A join reads every image of every code, so a code that many
+    images share (`crowded`: the caller's index counts them) is read on its own instead,
+    in id order through the hash index and cut at `limit`: the same picture uploaded
+    100,000 times costs `limit` rows, not 100,000.
     """
-    codes = list(distances)
+    excluded = "" if exclude_id is None else "AND images.id != ? "
+    spare = () if exclude_id is None else (exclude_id,)
+    parts: list[list[tuple[StoredImage, int]]] = []
+    for code in [c for c in distances if c in crowded]:
+        rows = conn.execute(
+            f"SELECT {_IMAGE_COLUMNS_OF_IMAGES} FROM images INDEXED BY images_by_hash "
+            f"WHERE images.collection = ? AND images.hash = ? {excluded}"
+            "ORDER BY images.id LIMIT ?",
+            (collection, to_sqlite(code), *spare, limit),
+        )
+        parts.append([(_image(collection, algorithm, row), distances[code]) for row in rows])
+    joined = [c for c in distances if c not in crowded]
     step = _SQLITE_MAX_VARIABLES // 2
-    chunks = [codes[start : start + step] for start in range(0, len(codes), step)]
-    found: list[tuple[StoredImage, int]] = []
-    excluded = "" if exclude_id is None else "WHERE images.id != ? "
-    for chunk in chunks:
+    for chunk in (joined[start : start + step] for start in range(0, len(joined), step)):
         pairs = ",".join(["(?, ?)"] * len(chunk))
         values = [v for c in chunk for v in (to_sqlite(c), distances[c])]
         # Without statistics SQLite prefers the primary key's `collection = ?` and scans the
@@ -129,13 +140,15 @@ def nearest_images(
             f"WITH wanted(hash, distance) AS (VALUES {pairs}) "
             f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance "
             "FROM wanted JOIN images INDEXED BY images_by_hash "
-            "ON images.collection = ? AND images.hash = wanted.hash "
-            f"{excluded}ORDER BY wanted.distance, images.id LIMIT ?",
-            (*values, collection, *([] if exclude_id is None else [exclude_id]), limit),
+            f"ON images.collection = ? AND images.hash = wanted.hash {excluded}"
+            "ORDER BY wanted.distance, images.id LIMIT ?",
+            (*values, collection, *spare, limit),
         )
-        found.extend((_image(collection, algorithm, row[:5]), row[5]) for row in rows)
-    if len(chunks) > 1:  # each chunk is sorted and cut: merge them
-        found.sort(key=lambda pair: (pair[1], pair[0].id))
+        parts.append([(_image(collection, algorithm, row[:5]), row[5]) for row in rows])
+    if len(parts) == 1:  # already sorted and cut
+        return parts[0]
+    found = [pair for part in parts for pair in part]
+    found.sort(key=lambda pair: (pair[1], pair[0].id))
     return found[:limit]
 
 

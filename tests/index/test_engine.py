@@ -288,3 +288,42 @@ def test_a_lookup_of_more_codes_than_one_statement_takes_merges_in_order(
     found = queries.nearest_images(engine.store.reader(), "default", "phash", distances, 12)
     expected = sorted((d, f"img{v:02d}") for v, d in distances.items())[:12]
     assert [(distance, image.id) for image, distance in found] == expected
+
+
+def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: Engine) -> None:
+    from neardup.index import queries
+
+    engine.add_batch("", [(f"copy{i:04d}", fp(5), {}) for i in range(2000)])
+    engine.add_batch("", [("near", fp(4), {}), ("nearer", fp(6), {})])
+    conn = engine.store.reader()
+    distances = {4: 0, 5: 1, 6: 0}
+
+    def lookup(crowded: set[int], limit: int) -> tuple[list[tuple[str, int]], int]:
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+
+        conn.set_progress_handler(count, 50)  # SQLite virtual machine steps, in fifties
+        found = queries.nearest_images(
+            conn, "default", "phash", distances, limit, "copy0001", crowded
+        )
+        conn.set_progress_handler(None, 0)
+        return [(image.id, distance) for image, distance in found], steps[0]
+
+    joined, join_steps = lookup(set(), 5)
+    alone, alone_steps = lookup({5}, 5)
+    assert (
+        joined
+        == alone
+        == [
+            ("near", 0),
+            ("nearer", 0),
+            ("copy0000", 1),
+            ("copy0002", 1),
+            ("copy0003", 1),
+        ]
+    )
+    assert alone_steps * 20 < join_steps  # the join read all 2000 rows of code 5
+    assert lookup(set(), 1)[0] == lookup({5}, 1)[0] == [("near", 0)]
