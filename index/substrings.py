@@ -79,7 +79,7 @@ class SubstringTables:
     def __init__(self, codes: U64) -> None:
         """Tables of these codes (slot i holds codes[i])."""
         n = len(codes)
-        self.covered = n
+        self.covered = n  # slots [0, covered) are in the tables
         perm = np.empty(_TABLES * n, dtype=np.int32)
         offsets = np.empty(_TABLES * _VALUES + 1, dtype=np.int64)
         offsets[0] = 0
@@ -129,6 +129,7 @@ class SubstringTables:
     def _measure(
         self, starts: I64, lengths: I64, query: np.uint64, radius: int, number: int
     ) -> tuple[I64, I64, I64]:
+        """The probed slots within `radius` of the query: slots, distances, query numbers."""
         ends = np.cumsum(lengths)
         positions = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(
             starts - (ends - lengths), lengths
