@@ -31,7 +31,7 @@ from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupErro
 from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
-from .status import NotReady, Refusal, refusal, to_status
+from .status import DeadlinePassed, NotReady, Refusal, refusal, to_status
 
 __all__ = ["NeardupServicer", "ServiceLimits"]
 
@@ -78,18 +78,30 @@ Handler = Callable[..., Awaitable[Any]]
 
 
 def _refusing(handler: Handler) -> Handler:
-    """Ends the call with the mapped status when the engine refuses the request."""
+    """Ends the call with the mapped status when the engine refuses the request, or with
+    DEADLINE_EXCEEDED when its deadline has passed before the work starts or by the time
+    the answer is ready (gRPC's own timers can fire late on a loaded machine, and a late
+    answer must not reach the caller as a success)."""
 
     @functools.wraps(handler)
     async def wrapper(self: NeardupServicer, request: Any, context: Any) -> Any:
         try:
-            return await handler(self, request, context)
+            _check_deadline(context)
+            response = await handler(self, request, context)
+            _check_deadline(context)
+            return response
         except (NeardupError, _AtField) as exc:
             found = _refusal_of(exc)
             assert found is not None
             await context.abort_with_status(to_status(found))
 
     return wrapper
+
+
+def _check_deadline(context: Any) -> None:
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise DeadlinePassed("the call's deadline passed before the server answered it")
 
 
 def _at(field: str, call: Callable[[], T]) -> T:

@@ -9,6 +9,7 @@ Every `NeardupError` type has exactly one code here; field errors carry a
     NotFound (UnknownCollection, UnknownId)                       -> NOT_FOUND
     AlreadyExists (CollectionExists, IdExists)                    -> ALREADY_EXISTS
     DataDirInUse, StoreClosed, NotReady                           -> UNAVAILABLE
+    DeadlinePassed                                                -> DEADLINE_EXCEEDED
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ from neardup.index.errors import (
 )
 from neardup.index.store import StoreClosed
 
-__all__ = ["NotReady", "Refusal", "refusal", "to_status"]
+__all__ = ["DeadlinePassed", "NotReady", "Refusal", "refusal", "to_status"]
 
 
 class NotReady(NeardupError):
     """The server is still loading its indexes (or already draining)."""
+
+
+class DeadlinePassed(NeardupError):
+    """The call's deadline passed before the server answered it."""
 
 
 _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
@@ -52,6 +57,7 @@ _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (DataDirInUse, grpc.StatusCode.UNAVAILABLE),
     (StoreClosed, grpc.StatusCode.UNAVAILABLE),
     (NotReady, grpc.StatusCode.UNAVAILABLE),
+    (DeadlinePassed, grpc.StatusCode.DEADLINE_EXCEEDED),
 )
 
 
