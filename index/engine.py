@@ -66,8 +66,9 @@ log = logging.getLogger(__name__)
 
 
 # A code carried by more images than this is looked up on its own, cut at the bound, rather
-# than joined with every row: one such lookup costs about as much as joining 16 rows (scratch
-# measurement at 1M images: 9-15 us against ~0.5 us a joined row).
+# than joined with every row. 16 is an estimate of where one statement of its own costs what
+# joining that many rows does, not a measured crossover; only the far end is measured (2,000
+# copies: >= 20x fewer SQLite steps, tests/index/test_engine.py).
 _CROWDED_CODE_IMAGES = 16
 
 
@@ -365,6 +366,7 @@ class Engine:
         distances = np.bitwise_count(candidates ^ np.uint64(fingerprint.value))
         for i in np.flatnonzero(distances <= radius).tolist():
             code = int(candidates[i])
+            # added since the search: few images carry it yet
             near.setdefault(code, CodeMatch(code, int(distances[i]), 0, 1))
         return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id)
 

@@ -12,7 +12,8 @@ FAISS thread per query. Prints, each beside its anchor:
   policy, against a flat scan (recall is tie-aware: a result counts when its distance is at
   most the true 10th distance);
 - radius r = 4, 8, 10, 12, 16 (10 is the duplicate check of every Add): recall and p50
-  against flat range search, and the substring tables' build time and size;
+  against flat range search, the substring tables alone (at any size, even below
+  `substring_tables_min_codes` where the index scans), and their build time and size;
 - snapshot write and load;
 - unless --index-only: the engine with its SQLite store (bulk load rate, bytes per image on
   disk), restart time (snapshot load + replay of 100k newer rows), and durable adds with
@@ -194,7 +195,7 @@ def bench_index(
     tables_s, tables = timed(lambda: SubstringTables(unique))
     print(
         f"\nradius (exact: substring tables when narrow enough, else a scan; tables "
-        f"{tables.nbytes / len(unique):.0f} B/code, built in {tables_s:.2f} s in the "
+        f"{tables.nbytes / len(unique):.0f} B/code, built in {tables_s:.3f} s in the "
         "background) against flat range search:"
     )
     for radius in (4, 8, 10, 12, 16):
@@ -205,6 +206,11 @@ def bench_index(
 
         ft, fr = latencies(flat_range, list(range(len(queries))))
         ot, orr = latencies(lambda q, r=radius: index.search([q], radius=r), queries)
+        # the tables on their own, at any size: where they start to beat the scan
+        tt, tr = latencies(
+            lambda q, r=radius: tables.range_search(np.array([q], dtype=np.uint64), r), queries
+        )
+        alone = "declined" if None in tr else f"{p(tt, 50):.3f} ms"
         want = sum(len(s) for s in fr)  # type: ignore[arg-type]
         got = sum(
             len(s & {m.code for m in o.matches})  # type: ignore[attr-defined, operator]
@@ -212,8 +218,8 @@ def bench_index(
         )
         print(
             f"  r={radius:<3} flat p50 {p(ft, 50):.3f} ms   ours p50 {p(ot, 50):.3f} ms "
-            f"({p(ot, 50) / p(ft, 50):.2f}x flat)   recall {got / max(want, 1):.3f} "
-            f"({want} matches)"
+            f"({p(ot, 50) / p(ft, 50):.2f}x flat)   tables alone p50 {alone}   "
+            f"recall {got / max(want, 1):.3f} ({want} matches)"
         )
     faiss.omp_set_num_threads(threads)
 

@@ -40,6 +40,7 @@ from neardup.index import Engine, EngineSettings, Fingerprint, hash_image
 from neardup.service.client import AsyncClient, add_request, search_request
 from neardup.v1 import neardup_pb2 as pb
 
+# the entry point installed beside this interpreter, activated or not
 NEARDUP = str(Path(sys.executable).with_name("neardup"))
 
 ECHO_METHOD = "/bench.Echo/Echo"
@@ -119,6 +120,34 @@ def make_data_dir(folder: Path, codes: np.ndarray) -> None:
                 ],
             )
         engine.index("").settle()
+
+
+def prepare_data_dir(data: Path, codes: np.ndarray, cache: Path | None) -> None:
+    """A data dir of these codes at `data`: made there, or copied from `cache` (where it is
+    made once, per size)."""
+    if cache is None:
+        make_data_dir(data, codes)
+        return
+    cached = cache / f"n{len(codes)}"
+    if not cached.is_dir():
+        make_data_dir(cached, codes)
+    shutil.copytree(cached, data, ignore=shutil.ignore_patterns("LOCK"))
+
+
+def start_server(command: list[str], data: Path) -> tuple[subprocess.Popen[str], str]:
+    """`command serve` on the data dir at 127.0.0.1:<free port>; returns the process and its
+    target once it is serving."""
+    serve = subprocess.Popen(
+        [*command, "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert serve.stdout is not None
+    target = serve.stdout.readline().rsplit(" ", 1)[1].strip()
+    while serve.stdout.readline().strip() != "neardup: serving":
+        pass
+    return serve, target
 
 
 def engine_search_p50(folder: Path, queries: list[int]) -> tuple[float, str]:
@@ -277,13 +306,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(dir=".") as folder:
         data = Path(folder) / "data"
         started = time.perf_counter()
-        if args.data_cache is None:
-            make_data_dir(data, codes)
-        else:
-            cached = args.data_cache / f"n{args.n}"
-            if not cached.is_dir():
-                make_data_dir(cached, codes)
-            shutil.copytree(cached, data, ignore=shutil.ignore_patterns("LOCK"))
+        prepare_data_dir(data, codes, args.data_cache)
         engine_p50, path = engine_search_p50(data, queries)
         print(
             f"data dir of {args.n:,} hashes made in {time.perf_counter() - started:.0f} s; "
@@ -298,17 +321,7 @@ def main() -> int:
                 else None
             ),
         )
-        serve = subprocess.Popen(
-            # the entry point installed beside this interpreter, activated or not
-            [NEARDUP, "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert serve.stdout is not None
-        serve_target = serve.stdout.readline().rsplit(" ", 1)[1].strip()
-        while serve.stdout.readline().strip() != "neardup: serving":
-            pass
+        serve, serve_target = start_server([NEARDUP], data)
         try:
             asyncio.run(bench(args, data, echo_target, serve_target, jpegs, queries, engine_p50))
         finally:

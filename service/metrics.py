@@ -67,6 +67,14 @@ class _EngineCollector(Collector):
         yield queue
 
 
+def _child(cache: dict[tuple[str, ...], Any], metric: Any, *labels: str) -> Any:
+    """The metric's child for these label values, looked up once."""
+    child = cache.get(labels)
+    if child is None:
+        child = cache[labels] = metric.labels(*labels)
+    return child
+
+
 class Metrics:
     """The registry of one server: call counters and latencies, engine gauges."""
 
@@ -87,20 +95,14 @@ class Metrics:
         )
         self.registry.register(_EngineCollector(engine))
         # labels() looks the child up under a lock on every call; methods and codes are few.
-        self._counters: dict[tuple[str, str], Any] = {}
-        self._histograms: dict[str, Any] = {}
+        self._counters: dict[tuple[str, ...], Any] = {}
+        self._histograms: dict[tuple[str, ...], Any] = {}
         self._http: object | None = None
 
     def observe(self, method: str, code: str, seconds: float) -> None:
         """Counts one answered call."""
-        counter = self._counters.get((method, code))
-        if counter is None:
-            counter = self._counters[method, code] = self.requests.labels(method, code)
-        histogram = self._histograms.get(method)
-        if histogram is None:
-            histogram = self._histograms[method] = self.latency.labels(method)
-        counter.inc()
-        histogram.observe(seconds)
+        _child(self._counters, self.requests, method, code).inc()
+        _child(self._histograms, self.latency, method).observe(seconds)
 
     def serve_http(self, host: str, port: int) -> int:
         """Starts the /metrics endpoint; returns its port (port 0 picks a free one)."""
