@@ -1,47 +1,80 @@
 """neardup's engine: image bytes to 64-bit fingerprints, the Hamming index, and the durable
-store with its snapshots (`Engine`). It knows nothing of gRPC; `neardup.service` drives it.
+store with its snapshots. It knows nothing of gRPC; `neardup.service` drives it through the
+engine seam (`Backend`), which the local `Engine` implements.
+
+    fingerprint/   image bytes -> fingerprints (numpy, Pillow, scipy; no FAISS, no SQLite)
+    hamming/       a collection's Hamming structures behind the code-index seam (FAISS)
+    store/         SQLite store, group commit, snapshots, recovery, the data dir (sqlite3)
+    engine         `Engine`: the local engine over the three
+    backend        `Backend`: the engine seam the service and the CLI use
+    records, errors, bounds, settings: what every engine shares
+
+Names are imported when first used (PEP 562), so `import neardup.index.fingerprint` or
+`from neardup.index import hash_image` loads neither FAISS nor SQLite.
 """
 
-from .algorithms import (
-    ALGORITHMS,
-    DEFAULT_ALGORITHM,
-    Algorithm,
-    ImageHashes,
-    get_algorithm,
-    hash_image,
-)
-from .decode import SUPPORTED_FORMATS, DecodeLimits
-from .engine import Engine
-from .errors import (
-    AlgorithmMismatch,
-    BadDimensions,
-    CorruptImage,
-    EmptyImage,
-    ImageTooLarge,
-    InvalidHash,
-    InvalidImage,
-    NeardupError,
-    TruncatedImage,
-    UnknownAlgorithm,
-    UnsupportedFormat,
-)
-from .fingerprint import Fingerprint, hamming_distance, similarity
-from .hamming import CompactionReport, HammingIndex, SearchPath
-from .orientations import Orientation
-from .params import IndexParams
-from .records import (
-    AddOutcome,
-    AddResult,
-    CollectionInfo,
-    CollectionStats,
-    DeleteResult,
-    Match,
-    OnExistingId,
-    SearchResult,
-    SnapshotInfo,
-    StoredImage,
-)
-from .settings import EngineSettings
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .engine import Engine
+    from .errors import (
+        AlgorithmMismatch,
+        AlreadyExists,
+        BadDimensions,
+        CollectionExists,
+        CorruptImage,
+        DataDirInUse,
+        EmptyImage,
+        IdExists,
+        ImageTooLarge,
+        IncompatibleDataDir,
+        IndexUnavailable,
+        InvalidArgument,
+        InvalidHash,
+        InvalidImage,
+        NeardupError,
+        NotFound,
+        StoreClosed,
+        TruncatedImage,
+        Unavailable,
+        UnknownAlgorithm,
+        UnknownCollection,
+        UnknownId,
+        Unsupported,
+        UnsupportedFormat,
+    )
+    from .fingerprint import (
+        ALGORITHMS,
+        DEFAULT_ALGORITHM,
+        SUPPORTED_FORMATS,
+        Algorithm,
+        DecodeLimits,
+        Fingerprint,
+        ImageHashes,
+        Orientation,
+        get_algorithm,
+        hamming_distance,
+        hash_image,
+        similarity,
+    )
+    from .hamming import CodeIndex, CompactionReport, HammingIndex, IndexParams, SearchPath
+    from .records import (
+        AddOutcome,
+        AddResult,
+        CollectionInfo,
+        CollectionStats,
+        DeleteResult,
+        Match,
+        OnExistingId,
+        SearchResult,
+        SnapshotInfo,
+        StoredImage,
+    )
+    from .settings import EngineSettings
 
 __all__ = [
     "ALGORITHMS",
@@ -51,11 +84,16 @@ __all__ = [
     "AddResult",
     "Algorithm",
     "AlgorithmMismatch",
+    "AlreadyExists",
+    "Backend",
     "BadDimensions",
+    "CodeIndex",
+    "CollectionExists",
     "CollectionInfo",
     "CollectionStats",
     "CompactionReport",
     "CorruptImage",
+    "DataDirInUse",
     "DecodeLimits",
     "DeleteResult",
     "EmptyImage",
@@ -63,24 +101,61 @@ __all__ = [
     "EngineSettings",
     "Fingerprint",
     "HammingIndex",
+    "IdExists",
     "ImageHashes",
     "ImageTooLarge",
+    "IncompatibleDataDir",
     "IndexParams",
+    "IndexUnavailable",
+    "InvalidArgument",
     "InvalidHash",
     "InvalidImage",
     "Match",
     "NeardupError",
+    "NotFound",
     "OnExistingId",
     "Orientation",
     "SearchPath",
     "SearchResult",
     "SnapshotInfo",
+    "StoreClosed",
     "StoredImage",
     "TruncatedImage",
+    "Unavailable",
     "UnknownAlgorithm",
+    "UnknownCollection",
+    "UnknownId",
+    "Unsupported",
     "UnsupportedFormat",
     "get_algorithm",
     "hamming_distance",
     "hash_image",
     "similarity",
 ]
+
+# Where the public names live, cheapest first: a name is looked up module by module, so
+# asking for an error imports `errors` alone, and only `Engine` imports the store and FAISS.
+_SUBMODULES = (
+    ".errors",
+    ".fingerprint",
+    ".records",
+    ".settings",
+    ".hamming",
+    ".backend",
+    ".engine",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        for submodule in _SUBMODULES:
+            module = import_module(submodule, __name__)
+            if name in getattr(module, "__all__", ()):
+                value = getattr(module, name)
+                globals()[name] = value
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

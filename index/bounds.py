@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from .errors import InvalidArgument
-from .fingerprint import BITS
+from .fingerprint.value import BITS
 
 __all__ = [
     "DEFAULT_COLLECTION",

@@ -1,5 +1,6 @@
-"""`LoadedCollection`: one collection as an engine holds it: its definition, its index, the
-codes lately added to it, and its snapshot bookkeeping (when one is due, and writing it).
+"""`LoadedCollection`: one collection as an engine holds it: its definition, its code index,
+the codes lately added to it, whether its index is being resynchronised, and its snapshot
+bookkeeping (when one is due, and writing it).
 
 Thread-safety: snapshots of one collection are serialised by its own lock; the counters are
 written by the store's writer thread and read elsewhere (a stale read only delays a snapshot).
@@ -14,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import queries
-from .hamming import HammingIndex
+from .errors import IndexUnavailable
+from .hamming import CodeIndex
 from .records import CollectionInfo, SnapshotInfo
-from .recovery import snapshot_key
 from .settings import EngineSettings
-from .snapshot import write_snapshot
-from .store import Store
+from .store import Store, queries
+from .store.recovery import snapshot_key
+from .store.snapshot import write_snapshot
 
 __all__ = ["LoadedCollection", "RecentAdds"]
 
@@ -32,11 +33,13 @@ class RecentAdds:
 
     An add searches for its near-duplicates before its turn on the writer thread (searches
     run in parallel there; the writer is serial), then, in the writer, checks only the codes
-    added since that search. Keeps at least the last `capacity` adds.
+    added since that search. Keeps at least the last `capacity` adds, and none before
+    `floor` (the sequence its index was rebuilt at, when it was).
     """
 
-    def __init__(self, capacity: int = 65_536) -> None:
+    def __init__(self, capacity: int = 65_536, floor: int = 0) -> None:
         self._capacity = capacity
+        self._floor = floor
         self._sequences: list[int] = []
         self._codes: list[int] = []
 
@@ -50,7 +53,7 @@ class RecentAdds:
     def since(self, sequence: int) -> list[int] | None:
         """Codes added after `sequence`, or None when that is beyond the history kept."""
         sequences = self._sequences
-        if sequences and sequence < sequences[0] - 1:
+        if sequence < self._floor or (sequences and sequence < sequences[0] - 1):
             return None
         return self._codes[bisect.bisect_right(sequences, sequence) :]
 
@@ -60,7 +63,7 @@ class LoadedCollection:
     """A loaded collection: its definition, its index, its snapshot bookkeeping."""
 
     info: CollectionInfo
-    index: HammingIndex
+    index: CodeIndex
     snapshot_sequence: int = 0
     snapshot_time: float | None = None
     snapshot_bytes: int = 0
@@ -68,18 +71,31 @@ class LoadedCollection:
     recent: RecentAdds = field(default_factory=RecentAdds)
     loaded_time: float = field(default_factory=time.time)
     snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set by the writer when applying committed changes to the index failed; cleared when a
+    # rebuilt index is swapped in. Searches are refused meanwhile, and nothing is snapshotted.
+    stale: bool = False
+    resyncing: threading.Lock = field(default_factory=threading.Lock)
+
+    def check_searchable(self) -> None:
+        """Raises IndexUnavailable while the index is being resynchronised."""
+        if self.stale:
+            raise IndexUnavailable(
+                f"collection {self.info.name!r} is rebuilding its index from the store after "
+                "a failure; retry shortly"
+            )
 
     def snapshot(self, store: Store, folder: Path) -> SnapshotInfo:
         """Writes this collection's snapshot and trims the store's log it covers."""
         started = time.perf_counter()
         name = self.info.name
         with self.snapshot_lock:
+            self.check_searchable()  # a stale index must not replace a good snapshot
             log.debug("collection %s: writing snapshot", name)
-            blob, live, fresh, sequence = self.index.export()
+            image = self.index.export()
+            sequence = image.sequence
             applied = self.writes_since_snapshot
-            key = snapshot_key(self.info)
-            _, size = write_snapshot(folder, key, blob, live, fresh, sequence)
-            del blob
+            _, size = write_snapshot(folder, snapshot_key(self.info), image)
+            del image
             self.snapshot_sequence, self.snapshot_time, self.snapshot_bytes = (
                 sequence,
                 time.time(),
@@ -98,8 +114,11 @@ class LoadedCollection:
         return SnapshotInfo(name, sequence, size, seconds)
 
     def maintenance_due(self, settings: EngineSettings) -> str | None:
-        """ "compact" when dead slots pass the threshold, "snapshot" when enough writes (or
-        time with writes) passed since the last snapshot, else None."""
+        """ "resync" while the index is stale, "compact" when dead slots pass the threshold,
+        "snapshot" when enough writes (or time with writes) passed since the last snapshot,
+        else None."""
+        if self.stale:
+            return "resync"
         index = self.index
         threshold = max(
             settings.compact_min_dead, settings.compact_dead_fraction * index.slot_count

@@ -1,16 +1,20 @@
 """`Engine`: the durable near-duplicate engine of one data dir.
 
-It owns the store (the truth: SQLite, group commit), one `HammingIndex` per collection
-(derived, snapshotted), and a maintenance thread that writes snapshots (every N writes or T
-seconds) and compacts indexes whose dead slots pass a threshold. The gRPC service and the
-offline CLI both drive it; it knows nothing of either.
+It owns the store (`store`: the truth, SQLite with group commit), one code index per
+collection (`hamming`: derived, snapshotted), and a maintenance thread that writes snapshots
+(every N writes or T seconds) and compacts indexes whose dead slots pass a threshold. It is
+the local implementation of the engine seam (`backend.Backend`) that the gRPC service and
+the CLI drive; it knows nothing of either.
 
-Its files are laid out as `datadir` says; one process holds a data dir at a time.
+Its files are laid out as `store.datadir` says; one process holds a data dir at a time.
 
 Writes (`add`, `delete`, collection changes) are operations of the store's writer thread;
 they are acknowledged after their transaction is on disk *and* applied to the index, so an
-acknowledged add is both durable and searchable. Reads go to the index and to a read
-connection of the store.
+acknowledged add is both durable and searchable. Should applying committed changes to a
+collection's index fail, the collection refuses searches (IndexUnavailable) from that
+moment, and its index is rebuilt from the store aside and swapped in with the changes
+committed meanwhile: a write is never acknowledged into an index that silently lacks it.
+Reads go to the index and to a read connection of the store.
 
 Thread-safety: every public method may be called from any thread.
 """
@@ -28,10 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from . import bounds, queries
-from .algorithms import get_algorithm
-from .collection import LoadedCollection
-from .datadir import SNAPSHOT_DIR, STORE_FILE, lock_data_dir
+from . import bounds
+from .collection import LoadedCollection, RecentAdds
 from .errors import (
     AlgorithmMismatch,
     CollectionExists,
@@ -40,9 +42,8 @@ from .errors import (
     UnknownCollection,
     UnknownId,
 )
-from .fingerprint import Fingerprint
-from .hamming import CodeMatch, CompactionReport, HammingIndex
-from .orientations import Orientation
+from .fingerprint import Fingerprint, Orientation, get_algorithm
+from .hamming import CodeIndex, CodeMatch, CompactionReport, new_code_index
 from .records import (
     AddOutcome,
     AddResult,
@@ -55,10 +56,11 @@ from .records import (
     SnapshotInfo,
     StoredImage,
 )
-from .recovery import LoadReport, load_index, snapshot_key
 from .settings import EngineSettings
-from .snapshot import snapshot_path
-from .store import Change, Store, Transaction
+from .store import Change, Store, Transaction, queries
+from .store.datadir import SNAPSHOT_DIR, STORE_FILE, lock_data_dir
+from .store.recovery import LoadReport, load_index, rebuild_index, replay_changes, snapshot_key
+from .store.snapshot import snapshot_path
 
 __all__ = ["Engine"]
 
@@ -96,8 +98,15 @@ class Engine:
                 max_group=self.settings.max_group,
                 queue_size=self.settings.queue_size,
             )
-            self._load()
         except BaseException:
+            self._lock_handle.close()
+            raise
+        try:
+            self._load()
+        except BaseException:  # release all a half-open engine holds, then say why
+            self._store.close()
+            for coll in self._collections.values():
+                coll.index.close()
             self._lock_handle.close()
             raise
         self._stop = threading.Event()
@@ -139,11 +148,17 @@ class Engine:
         def flush() -> None:
             for name, (codes, deltas, sequences) in pending.items():
                 coll = self._collections.get(name)
-                if coll is not None:
+                if coll is None or coll.stale:  # dropped; or its resync replays these
+                    continue
+                try:
                     coll.index.apply(codes, deltas, max(sequences))
-                    coll.writes_since_snapshot += len(codes)
-                    added = [i for i, delta in enumerate(deltas) if delta > 0]
-                    coll.recent.record([sequences[i] for i in added], [codes[i] for i in added])
+                except Exception:
+                    log.exception("collection %s: applying committed changes failed", name)
+                    self._mark_stale(coll)
+                    continue
+                coll.writes_since_snapshot += len(codes)
+                added = [i for i, delta in enumerate(deltas) if delta > 0]
+                coll.recent.record([sequences[i] for i in added], [codes[i] for i in added])
             pending.clear()
 
         for effect in effects:
@@ -156,6 +171,50 @@ class Engine:
                 flush()
                 effect()
         flush()
+
+    def _mark_stale(self, coll: LoadedCollection) -> None:
+        """On the writer thread, before the group is acknowledged: the collection's index
+        missed committed changes, so it refuses searches until a rebuild replaces it."""
+        coll.stale = True
+        threading.Thread(
+            target=self._resync, args=(coll,), name="engine-resync", daemon=True
+        ).start()
+
+    def _resync(self, coll: LoadedCollection) -> None:
+        """Rebuilds a stale collection's index from the store, aside, then swaps it in on
+        the writer thread with the changes committed meanwhile. On failure the next
+        maintenance pass tries again."""
+        if not coll.resyncing.acquire(blocking=False):
+            return  # one at a time
+        rebuilt: CodeIndex | None = None
+        try:
+            started = time.perf_counter()
+            rebuilt = fresh = rebuild_index(self._store, coll.info)
+
+            def op(txn: Transaction) -> None:
+                self._check_current(coll)
+
+                def swap() -> None:
+                    replay_changes(txn.conn, fresh, coll.info.name)
+                    old, coll.index = coll.index, fresh
+                    coll.recent = RecentAdds(floor=fresh.sequence)
+                    coll.writes_since_snapshot = self.settings.snapshot_every_writes
+                    coll.stale = False
+                    old.close()
+
+                txn.after_commit(swap)
+
+            self._store.run(op, exclusive=True)
+            log.warning(
+                "collection %s: index rebuilt from the store after a failed apply (%d images, "
+                "%.2f s)", coll.info.name, fresh.image_count, time.perf_counter() - started,
+            )  # fmt: skip
+        except Exception:
+            if rebuilt is not None and coll.index is not rebuilt:
+                rebuilt.close()
+            log.exception("collection %s: rebuilding its index failed", coll.info.name)
+        finally:
+            coll.resyncing.release()
 
     # -- collections ----------------------------------------------------------------------
     def _get(self, name: str) -> LoadedCollection:
@@ -195,7 +254,7 @@ class Engine:
             if queries.collection_exists(txn.conn, name):
                 raise CollectionExists(f"a collection named {name!r} exists")
             info = replace(draft, uid=queries.insert_collection(txn.conn, draft))
-            index = HammingIndex(index_params, sequence=txn.next_sequence - 1)
+            index = new_code_index(index_params, sequence=txn.next_sequence - 1)
 
             def register() -> None:
                 self._collections[name] = LoadedCollection(info, index)
@@ -276,6 +335,7 @@ class Engine:
         bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
         searched: tuple[int, list[CodeMatch]] | None = None
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
+            coll.check_searchable()
             seen = coll.index.sequence
             found = coll.index.search([fingerprint.value], k=max_duplicates + 1, radius=radius)
             searched = (seen, found.matches)
@@ -355,6 +415,7 @@ class Engine:
         """Stored images within `radius`, as the transaction sees them: the search made
         before the operation's turn, plus the codes added since (by earlier groups, or by
         earlier operations of this one, which the index has not applied yet)."""
+        coll.check_searchable()
         seen, matches = searched
         later = coll.recent.since(seen)
         if later is None:  # the history no longer reaches back: search again, here
@@ -429,6 +490,7 @@ class Engine:
         Matches are nearest first, ties by id; each names the orientation that matched.
         """
         coll = self._get(collection)
+        coll.check_searchable()
         if not 1 <= len(queries_) <= len(Orientation):
             raise InvalidArgument(f"1..8 query hashes, got {len(queries_)}", "query")
         for fingerprint in queries_:
@@ -489,6 +551,7 @@ class Engine:
         coll = self._get(collection)
         age = -1.0 if coll.snapshot_time is None else time.time() - coll.snapshot_time
         index = coll.index
+        replayed = {r.collection: r.replayed for r in self.load_reports}
         return CollectionStats(
             self._info(coll),
             index.code_count,
@@ -500,15 +563,22 @@ class Engine:
             age,
             index.memory_bytes(),
             coll.snapshot_bytes,
+            index.fresh_count,
+            replayed.get(coll.info.name, 0),
         )
 
     @property
+    def pending_writes(self) -> int:
+        """Operations waiting for the store's writer."""
+        return self._store.queue_depth
+
+    @property
     def store(self) -> Store:
-        """The store (for checks, benchmarks and the service's queue depth)."""
+        """The store (for checks and benchmarks; not part of the engine seam)."""
         return self._store
 
-    def index(self, collection: str) -> HammingIndex:
-        """A collection's index (for checks and benchmarks)."""
+    def index(self, collection: str) -> CodeIndex:
+        """A collection's code index (for checks and benchmarks; not part of the seam)."""
         return self._get(collection).index
 
     def snapshot(self, collection: str | None = None) -> list[SnapshotInfo]:
@@ -519,6 +589,7 @@ class Engine:
     def compact(self, collection: str) -> CompactionReport:
         """Rebuilds a collection's index without dead slots (searches go on), then snapshots."""
         coll = self._get(collection)
+        coll.check_searchable()
         report = coll.index.compact()
         coll.snapshot(self._store, self._snapshots)
         return report
@@ -528,7 +599,9 @@ class Engine:
             for coll in list(self._collections.values()):
                 try:
                     due = coll.maintenance_due(self.settings)
-                    if due == "compact":
+                    if due == "resync":
+                        self._resync(coll)
+                    elif due == "compact":
                         log.info("collection %s: compacting %d dead slots",
                                  coll.info.name, coll.index.dead_slots)  # fmt: skip
                         self.compact(coll.info.name)
@@ -549,7 +622,9 @@ class Engine:
         self._maintenance.join()
         if final_snapshot:
             for coll in list(self._collections.values()):
-                if coll.writes_since_snapshot or coll.snapshot_time is None:
+                if coll.stale:  # the store has its writes: the next start rebuilds or replays
+                    log.warning("collection %s: no final snapshot of a stale index", coll.info.name)
+                elif coll.writes_since_snapshot or coll.snapshot_time is None:
                     coll.snapshot(self._store, self._snapshots)
         self._store.close()
         for coll in list(self._collections.values()):

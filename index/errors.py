@@ -22,7 +22,13 @@ say what was wrong and, where it helps, the limit or the accepted values.
     ├── AlreadyExists           a name or id that is stored already
     │   ├── CollectionExists
     │   └── IdExists
-    └── DataDirInUse            another process holds the data dir
+    ├── Unavailable             cannot be served now; the same call can succeed later
+    │   ├── DataDirInUse        another process holds the data dir
+    │   ├── StoreClosed         the engine is closed (or closing)
+    │   └── IndexUnavailable    a collection's index is being resynchronised from the store
+    ├── IncompatibleDataDir     the data dir was written by another schema version
+    └── Unsupported             this engine does not do that (e.g. a snapshot of a backend
+                                that keeps no snapshots of ours)
 """
 
 from __future__ import annotations
@@ -37,15 +43,20 @@ __all__ = [
     "EmptyImage",
     "IdExists",
     "ImageTooLarge",
+    "IncompatibleDataDir",
+    "IndexUnavailable",
     "InvalidArgument",
     "InvalidHash",
     "InvalidImage",
     "NeardupError",
     "NotFound",
+    "StoreClosed",
     "TruncatedImage",
+    "Unavailable",
     "UnknownAlgorithm",
     "UnknownCollection",
     "UnknownId",
+    "Unsupported",
     "UnsupportedFormat",
 ]
 
@@ -126,5 +137,26 @@ class IdExists(AlreadyExists):
     """An image is stored under that id and the add asked for no replacement."""
 
 
-class DataDirInUse(NeardupError):
+class Unavailable(NeardupError):
+    """The engine cannot serve this now; the same call can succeed later."""
+
+
+class DataDirInUse(Unavailable):
     """Another process has the data dir open; one process owns a data dir at a time."""
+
+
+class StoreClosed(Unavailable):
+    """The engine's store was closed before the operation could run."""
+
+
+class IndexUnavailable(Unavailable):
+    """A collection's index failed to apply a committed change and is being rebuilt from
+    the store; its searches are refused until then rather than answered without it."""
+
+
+class IncompatibleDataDir(NeardupError):
+    """The data dir's store has a schema version this engine does not read."""
+
+
+class Unsupported(NeardupError):
+    """The engine behind the service does not offer this operation."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .fingerprint import Fingerprint, similarity
-from .hamming import SearchPath
-from .orientations import Orientation
-from .params import IndexParams
+from .fingerprint.orientations import Orientation
+from .fingerprint.value import Fingerprint, similarity
+from .hamming.code_index import SearchPath
+from .hamming.params import IndexParams
 
 __all__ = [
     "AddOutcome",
@@ -114,7 +114,9 @@ class CollectionInfo:
 
 @dataclass(frozen=True, slots=True)
 class CollectionStats:
-    """Stats of a collection: its index and snapshot state (the contract's StatsResponse)."""
+    """Stats of a collection: its index and snapshot state (the contract's StatsResponse),
+    and two figures only metrics show: codes waiting to enter the main structure, and the
+    store changes replayed onto it when the engine opened."""
 
     collection: CollectionInfo
     code_count: int
@@ -126,6 +128,8 @@ class CollectionStats:
     snapshot_age_seconds: float
     index_memory_bytes: int
     snapshot_bytes: int
+    fresh_codes: int = 0
+    replayed_at_start: int = 0
 
 
 @dataclass(frozen=True, slots=True)

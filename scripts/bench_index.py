@@ -35,8 +35,9 @@ import faiss
 import numpy as np
 from neardup.index import Engine, EngineSettings, Fingerprint, HammingIndex, IndexParams
 from neardup.index.fingerprint import codes_from_u64
-from neardup.index.snapshot import read_snapshot, write_snapshot
-from neardup.index.substrings import SubstringTables
+from neardup.index.hamming import restore_code_index
+from neardup.index.hamming.substrings import SubstringTables
+from neardup.index.store.snapshot import read_snapshot, write_snapshot
 
 K = 10
 
@@ -225,13 +226,11 @@ def bench_index(
 
     # -- snapshot -------------------------------------------------------------------------
     with tempfile.TemporaryDirectory(dir=".") as folder:
-        seconds, written = timed(lambda: write_snapshot(Path(folder), "bench", *index.export()))
+        seconds, written = timed(lambda: write_snapshot(Path(folder), "bench", index.export()))
         size = written[1]  # type: ignore[index]
         load_s, loaded = timed(lambda: read_snapshot(Path(folder) / "bench.snap"))
-        header, blob, live, fresh = loaded  # type: ignore[misc]
-        restore_s, _ = timed(
-            lambda: HammingIndex.restore(params, blob, live, fresh, header.sequence)
-        )
+        _, image = loaded  # type: ignore[misc]
+        restore_s, _ = timed(lambda: restore_code_index(params, image))
         print(
             f"\nsnapshot: {size / 1e6:.1f} MB ({size / len(unique):.0f} B/code), "
             f"write {seconds:.2f} s, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from neardup.index import imagehash_math
+from neardup.index.fingerprint import imagehash_math
 
 DEFAULT_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 

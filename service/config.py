@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from neardup.index import EngineSettings
-from neardup.index.decode import DecodeLimits
 from neardup.index.errors import InvalidArgument
+from neardup.index.fingerprint import DecodeLimits
 
 __all__ = ["ServerConfig", "load_config"]
 

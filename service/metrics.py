@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from neardup.index import Engine
+from neardup.index import Backend
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -30,7 +30,7 @@ _LATENCY_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 
 
 
 class _EngineCollector(Collector):
-    def __init__(self, engine: Callable[[], Engine | None]) -> None:
+    def __init__(self, engine: Callable[[], Backend | None]) -> None:
         self._engine = engine
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -48,21 +48,19 @@ class _EngineCollector(Collector):
         }
         queue = GaugeMetricFamily("neardup_store_queue_depth", "Writes waiting for the writer")
         if engine is not None:
-            replayed = {r.collection: r.replayed for r in engine.load_reports}
             for info in engine.collections():
                 stats = engine.stats(info.name)
-                index = engine.index(info.name)
                 values = {
                     "images": stats.collection.image_count,
                     "codes": stats.code_count,
                     "dead_slots": stats.dead_slots,
-                    "fresh_codes": index.fresh_count,
+                    "fresh_codes": stats.fresh_codes,
                     "snapshot_age_seconds": stats.snapshot_age_seconds,
-                    "replayed_changes": replayed.get(info.name, 0),
+                    "replayed_changes": stats.replayed_at_start,
                 }
                 for name, value in values.items():
                     families[name].add_metric([info.name], float(value))
-            queue.add_metric([], float(engine.store.queue_depth))
+            queue.add_metric([], float(engine.pending_writes))
         yield from families.values()
         yield queue
 
@@ -78,7 +76,7 @@ def _child(cache: dict[tuple[str, ...], Any], metric: Any, *labels: str) -> Any:
 class Metrics:
     """The registry of one server: call counters and latencies, engine gauges."""
 
-    def __init__(self, engine: Callable[[], Engine | None]) -> None:
+    def __init__(self, engine: Callable[[], Backend | None]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "neardup_requests",

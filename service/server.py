@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from neardup.index import Engine
+from neardup.index import Backend, Engine
 from neardup.v1 import neardup_pb2, neardup_pb2_grpc
 
 from .auth import TokenInterceptor, load_tokens
@@ -44,7 +44,7 @@ class NeardupServer:
         config.check_loopback()
         config.check_tls()
         self.config = config
-        self.engine: Engine | None = None
+        self.engine: Backend | None = None
         self.port = 0
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="neardup-work")
         self._health = health.aio.HealthServicer()

@@ -19,15 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from neardup.index import (
-    Engine,
-    Fingerprint,
-    ImageHashes,
-    OnExistingId,
-    hash_image,
-)
-from neardup.index.decode import DecodeLimits
+from neardup.index import Backend, OnExistingId
 from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError
+from neardup.index.fingerprint import DecodeLimits, Fingerprint, ImageHashes, hash_image
 from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
@@ -92,7 +86,8 @@ def _refusing(handler: Handler) -> Handler:
             return response
         except (NeardupError, _AtField) as exc:
             found = _refusal_of(exc)
-            assert found is not None
+            if found is None:  # a NeardupError always maps; anything else is a bug
+                raise
             await context.abort_with_status(to_status(found))
 
     return wrapper
@@ -117,16 +112,16 @@ class NeardupServicer:
     def __init__(self, pool: ThreadPoolExecutor, limits: ServiceLimits) -> None:
         self.limits = limits
         self._pool = pool
-        self._engine: Engine | None = None
+        self._engine: Backend | None = None
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> Backend:
         """The engine; NotReady (UNAVAILABLE) while the server is loading it."""
         if self._engine is None:
             raise NotReady("the server is loading its indexes; retry shortly")
         return self._engine
 
-    def ready(self, engine: Engine) -> None:
+    def ready(self, engine: Backend) -> None:
         """Starts serving with a loaded engine."""
         self._engine = engine
 

@@ -5,10 +5,12 @@ Every `NeardupError` type has exactly one code here; field errors carry a
 
     InvalidImage, InvalidHash, UnknownAlgorithm, InvalidArgument  -> INVALID_ARGUMENT
     ImageTooLarge                                                 -> RESOURCE_EXHAUSTED
-    AlgorithmMismatch                                             -> FAILED_PRECONDITION
+    AlgorithmMismatch, IncompatibleDataDir                        -> FAILED_PRECONDITION
     NotFound (UnknownCollection, UnknownId)                       -> NOT_FOUND
     AlreadyExists (CollectionExists, IdExists)                    -> ALREADY_EXISTS
-    DataDirInUse, StoreClosed, NotReady                           -> UNAVAILABLE
+    Unavailable (DataDirInUse, StoreClosed, IndexUnavailable),
+    NotReady                                                      -> UNAVAILABLE
+    Unsupported                                                   -> UNIMPLEMENTED
     DeadlinePassed                                                -> DEADLINE_EXCEEDED
 """
 
@@ -23,21 +25,22 @@ from grpc_status import rpc_status
 from neardup.index.errors import (
     AlgorithmMismatch,
     AlreadyExists,
-    DataDirInUse,
     ImageTooLarge,
+    IncompatibleDataDir,
     InvalidArgument,
     InvalidHash,
     InvalidImage,
     NeardupError,
     NotFound,
+    Unavailable,
     UnknownAlgorithm,
+    Unsupported,
 )
-from neardup.index.store import StoreClosed
 
 __all__ = ["DeadlinePassed", "NotReady", "Refusal", "refusal", "to_status"]
 
 
-class NotReady(NeardupError):
+class NotReady(Unavailable):
     """The server is still loading its indexes (or already draining)."""
 
 
@@ -52,11 +55,11 @@ _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (ImageTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (AlgorithmMismatch, grpc.StatusCode.FAILED_PRECONDITION),
+    (IncompatibleDataDir, grpc.StatusCode.FAILED_PRECONDITION),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
-    (DataDirInUse, grpc.StatusCode.UNAVAILABLE),
-    (StoreClosed, grpc.StatusCode.UNAVAILABLE),
-    (NotReady, grpc.StatusCode.UNAVAILABLE),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (Unsupported, grpc.StatusCode.UNIMPLEMENTED),
     (DeadlinePassed, grpc.StatusCode.DEADLINE_EXCEEDED),
 )
 
@@ -76,7 +79,7 @@ def refusal(exc: BaseException, field: str = "") -> Refusal | None:
     field: the request field the caller was handling (e.g. "image", "hash.hex"); an
     InvalidArgument names its own field, which wins.
     """
-    if not isinstance(exc, NeardupError | StoreClosed):
+    if not isinstance(exc, NeardupError):
         return None
     for error_type, code in _CODES:
         if isinstance(exc, error_type):

@@ -263,7 +263,7 @@ def test_the_top_k_path_follows_the_collection_s_thresholds(engine: Engine) -> N
 
 def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) -> None:
     # Without statistics SQLite would scan the whole collection by primary key instead.
-    from neardup.index import queries
+    from neardup.index.store import queries
 
     engine.add("", "a", fp(7))
     conn = engine.store.reader()
@@ -280,7 +280,7 @@ def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) ->
 def test_a_lookup_of_more_codes_than_one_statement_takes_merges_in_order(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from neardup.index import queries
+    from neardup.index.store import queries
 
     engine.add_batch("", [(f"img{value:02d}", fp(value), {}) for value in range(40)])
     monkeypatch.setattr(queries, "_SQLITE_MAX_VARIABLES", 8)  # 4 codes per statement
@@ -291,7 +291,7 @@ def test_a_lookup_of_more_codes_than_one_statement_takes_merges_in_order(
 
 
 def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: Engine) -> None:
-    from neardup.index import queries
+    from neardup.index.store import queries
 
     engine.add_batch("", [(f"copy{i:04d}", fp(5), {}) for i in range(2000)])
     engine.add_batch("", [("near", fp(4), {}), ("nearer", fp(6), {})])

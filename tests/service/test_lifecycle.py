@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams
 from neardup.service.client import Client, NeardupRpcError, add_request
 
-from .test_cli import NEARDUP
+from .cli.test_hash import NEARDUP
 
 HealthStatus = health_pb2.HealthCheckResponse
 SMALL_GRAPH = EngineSettings(index=IndexParams(hnsw_m=8, ef_construction=16))

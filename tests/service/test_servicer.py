@@ -11,7 +11,7 @@ from neardup.v1 import neardup_pb2 as pb
 from neardup.v1 import neardup_pb2_grpc as pb_grpc
 
 from ..conftest import read_image
-from ..index.test_decode import png_claiming
+from ..index.fingerprint.test_decode import png_claiming
 from .conftest import RunningServer
 
 GARDEN = read_image("mate__Garden.jpg")

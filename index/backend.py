@@ -1,0 +1,159 @@
+"""The engine seam: what the service and the CLI need of an engine, as a `Protocol`.
+
+`Engine` (SQLite + FAISS in a local data dir) implements it; an engine over a shared
+database, such as Milvus, implements it too, so the service never depends on what only the
+local engine has (its store, its snapshots files, its per-collection FAISS structures).
+
+What an implementation may differ in, and how it says so:
+- Consistency. The local engine is read-your-writes: an acknowledged add is searchable by
+  the next call. An engine shared by several servers may be eventually consistent for
+  searches from another server; it still must not acknowledge a write it has not made
+  durable, and an add's duplicate check must see the caller's own earlier adds.
+- Result sizes. A radius query's matches are capped (the engine's `result_limit`, or the
+  database's own cap); past the cap `SearchResult.truncated` is set, never a silently short
+  answer.
+- Operations it cannot offer (a snapshot, where the database keeps its own) raise
+  `Unsupported`; a collection it cannot serve for now raises an `Unavailable` error.
+- `search_path` in results and `index_kind` in stats name the engine's own structure.
+
+Every error is a `NeardupError` (`neardup.index.errors`); the service maps each type to
+one status code. Implementations are thread-safe: every method may be called from any
+thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from .fingerprint import Fingerprint
+from .hamming import CompactionReport
+from .records import (
+    AddResult,
+    CollectionInfo,
+    CollectionStats,
+    DeleteResult,
+    OnExistingId,
+    SearchResult,
+    SnapshotInfo,
+    StoredImage,
+)
+
+__all__ = ["Backend"]
+
+
+class Backend(Protocol):
+    """An engine the service and the CLI can drive (see the module docstring)."""
+
+    # -- collections ----------------------------------------------------------------------
+    def create_collection(
+        self,
+        name: str,
+        algorithm: str = "",
+        default_radius: int | None = None,
+        params: Mapping[str, int | None] | None = None,
+    ) -> CollectionInfo:
+        """Creates a collection bound to one algorithm; raises CollectionExists."""
+        ...
+
+    def drop_collection(self, name: str) -> int:
+        """Deletes a collection and its images; returns how many it held."""
+        ...
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection, by name, with its image count."""
+        ...
+
+    def collection(self, name: str) -> CollectionInfo:
+        """One collection's definition and image count; raises UnknownCollection."""
+        ...
+
+    # -- writes ---------------------------------------------------------------------------
+    def submit_add(
+        self,
+        collection: str,
+        image_id: str,
+        fingerprint: Fingerprint,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        on_existing: OnExistingId = OnExistingId.ERROR,
+        duplicate_radius: int | None = None,
+        find_duplicates: bool = True,
+        reject_duplicates: bool = False,
+        max_duplicates: int = 10,
+    ) -> Future[AddResult]:
+        """Queues an add; the future resolves once it is durable and searchable. Validation
+        errors raise here, store-side ones through the future."""
+        ...
+
+    def add(
+        self, collection: str, image_id: str, fingerprint: Fingerprint, **options: Any
+    ) -> AddResult:
+        """`submit_add` and wait (same options)."""
+        ...
+
+    def add_batch(
+        self,
+        collection: str,
+        items: Sequence[tuple[str, Fingerprint, Mapping[str, str]]],
+    ) -> list[bool]:
+        """Bulk load without duplicate searches; ids stored already are skipped. Returns,
+        per item, whether it was stored."""
+        ...
+
+    def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
+        """Deletes stored ids; unknown ids are reported, not errors."""
+        ...
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, collection: str, image_id: str) -> StoredImage:
+        """The stored image of that id; raises UnknownId."""
+        ...
+
+    def list_images(
+        self, collection: str, after_id: str = "", limit: int = 100
+    ) -> list[StoredImage]:
+        """Up to `limit` stored images with ids after `after_id`, in id order."""
+        ...
+
+    def search(
+        self,
+        collection: str,
+        queries_: Sequence[Fingerprint],
+        *,
+        k: int = 0,
+        radius: int | None = None,
+        exact: bool = False,
+        exclude_id: str | None = None,
+    ) -> SearchResult:
+        """Stored images nearest to the query hash (or to any of its 8 orientation hashes),
+        nearest first, ties by id; k and radius as the contract's SearchRequest states."""
+        ...
+
+    def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
+        """`search` with the stored hash of an id (options as `search`)."""
+        ...
+
+    # -- figures and upkeep ---------------------------------------------------------------
+    def stats(self, collection: str) -> CollectionStats:
+        """A collection's counts, index structure and persistence state."""
+        ...
+
+    @property
+    def pending_writes(self) -> int:
+        """Writes accepted but not yet committed (back-pressure, for metrics)."""
+        ...
+
+    def snapshot(self, collection: str | None = None) -> list[SnapshotInfo]:
+        """Persists one collection's index (or all) now; Unsupported where the database
+        persists its own."""
+        ...
+
+    def compact(self, collection: str) -> CompactionReport:
+        """Reclaims what deletes left behind; searches go on meanwhile."""
+        ...
+
+    def close(self) -> None:
+        """Finishes what was acknowledged and releases everything the engine holds."""
+        ...

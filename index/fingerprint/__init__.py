@@ -1,0 +1,53 @@
+"""Image bytes to fingerprints: defensive decoding, the three named algorithms, the 64-bit
+hash value type (and its one hex/int/bytes converter), and the 8 orientations.
+
+It imports numpy, Pillow and scipy only (never FAISS, SQLite or gRPC): a process that only
+hashes, such as `neardup hash` or a bulk-hashing worker on another machine, imports this
+package alone.
+"""
+
+from .algorithms import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    Algorithm,
+    ImageHashes,
+    get_algorithm,
+    hash_image,
+)
+from .decode import DEFAULT_LIMITS, SUPPORTED_FORMATS, DecodeLimits
+from .orientations import Orientation
+from .value import (
+    BITS,
+    Fingerprint,
+    codes_from_ints,
+    codes_from_u64,
+    from_sqlite,
+    hamming_distance,
+    ints_from_codes,
+    similarity,
+    to_sqlite,
+    u64_from_codes,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "BITS",
+    "DEFAULT_ALGORITHM",
+    "DEFAULT_LIMITS",
+    "SUPPORTED_FORMATS",
+    "Algorithm",
+    "DecodeLimits",
+    "Fingerprint",
+    "ImageHashes",
+    "Orientation",
+    "codes_from_ints",
+    "codes_from_u64",
+    "from_sqlite",
+    "get_algorithm",
+    "hamming_distance",
+    "hash_image",
+    "ints_from_codes",
+    "similarity",
+    "to_sqlite",
+    "u64_from_codes",
+]

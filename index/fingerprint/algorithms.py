@@ -1,0 +1,140 @@
+"""The named hash algorithms, and the entry point from image bytes to fingerprints.
+
+| name          | what                                                     |
+|---------------|----------------------------------------------------------|
+| `phash`       | ImageHash's maths on the canonical, fast decode (default) |
+| `imagehash-4` | bit-exact ImageHash 4.3.x `phash()` (hash_size 8)         |
+| `phash-c`     | bit-exact pHash C `ph_dct_imagehash` (0.9.x)              |
+
+Each algorithm is a 32x32 DCT of the image (its own decode and pixel path) and a rule that
+turns a DCT into 64 bits. Orientation hashes come from the same DCT (`orientations`), or,
+for `phash-c` whose sampling grid is not symmetric, from the same decode.
+
+Thread-safety: stateless; call from any number of threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from ..errors import UnknownAlgorithm
+from .decode import DEFAULT_LIMITS, DecodeLimits, open_image
+from .imagehash_math import canonical_coefficients, imagehash_bits, imagehash_coefficients
+from .orientations import Orientation, orient_dct
+from .phash_c import phash_c_bits, phash_c_coefficients, phash_c_oriented_coefficients
+from .value import Fingerprint
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
+    "Algorithm",
+    "ImageHashes",
+    "get_algorithm",
+    "hash_image",
+]
+
+Coefficients = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Algorithm:
+    """A named way to hash an image: its DCT of the image, and the bits it takes from a DCT.
+
+    oriented_coefficients: the DCTs of the 8 orientations, indexed by `Orientation`.
+    """
+
+    name: str
+    summary: str
+    coefficients: Callable[[Image.Image], Coefficients]
+    oriented_coefficients: Callable[[Image.Image], tuple[Coefficients, ...]]
+    bits: Callable[[Coefficients], int]
+
+
+def _oriented_from_one_dct(
+    coefficients: Callable[[Image.Image], Coefficients],
+) -> Callable[[Image.Image], tuple[Coefficients, ...]]:
+    """Orientation DCTs by sign flips and a transpose of one DCT (see `orientations`)."""
+
+    def oriented(image: Image.Image) -> tuple[Coefficients, ...]:
+        dct = coefficients(image)
+        return tuple(orient_dct(dct, o) for o in Orientation)
+
+    return oriented
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm(
+            "phash",
+            "ImageHash pHash maths on a canonical fast decode (EXIF, alpha on white, JPEG draft)",
+            canonical_coefficients,
+            _oriented_from_one_dct(canonical_coefficients),
+            imagehash_bits,
+        ),
+        Algorithm(
+            "imagehash-4",
+            "bit-exact ImageHash 4.3.x phash (image as opened)",
+            imagehash_coefficients,
+            _oriented_from_one_dct(imagehash_coefficients),
+            imagehash_bits,
+        ),
+        Algorithm(
+            "phash-c",
+            "bit-exact pHash C library ph_dct_imagehash (0.9.x)",
+            phash_c_coefficients,
+            phash_c_oriented_coefficients,
+            phash_c_bits,
+        ),
+    )
+}
+DEFAULT_ALGORITHM = "phash"
+
+
+def get_algorithm(name: str) -> Algorithm:
+    """The algorithm called `name` ("" means the default); raises UnknownAlgorithm."""
+    try:
+        return ALGORITHMS[name or DEFAULT_ALGORITHM]
+    except KeyError:
+        known = ", ".join(ALGORITHMS)
+        raise UnknownAlgorithm(f"unknown algorithm {name!r}; known: {known}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHashes:
+    """What hashing one image yields.
+
+    orientations: empty unless asked for; else 8 fingerprints indexed by `Orientation`
+    (element 0 is `fingerprint`). width, height and format are those of the file's header.
+    """
+
+    fingerprint: Fingerprint
+    orientations: tuple[Fingerprint, ...]
+    width: int
+    height: int
+    format: str
+
+
+def hash_image(
+    data: bytes,
+    algorithm: str = DEFAULT_ALGORITHM,
+    *,
+    orientations: bool = False,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+) -> ImageHashes:
+    """Hashes encoded image bytes; optionally also the 8 orientations, from the same DCT.
+
+    Raises UnknownAlgorithm, or the InvalidImage / ImageTooLarge family for bad input.
+    """
+    algo = get_algorithm(algorithm)
+    image = open_image(data, limits)
+    width, height, fmt = image.width, image.height, image.format or ""
+    with image:
+        dcts = algo.oriented_coefficients(image) if orientations else (algo.coefficients(image),)
+    hashes = tuple(Fingerprint(algo.bits(dct), algo.name) for dct in dcts)
+    return ImageHashes(hashes[0], hashes if orientations else (), width, height, fmt)

@@ -1,0 +1,210 @@
+"""The code-index seam: what the engine needs of one collection's Hamming structure, the
+values it answers with, and the one factory that makes a structure from a collection's
+settings.
+
+The engine holds each collection's distinct 64-bit codes in a `CodeIndex` and speaks to it
+only through this module: it applies committed changes (+1 / -1 per code), searches codes by
+k and/or radius, reads counts and memory, exports an image of the structure for a snapshot
+and restores one. Which structure answers (FAISS's HNSW graph with its flat storage and
+substring tables today; a compact kind without the graph later) is the factory's choice from
+the collection's `IndexParams`, so no FAISS type crosses this seam.
+
+The FAISS implementation is imported only when a structure is made: a process that imports
+this module (the engine's records, the service) loads no FAISS until it opens a data dir.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .params import IndexParams
+
+__all__ = [
+    "CodeIndex",
+    "CodeMatch",
+    "CodeSearch",
+    "CompactionReport",
+    "IndexImage",
+    "SearchPath",
+    "build_code_index",
+    "new_code_index",
+    "restore_code_index",
+]
+
+# The one kind there is today; a snapshot names the kind that wrote it.
+HNSW_KIND = "hnsw"
+
+
+class SearchPath(IntEnum):
+    """Which structure answered; numbered as the contract's `SearchPath`."""
+
+    EXACT = 1
+    HNSW = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    """A stored code near a query: its distance, which query (orientation) it matched, and
+    how many live images carried it when searched."""
+
+    code: int
+    distance: int
+    query: int
+    images: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSearch:
+    """The matches of a search, nearest first (ties by query number), and how they were found.
+
+    truncated: a radius query found more codes than the limit; the nearest are kept.
+    """
+
+    matches: list[CodeMatch]
+    path: SearchPath
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionReport:
+    """Slots before and after a compaction, and the seconds it took."""
+
+    slots_before: int
+    slots_after: int
+    seconds: float
+
+
+class IndexImage(NamedTuple):
+    """What a snapshot keeps of a code index: the kind that wrote it, its serialised
+    structure, the live count of every slot, the codes not yet in the structure, and the
+    store sequence it covers."""
+
+    kind: str
+    blob: npt.NDArray[np.uint8]
+    live: npt.NDArray[np.int32]
+    fresh: npt.NDArray[np.uint64]
+    sequence: int
+
+
+class CodeIndex(Protocol):
+    """A collection's distinct codes, their live image counts, and searches over them.
+
+    Implementations are thread-safe: searches run concurrently with each other, `apply`
+    and `compact` with searches (see each implementation for its locking).
+    """
+
+    @property
+    def params(self) -> IndexParams:
+        """The collection's declared settings the structure was made from."""
+        ...
+
+    @property
+    def sequence(self) -> int:
+        """The store sequence of the newest change applied."""
+        ...
+
+    def apply(self, codes: Sequence[int], deltas: Sequence[int], sequence: int) -> None:
+        """Changes live counts (+1 an image stored with a code, -1 one removed); raises
+        ValueError when a count would go negative (the index and its store disagree)."""
+        ...
+
+    def search(
+        self,
+        queries: Sequence[int],
+        *,
+        k: int | None = None,
+        radius: int | None = None,
+        exact: bool = False,
+        limit: int = 10_000,
+    ) -> CodeSearch:
+        """The stored codes nearest to any of the query codes (k and/or radius, inclusive);
+        radius queries are exact; `exact` demands an exact top-k."""
+        ...
+
+    def top_k_path(self, exact: bool = False) -> SearchPath:
+        """The path a top-k query takes at the current size."""
+        ...
+
+    @property
+    def image_count(self) -> int:
+        """Live images: the sum of the live counts."""
+        ...
+
+    @property
+    def code_count(self) -> int:
+        """Distinct codes with at least one live image."""
+        ...
+
+    @property
+    def slot_count(self) -> int:
+        """Slots, dead ones included."""
+        ...
+
+    @property
+    def dead_slots(self) -> int:
+        """Slots whose images are all removed (compaction reclaims them)."""
+        ...
+
+    @property
+    def fresh_count(self) -> int:
+        """Codes searched exactly while they wait to enter the main structure."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """The structure, as Stats reports it (e.g. "IndexBinaryHNSW(M=32)")."""
+        ...
+
+    def memory_bytes(self) -> int:
+        """Approximate bytes held."""
+        ...
+
+    def live_codes(self) -> dict[int, int]:
+        """Every code with a live image, and how many carry it (for checks)."""
+        ...
+
+    def export(self) -> IndexImage:
+        """A consistent image for a snapshot."""
+        ...
+
+    def compact(self) -> CompactionReport:
+        """Rebuilds the structure without dead slots, aside; searches go on."""
+        ...
+
+    def settle(self) -> None:
+        """Waits until background work on the structure is done (benchmarks, tests)."""
+        ...
+
+    def close(self) -> None:
+        """Stops background work."""
+        ...
+
+
+def new_code_index(params: IndexParams, sequence: int = 0) -> CodeIndex:
+    """An empty structure for a collection with these settings, at a store sequence."""
+    from .hnsw import HammingIndex
+
+    return HammingIndex(params, sequence=sequence)
+
+
+def build_code_index(params: IndexParams, counts: Mapping[int, int], sequence: int) -> CodeIndex:
+    """A structure holding these codes with their live counts (a rebuild from the store)."""
+    from .hnsw import HammingIndex
+
+    return HammingIndex.build(params, counts, sequence)
+
+
+def restore_code_index(params: IndexParams, image: IndexImage) -> CodeIndex:
+    """The structure `export` gave; ValueError when the image is not one this kind reads
+    (FAISS raises RuntimeError on a malformed blob)."""
+    if image.kind != HNSW_KIND:
+        raise ValueError(f"a snapshot of index kind {image.kind!r}; this engine reads 'hnsw'")
+    from .hnsw import HammingIndex
+
+    return HammingIndex.restore(params, image)

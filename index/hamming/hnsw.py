@@ -1,0 +1,363 @@
+"""`HammingIndex`: the in-memory Hamming search structure of one collection.
+
+A FAISS `IndexBinaryHNSW` holds each *distinct* 64-bit code once, at a slot; identical
+hashes (the same picture uploaded twice) share a slot, because duplicates make HNSW
+construction very slow (faiss issue 1097) and would crowd the graph. Per slot the index
+keeps how many live images carry the code; a slot whose count falls to 0 is dead (HNSW
+cannot delete) and is filtered from every search by an ID selector until `compact` rebuilds
+the graph without it. Which images carry a code is the store's business, not this module's.
+
+Two search paths, one answer:
+- EXACT: a scan of the graph's `storage`, an `IndexBinaryFlat` of the same codes (no extra
+  memory). Every radius query takes it, and top-k queries below `exact_threshold` distinct
+  codes (a flat scan is as fast there) or at/above `hnsw_max_codes` (where the graph's
+  recall@10 falls below 0.95 at the default efSearch: measured by scripts/bench_index.py).
+  From `substring_tables_min_codes` on, radius queries narrow enough for substring tables
+  (multi-index hashing, `substrings.py`) take those instead of the scan: same answer.
+- HNSW: the graph, for top-k queries between the two thresholds; its distances are exact
+  Hamming distances, so its results are already ranked exactly, but it may miss neighbours.
+
+New codes land first in a small *fresh* `IndexBinaryFlat` (slots after the graph's) and a
+background thread moves them into the graph in chunks once the writes pause (or the fresh
+codes pile up past a high water mark): an add or a start-up replay costs a copy, not an HNSW
+insertion (~60 us a code at 1M), a stream of adds neither waits on the write lock behind a
+chunk nor shares the cores with insertions, and every search scans the fresh codes exactly
+beside the graph. Bulk builds and compaction insert into the graph directly. The same thread
+(re)builds the substring tables, off the lock, when the codes after them pile up.
+
+FAISS binary `range_search(r)` returns distances strictly below r: we ask for r + 1.
+
+Thread-safety: searches run concurrently under the read side of a readers-writer lock (FAISS
+releases the GIL); `apply`, each chunk the background thread moves into the graph, and the
+compaction swap take the write side. `compact` builds the new graph without holding the
+lock, so searches go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..fingerprint.value import codes_from_ints
+from .code_index import (
+    HNSW_KIND,
+    CodeMatch,
+    CodeSearch,
+    CompactionReport,
+    IndexImage,
+    SearchPath,
+)
+from .openmp import one_thread
+from .params import IndexParams
+from .rwlock import ReadersWriterLock
+from .slots import SlotGraph, built_graph, merge, range_scan, top_k_scan
+from .substrings import SubstringTables
+
+__all__ = ["HammingIndex", "graft_due"]
+
+U64 = npt.NDArray[np.uint64]
+
+# Fresh codes enter the graph in chunks of this many, the write lock released in between
+# (about 30 ms of insertion at 1M codes, efConstruction 200, on 2 cores): a search waits
+# no longer than that for a chunk in progress.
+_ABSORB_CHUNK = 128
+# Grafting waits for a pause in the writes (no `apply` for this long), so a stream of adds
+# does not wait on the write lock behind each chunk nor share the cores with HNSW insertion;
+# fresh codes are searched exactly meanwhile. Past the high water mark it grafts anyway: at
+# the flat scan's ~1.1 ms per million codes (bench_index.py), 65,536 fresh codes add ~70 us
+# to a query.
+_ABSORB_QUIET_SECONDS = 0.2
+_FRESH_HIGH_WATER = 65_536
+_ABSORBER_IDLE_SECONDS = 1.0
+# Radius queries up to this many bits use a range search; wider ones with a k bound use a
+# flat top-k scan filtered by distance, which does not materialise a large share of the
+# collection.
+_RANGE_SEARCH_MAX_RADIUS = 16
+
+
+def graft_due(fresh: int, quiet_seconds: float) -> bool:
+    """Whether the background thread grafts a chunk now: there are fresh codes and the
+    writes have paused, or the fresh codes have passed the high water mark."""
+    return fresh > 0 and (quiet_seconds >= _ABSORB_QUIET_SECONDS or fresh >= _FRESH_HIGH_WATER)
+
+
+class HammingIndex:
+    """The search structure of one collection: distinct codes, live counts, two search paths."""
+
+    def __init__(
+        self, params: IndexParams, graph: SlotGraph | None = None, sequence: int = 0
+    ) -> None:
+        self.params = params.validated()
+        self._graph = graph if graph is not None else SlotGraph.empty(self.params)
+        self._lock = ReadersWriterLock()
+        self._compacting = threading.Lock()
+        # Held for a whole `apply` and by `export`, so a snapshot never pairs a half-applied
+        # batch with the older sequence number.
+        self._applying = threading.Lock()
+        self._absorber_guard = threading.Lock()
+        self._absorber: threading.Thread | None = None
+        self._closing = False
+        self._last_apply = 0.0
+        self.sequence = sequence  # store sequence of the newest change applied
+        self._wake_absorber()
+
+    # -- mutation -------------------------------------------------------------------------
+    def apply(self, codes: Sequence[int], deltas: Sequence[int], sequence: int) -> None:
+        """Changes live counts: +1 per image stored with a code, -1 per image removed.
+
+        Codes seen for the first time become fresh slots (searched exactly until the
+        background thread has moved them into the graph). `sequence` is the store sequence
+        number these changes bring the index up to.
+        """
+        with self._applying:
+            if len(codes):
+                self._apply(np.asarray(codes, dtype=np.uint64), np.asarray(deltas, dtype=np.int32))
+            self.sequence = max(self.sequence, sequence)
+            self._last_apply = time.monotonic()
+        self._wake_absorber()
+
+    def _apply(self, codes: U64, deltas: npt.NDArray[np.int32]) -> None:
+        unique, inverse = np.unique(codes, return_inverse=True)
+        summed = np.zeros(len(unique), dtype=np.int32)
+        np.add.at(summed, inverse, deltas)
+        with self._lock.write():
+            graph = self._graph
+            slots = graph.lookup(unique)
+            known = slots >= 0
+            graph.adjust(slots[known], summed[known])
+            new_codes, new_counts = unique[~known], summed[~known]
+            if (new_counts < 0).any():
+                raise ValueError("removing a code the index never held: index and store disagree")
+            keep = new_counts > 0
+            graph.append(new_codes[keep], new_counts[keep])
+
+    def _wake_absorber(self) -> None:
+        with self._absorber_guard:
+            graph = self._graph
+            if (graph.in_graph == graph.n and not graph.tables_due()) or self._closing:
+                return
+            if self._absorber is None:
+                self._absorber = threading.Thread(
+                    target=self._absorb, name="hamming-absorber", daemon=True
+                )
+                self._absorber.start()
+
+    def _absorb(self) -> None:
+        """Background: (re)builds the substring tables when due, and moves fresh codes into
+        the graph, a chunk per write-lock hold, once the writes pause (or the fresh codes
+        pass the high water mark). Exits after a second with nothing to do."""
+        idle_since = time.monotonic()
+        while True:
+            with self._absorber_guard:
+                graph = self._graph
+                pending = graph.n - graph.in_graph
+                tables_due = graph.tables_due()
+                idle = time.monotonic() - idle_since
+                if self._closing or (
+                    pending == 0 and not tables_due and idle > _ABSORBER_IDLE_SECONDS
+                ):
+                    self._absorber = None
+                    return
+            if tables_due:
+                self._build_tables(graph)
+                idle_since = time.monotonic()
+                continue
+            if not graft_due(pending, time.monotonic() - self._last_apply):
+                time.sleep(_ABSORB_QUIET_SECONDS / 4)
+                continue
+            with self._lock.write():
+                self._graph.absorb(_ABSORB_CHUNK)
+            idle_since = time.monotonic()
+            time.sleep(0.0005)  # hand the lock to a waiting writer or search
+
+    def _build_tables(self, graph: SlotGraph) -> None:
+        """Substring tables of the graph's slots so far, built without holding the lock."""
+        with self._lock.read():
+            # Slots are append-only and a grown array is a new one: codes[:n] stays as is.
+            codes, n = graph.codes, graph.n
+        tables = SubstringTables(codes[:n])
+        with self._lock.write():
+            if self._graph is graph:  # not compacted meanwhile
+                graph.tables = tables
+
+    def settle(self) -> None:
+        """Waits until every fresh code is in the graph and the substring tables are
+        current (benchmarks and tests); returns at once after `close`, which leaves fresh
+        codes fresh."""
+        while self.fresh_count or self._graph.tables_due():
+            with self._absorber_guard:
+                if self._absorber is None:
+                    return
+            time.sleep(0.002)
+
+    def close(self) -> None:
+        """Stops the background thread (fresh codes stay fresh; a snapshot keeps them)."""
+        with self._absorber_guard:
+            self._closing = True
+            absorber = self._absorber
+        if absorber is not None:
+            absorber.join()
+
+    # -- search ---------------------------------------------------------------------------
+    def top_k_path(self, exact: bool = False) -> SearchPath:
+        """The path a top-k query takes at the current size."""
+        n, p = self._graph.n, self.params
+        if exact or n < p.exact_threshold or n >= p.hnsw_max_codes:
+            return SearchPath.EXACT
+        return SearchPath.HNSW
+
+    def search(
+        self,
+        queries: Sequence[int],
+        *,
+        k: int | None = None,
+        radius: int | None = None,
+        exact: bool = False,
+        limit: int = 10_000,
+    ) -> CodeSearch:
+        """The stored codes nearest to any of the query codes (e.g. the 8 orientations).
+
+        k: at most this many codes; radius: only codes within this many bits (inclusive).
+        At least one must be given. Radius queries are exact; top-k queries take
+        `top_k_path`. A code matched by several queries is reported once, for the query
+        that is closest. `limit` bounds radius-only results (`truncated` says so).
+        """
+        if not queries:
+            raise ValueError("a search needs at least one query code")
+        q = codes_from_ints(queries)
+        with self._lock.read(), one_thread():
+            graph = self._graph
+            if radius is not None and (k is None or radius <= _RANGE_SEARCH_MAX_RADIUS):
+                path = SearchPath.EXACT
+                slots, dist, qi = range_scan(graph, q, radius)
+            elif k is not None:
+                path = SearchPath.EXACT if radius is not None else self.top_k_path(exact)
+                slots, dist, qi = top_k_scan(
+                    graph, q, k, path is SearchPath.HNSW, max(self.params.ef_search, k)
+                )
+                if radius is not None:
+                    within = dist <= radius
+                    slots, dist, qi = slots[within], dist[within], qi[within]
+            else:
+                raise ValueError("a search needs k, a radius or both")
+            if len(q) > 1 or graph.in_graph < graph.n:
+                slots, dist, qi = merge(slots, dist, qi)
+            elif path is SearchPath.EXACT and radius is not None:  # range results are unsorted
+                order = np.argsort(dist, kind="stable")
+                slots, dist, qi = slots[order], dist[order], qi[order]
+            bound = k if k is not None else limit
+            truncated = k is None and len(slots) > limit
+            codes, images = graph.codes[slots[:bound]], graph.live[slots[:bound]]
+        found = zip(
+            codes.tolist(), dist[:bound].tolist(), qi[:bound].tolist(), images.tolist(), strict=True
+        )
+        return CodeSearch([CodeMatch(*match) for match in found], path, truncated)
+
+    # -- inspection -----------------------------------------------------------------------
+    def live_count(self, code: int) -> int:
+        """How many live images carry this code."""
+        with self._lock.read():
+            slot = int(self._graph.lookup(np.array([code], dtype=np.uint64))[0])
+            return int(self._graph.live[slot]) if slot >= 0 else 0
+
+    def live_codes(self) -> dict[int, int]:
+        """Every code with a live image, and how many carry it (for checks and tests)."""
+        with self._lock.read():
+            g = self._graph
+            alive = np.flatnonzero(g.live[: g.n] > 0)
+            return dict(zip(g.codes[alive].tolist(), g.live[alive].tolist(), strict=True))
+
+    @property
+    def slot_count(self) -> int:
+        """Slots, dead ones included."""
+        return self._graph.n
+
+    @property
+    def fresh_count(self) -> int:
+        """Slots not yet in the graph (searched exactly meanwhile)."""
+        graph = self._graph
+        return graph.n - graph.in_graph
+
+    @property
+    def tables_covered(self) -> int:
+        """Slots covered by the substring tables (0: none built)."""
+        tables = self._graph.tables
+        return tables.covered if tables is not None else 0
+
+    @property
+    def dead_slots(self) -> int:
+        """Slots whose images are all removed."""
+        return self._graph.dead
+
+    @property
+    def image_count(self) -> int:
+        """Live images: the sum of the live counts."""
+        return self._graph.total
+
+    @property
+    def code_count(self) -> int:
+        """Distinct codes with at least one live image."""
+        g = self._graph
+        return g.n - g.dead
+
+    @property
+    def kind(self) -> str:
+        """The FAISS structure, as Stats reports it."""
+        return f"IndexBinaryHNSW(M={self.params.hnsw_m})"
+
+    def memory_bytes(self) -> int:
+        """Approximate bytes held (graph, codes, counts, lookup)."""
+        with self._lock.read():
+            return self._graph.memory_bytes()
+
+    # -- snapshot support -----------------------------------------------------------------
+    def export(self) -> IndexImage:
+        """A consistent copy for a snapshot: serialised graph, live counts, fresh codes,
+        and the store sequence it covers."""
+        with self._applying, self._lock.read():
+            return IndexImage(HNSW_KIND, *self._graph.serialized(), self.sequence)
+
+    @classmethod
+    def restore(cls, params: IndexParams, image: IndexImage) -> HammingIndex:
+        """The index `export` copied (raises ValueError or RuntimeError on a bad blob)."""
+        graph = SlotGraph.deserialized(params, image.blob, image.live, image.fresh)
+        return cls(params, graph, image.sequence)
+
+    @classmethod
+    def build(cls, params: IndexParams, counts: Mapping[int, int], sequence: int) -> HammingIndex:
+        """A fresh index of these codes and live counts (a rebuild from the store)."""
+        codes = np.fromiter(counts.keys(), dtype=np.uint64, count=len(counts))
+        live = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
+        return cls(params, built_graph(params.validated(), codes, live), sequence)
+
+    # -- compaction -----------------------------------------------------------------------
+    def compact(self) -> CompactionReport:
+        """Rebuilds the graph without dead slots, aside, then swaps it in.
+
+        Searches and `apply` go on while the new graph is built; the swap (under the write
+        lock) brings it up to date with the changes made meanwhile.
+        """
+        started = time.perf_counter()
+        with self._compacting:
+            with self._lock.read():
+                g = self._graph
+                alive = np.flatnonzero(g.live[: g.n] > 0)
+                codes, counts, before = g.codes[alive].copy(), g.live[alive].copy(), g.n
+            fresh = built_graph(self.params, codes, counts)
+            with self._lock.write():
+                old = self._graph
+                alive = np.flatnonzero(old.live[: old.n] > 0)
+                codes, counts = old.codes[alive], old.live[alive]
+                slots = fresh.lookup(codes)
+                present = slots >= 0
+                fresh.adjust(np.arange(fresh.n, dtype=np.int64), -fresh.live[: fresh.n])
+                fresh.adjust(slots[present], counts[present])
+                fresh.append(codes[~present], counts[~present])
+                self._graph = fresh
+                after = fresh.n
+        self._wake_absorber()
+        return CompactionReport(before, after, time.perf_counter() - started)

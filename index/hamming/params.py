@@ -1,0 +1,65 @@
+"""`IndexParams`: the tuning of a collection's Hamming index, with measured defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import InvalidArgument
+
+__all__ = ["IndexParams"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexParams:
+    """Tuning of a collection's index; the defaults are measured (scripts/bench_index.py).
+
+    hnsw_m, ef_construction: graph degree and build effort. On 1M clustered codes with
+    random and near queries, efC=80 reached recall@10 0.935 at efSearch 128 (0.42 ms) and
+    efC=200 0.962 (0.41 ms): the better graph costs half the build rate (4.5k vs 8.5k
+    codes/s on 2 cores).
+    ef_search: search effort (raised to k when smaller): 160 gave recall@10 0.975 at 1M
+    and 2M, 0.44 / 0.47 ms a query.
+    exact_threshold: below this many distinct codes top-k queries scan exactly: the flat
+    scan costs ~1.1 ms per million codes, the graph ~0.2 ms at 100k (0.118 vs 0.181 ms
+    there), so they cross near 250k.
+    hnsw_max_codes: at and above this many codes top-k queries scan exactly again: recall@10
+    at efSearch 160 was 0.975 at 2M codes but 0.908 at 10M, while a flat scan is exact.
+    Only 2M and 10M were measured, so the bound sits at the last size known to be good.
+    substring_tables_min_codes: from this many codes on, range searches (every Add's
+    duplicate check) go through substring tables (`substrings.py`) instead of a flat scan.
+    At radius 10 the tables alone took 0.041 ms against the scan's 0.060 at 100k codes and
+    0.128 (through the index) against 0.516 at 1M; below 100k a scan costs little and the
+    tables' fixed 2 MB (69 B a code at 100k) is not worth keeping. Smaller sizes were not
+    measured, so the bound sits at the smallest size known to gain.
+    (All: scripts/bench_index.py, README "Performance".)
+    """
+
+    hnsw_m: int = 32
+    ef_construction: int = 200
+    ef_search: int = 160
+    exact_threshold: int = 250_000
+    hnsw_max_codes: int = 2_000_000
+    substring_tables_min_codes: int = 100_000
+
+    def validated(self) -> IndexParams:
+        """Itself, or InvalidArgument naming the field out of bounds."""
+        bounds = {
+            "hnsw_m": (4, 128),
+            "ef_construction": (8, 2048),
+            "ef_search": (8, 4096),
+            "exact_threshold": (0, 1 << 40),
+            "hnsw_max_codes": (0, 1 << 40),
+            "substring_tables_min_codes": (0, 1 << 40),
+        }
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise InvalidArgument(
+                    f"index.{name} must be in {low}..{high}, got {value}", f"index.{name}"
+                )
+        return self
+
+    def with_overrides(self, **overrides: int | None) -> IndexParams:
+        """These parameters with the given non-None fields replaced, validated."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return replace(self, **given).validated()

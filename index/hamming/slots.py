@@ -1,0 +1,327 @@
+"""`SlotGraph`: the codes of one collection at their slots, and the scans over them.
+
+Slots [0, in_graph) are in a FAISS `IndexBinaryHNSW`, whose `storage` (an `IndexBinaryFlat`
+of the same codes) doubles as the exact path; slots [in_graph, n) are *fresh*, in a small
+`IndexBinaryFlat` until `absorb` moves them into the graph. Per slot: the code, how many live
+images carry it, and a bit in the bitmap that FAISS's ID selector reads (live or dead). A
+sorted array (plus a dict of codes added since it was sorted) maps codes to slots. Once the
+collection is large, `SubstringTables` over a prefix of the slots answer small-radius
+range searches without a full scan; they are rebuilt (by `HammingIndex`'s background
+thread) when the slots after that prefix pile up.
+
+The scans (`range_scan`, `top_k_scan`) search the graph part and the fresh part and return
+slots, distances and query numbers as arrays; `merge` keeps each slot once.
+
+FAISS binary `range_search(r)` returns distances strictly below r: we ask for r + 1.
+
+Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
+from .params import IndexParams
+from .substrings import SubstringTables
+
+__all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "top_k_scan"]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+# Bulk builds insert into the graph in batches this large (FAISS parallelises within one).
+_BUILD_CHUNK = 1 << 20
+# Substring tables are rebuilt once the slots after them pass this share of the slots they
+# cover (or a floor): a range search measures those codes one by one with numpy, which keeps
+# them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
+_UNCOVERED_SHARE = 1 / 32
+_UNCOVERED_FLOOR = 8_192
+
+
+class SlotGraph:
+    """The codes at their slots: FAISS graph, live counts, selector bitmap, code -> slot.
+
+    Not thread-safe on its own: `HammingIndex` guards it.
+    """
+
+    def __init__(
+        self,
+        params: IndexParams,
+        index: Any,
+        live: npt.NDArray[np.int32],
+        fresh: U64 | None = None,
+    ) -> None:
+        self.params = params
+        self.index = index
+        self.flat = faiss.downcast_IndexBinary(index.storage)
+        in_graph = int(index.ntotal)
+        fresh = np.zeros(0, dtype=np.uint64) if fresh is None else fresh
+        n = in_graph + len(fresh)
+        if live.shape != (n,):
+            raise ValueError(f"{live.shape[0]} live counts for {n} slots")
+        capacity = max(1024, n)
+        self.codes = np.zeros(capacity, dtype=np.uint64)
+        if in_graph:
+            xb = faiss.vector_to_array(self.flat.xb).reshape(in_graph, 8)
+            self.codes[:in_graph] = u64_from_codes(xb)
+        self.codes[in_graph:n] = fresh
+        self.fresh = faiss.IndexBinaryFlat(BITS)
+        if len(fresh):
+            self.fresh.add(codes_from_u64(fresh))
+        self.live = np.zeros(capacity, dtype=np.int32)
+        self.live[:n] = live
+        self.n = n
+        self.dead = int(np.count_nonzero(live == 0))
+        self.total = int(live.sum())
+        self.bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
+        self.bitmap[: (n + 7) // 8] = np.packbits(live > 0, bitorder="little")
+        self.tables: SubstringTables | None = None
+        self._reindex()
+
+    def serialized(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], U64]:
+        """A copy for a snapshot: the FAISS graph's bytes, live counts, fresh codes."""
+        return (
+            faiss.serialize_index_binary(self.index),
+            self.live[: self.n].copy(),
+            self.codes[self.in_graph : self.n].copy(),
+        )
+
+    @classmethod
+    def deserialized(
+        cls,
+        params: IndexParams,
+        serialized: npt.NDArray[np.uint8],
+        live: npt.NDArray[np.int32],
+        fresh: U64,
+    ) -> SlotGraph:
+        """The graph `serialized` copied (ValueError or RuntimeError on a bad blob)."""
+        # read_index_binary already returns the concrete type; a downcast of the temporary
+        # would leave a wrapper on memory freed with it.
+        index = faiss.deserialize_index_binary(serialized)
+        if not isinstance(index, faiss.IndexBinaryHNSW):
+            raise ValueError("the serialised index is not an IndexBinaryHNSW")
+        if int(index.ntotal) + len(fresh) != len(live):
+            raise ValueError("the serialised index does not match its live counts")
+        index.hnsw.efSearch = params.ef_search
+        return cls(params, index, live, fresh)
+
+    @classmethod
+    def empty(cls, params: IndexParams) -> SlotGraph:
+        index = faiss.IndexBinaryHNSW(BITS, params.hnsw_m)
+        index.hnsw.efConstruction = params.ef_construction
+        index.hnsw.efSearch = params.ef_search
+        return cls(params, index, np.zeros(0, dtype=np.int32))
+
+    # -- code -> slot: a sorted array for the bulk, a dict for codes added since -------------
+    def _reindex(self) -> None:
+        order = np.argsort(self.codes[: self.n], kind="stable")
+        self._sorted_codes = self.codes[: self.n][order]
+        self._sorted_slots = order.astype(np.int64)
+        self._recent: dict[int, int] = {}
+
+    def lookup(self, codes: U64) -> I64:
+        """The slot of each code, -1 where absent."""
+        pos = np.searchsorted(self._sorted_codes, codes)
+        pos_clipped = np.minimum(pos, max(len(self._sorted_codes) - 1, 0))
+        slots = np.full(len(codes), -1, dtype=np.int64)
+        if len(self._sorted_codes):
+            found = self._sorted_codes[pos_clipped] == codes
+            slots[found] = self._sorted_slots[pos_clipped[found]]
+        if self._recent:
+            for i in np.flatnonzero(slots < 0):
+                slots[i] = self._recent.get(int(codes[i]), -1)
+        return slots
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self.codes)
+        if needed <= capacity:
+            return
+        capacity = max(needed, capacity * 2)
+        self.codes = np.resize(self.codes, capacity)
+        self.live = np.resize(self.live, capacity)
+        self.live[self.n :] = 0
+        bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
+        bitmap[: len(self.bitmap)] = self.bitmap
+        self.bitmap = bitmap
+
+    @property
+    def in_graph(self) -> int:
+        """Slots [0, in_graph) are in the HNSW graph; the rest are fresh."""
+        return int(self.index.ntotal)
+
+    def append(self, codes: U64, counts: npt.NDArray[np.int32], into_graph: bool = False) -> None:
+        """Adds new (absent) codes with their live counts at the next slots: to the fresh
+        flat index, or straight into the graph (bulk builds, when nothing is fresh)."""
+        if len(codes) == 0:
+            return
+        start, end = self.n, self.n + len(codes)
+        self._grow(end)
+        if into_graph and self.in_graph == self.n:
+            self.index.add(codes_from_u64(codes))
+        else:
+            self.fresh.add(codes_from_u64(codes))
+        self.codes[start:end] = codes
+        self.live[start:end] = counts
+        self.n = end
+        self._set_bits(np.arange(start, end, dtype=np.int64))
+        self.dead += int(np.count_nonzero(counts == 0))
+        self.total += int(counts.sum())
+        self._recent.update(zip(codes.tolist(), range(start, end), strict=True))
+        if len(self._recent) > max(65_536, self.n // 8):
+            self._reindex()
+
+    def absorb(self, limit: int) -> int:
+        """Moves up to `limit` fresh codes into the graph; returns how many it moved."""
+        start = self.in_graph
+        moved = min(limit, self.n - start)
+        if moved:
+            self.index.add(codes_from_u64(self.codes[start : start + moved]))
+            self.fresh = faiss.IndexBinaryFlat(BITS)
+            if self.n > start + moved:
+                self.fresh.add(codes_from_u64(self.codes[start + moved : self.n]))
+        return moved
+
+    def fresh_dead(self) -> int:
+        """Dead slots among the fresh codes (the fresh index has no selector)."""
+        return int(np.count_nonzero(self.live[self.in_graph : self.n] == 0))
+
+    def adjust(self, slots: I64, deltas: npt.NDArray[np.int32]) -> None:
+        """Adds deltas to the live counts of existing slots."""
+        was_dead = self.live[slots] == 0
+        counts = self.live[slots] + deltas
+        if (counts < 0).any():
+            raise ValueError("a live count would go negative: index and store disagree")
+        self.live[slots] = counts
+        self.total += int(deltas.sum())
+        self.dead += int(np.count_nonzero(self.live[slots] == 0)) - int(np.count_nonzero(was_dead))
+        self._set_bits(slots)
+
+    def _set_bits(self, slots: I64) -> None:
+        byte, bit = slots >> 3, (slots & 7).astype(np.uint8)
+        mask = np.left_shift(np.uint8(1), bit)
+        np.bitwise_and.at(self.bitmap, byte, ~mask)
+        alive = self.live[slots] > 0
+        np.bitwise_or.at(self.bitmap, byte[alive], mask[alive])
+
+    def tables_due(self) -> bool:
+        """Whether substring tables should be (re)built: the collection has reached
+        `substring_tables_min_codes` and too many slots lie after the tables' prefix."""
+        if self.n < max(1, self.params.substring_tables_min_codes):
+            return False
+        if self.tables is None:
+            return True
+        covered = self.tables.covered
+        return self.n - covered > max(_UNCOVERED_FLOOR, covered * _UNCOVERED_SHARE)
+
+    def selector(self) -> Any:
+        """An ID selector of the live slots, or None when no slot is dead."""
+        if self.dead == 0:
+            return None
+        return faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(self.bitmap))
+
+    def memory_bytes(self) -> int:
+        hnsw = self.index.hnsw
+        graph = 4 * (hnsw.neighbors.size() + hnsw.levels.size()) + 8 * hnsw.offsets.size()
+        ours = self.codes.nbytes + self.live.nbytes + self.bitmap.nbytes
+        lookup = self._sorted_codes.nbytes + self._sorted_slots.nbytes + 100 * len(self._recent)
+        tables = self.tables.nbytes if self.tables is not None else 0
+        return int(8 * self.n + graph + ours + lookup + tables)
+
+
+def built_graph(params: IndexParams, codes: U64, counts: npt.NDArray[np.int32]) -> SlotGraph:
+    """A graph holding these codes, inserted in large batches (FAISS uses every core)."""
+    graph = SlotGraph.empty(params)
+    for start in range(0, len(codes), _BUILD_CHUNK):
+        chunk = slice(start, start + _BUILD_CHUNK)
+        graph.append(codes[chunk], counts[chunk], into_graph=True)
+    return graph
+
+
+def merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
+    """Keeps each slot once, at its smallest distance (lowest query on ties), nearest first."""
+    order = np.lexsort((queries, distances))
+    slots, distances, queries = slots[order], distances[order], queries[order]
+    _, first = np.unique(slots, return_index=True)
+    first.sort()  # positions in (distance, query) order
+    return slots[first], distances[first], queries[first]
+
+
+def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
+    """Exact: the substring tables and the slots after them when the tables are cheaper,
+    else a range search of the graph's storage and of the fresh codes."""
+    tables = graph.tables
+    if tables is not None:
+        queries = u64_from_codes(q)
+        found = tables.range_search(queries, radius)
+        if found is not None:
+            slots, dist, qi = _concat([found, _uncovered_scan(graph, queries, radius, tables)])
+            alive = graph.live[slots] > 0
+            return slots[alive], dist[alive], qi[alive]
+    sel = graph.selector()
+    params = faiss.SearchParameters(sel=sel) if sel is not None else None
+    lims, dist, slots = graph.flat.range_search(q, radius + 1, params=params)
+    parts = [(slots.astype(np.int64), dist.astype(np.int64), _query_numbers(lims))]
+    if graph.fresh.ntotal:
+        lims, dist, local = graph.fresh.range_search(q, radius + 1)
+        parts.append(_fresh_part(graph, local, dist, _query_numbers(lims)))
+    return _concat(parts)
+
+
+def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tuple[I64, I64, I64]:
+    """Top-k of the graph (the HNSW graph, or its storage exactly) and of the fresh codes."""
+    sel = graph.selector()
+    if use_graph:
+        params = faiss.SearchParametersHNSW(efSearch=ef)
+        if sel is not None:
+            params.sel = sel
+        dist, slots = graph.index.search(q, k, params=params)
+    else:
+        params = faiss.SearchParameters(sel=sel) if sel is not None else None
+        dist, slots = graph.flat.search(q, k, params=params)
+    per_query = np.repeat(np.arange(len(q), dtype=np.int64), k)
+    parts = [(slots.ravel().astype(np.int64), dist.ravel().astype(np.int64), per_query)]
+    if graph.fresh.ntotal:
+        k_fresh = min(int(graph.fresh.ntotal), k + graph.fresh_dead())
+        dist, local = graph.fresh.search(q, k_fresh)
+        per_query = np.repeat(np.arange(len(q), dtype=np.int64), k_fresh)
+        parts.append(_fresh_part(graph, local.ravel(), dist.ravel(), per_query))
+    slots, dist, qi = _concat(parts)
+    found = slots >= 0
+    return slots[found], dist[found], qi[found]
+
+
+def _uncovered_scan(
+    graph: SlotGraph, queries: U64, radius: int, tables: SubstringTables
+) -> tuple[I64, I64, I64]:
+    """Exact: the slots after the tables' prefix, measured one by one."""
+    start = tables.covered
+    distances = np.bitwise_count(graph.codes[start : graph.n][None, :] ^ queries[:, None])
+    qi, offset = np.nonzero(distances <= radius)
+    return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
+
+
+def _query_numbers(lims: Any) -> I64:
+    return np.repeat(np.arange(len(lims) - 1, dtype=np.int64), np.diff(lims.astype(np.int64)))
+
+
+def _fresh_part(graph: SlotGraph, local: Any, dist: Any, qi: I64) -> tuple[I64, I64, I64]:
+    """Fresh results as slots, dead ones (and FAISS's -1 fillers) dropped."""
+    local = local.astype(np.int64)
+    slots = np.where(local >= 0, local + graph.in_graph, -1)
+    keep = (slots >= 0) & (graph.live[np.maximum(slots, 0)] > 0)
+    return slots[keep], dist.astype(np.int64)[keep], qi[keep]
+
+
+def _concat(parts: list[tuple[I64, I64, I64]]) -> tuple[I64, I64, I64]:
+    if len(parts) == 1:
+        return parts[0]
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )

@@ -1,0 +1,112 @@
+"""Start-up of one collection's index: the newest valid snapshot plus the store's newer
+changes, or, when the snapshot is missing or unusable, a rebuild from the store.
+
+Never a refusal to start: whatever is wrong with a snapshot, the store holds the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..hamming.code_index import CodeIndex, build_code_index, restore_code_index
+from ..records import CollectionInfo
+from . import queries
+from .database import Store
+from .snapshot import SnapshotHeader, SnapshotInvalid, read_snapshot, snapshot_path
+
+__all__ = ["LoadReport", "load_index", "rebuild_index", "replay_changes", "snapshot_key"]
+
+log = logging.getLogger(__name__)
+
+_REPLAY_BATCH = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """How a collection's index came back: from a snapshot (and how many changes were
+    replayed on top) or rebuilt from the store (and why)."""
+
+    collection: str
+    source: str  # "snapshot" or "rebuild"
+    snapshot_sequence: int
+    replayed: int
+    seconds: float
+    reason: str
+
+
+def snapshot_key(info: CollectionInfo) -> str:
+    """The snapshot file stem of a collection: its uid, so a dropped and re-created
+    collection of the same name never loads the old one's snapshot."""
+    return f"c{info.uid}"
+
+
+def _from_snapshot(
+    store: Store, folder: Path, info: CollectionInfo
+) -> tuple[CodeIndex, SnapshotHeader]:
+    header, image = read_snapshot(snapshot_path(folder, snapshot_key(info)))
+    if header.collection != snapshot_key(info):
+        raise SnapshotInvalid(f"snapshot is of {header.collection}, not {snapshot_key(info)}")
+    if header.sequence > store.last_sequence:
+        raise SnapshotInvalid(
+            f"snapshot covers sequence {header.sequence}, beyond the store's {store.last_sequence}"
+        )
+    try:
+        index = restore_code_index(info.params, image)
+    except (RuntimeError, ValueError) as exc:  # FAISS refuses a malformed blob
+        raise SnapshotInvalid(f"the snapshot's index cannot be read ({exc})") from exc
+    return index, header
+
+
+def replay_changes(conn: sqlite3.Connection, index: CodeIndex, collection: str) -> int:
+    """Applies the store's logged changes after the index's sequence, up to what `conn`
+    sees committed; returns how many there were."""
+    replayed = 0
+    codes: list[int] = []
+    deltas: list[int] = []
+    for code, delta, sequence in queries.changes_after(conn, collection, index.sequence):
+        codes.append(code)
+        deltas.append(delta)
+        if len(codes) == _REPLAY_BATCH:
+            index.apply(codes, deltas, sequence)
+            replayed += len(codes)
+            codes, deltas = [], []
+    index.apply(codes, deltas, queries.committed_sequence(conn))
+    return replayed + len(codes)
+
+
+def rebuild_index(store: Store, info: CollectionInfo) -> CodeIndex:
+    """The collection's index built from the store's images, at the sequence they are at
+    (read in one transaction, so later changes are those after it)."""
+    with store.snapshot_read() as conn:
+        sequence = queries.committed_sequence(conn)
+        counts = queries.code_counts(conn, info.name)
+    return build_code_index(info.params, counts, sequence)
+
+
+def load_index(store: Store, folder: Path, info: CollectionInfo) -> tuple[CodeIndex, LoadReport]:
+    """The collection's index, up to date with the store; and how it was obtained."""
+    started = time.perf_counter()
+    try:
+        index, header = _from_snapshot(store, folder, info)
+    except SnapshotInvalid as exc:
+        index = rebuild_index(store, info)
+        report = LoadReport(info.name, "rebuild", 0, 0, time.perf_counter() - started, str(exc))
+        log.warning(
+            "collection %s: rebuilt its index from the store (%d images, %.2f s): %s",
+            info.name, index.image_count, report.seconds, exc,
+        )  # fmt: skip
+        return index, report
+    with store.snapshot_read() as conn:
+        replayed = replay_changes(conn, index, info.name)
+    report = LoadReport(
+        info.name, "snapshot", header.sequence, replayed, time.perf_counter() - started, ""
+    )
+    log.info(
+        "collection %s: loaded its snapshot at sequence %d and replayed %d changes (%.2f s)",
+        info.name, header.sequence, replayed, report.seconds,
+    )  # fmt: skip
+    return index, report

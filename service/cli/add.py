@@ -1,0 +1,77 @@
+"""Streams the files to the server (AddStream) and prints one line per stored file: hash,
+outcome (added, replaced, rejected_duplicate, skipped_existing), id; with --json a list of
+{id, hash, outcome, duplicates}. The id is the file name (--id-from-path: the path as
+given). Failed files go to stderr; exit status 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .options import add_server_options, connect
+from .output import match_row, print_json, read_image_file
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments of `neardup add`."""
+    command.add_argument("paths", nargs="+", metavar="PATH")
+    add_server_options(command)
+    existing = command.add_mutually_exclusive_group()
+    existing.add_argument("--replace", action="store_true", help="replace an existing id")
+    existing.add_argument("--skip-existing", action="store_true", help="leave an existing id")
+    command.add_argument("--reject-duplicates", action="store_true", help="dedup on upload")
+    command.add_argument("--id-from-path", action="store_true", help="id = the path as given")
+    command.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Streams image files to the server; one line (or JSON object) per file, in order."""
+    from neardup.service.client import add_request
+    from neardup.v1 import neardup_pb2 as pb
+
+    unreadable = 0
+    requests = []
+    for path in args.paths:
+        try:
+            data = read_image_file(path)
+        except OSError as exc:
+            print(f"neardup: {path}: {exc.strerror or exc}", file=sys.stderr)
+            unreadable += 1
+            continue
+        requests.append(
+            add_request(
+                data,
+                id=path if args.id_from_path else Path(path).name,
+                collection=args.collection,
+                replace=args.replace,
+                skip_existing=args.skip_existing,
+                reject_duplicates=args.reject_duplicates,
+            )
+        )
+    rows = []
+    failed = unreadable
+    with connect(args) as client:
+        for response in client.add_stream(requests):
+            if response.HasField("error"):
+                failed += 1
+                print(f"neardup: {response.id}: {response.error.message}", file=sys.stderr)
+                continue
+            added = response.added
+            outcome = pb.AddOutcome.Name(added.outcome).removeprefix("ADD_OUTCOME_").lower()
+            duplicates = [match_row(d.id, d.hash.hex, d.distance, None) for d in added.duplicates]
+            rows.append(
+                {
+                    "id": response.id,
+                    "hash": added.image.hash.hex,
+                    "outcome": outcome,
+                    "duplicates": duplicates,
+                }
+            )
+            if not args.json:
+                print(f"{added.image.hash.hex}\t{outcome}\t{response.id}")
+    if args.json:
+        print_json(rows)
+    return 1 if failed else 0

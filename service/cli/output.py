@@ -1,0 +1,51 @@
+"""What the CLI commands share: reading an image file within the byte limit, and printing
+matches the same way whether they come from a data dir or from a server."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from neardup.index.fingerprint import DEFAULT_LIMITS, similarity
+
+__all__ = ["match_row", "print_json", "print_matches", "read_image_file"]
+
+
+def read_image_file(path: str | Path) -> bytes:
+    """The file's bytes, read no further than one byte past the image byte limit (enough
+    for the hash to refuse it as too large without reading a huge file whole)."""
+    with open(path, "rb") as f:
+        return f.read(DEFAULT_LIMITS.max_bytes + 1)
+
+
+def match_row(
+    image_id: str, hex_hash: str, distance: int, orientation: str | None
+) -> dict[str, Any]:
+    """One match as the CLI prints it."""
+    row: dict[str, Any] = {
+        "id": image_id,
+        "hash": hex_hash,
+        "distance": distance,
+        "similarity": similarity(distance),
+    }
+    if orientation is not None:
+        row["orientation"] = orientation
+    return row
+
+
+def print_matches(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
+    """A JSON list, or one TAB line per match: hash, distance, id."""
+    if as_json:
+        print_json(list(rows))
+        return
+    for row in rows:
+        print(f"{row['hash']}\t{row['distance']}\t{row['id']}")
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout."""
+    json.dump(value, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")

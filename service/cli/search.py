@@ -1,0 +1,96 @@
+"""Prints the matches nearest first: with --json a JSON list of {"id", "hash", "distance",
+"similarity"} (and "orientation" with --orientations), else one line per match: hash,
+distance, id (TAB-separated). Default: the 10 nearest within the collection's radius. With
+--data-dir it opens the data dir itself (no server may have it open); with --server it asks
+a running server."""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import add_where_options, connect
+from .output import match_row, print_matches, read_image_file
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments of `neardup search`."""
+    query = command.add_mutually_exclusive_group(required=True)
+    query.add_argument("image", nargs="?", metavar="IMAGE", help="an image file")
+    query.add_argument("--hash", help="16 hex digits, in the collection's algorithm")
+    query.add_argument("--id", help="a stored id: search with its hash")
+    add_where_options(command)
+    command.add_argument("--k", type=int, default=0, help="at most K matches (1..1000)")
+    command.add_argument("--radius", type=int, default=None, help="within R bits (0..64)")
+    command.add_argument("--exact", action="store_true", help="demand an exhaustive scan")
+    command.add_argument(
+        "--orientations", action="store_true", help="also match mirrors and rotations (IMAGE)"
+    )
+    command.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Searches the data dir or the server; the same output either way."""
+    rows = _remote_rows(args) if args.server else _offline_rows(args)
+    print_matches(rows, args.json)
+    return 0
+
+
+def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
+    from neardup.index import Engine
+    from neardup.index.errors import InvalidArgument
+    from neardup.index.fingerprint import Fingerprint, hash_image
+
+    with Engine(args.data_dir) as engine:
+        info = engine.collection(args.collection)
+        if args.orientations and args.image is None:
+            raise InvalidArgument("--orientations needs an IMAGE query", "orientations")
+        if args.image is not None:
+            hashes = hash_image(
+                read_image_file(args.image), info.algorithm, orientations=args.orientations
+            )
+            queries = list(hashes.orientations) if args.orientations else [hashes.fingerprint]
+        elif args.hash is not None:
+            queries = [Fingerprint.from_hex(args.hash, info.algorithm)]
+        else:
+            queries = [engine.get(args.collection, args.id).fingerprint]
+        result = engine.search(
+            args.collection, queries, k=args.k, radius=args.radius, exact=args.exact
+        )
+    return [
+        match_row(
+            m.image.id,
+            m.image.fingerprint.hex,
+            m.distance,
+            m.orientation.name.lower() if args.orientations else None,
+        )
+        for m in result.matches
+    ]
+
+
+def _remote_rows(args: argparse.Namespace) -> list[dict[str, object]]:
+    from neardup.v1 import neardup_pb2 as pb
+
+    with connect(args) as client:
+        result = client.search(
+            read_image_file(args.image) if args.image is not None else None,
+            hash=args.hash,
+            id=args.id,
+            collection=args.collection,
+            k=args.k,
+            max_distance=args.radius,
+            orientations=args.orientations,
+            exact=args.exact,
+        )
+    return [
+        match_row(
+            m.id,
+            m.hash.hex,
+            m.distance,
+            pb.Orientation.Name(m.orientation).removeprefix("ORIENTATION_").lower()
+            if args.orientations
+            else None,
+        )
+        for m in result.matches
+    ]

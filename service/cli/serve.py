@@ -1,0 +1,43 @@
+"""Serves the neardup.v1 gRPC API (with health and reflection) until SIGTERM or SIGINT,
+then drains, writes final snapshots and exits 0. Settings: defaults, then --config FILE
+(TOML), then NEARDUP_* variables, then these flags."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments of `neardup serve`."""
+    command.add_argument("--data-dir", default=None, help="default ./data")
+    command.add_argument(
+        "--listen", default=None, metavar="HOST:PORT", help="default 127.0.0.1:50051"
+    )
+    command.add_argument(
+        "--metrics", default=None, metavar="HOST:PORT", help="serve Prometheus /metrics here"
+    )
+    command.add_argument("--config", type=Path, default=None, metavar="FILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the server in the foreground, logging JSON lines to stderr."""
+    import asyncio
+    import logging
+
+    from neardup.service.calls import JsonFormatter
+    from neardup.service.config import load_config
+    from neardup.service.server import serve
+
+    config = load_config(
+        args.config,
+        flags={"data_dir": args.data_dir, "listen": args.listen, "metrics_listen": args.metrics},
+    )
+    config.check_loopback()
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    asyncio.run(serve(config))
+    return 0

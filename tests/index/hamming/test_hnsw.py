@@ -1,0 +1,322 @@
+"""HammingIndex: distinct codes with live counts, exact and HNSW paths, one answer.
+
+Every result is checked against a brute-force scan of the same codes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from neardup.index import HammingIndex, IndexParams, SearchPath
+from neardup.index.hamming import restore_code_index
+from neardup.index.hamming.substrings import SubstringTables
+
+SMALL_GRAPH = IndexParams(hnsw_m=8, ef_construction=32, ef_search=64, exact_threshold=0)
+
+
+def clustered_codes(n: int, seed: int = 7) -> list[int]:
+    """70% random codes, 30% copies of them with 1..8 bits flipped (as in ANCHORS.md)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + rng.integers(
+        0, 2, size=n, dtype=np.uint64
+    )
+    codes = [int(c) for c in base]
+    for i in range(int(n * 0.7), n):
+        flipped = codes[int(rng.integers(0, int(n * 0.7)))]
+        for bit in rng.choice(64, size=int(rng.integers(1, 9)), replace=False):
+            flipped ^= 1 << int(bit)
+        codes[i] = flipped
+    return codes
+
+
+def brute_force(codes: list[int], query: int) -> list[tuple[int, int]]:
+    """(distance, code) of every distinct code, nearest first."""
+    return sorted({((c ^ query).bit_count(), c) for c in codes})
+
+
+def index_of(codes: list[int], params: IndexParams = SMALL_GRAPH) -> HammingIndex:
+    index = HammingIndex(params)
+    index.apply(codes, [1] * len(codes), sequence=len(codes))
+    return index
+
+
+@pytest.fixture(scope="module")
+def codes() -> list[int]:
+    return clustered_codes(3000)
+
+
+@pytest.fixture(scope="module")
+def index(codes: list[int]) -> HammingIndex:
+    return index_of(codes)
+
+
+def test_radius_queries_are_exact_and_inclusive(index: HammingIndex, codes: list[int]) -> None:
+    for query in codes[2000:2050]:
+        got = index.search([query], radius=10)
+        assert got.path is SearchPath.EXACT
+        assert [(m.distance, m.code) for m in got.matches] == [
+            (d, c) for d, c in brute_force(codes, query) if d <= 10
+        ]
+
+
+def test_exact_top_k_returns_the_true_nearest_distances(
+    index: HammingIndex, codes: list[int]
+) -> None:
+    for query in codes[:30]:
+        got = index.search([query ^ 0b1011], k=10, exact=True)
+        assert got.path is SearchPath.EXACT
+        want = [d for d, _ in brute_force(codes, query ^ 0b1011)[:10]]
+        assert [m.distance for m in got.matches] == want
+
+
+def test_hnsw_path_serves_top_k_above_the_threshold_with_exact_distances(
+    index: HammingIndex, codes: list[int]
+) -> None:
+    hits = 0
+    for query in codes[:100]:
+        got = index.search([query], k=5)
+        assert got.path is SearchPath.HNSW
+        assert all(m.distance == (m.code ^ query).bit_count() for m in got.matches)
+        assert [m.distance for m in got.matches] == sorted(m.distance for m in got.matches)
+        hits += got.matches[0].code == query
+    assert hits >= 95  # a stored code is found at distance 0 nearly always
+
+
+def test_the_size_policy_chooses_the_path() -> None:
+    codes = clustered_codes(500)
+    below = index_of(codes, IndexParams(exact_threshold=501))
+    between = index_of(codes, IndexParams(exact_threshold=500, hnsw_max_codes=501))
+    above = index_of(codes, IndexParams(exact_threshold=10, hnsw_max_codes=500))
+    assert below.top_k_path() is SearchPath.EXACT
+    assert between.top_k_path() is SearchPath.HNSW
+    assert between.top_k_path(exact=True) is SearchPath.EXACT
+    assert above.top_k_path() is SearchPath.EXACT
+
+
+def test_identical_hashes_share_one_slot_and_count_images() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([5, 5, 5, 9], [1, 1, 1, 1], sequence=4)
+    assert (index.slot_count, index.code_count, index.image_count) == (2, 2, 4)
+    assert index.live_count(5) == 3
+    found = index.search([4], radius=2).matches
+    assert [(m.code, m.images) for m in found] == [(5, 3)]  # each match says how many carry it
+
+
+def test_a_code_whose_images_are_all_removed_is_never_returned() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([0b0, 0b1, 0b11], [1, 1, 1], sequence=3)
+    index.apply([0b1], [-1], sequence=4)
+    assert index.dead_slots == 1
+    for exact in (False, True):
+        got = index.search([0b0], k=3, exact=exact)
+        assert [m.code for m in got.matches] == [0b0, 0b11]
+    assert [m.code for m in index.search([0b0], radius=64).matches] == [0b0, 0b11]
+
+
+def test_a_dead_code_added_again_is_revived_in_its_slot() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([42], [1], sequence=1)
+    index.apply([42], [-1], sequence=2)
+    index.apply([42], [1], sequence=3)
+    assert (index.slot_count, index.dead_slots) == (1, 0)
+    assert index.search([42], radius=0).matches[0].code == 42
+
+
+def test_orientation_queries_report_the_closest_query_per_code() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.apply([0xFF00, 0x00FF], [1, 1], sequence=2)
+    got = index.search([0xFF01, 0x00FF], radius=4)
+    assert [(m.code, m.distance, m.query) for m in got.matches] == [(0x00FF, 0, 1), (0xFF00, 1, 0)]
+
+
+def test_a_radius_query_beyond_the_limit_keeps_the_nearest_and_says_so(codes: list[int]) -> None:
+    index = index_of(codes[:500])
+    got = index.search([codes[0]], radius=64, limit=20)
+    assert got.truncated and len(got.matches) == 20
+    assert [m.distance for m in got.matches] == [
+        d for d, _ in brute_force(codes[:500], codes[0])[:20]
+    ]
+
+
+def test_compaction_drops_dead_slots_and_keeps_every_answer(codes: list[int]) -> None:
+    index = index_of(codes[:1000])
+    index.apply(codes[:400], [-1] * 400, sequence=2000)
+    survivors = codes[400:1000]
+    report = index.compact()
+    assert (report.slots_before, report.slots_after) == (
+        len(set(codes[:1000])),
+        len(set(survivors)),
+    )
+    assert index.dead_slots == 0
+    for query in codes[:20]:
+        got = index.search([query], radius=12)
+        assert [(m.distance, m.code) for m in got.matches] == [
+            (d, c) for d, c in brute_force(survivors, query) if d <= 12
+        ]
+
+
+def test_searches_and_adds_go_on_during_compaction(codes: list[int]) -> None:
+    index = index_of(codes[:2000])
+    index.apply(codes[:1000], [-1] * 1000, sequence=3000)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def search_until_done() -> None:
+        try:
+            while not done.is_set():
+                index.search([codes[1500]], radius=0)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    searcher = threading.Thread(target=search_until_done)
+    searcher.start()
+    compaction = threading.Thread(target=index.compact)
+    compaction.start()
+    index.apply(codes[2000:2500], [1] * 500, sequence=3500)  # during or after the rebuild
+    index.apply(codes[:10], [1] * 10, sequence=3510)  # revive codes the rebuild dropped
+    compaction.join()
+    done.set()
+    searcher.join()
+    assert not errors
+    alive = codes[:10] + codes[1000:2500]
+    assert index.live_codes() == {c: alive.count(c) for c in set(alive)}
+    for query in codes[:10] + codes[2400:2410]:
+        assert index.search([query], radius=0).matches[0].code == query
+
+
+def test_export_and_restore_give_the_same_index(codes: list[int]) -> None:
+    index = index_of(codes[:800])
+    index.apply(codes[:100], [-1] * 100, sequence=900)
+    restored = restore_code_index(SMALL_GRAPH, index.export())
+    assert restored.sequence == 900
+    assert restored.live_codes() == index.live_codes()
+    assert restored.dead_slots == index.dead_slots
+    query = codes[300]
+    assert restored.search([query], k=10, exact=True) == index.search([query], k=10, exact=True)
+
+
+def test_parameters_out_of_bounds_are_refused_naming_the_field() -> None:
+    from neardup.index.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument) as caught:
+        IndexParams().with_overrides(hnsw_m=2)
+    assert caught.value.field == "index.hnsw_m"
+    assert "4..128" in str(caught.value)
+
+
+def test_new_codes_are_searched_exactly_until_the_background_thread_grafts_them(
+    codes: list[int],
+) -> None:
+    index = index_of(codes[:1000])
+    index.settle()
+    index.close()  # the background thread stops: what is added now stays fresh
+    index.apply(codes[1000:1500], [1] * 500, sequence=1500)
+    index.apply(codes[1000:1010], [-1] * 10, sequence=1510)
+    assert index.fresh_count == len(set(codes[1000:1500]) - set(codes[:1000]))
+    alive = codes[:1000] + codes[1010:1500]
+    for query in codes[1000:1020] + codes[1490:1500]:
+        want = brute_force(alive, query)
+        got = index.search([query], radius=6)
+        assert [(m.distance, m.code) for m in got.matches] == [(d, c) for d, c in want if d <= 6]
+        got = index.search([query], k=8, exact=True)
+        assert [m.distance for m in got.matches] == [d for d, _ in want[:8]]
+        approximate = index.search([query], k=8)
+        assert approximate.path is SearchPath.HNSW
+        assert all(m.code in alive for m in approximate.matches)
+        assert approximate.matches[0].distance == want[0][0]  # fresh codes are found exactly
+
+
+def test_a_snapshot_keeps_fresh_codes_and_the_restored_index_grafts_them(
+    codes: list[int],
+) -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    index.close()
+    index.apply(codes[:700], [1] * 700, sequence=700)
+    image = index.export()
+    assert len(image.fresh) == len(set(codes[:700]))
+    restored = restore_code_index(SMALL_GRAPH, image)
+    restored.settle()
+    assert restored.fresh_count == 0
+    assert restored.live_codes() == index.live_codes()
+    for query in codes[:10]:
+        assert restored.search([query], k=1).matches[0].code == query
+
+
+def test_grafting_waits_for_a_pause_in_the_writes_unless_fresh_codes_pile_up() -> None:
+    from neardup.index.hamming.hnsw import graft_due
+
+    assert not graft_due(0, quiet_seconds=10.0)  # nothing to graft
+    assert not graft_due(500, quiet_seconds=0.01)  # adds are streaming in: they go first
+    assert graft_due(500, quiet_seconds=0.5)  # the writes paused
+    assert graft_due(65_536, quiet_seconds=0.0)  # too many fresh codes to scan exactly
+
+
+TABLED = replace(SMALL_GRAPH, substring_tables_min_codes=1000)
+
+
+def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(codes[:2000], TABLED)
+    index.settle()
+    assert index.tables_covered == index.slot_count
+    index.apply(codes[2000:2600], [1] * 600, sequence=2600)  # after the tables' prefix
+    index.apply(codes[:50], [-1] * 50, sequence=2650)  # dead slots inside the tables
+    alive = codes[50:2600]
+    taken = []
+    original = SubstringTables.range_search
+    monkeypatch.setattr(
+        SubstringTables,
+        "range_search",
+        lambda tables, *args: taken.append(1) or original(tables, *args),
+    )
+    for query in codes[:5] + codes[1990:2010] + codes[2590:2600]:
+        for radius in (0, 4, 10):
+            got = index.search([query], radius=radius)
+            want = [(d, c) for d, c in brute_force(alive, query) if d <= radius]
+            assert [(m.distance, m.code) for m in got.matches] == want
+    assert len(taken) == 35 * 3
+
+
+def test_orientation_queries_through_substring_tables_keep_each_code_once(
+    codes: list[int],
+) -> None:
+    index = index_of(codes, TABLED)
+    index.settle()
+    queries = [codes[i] ^ (1 << i) for i in range(8)]
+    got = index.search(queries, radius=8)
+    nearest = {c: min((c ^ q).bit_count() for q in queries) for c in set(codes)}
+    assert sorted((m.distance, m.code) for m in got.matches) == sorted(
+        (d, c) for c, d in nearest.items() if d <= 8
+    )
+
+
+def test_substring_tables_are_rebuilt_once_codes_after_them_pile_up() -> None:
+    index = index_of(clustered_codes(1000, seed=1), TABLED)
+    index.settle()
+    assert index.tables_covered == index.slot_count
+    index.apply(clustered_codes(9000, seed=2), [1] * 9000, sequence=10_000)
+    assert index.tables_covered < index.slot_count
+    index.settle()
+    assert index.tables_covered == index.slot_count
+
+
+def test_small_collections_keep_no_substring_tables(codes: list[int]) -> None:
+    index = index_of(codes[:999], TABLED)
+    index.settle()
+    assert index.tables_covered == 0
+
+
+def test_compaction_rebuilds_the_substring_tables(codes: list[int]) -> None:
+    index = index_of(codes, TABLED)
+    index.apply(codes[:500], [-1] * 500, sequence=3500)
+    index.compact()
+    index.settle()
+    assert index.tables_covered == index.slot_count == len(set(codes[500:]))
+    for query in codes[:5] + codes[500:505]:
+        got = index.search([query], radius=8)
+        want = [(d, c) for d, c in brute_force(codes[500:], query) if d <= 8]
+        assert [(m.distance, m.code) for m in got.matches] == want

@@ -1,0 +1,86 @@
+"""SubstringTables: multi-index hashing finds exactly what a scan finds, or declines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from neardup.index.hamming.substrings import SubstringTables
+
+from .test_hnsw import clustered_codes
+
+
+def scan(codes: np.ndarray, queries: np.ndarray, radius: int) -> set[tuple[int, int, int]]:
+    """(query number, slot, distance) of every code within radius: the truth."""
+    distances = np.bitwise_count(codes[None, :] ^ queries[:, None])
+    qi, slots = np.nonzero(distances <= radius)
+    return set(zip(qi.tolist(), slots.tolist(), distances[qi, slots].tolist(), strict=True))
+
+
+def searched(
+    tables: SubstringTables, queries: np.ndarray, radius: int
+) -> tuple[list[int], list[int], list[int]]:
+    result = tables.range_search(queries, radius)
+    assert result is not None, "the tables declined a narrow radius"
+    slots, distances, qi = result
+    return slots.tolist(), distances.tolist(), qi.tolist()
+
+
+def found(tables: SubstringTables, queries: np.ndarray, radius: int) -> set[tuple[int, int, int]]:
+    slots, distances, qi = searched(tables, queries, radius)
+    triples = list(zip(qi, slots, distances, strict=True))
+    assert len(triples) == len(set(triples)), "a slot reported twice for one query"
+    return set(triples)
+
+
+@pytest.fixture(scope="module")
+def codes() -> np.ndarray:
+    return np.array(clustered_codes(20_000, seed=11), dtype=np.uint64)
+
+
+@pytest.fixture(scope="module")
+def tables(codes: np.ndarray) -> SubstringTables:
+    return SubstringTables(codes)
+
+
+def test_every_narrow_radius_finds_exactly_the_codes_a_scan_finds(
+    tables: SubstringTables, codes: np.ndarray
+) -> None:
+    rng = np.random.default_rng(3)
+    near = codes[rng.integers(0, len(codes), 40)] ^ rng.integers(0, 2**16, 40, dtype=np.uint64)
+    far = rng.integers(0, 2**63, 40, dtype=np.uint64)
+    queries = np.concatenate([near, far, codes[:20]])
+    for radius in range(0, 12):
+        assert found(tables, queries, radius) == scan(codes, queries, radius), radius
+
+
+def test_codes_differing_in_one_substring_only_are_found(codes: np.ndarray) -> None:
+    base = 0x0123_4567_89AB_CDEF
+    # all ten flipped bits in one 16-bit substring: the pigeonhole's tightest case
+    stored = np.array([base ^ (0x3FF << shift) for shift in (0, 16, 32, 48)], dtype=np.uint64)
+    tables = SubstringTables(np.concatenate([stored, codes]))
+    slots, distances, _ = searched(tables, np.array([base], dtype=np.uint64), 10)
+    assert [(s, d) for s, d in zip(slots, distances, strict=True) if s < 4] == [
+        (0, 10),
+        (1, 10),
+        (2, 10),
+        (3, 10),
+    ]
+
+
+def test_wide_radii_are_left_to_a_scan(tables: SubstringTables, codes: np.ndarray) -> None:
+    assert tables.range_search(codes[:1], 20) is None  # 6,885 probes in one table
+    assert tables.range_search(codes[:1], 16) is None  # 4,608 probes
+    assert tables.range_search(codes[:1], 15) is not None
+
+
+def test_codes_crowding_the_probed_substrings_are_left_to_a_scan() -> None:
+    # 20k codes alike in their low 48 bits: every table but one lists them all
+    alike = np.uint64(0x0000_A5A5_5A5A_F00F) ^ (np.arange(20_000, dtype=np.uint64) << np.uint64(48))
+    tables = SubstringTables(alike)
+    assert tables.range_search(alike[:1], 4) is None
+    assert tables.range_search(np.array([0x1234_5678_9ABC_DEF0], dtype=np.uint64), 4) is not None
+
+
+def test_empty_tables_find_nothing() -> None:
+    tables = SubstringTables(np.zeros(0, dtype=np.uint64))
+    assert searched(tables, np.array([7], dtype=np.uint64), 6) == ([], [], [])
