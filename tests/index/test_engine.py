@@ -327,3 +327,47 @@ def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: 
     )
     assert alone_steps * 20 < join_steps  # the join read all 2000 rows of code 5
     assert lookup(set(), 1)[0] == lookup({5}, 1)[0] == [("near", 0)]
+
+
+def test_an_engine_whose_start_fails_releases_its_store_threads_and_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neardup.index import engine as engine_module
+
+    Engine(tmp_path / "data", QUIET).close()
+
+    def broken_load(*args: object) -> object:
+        raise OSError("injected: the snapshot folder cannot be read")
+
+    monkeypatch.setattr(engine_module, "load_index", broken_load)
+    writers_before = _threads("store-writer")
+    with pytest.raises(OSError, match="injected"):
+        Engine(tmp_path / "data", QUIET)
+    assert _threads("store-writer") == writers_before
+    monkeypatch.undo()
+    with Engine(tmp_path / "data", QUIET) as reopened:  # the lock was released
+        assert [c.name for c in reopened.collections()] == ["default"]
+
+
+def test_a_data_dir_of_another_schema_version_is_refused_and_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from neardup.index.errors import IncompatibleDataDir
+
+    Engine(tmp_path / "data", QUIET).close()
+    with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
+        conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema'")
+    with pytest.raises(IncompatibleDataDir, match="schema version 2"):
+        Engine(tmp_path / "data", QUIET)
+    with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
+        conn.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
+    with Engine(tmp_path / "data", QUIET) as reopened:  # nothing was changed or locked
+        assert reopened.collection("").name == "default"
+
+
+def _threads(name: str) -> int:
+    import threading
+
+    return sum(1 for t in threading.enumerate() if t.name == name)

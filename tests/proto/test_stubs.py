@@ -83,3 +83,38 @@ def test_the_orientation_enum_matches_the_engine() -> None:
     values = {v.name: v.number for v in neardup_pb2.Orientation.DESCRIPTOR.values}
     assert values == {f"ORIENTATION_{o.name}": int(o) for o in Orientation}
     assert sys.modules["neardup.v1.neardup_pb2"] is neardup_pb2
+
+
+def _requirement(name: str) -> str:
+    """pyproject.toml's requirement of a runtime dependency, e.g. "protobuf>=7.35.1,<8"."""
+    import tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        dependencies: list[str] = tomllib.load(f)["project"]["dependencies"]
+    [found] = [r for r in dependencies if r.partition(">=")[0].strip() == name]
+    return found
+
+
+def _minimum(name: str) -> str:
+    """The `>=` version pyproject.toml requires of a runtime dependency."""
+    return _requirement(name).partition(">=")[2].split(",")[0].strip()
+
+
+def test_pyproject_requires_the_grpcio_the_stubs_were_generated_for() -> None:
+    assert _minimum("grpcio") == neardup_pb2_grpc.GRPC_GENERATED_VERSION
+
+
+def test_pyproject_requires_the_protobuf_runtime_the_stubs_check_for() -> None:
+    import re
+
+    source = (ROOT / "proto" / "neardup" / "v1" / "neardup_pb2.py").read_text()
+    found = re.search(
+        r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,\s*"
+        r"(\d+),\s*(\d+),\s*(\d+),",
+        source,
+    )
+    assert found is not None, "the protobuf stub no longer states its runtime version"
+    major, minor, patch = found.groups()
+    assert _minimum("protobuf") == f"{major}.{minor}.{patch}"
+    # protobuf refuses a runtime of another major version than the generator's
+    assert f"<{int(major) + 1}" in _requirement("protobuf")

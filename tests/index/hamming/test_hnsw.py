@@ -320,3 +320,14 @@ def test_compaction_rebuilds_the_substring_tables(codes: list[int]) -> None:
         got = index.search([query], radius=8)
         want = [(d, c) for d, c in brute_force(codes[500:], query) if d <= 8]
         assert [(m.distance, m.code) for m in got.matches] == want
+
+
+def test_a_batch_that_would_make_a_count_negative_is_refused_even_under_python_O() -> None:
+    index = HammingIndex(SMALL_GRAPH)
+    with pytest.raises(ValueError, match="never held"):
+        index.apply([5], [-1], sequence=1)
+    index.apply([5], [1], sequence=2)
+    with pytest.raises(ValueError, match="negative"):
+        index.apply([5], [-2], sequence=3)
+    assert index.live_codes() == {5: 1}
+    index.close()

@@ -1,13 +1,16 @@
-"""The store's writer thread: cancelled writes and failing groups never stop it."""
+"""The store: its writer thread (cancelled writes and failing groups never stop it), and
+the schema version it checks on open."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from neardup.index.store import Store, Transaction
+from neardup.index.errors import IncompatibleDataDir
+from neardup.index.store import SCHEMA_VERSION, Store, Transaction
 
 
 @pytest.fixture
@@ -66,3 +69,49 @@ def test_a_failing_operation_fails_alone_and_the_writer_goes_on(store: Store) ->
         store.run(broken)
     store.run(lambda txn: txn.change("c", 5, +1))
     assert _changes(store) == [5]  # the failed operation's change was rolled back
+
+
+def _schema_version(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
+
+
+def test_a_new_store_records_its_schema_version(tmp_path: Path) -> None:
+    Store(tmp_path / "s.sqlite3", on_commit=lambda effects: None).close()
+    assert _schema_version(tmp_path / "s.sqlite3") == SCHEMA_VERSION
+
+
+def test_a_store_of_another_schema_version_is_refused_unchanged_with_what_to_do(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store(path, on_commit=lambda effects: None).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = 99 WHERE key = 'schema'")
+    before = path.read_bytes()
+    with pytest.raises(IncompatibleDataDir) as refused:
+        Store(path, on_commit=lambda effects: None)
+    message = str(refused.value)
+    assert "schema version 99" in message
+    assert f"reads version {SCHEMA_VERSION}" in message
+    assert "new data dir" in message
+    assert path.read_bytes() == before
+    assert not [t for t in threading.enumerate() if t.name == "store-writer"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"not a database at all, just text\n" * 200, "not a neardup store"),
+     (None, "not a neardup store")],
+)  # fmt: skip
+def test_a_file_that_is_not_a_neardup_store_is_refused(
+    tmp_path: Path, content: bytes | None, reason: str
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    if content is None:  # an SQLite database of someone else's
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE photos (id TEXT)")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(IncompatibleDataDir, match=reason):
+        Store(path, on_commit=lambda effects: None)

@@ -1,0 +1,61 @@
+"""Writes (or checks) tests/fixtures/phash_pinned.csv: the exact `phash` hash of every
+fixture image, as this build computes it.
+
+Stored data depends on these bits: a collection of `phash` hashes is only comparable with
+new hashes while the algorithm gives the same bits for the same file. The test
+tests/index/fingerprint/test_phash_pinned.py fails when any of them moves; rewrite the file
+(`--write`) only together with a deliberate, versioned change of the algorithm.
+
+    python scripts/pin_phash.py          # check, exit 1 on a difference
+    python scripts/pin_phash.py --write  # rewrite the pinned values
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from neardup.index.fingerprint import hash_image
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+PINNED = FIXTURES / "phash_pinned.csv"
+
+
+def current() -> dict[str, str]:
+    """file name -> its `phash` hex, for every fixture image."""
+    return {
+        path.name: hash_image(path.read_bytes(), "phash").fingerprint.hex
+        for path in sorted((FIXTURES / "images").iterdir())
+    }
+
+
+def pinned() -> dict[str, str]:
+    """The pinned values."""
+    with PINNED.open(newline="") as f:
+        return {row["file"]: row["phash"] for row in csv.DictReader(f)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the pinned values")
+    args = parser.parse_args()
+    values = current()
+    if args.write:
+        with PINNED.open("w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["file", "phash"])
+            writer.writerows(sorted(values.items()))
+        print(f"wrote {len(values)} pinned hashes to {PINNED}")
+        return 0
+    moved = {
+        name: (old, values.get(name)) for name, old in pinned().items() if values.get(name) != old
+    }
+    for name, (old, new) in sorted(moved.items()):
+        print(f"{name}: pinned {old}, now {new}")
+    return 1 if moved else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
