@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv serve test proto lint bench-hash check-golden clean
+.PHONY: venv serve test test-fast proto lint bench-hash check-golden clean
 
 # Reinstall whenever the project's install inputs change.
 $(STAMP): pyproject.toml constraints.txt
@@ -19,6 +19,11 @@ serve: $(STAMP)
 
 test: lint
 	$(PY) -m pytest -q
+
+# The inner loop: everything but the tests marked slow (real process kills, wheel builds,
+# property runs); `make test` still runs them all.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 # Regenerates the stubs beside the contract; tests/proto fails while they are stale.
 proto: $(STAMP)

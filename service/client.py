@@ -148,8 +148,10 @@ class Connection:
         return grpc.ssl_channel_credentials(self.tls_ca, self.tls_key, self.tls_cert)
 
 
-class Client:
-    """A blocking client of one server."""
+class _Channel:
+    """What both clients share: the channel to one server, its stub, the call timeout."""
+
+    _grpc: Any = grpc  # the channel factories: grpc, or grpc.aio
 
     def __init__(
         self, target: str, *, timeout: float | None = 30.0, connection: Connection | None = None
@@ -157,12 +159,24 @@ class Client:
         self.connection = connection or Connection()
         credentials = self.connection.credentials()
         self._channel = (
-            grpc.insecure_channel(target, options=_OPTIONS)
+            self._grpc.insecure_channel(target, options=_OPTIONS)
             if credentials is None
-            else grpc.secure_channel(target, credentials, options=_OPTIONS)
+            else self._grpc.secure_channel(target, credentials, options=_OPTIONS)
         )
         self._stub = pb_grpc.NeardupStub(self._channel)
         self.timeout = timeout
+
+
+def _hash_request(image: bytes, algorithm: str, orientations: bool) -> pb.HashRequest:
+    return pb.HashRequest(image=image, algorithm=algorithm, orientations=orientations)
+
+
+def _delete_request(ids: Iterable[str], collection: str) -> pb.DeleteRequest:
+    return pb.DeleteRequest(collection=collection, ids=list(ids))
+
+
+class Client(_Channel):
+    """A blocking client of one server."""
 
     def _call(self, method: str, request: Any) -> Any:
         try:
@@ -176,9 +190,9 @@ class Client:
         self, image: bytes, algorithm: str = "", orientations: bool = False
     ) -> pb.HashResponse:
         """The hash of an image (nothing stored)."""
-        request = pb.HashRequest(image=image, algorithm=algorithm, orientations=orientations)
-        response: pb.HashResponse = self._call("Hash", request)
-        return response
+        return cast(
+            pb.HashResponse, self._call("Hash", _hash_request(image, algorithm, orientations))
+        )
 
     def add(self, image: bytes | None = None, **options: Any) -> pb.AddResponse:
         """Stores an image or a hash (options as `add_request`)."""
@@ -199,8 +213,7 @@ class Client:
 
     def delete(self, ids: Iterable[str], collection: str = "") -> pb.DeleteResponse:
         """Deletes stored ids."""
-        request = pb.DeleteRequest(collection=collection, ids=list(ids))
-        return cast(pb.DeleteResponse, self._call("Delete", request))
+        return cast(pb.DeleteResponse, self._call("Delete", _delete_request(ids, collection)))
 
     def get(self, id: str, collection: str = "") -> pb.StoredImage:
         """One stored image."""
@@ -225,21 +238,10 @@ class Client:
         self.close()
 
 
-class AsyncClient:
-    """An asyncio client of one server (same methods as `Client`, awaited)."""
+class AsyncClient(_Channel):
+    """An asyncio client of one server (the methods of `Client`, awaited)."""
 
-    def __init__(
-        self, target: str, *, timeout: float | None = 30.0, connection: Connection | None = None
-    ) -> None:
-        self.connection = connection or Connection()
-        credentials = self.connection.credentials()
-        self._channel = (
-            grpc.aio.insecure_channel(target, options=_OPTIONS)
-            if credentials is None
-            else grpc.aio.secure_channel(target, credentials, options=_OPTIONS)
-        )
-        self._stub = pb_grpc.NeardupStub(self._channel)
-        self.timeout = timeout
+    _grpc = grpc.aio
 
     async def call(self, method: str, request: Any) -> Any:
         """Any RPC of the contract by name; refusals raise NeardupRpcError."""
@@ -249,6 +251,13 @@ class AsyncClient:
             )
         except grpc.RpcError as error:
             raise NeardupRpcError.from_rpc_error(error) from None
+
+    async def hash(
+        self, image: bytes, algorithm: str = "", orientations: bool = False
+    ) -> pb.HashResponse:
+        """The hash of an image (nothing stored)."""
+        request = _hash_request(image, algorithm, orientations)
+        return cast(pb.HashResponse, await self.call("Hash", request))
 
     async def add(self, image: bytes | None = None, **options: Any) -> pb.AddResponse:
         """Stores an image or a hash (options as `add_request`)."""
@@ -268,6 +277,21 @@ class AsyncClient:
                 yield response
         except grpc.RpcError as error:
             raise NeardupRpcError.from_rpc_error(error) from None
+
+    async def delete(self, ids: Iterable[str], collection: str = "") -> pb.DeleteResponse:
+        """Deletes stored ids."""
+        request = _delete_request(ids, collection)
+        return cast(pb.DeleteResponse, await self.call("Delete", request))
+
+    async def get(self, id: str, collection: str = "") -> pb.StoredImage:
+        """One stored image."""
+        request = pb.GetRequest(collection=collection, id=id)
+        return cast(pb.StoredImage, await self.call("Get", request))
+
+    async def stats(self, collection: str = "") -> pb.StatsResponse:
+        """A collection's figures."""
+        request = pb.StatsRequest(collection=collection)
+        return cast(pb.StatsResponse, await self.call("Stats", request))
 
     async def close(self) -> None:
         """Closes the channel."""

@@ -41,7 +41,7 @@ ADD_STREAM_WINDOW = 32
 
 @dataclass(frozen=True, slots=True)
 class ServiceLimits:
-    """What one request may ask for, beyond the engine's own bounds (index.bounds)."""
+    """What one request may ask for, beyond the engine's own bounds (neardup.index.bounds)."""
 
     decode: DecodeLimits = field(default_factory=DecodeLimits)
     max_search_batch: int = MAX_SEARCH_BATCH

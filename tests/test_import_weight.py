@@ -12,6 +12,7 @@ import pytest
 
 from .conftest import IMAGES
 
+pytestmark = pytest.mark.slow  # a fresh interpreter per test
 HEAVY = ("faiss", "sqlite3", "_sqlite3", "grpc", "prometheus_client", "google.protobuf")
 
 

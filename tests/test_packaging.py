@@ -11,10 +11,21 @@ import zipfile
 from pathlib import Path
 
 import neardup.index
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SUBPACKAGES = [
+    "neardup.index",
+    "neardup.index.fingerprint",
+    "neardup.index.hamming",
+    "neardup.index.store",
+    "neardup.service",
+    "neardup.service.cli",
+    "neardup.v1",
+]
 IMPORT_ALL = (
-    "import neardup.index, neardup.service.cli, neardup.v1.neardup_pb2_grpc;"
+    f"import {', '.join(SUBPACKAGES)}, neardup.v1.neardup_pb2_grpc;"
+    "from neardup.index import Engine, HammingIndex;"  # the lazily imported parts
     "print(neardup.index.__file__)"
 )
 
@@ -23,6 +34,7 @@ def test_the_editable_install_maps_the_namespace_onto_the_source_folders() -> No
     assert Path(neardup.index.__file__).resolve().parent == ROOT / "index"
 
 
+@pytest.mark.slow
 def test_a_wheel_installs_only_the_neardup_namespace_and_imports_cleanly(tmp_path: Path) -> None:
     subprocess.run(
         [
@@ -47,6 +59,8 @@ def test_a_wheel_installs_only_the_neardup_namespace_and_imports_cleanly(tmp_pat
     assert top_levels == {"neardup"}
     assert "neardup/v1/neardup.proto" in names and "neardup/v1/neardup_pb2.pyi" in names
     assert not any(n.startswith("neardup/__init__") for n in names)  # a namespace, not a package
+    for package in SUBPACKAGES:
+        assert package.replace(".", "/") + "/__init__.py" in names, package
 
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)

@@ -177,8 +177,9 @@ class CodeIndex(Protocol):
         """Rebuilds the structure without dead slots, aside; searches go on."""
         ...
 
-    def settle(self) -> None:
-        """Waits until background work on the structure is done (benchmarks, tests)."""
+    def settle(self, timeout: float = 3600.0) -> None:
+        """Waits until background work on the structure is done (benchmarks, tests);
+        TimeoutError after `timeout` seconds."""
         ...
 
     def close(self) -> None:

@@ -184,14 +184,17 @@ class HammingIndex:
             if self._graph is graph:  # not compacted meanwhile
                 graph.tables = tables
 
-    def settle(self) -> None:
+    def settle(self, timeout: float = 3600.0) -> None:
         """Waits until every fresh code is in the graph and the substring tables are
         current (benchmarks and tests); returns at once after `close`, which leaves fresh
-        codes fresh."""
+        codes fresh. TimeoutError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
         while self.fresh_count or self._graph.tables_due():
             with self._absorber_guard:
                 if self._absorber is None:
                     return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the index did not settle in {timeout} s")
             time.sleep(0.002)
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ..errors import IncompatibleDataDir, StoreClosed
+from ..errors import DataDirInUse, IncompatibleDataDir, StoreClosed
 from ..fingerprint.value import to_sqlite
 
 __all__ = ["SCHEMA_VERSION", "Change", "Store", "Transaction"]
@@ -169,6 +169,13 @@ class Store:
         try:
             conn = self._connect()
             self._check_schema(conn)
+        except sqlite3.OperationalError as exc:  # locked or unreadable: not ours to judge
+            if conn is not None:
+                conn.close()
+            raise DataDirInUse(
+                f"{self.path} cannot be opened ({exc}); another process may hold it: stop it "
+                "and start again"
+            ) from exc
         except sqlite3.DatabaseError as exc:  # not an SQLite file at all
             if conn is not None:
                 conn.close()

@@ -1,6 +1,6 @@
 """The SQL of the engine: typed functions over a store connection.
 
-Every statement that reads or writes the store's tables (store.py has the schema) lives
+Every statement that reads or writes the store's tables (database.py has the schema) lives
 here, so the engine speaks in records and hashes, never in rows.
 """
 

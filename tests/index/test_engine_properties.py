@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -110,4 +111,4 @@ class EngineAgainstADict(RuleBasedStateMachine):
 EngineAgainstADict.TestCase.settings = settings(
     max_examples=40, stateful_step_count=25, deadline=None
 )
-TestEngineAgainstADict = EngineAgainstADict.TestCase
+TestEngineAgainstADict = pytest.mark.slow(EngineAgainstADict.TestCase)

@@ -17,10 +17,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams
+from neardup.index.store.recovery import snapshot_key
+from neardup.index.store.snapshot import snapshot_path
 from neardup.service.client import Client, NeardupRpcError, add_request
 
 from .cli.test_hash import NEARDUP
 
+pytestmark = pytest.mark.slow
 HealthStatus = health_pb2.HealthCheckResponse
 SMALL_GRAPH = EngineSettings(index=IndexParams(hnsw_m=8, ef_construction=16))
 
@@ -52,9 +55,12 @@ class ServeProcess:
             )
             return int(reply.status)
 
-    def wait_serving(self) -> list[int]:
+    def wait_serving(self, bound_seconds: float = 120) -> list[int]:
+        """The health answers until SERVING (bounded)."""
+        deadline = time.monotonic() + bound_seconds
         seen = []
         while not seen or seen[-1] != HealthStatus.SERVING:
+            assert time.monotonic() < deadline, f"not SERVING after {bound_seconds} s: {seen}"
             seen.append(self.health())
             time.sleep(0.05)
         return seen
@@ -64,24 +70,44 @@ class ServeProcess:
         return self.process.wait(60)
 
 
+LOADED_IMAGES = 20_000
+
+
 @pytest.fixture
 def loaded_dir(tmp_path: Path) -> Path:
-    """A data dir of 150k images whose snapshot is gone: the server must rebuild at start."""
+    """A data dir of 20k images whose snapshot is a FIFO: the server's start-up stalls
+    reading it (as on a stalled disk) until the test writes a torn snapshot into it, which
+    the server then refuses and rebuilds the index from the store."""
     data = tmp_path / "data"
     rng = random.Random(5)
     with Engine(data, SMALL_GRAPH) as engine:
-        for start in range(0, 150_000, 50_000):
-            engine.add_batch(
-                "",
-                [
-                    (f"img{i}", Fingerprint(rng.getrandbits(64), "phash"), {})
-                    for i in range(start, start + 50_000)
-                ],
-            )
+        engine.add_batch(
+            "",
+            [
+                (f"img{i}", Fingerprint(rng.getrandbits(64), "phash"), {})
+                for i in range(LOADED_IMAGES)
+            ],
+        )
         engine.add("", "marker", Fingerprint(0xABCDEF, "phash"))
-    for snapshot in (data / "snapshots").iterdir():
-        snapshot.unlink()
+        stalled = snapshot_path(data / "snapshots", snapshot_key(engine.collection("")))
+    stalled.unlink()
+    os.mkfifo(stalled)
     return data
+
+
+def release_stalled_snapshot(data: Path, bound_seconds: float = 60) -> None:
+    """Writes a torn snapshot into the FIFO the server is reading, once it reads it."""
+    [fifo] = (data / "snapshots").iterdir()
+    deadline = time.monotonic() + bound_seconds
+    while True:
+        try:  # no reader yet: ENXIO
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the server never read its snapshot"
+            time.sleep(0.01)
+    os.write(fd, b"a torn snapshot")
+    os.close(fd)
 
 
 def test_health_says_not_serving_while_loading_then_sigterm_drains_and_exits_0(
@@ -90,12 +116,12 @@ def test_health_says_not_serving_while_loading_then_sigterm_drains_and_exits_0(
     server = ServeProcess(loaded_dir)
     with Client(server.target, timeout=5) as client:
         seen = [server.health()]
-        if seen[0] == HealthStatus.NOT_SERVING:
-            with pytest.raises(NeardupRpcError) as caught:
-                client.stats()
-            assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+        with pytest.raises(NeardupRpcError) as caught:
+            client.stats()
+        assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+        release_stalled_snapshot(loaded_dir)
         seen += server.wait_serving()
-        assert seen[0] == HealthStatus.NOT_SERVING  # the rebuild of 150k codes takes a while
+        assert seen[0] == HealthStatus.NOT_SERVING  # its snapshot read is stalled
         assert client.search(hash="0000000000abcdef", k=1).matches[0].id == "marker"
 
     with grpc.insecure_channel(server.target) as channel:
@@ -113,7 +139,7 @@ def test_health_says_not_serving_while_loading_then_sigterm_drains_and_exits_0(
     with Engine(loaded_dir, SMALL_GRAPH) as engine:  # the final snapshot was written
         [report] = engine.load_reports
         assert report.source == "snapshot"
-        assert engine.collection("").image_count == 150_001
+        assert engine.collection("").image_count == LOADED_IMAGES + 1
 
 
 def _quietly(

@@ -115,3 +115,20 @@ def test_a_file_that_is_not_a_neardup_store_is_refused(
         path.write_bytes(content)
     with pytest.raises(IncompatibleDataDir, match=reason):
         Store(path, on_commit=lambda effects: None)
+
+
+def test_a_store_another_process_holds_locked_is_in_use_not_incompatible(tmp_path: Path) -> None:
+    from neardup.index.errors import DataDirInUse
+
+    path = tmp_path / "s.sqlite3"
+    Store(path, on_commit=lambda effects: None).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DataDirInUse, match="another process may hold it"):
+            Store(path, on_commit=lambda effects: None)
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    Store(path, on_commit=lambda effects: None).close()
