@@ -111,6 +111,10 @@ class Backend(Protocol):
         """The stored image of that id; raises UnknownId."""
         ...
 
+    def stored_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
+        """Which of these ids are stored (at most `bounds.MAX_STORED_IDS` at once)."""
+        ...
+
     def list_images(
         self, collection: str, after_id: str = "", limit: int = 100
     ) -> list[StoredImage]:

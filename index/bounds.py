@@ -18,6 +18,7 @@ __all__ = [
     "MAX_DELETE_IDS",
     "MAX_K",
     "MAX_PAGE_SIZE",
+    "MAX_STORED_IDS",
     "check_collection_name",
     "check_delete_ids",
     "check_id",
@@ -25,6 +26,7 @@ __all__ = [
     "check_metadata",
     "check_page_size",
     "check_radius",
+    "check_stored_ids",
 ]
 
 DEFAULT_COLLECTION = "default"
@@ -34,6 +36,7 @@ DEFAULT_RADIUS = 10
 MAX_K = 1000
 MAX_DUPLICATES = 1000
 MAX_DELETE_IDS = 10_000
+MAX_STORED_IDS = 10_000
 MAX_PAGE_SIZE = 1000
 MAX_ID_BYTES = 512
 MAX_METADATA_ENTRIES = 64
@@ -93,11 +96,20 @@ def check_radius(radius: int, field: str = "max_distance") -> int:
     return radius
 
 
+def _check_ids(ids: Sequence[str], operation: str, limit: int) -> list[str]:
+    if not 1 <= len(ids) <= limit:
+        raise InvalidArgument(f"{operation} takes 1..{limit} ids, got {len(ids)}", "ids")
+    return [check_id(i, "ids") for i in ids]
+
+
 def check_delete_ids(ids: Sequence[str]) -> list[str]:
     """1..10000 valid ids."""
-    if not 1 <= len(ids) <= MAX_DELETE_IDS:
-        raise InvalidArgument(f"delete takes 1..{MAX_DELETE_IDS} ids, got {len(ids)}", "ids")
-    return [check_id(i, "ids") for i in ids]
+    return _check_ids(ids, "delete", MAX_DELETE_IDS)
+
+
+def check_stored_ids(ids: Sequence[str]) -> list[str]:
+    """1..10000 valid ids, to ask which are stored."""
+    return _check_ids(ids, "a stored-ids query", MAX_STORED_IDS)
 
 
 def check_page_size(size: int) -> int:

@@ -7,7 +7,8 @@ say what was wrong and, where it helps, the limit or the accepted values.
     NeardupError
     ├── InvalidImage            the bytes are not an image we can hash
     │   ├── EmptyImage          zero bytes
-    │   ├── UnsupportedFormat   not a format we decode (or not an image at all)
+    │   ├── UnsupportedFormat   not a format we decode
+    │   │   └── NotAnImage      ... nor any image format at all (a README, a CSV, XMP)
     │   ├── CorruptImage        a known format, but the data is broken
     │   │   └── TruncatedImage  ... because it ends early
     │   └── BadDimensions       zero-sized, or a side beyond any real image
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidHash",
     "InvalidImage",
     "NeardupError",
+    "NotAnImage",
     "NotFound",
     "StoreClosed",
     "TruncatedImage",
@@ -75,6 +77,11 @@ class EmptyImage(InvalidImage):
 
 class UnsupportedFormat(InvalidImage):
     """The input is not in a format the engine decodes."""
+
+
+class NotAnImage(UnsupportedFormat):
+    """The input starts like no image format: a text, a sidecar, an archive (a bulk build
+    skips these quietly; a file that claims a format and fails to decode is a failure)."""
 
 
 class CorruptImage(InvalidImage):

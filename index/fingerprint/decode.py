@@ -27,6 +27,7 @@ from ..errors import (
     EmptyImage,
     ImageTooLarge,
     NeardupError,
+    NotAnImage,
     TruncatedImage,
     UnsupportedFormat,
 )
@@ -87,7 +88,7 @@ def _unidentified(data: bytes) -> NeardupError:
         return UnsupportedFormat(
             f"ISO media (brand {brand!r}, e.g. HEIC/AVIF) is not supported; send {accepted}"
         )
-    return UnsupportedFormat(f"not an image in a supported format; send {accepted}")
+    return NotAnImage(f"not an image in a supported format; send {accepted}")
 
 
 @contextmanager

@@ -28,6 +28,7 @@ __all__ = [
     "insert_image_if_absent",
     "list_images",
     "nearest_images",
+    "stored_ids",
     "trim_changes",
     "upsert_image",
 ]
@@ -193,6 +194,20 @@ def list_images(
         (collection, after_id, limit),
     )
     return [_image(collection, algorithm, row) for row in rows]
+
+
+def stored_ids(conn: sqlite3.Connection, collection: str, ids: Collection[str]) -> set[str]:
+    """Which of these ids are stored (one statement per 30,000 ids)."""
+    wanted = list(ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), _SQLITE_MAX_VARIABLES):
+        chunk = wanted[start : start + _SQLITE_MAX_VARIABLES]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT id FROM images WHERE collection = ? AND id IN ({marks})", (collection, *chunk)
+        )
+        found.update(image_id for (image_id,) in rows)
+    return found
 
 
 def code_counts(conn: sqlite3.Connection, collection: str) -> dict[int, int]:

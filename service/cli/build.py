@@ -1,7 +1,11 @@
-"""Hashes every file under SOURCE and stores it in the collection (created with --algorithm
-if it does not exist), id = the path relative to SOURCE with '/' separators. Ids already
-stored are skipped, so a re-run resumes. Unreadable files are reported on stderr and
-skipped; the exit status is then 1. The build opens the data dir itself (no server may
+"""Indexes image libraries into a collection of a data dir (created with --algorithm if it
+does not exist). SOURCE is a folder (recursive, following symlinks), a list file (one path
+per line, or ID<TAB>PATH), or - for such a list on stdin; ids default to the path relative to
+its folder with '/' separators (--id-prefix keeps sources apart). Ids already stored are
+skipped before their file is read, so a re-run resumes. Files that are not images (a README,
+a CSV, sidecars) are counted and skipped quietly; images that fail to decode are written,
+with the reason, to the errors file. Exit status: 0 when every image was indexed, 1 when
+some failed, 2 on a usage or setup error. The build opens the data dir itself (no server may
 have it open)."""
 
 from __future__ import annotations
@@ -10,34 +14,39 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 
 from neardup.index import Engine
-from neardup.index.errors import InvalidArgument, NeardupError, UnknownCollection
+from neardup.index.errors import InvalidArgument, NeardupError, NotAnImage, UnknownCollection
 from neardup.index.fingerprint import ALGORITHMS, Fingerprint, hash_image
 
+from .library import LibraryFile, SourceError, library_files
 from .options import add_data_dir_options
 from .output import read_image_file
+from .progress import BuildProgress, BuildTally
 
 __all__ = ["add_arguments", "run"]
 
-_BATCH = 1000
+# Files a batch: one stored-ids query and one durable write each. In memory at once: the
+# batch being hashed and the one being written, never the library.
+_BATCH = 512
+ERRORS_FILE = "build-errors.tsv"
+
+Batch = list[tuple[str, Fingerprint, dict[str, str]]]
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup build`."""
-    command.add_argument("source", metavar="SOURCE")
+    command.add_argument("sources", nargs="+", metavar="SOURCE")
     add_data_dir_options(command)
     command.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=None)
-
-
-def _files(source: Path) -> Iterator[Path]:
-    for folder, dirs, names in os.walk(source):
-        dirs.sort()
-        for name in sorted(names):
-            yield Path(folder) / name
+    command.add_argument("--id-prefix", default="", metavar="PREFIX", help="put before each id")
+    command.add_argument(
+        "--errors", type=Path, default=None, metavar="FILE", help=f"default DIR/{ERRORS_FILE}"
+    )
 
 
 def _collection_for(engine: Engine, name: str, algorithm: str | None) -> str:
@@ -53,48 +62,75 @@ def _collection_for(engine: Engine, name: str, algorithm: str | None) -> str:
     return info.algorithm
 
 
+def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
+    iterator = iter(files)
+    while batch := list(islice(iterator, _BATCH)):
+        yield batch
+
+
+def _hash_file(file: LibraryFile, algorithm: str) -> Fingerprint | NeardupError | OSError:
+    try:
+        return hash_image(read_image_file(file.path), algorithm).fingerprint
+    except (OSError, NeardupError) as exc:
+        return exc
+
+
 def run(args: argparse.Namespace) -> int:
-    """Hashes every file under SOURCE into a collection; id = path relative to SOURCE."""
-    source = Path(args.source)
-    if not source.is_dir():
-        print(f"neardup: {source}: not a folder", file=sys.stderr)
+    """Hashes the sources' files on every core and stores them a batch at a time."""
+    try:
+        total = None if "-" in args.sources else sum(1 for _ in library_files(args.sources))
+    except (SourceError, OSError) as exc:
+        print(f"neardup: {exc}", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    added = skipped = failed = 0
+    errors_path = args.errors or Path(args.data_dir) / ERRORS_FILE
+    tally = BuildTally()
     with Engine(args.data_dir) as engine:
         algorithm = _collection_for(engine, args.collection, args.algorithm)
-
-        def hash_file(path: Path) -> tuple[str, Fingerprint | str]:
-            image_id = path.relative_to(source).as_posix()
-            try:
-                return image_id, hash_image(read_image_file(path), algorithm).fingerprint
-            except (OSError, NeardupError) as exc:
-                return image_id, f"neardup: {path}: {exc}"
-
-        batch: list[tuple[str, Fingerprint, dict[str, str]]] = []
-
-        def flush() -> None:
-            nonlocal added, skipped
-            stored = engine.add_batch(args.collection, batch)
-            added += sum(stored)
-            skipped += len(stored) - sum(stored)
-            batch.clear()
-
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            for image_id, outcome in pool.map(hash_file, _files(source)):
-                if isinstance(outcome, str):
-                    failed += 1
-                    print(outcome, file=sys.stderr)
-                    continue
-                batch.append((image_id, outcome, {}))
-                if len(batch) == _BATCH:
-                    flush()
-            flush()
-    seconds = time.perf_counter() - started
-    total = added + skipped
+        with (
+            errors_path.open("w", encoding="utf-8") as errors,
+            BuildProgress(total, tally) as progress,
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as hashing,
+            ThreadPoolExecutor(max_workers=1) as writing,
+        ):
+            written: Future[None] | None = None
+            for files in _batches(library_files(args.sources, args.id_prefix)):
+                stored = engine.stored_ids(args.collection, [f.id for f in files])
+                tally.stored += len(stored)
+                todo = [f for f in files if f.id not in stored]
+                batch: Batch = []
+                for file, outcome in zip(
+                    todo, hashing.map(lambda f: _hash_file(f, algorithm), todo), strict=True
+                ):
+                    if isinstance(outcome, Fingerprint):
+                        batch.append((file.id, outcome, {}))
+                    elif isinstance(outcome, NotAnImage):
+                        tally.not_images += 1
+                    else:
+                        tally.failed += 1
+                        reason = outcome.strerror if isinstance(outcome, OSError) else None
+                        errors.write(f"{file.path}\t{reason or outcome}\n")
+                if written is not None:
+                    written.result()  # one write in flight: memory stays flat
+                written = writing.submit(_store, engine, args.collection, batch, tally, progress)
+                progress.advance(len(files) - len(batch))
+            if written is not None:
+                written.result()
+    seconds = max(time.perf_counter() - tally.started, 1e-9)
     print(
-        f"{total} images in {args.collection!r}: {added} added, {skipped} already stored, "
-        f"{failed} unreadable; {seconds:.1f} s, {total / max(seconds, 1e-9):.0f} images/s",
+        f"neardup: {args.collection!r}: {tally.added} added, {tally.stored} already stored, "
+        f"{tally.not_images} not images, {tally.failed} failed; {seconds:.1f} s, "
+        f"{tally.added / seconds:.0f} images/s"
+        + (f"; failures listed in {errors_path}" if tally.failed else ""),
         file=sys.stderr,
     )
-    return 1 if failed else 0
+    return 1 if tally.failed else 0
+
+
+def _store(
+    engine: Engine, collection: str, batch: Batch, tally: BuildTally, progress: BuildProgress
+) -> None:
+    if batch:
+        stored = engine.add_batch(collection, batch)
+        tally.added += sum(stored)
+        tally.stored += len(stored) - sum(stored)  # listed twice, or stored meanwhile
+    progress.advance(len(batch))

@@ -19,8 +19,13 @@ from ...conftest import IMAGES
 NEARDUP = shutil.which("neardup", path=str(Path(sys.executable).parent)) or "neardup"
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([NEARDUP, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+def run(
+    *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `neardup` command of this venv, run as a subprocess."""
+    return subprocess.run(
+        [NEARDUP, *args], capture_output=True, text=True, cwd=cwd, input=stdin, timeout=120
+    )
 
 
 def test_prints_sixteen_hex_digits_a_tab_and_the_path_as_given() -> None:

@@ -14,7 +14,8 @@ from .test_hash import run
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder tree of fixture images, one of them unreadable, indexed into a data dir."""
+    """A folder tree of fixture images, a text file and a broken JPEG, indexed into a data
+    dir."""
     root = tmp_path_factory.mktemp("library")
     source = root / "photos"
     (source / "garden").mkdir(parents=True)
@@ -22,10 +23,10 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(IMAGES / name, source / "garden" / name)
     shutil.copy(IMAGES / "skimage__horse.png", source / "horse.png")
     (source / "notes.txt").write_text("not an image")
+    (source / "broken.jpg").write_bytes((IMAGES / "mate__Garden.jpg").read_bytes()[:300])
     result = run("build", str(source), "--data-dir", str(root / "data"))
-    assert result.returncode == 1  # one unreadable file
-    assert "notes.txt" in result.stderr
-    assert "4 added, 0 already stored, 1 unreadable" in result.stderr
+    assert result.returncode == 1  # one image failed
+    assert "4 added, 0 already stored, 1 not images, 1 failed" in result.stderr
     return root
 
 
@@ -48,7 +49,7 @@ def test_build_names_images_by_their_path_under_the_source(library: Path) -> Non
 
 def test_a_second_build_skips_what_is_stored(library: Path) -> None:
     result = run("build", str(library / "photos"), "--data-dir", str(library / "data"))
-    assert "0 added, 4 already stored, 1 unreadable" in result.stderr
+    assert "0 added, 4 already stored, 1 not images, 1 failed" in result.stderr
 
 
 def test_search_prints_matches_nearest_first_as_json(library: Path) -> None:

@@ -1,0 +1,128 @@
+"""`neardup build` over real folders, list files and stdin, as a real subprocess: what it
+indexes, what it skips quietly, what it reports, and how a re-run resumes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from neardup.index import Engine
+
+from ...conftest import IMAGES
+from .test_hash import run
+
+GARDEN = IMAGES / "mate__Garden.jpg"
+HORSE = IMAGES / "skimage__horse.png"
+
+
+def stored(data: Path) -> dict[str, str]:
+    """id -> hash hex of the default collection."""
+    with Engine(data) as engine:
+        return {i.id: i.fingerprint.hex for i in engine.list_images("", limit=1000)}
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    source = tmp_path / "photos"
+    (source / "trip").mkdir(parents=True)
+    shutil.copy(GARDEN, source / "trip" / "garden.jpg")
+    shutil.copy(HORSE, source / "horse.png")
+    return source
+
+
+def test_files_that_are_not_images_are_counted_and_skipped_quietly(
+    photos: Path, tmp_path: Path
+) -> None:
+    (photos / "README.md").write_text("# my photos\n")
+    (photos / "manifest.csv").write_text("file,licence\nhorse.png,CC0\n")
+    (photos / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(200))
+    (photos / "trip" / "garden.xmp").write_text('<x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
+    result = run("build", str(photos), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 0, result.stderr
+    assert "2 added, 0 already stored, 4 not images, 0 failed" in result.stderr
+    assert "README" not in result.stderr
+    assert set(stored(tmp_path / "data")) == {"trip/garden.jpg", "horse.png"}
+
+
+def test_a_broken_image_is_recorded_with_its_reason_and_the_others_are_indexed(
+    photos: Path, tmp_path: Path
+) -> None:
+    (photos / "torn.jpg").write_bytes(GARDEN.read_bytes()[:2000])
+    errors = tmp_path / "errors.tsv"
+    result = run(
+        "build", str(photos), "--data-dir", str(tmp_path / "data"), "--errors", str(errors)
+    )
+    assert result.returncode == 1
+    assert f"failures listed in {errors}" in result.stderr
+    [line] = errors.read_text().splitlines()
+    path, reason = line.split("\t")
+    assert path.endswith("torn.jpg") and "ends early" in reason
+    assert set(stored(tmp_path / "data")) == {"trip/garden.jpg", "horse.png"}
+
+
+def test_symlinked_folders_are_followed_and_a_link_back_up_does_not_loop(
+    photos: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(IMAGES / "skimage__color.png", elsewhere / "color.png")
+    (photos / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (photos / "trip" / "loop").symlink_to(photos, target_is_directory=True)
+    result = run("build", str(photos), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 0, result.stderr
+    assert set(stored(tmp_path / "data")) == {"trip/garden.jpg", "horse.png", "linked/color.png"}
+
+
+def test_two_sources_in_one_call_kept_apart_by_their_prefix(photos: Path, tmp_path: Path) -> None:
+    other = tmp_path / "scans"
+    other.mkdir()
+    shutil.copy(GARDEN, other / "garden.jpg")
+    data = str(tmp_path / "data")
+    assert run("build", str(photos), str(other), "--data-dir", data).returncode == 0
+    assert set(stored(tmp_path / "data")) == {"trip/garden.jpg", "horse.png", "garden.jpg"}
+    result = run("build", str(other), "--id-prefix", "scans/", "--data-dir", data)
+    assert result.returncode == 0, result.stderr
+    assert "scans/garden.jpg" in stored(tmp_path / "data")
+
+
+def test_a_list_on_stdin_gives_paths_or_ids_and_paths(tmp_path: Path) -> None:
+    listing = f"{GARDEN}\nhorse-id\t{HORSE}\n\n"
+    result = run("build", "-", "--data-dir", str(tmp_path / "data"), stdin=listing)
+    assert result.returncode == 0, result.stderr
+    assert set(stored(tmp_path / "data")) == {str(GARDEN), "horse-id"}
+
+
+def test_a_list_file_s_relative_paths_are_relative_to_it(photos: Path, tmp_path: Path) -> None:
+    (photos / "list.txt").write_text("trip/garden.jpg\nmy-horse\thorse.png\n")
+    result = run("build", str(photos / "list.txt"), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 0, result.stderr
+    assert set(stored(tmp_path / "data")) == {"trip/garden.jpg", "my-horse"}
+
+
+def test_a_re_run_skips_stored_ids_without_reading_their_files(
+    photos: Path, tmp_path: Path
+) -> None:
+    data = str(tmp_path / "data")
+    assert run("build", str(photos), "--data-dir", data).returncode == 0
+    before = stored(tmp_path / "data")
+    # Were a stored file read again, this would now be a failure.
+    (photos / "horse.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    result = run("build", str(photos), "--data-dir", data)
+    assert result.returncode == 0, result.stderr
+    assert "0 added, 2 already stored, 0 not images, 0 failed" in result.stderr
+    assert stored(tmp_path / "data") == before
+
+
+def test_a_source_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("build", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 2
+    assert "no such folder or list file" in result.stderr
+
+
+def test_without_a_terminal_progress_comes_as_log_lines_and_a_summary(
+    photos: Path, tmp_path: Path
+) -> None:
+    result = run("build", str(photos), "--data-dir", str(tmp_path / "data"))
+    assert "\r" not in result.stderr  # no bar drawn into a log
+    assert result.stderr.strip().splitlines()[-1].startswith("neardup: 'default': 2 added")
