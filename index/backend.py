@@ -111,8 +111,8 @@ class Backend(Protocol):
         """The stored image of that id; raises UnknownId."""
         ...
 
-    def stored_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
-        """Which of these ids are stored (at most `bounds.MAX_STORED_IDS` at once)."""
+    def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, StoredImage]:
+        """The stored images among these ids, by id (at most `bounds.MAX_GET_IDS`)."""
         ...
 
     def list_images(

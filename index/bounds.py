@@ -16,17 +16,17 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "DEFAULT_RADIUS",
     "MAX_DELETE_IDS",
+    "MAX_GET_IDS",
     "MAX_K",
     "MAX_PAGE_SIZE",
-    "MAX_STORED_IDS",
     "check_collection_name",
     "check_delete_ids",
     "check_id",
     "check_k",
+    "check_many_ids",
     "check_metadata",
     "check_page_size",
     "check_radius",
-    "check_stored_ids",
 ]
 
 DEFAULT_COLLECTION = "default"
@@ -36,7 +36,7 @@ DEFAULT_RADIUS = 10
 MAX_K = 1000
 MAX_DUPLICATES = 1000
 MAX_DELETE_IDS = 10_000
-MAX_STORED_IDS = 10_000
+MAX_GET_IDS = 10_000
 MAX_PAGE_SIZE = 1000
 MAX_ID_BYTES = 512
 MAX_METADATA_ENTRIES = 64
@@ -107,9 +107,9 @@ def check_delete_ids(ids: Sequence[str]) -> list[str]:
     return _check_ids(ids, "delete", MAX_DELETE_IDS)
 
 
-def check_stored_ids(ids: Sequence[str]) -> list[str]:
-    """1..10000 valid ids, to ask which are stored."""
-    return _check_ids(ids, "a stored-ids query", MAX_STORED_IDS)
+def check_many_ids(ids: Sequence[str]) -> list[str]:
+    """1..10000 valid ids, to get at once."""
+    return _check_ids(ids, "a get of many", MAX_GET_IDS)
 
 
 def check_page_size(size: int) -> int:

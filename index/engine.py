@@ -462,11 +462,12 @@ class Engine:
             raise UnknownId(f"no image {image_id!r} in collection {coll.info.name!r}")
         return stored
 
-    def stored_ids(self, collection: str, ids: Sequence[str]) -> set[str]:
-        """Which of these ids are stored (a bulk build's resume asks a batch at a time)."""
+    def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, StoredImage]:
+        """The stored images among these ids, by id; unknown ids are left out (a bulk
+        build's resume asks a batch at a time)."""
         coll = self._get(collection)
-        bounds.check_stored_ids(ids)
-        return queries.stored_ids(self._store.reader(), coll.info.name, ids)
+        bounds.check_many_ids(ids)
+        return queries.images_of(self._store.reader(), coll.info.name, coll.info.algorithm, ids)
 
     def list_images(
         self, collection: str, after_id: str = "", limit: int = 100

@@ -24,11 +24,11 @@ __all__ = [
     "delete_collection",
     "delete_image",
     "image",
+    "images_of",
     "insert_collection",
     "insert_image_if_absent",
     "list_images",
     "nearest_images",
-    "stored_ids",
     "trim_changes",
     "upsert_image",
 ]
@@ -196,17 +196,20 @@ def list_images(
     return [_image(collection, algorithm, row) for row in rows]
 
 
-def stored_ids(conn: sqlite3.Connection, collection: str, ids: Collection[str]) -> set[str]:
-    """Which of these ids are stored (one statement per 30,000 ids)."""
+def images_of(
+    conn: sqlite3.Connection, collection: str, algorithm: str, ids: Collection[str]
+) -> dict[str, StoredImage]:
+    """The stored images among these ids, by id (one statement per 30,000 ids)."""
     wanted = list(ids)
-    found: set[str] = set()
+    found: dict[str, StoredImage] = {}
     for start in range(0, len(wanted), _SQLITE_MAX_VARIABLES):
         chunk = wanted[start : start + _SQLITE_MAX_VARIABLES]
         marks = ", ".join("?" * len(chunk))
         rows = conn.execute(
-            f"SELECT id FROM images WHERE collection = ? AND id IN ({marks})", (collection, *chunk)
+            f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND id IN ({marks})",
+            (collection, *chunk),
         )
-        found.update(image_id for (image_id,) in rows)
+        found.update((row[0], _image(collection, algorithm, row)) for row in rows)
     return found
 
 

@@ -20,6 +20,7 @@ class BuildTally:
     """The running counts of a build."""
 
     added: int = 0
+    updated: int = 0
     stored: int = 0
     not_images: int = 0
     failed: int = 0
@@ -28,6 +29,7 @@ class BuildTally:
     def summary(self) -> dict[str, int]:
         return {
             "added": self.added,
+            "updated": self.updated,
             "stored": self.stored,
             "not images": self.not_images,
             "failed": self.failed,

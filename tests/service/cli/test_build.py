@@ -40,7 +40,7 @@ def test_files_that_are_not_images_are_counted_and_skipped_quietly(
     (photos / "trip" / "garden.xmp").write_text('<x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
     result = run("build", str(photos), "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 0, result.stderr
-    assert "2 added, 0 already stored, 4 not images, 0 failed" in result.stderr
+    assert "2 added, 0 updated, 0 already stored, 4 not images, 0 failed" in result.stderr
     assert "README" not in result.stderr
     assert set(stored(tmp_path / "data")) == {"trip/garden.jpg", "horse.png"}
 
@@ -110,7 +110,7 @@ def test_a_re_run_skips_stored_ids_without_reading_their_files(
     (photos / "horse.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     result = run("build", str(photos), "--data-dir", data)
     assert result.returncode == 0, result.stderr
-    assert "0 added, 2 already stored, 0 not images, 0 failed" in result.stderr
+    assert "0 added, 0 updated, 2 already stored, 0 not images, 0 failed" in result.stderr
     assert stored(tmp_path / "data") == before
 
 
@@ -126,3 +126,72 @@ def test_without_a_terminal_progress_comes_as_log_lines_and_a_summary(
     result = run("build", str(photos), "--data-dir", str(tmp_path / "data"))
     assert "\r" not in result.stderr  # no bar drawn into a log
     assert result.stderr.strip().splitlines()[-1].startswith("neardup: 'default': 2 added")
+
+
+@pytest.mark.slow
+def test_a_build_killed_at_random_moments_and_re_run_ends_as_an_uninterrupted_one(
+    tmp_path: Path,
+) -> None:
+    import random
+    import signal
+    import subprocess
+    import time
+
+    from .test_hash import NEARDUP
+
+    library = tmp_path / "library"
+    for i in range(12):  # ~260 files: a build takes a second or two here
+        folder = library / f"part{i:02d}"
+        folder.mkdir(parents=True)
+        for image in IMAGES.iterdir():
+            shutil.copy(image, folder / image.name)
+    reference = tmp_path / "reference"
+    assert run("build", str(library), "--data-dir", str(reference)).returncode == 0
+
+    data = tmp_path / "data"
+    rng = random.Random(20261201)
+    kills = 0
+    for _ in range(30):
+        build = subprocess.Popen(
+            [NEARDUP, "build", str(library), "--data-dir", str(data)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(rng.uniform(0.0, 1.5))
+        if build.poll() is None and kills < 8:
+            build.send_signal(signal.SIGKILL)
+            kills += 1
+        _, stderr = build.communicate(timeout=120)
+        if build.returncode == 0:
+            break
+        assert build.returncode == -signal.SIGKILL, stderr
+    assert build.returncode == 0, "the re-runs never completed the build"
+    assert kills >= 1
+    assert stored(data) == stored(reference)
+
+
+def test_update_re_hashes_only_the_files_that_changed(photos: Path, tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert run("build", str(photos), "--data-dir", data).returncode == 0
+    before = stored(tmp_path / "data")
+    shutil.copy(IMAGES / "skimage__color.png", photos / "horse.png")  # a new picture
+    plain = run("build", str(photos), "--data-dir", data)
+    assert "0 added, 0 updated, 2 already stored" in plain.stderr  # resume trusts the store
+    updated = run("build", str(photos), "--data-dir", data, "--update")
+    assert updated.returncode == 0, updated.stderr
+    assert "0 added, 1 updated, 1 already stored" in updated.stderr
+    after = stored(tmp_path / "data")
+    assert after["trip/garden.jpg"] == before["trip/garden.jpg"]
+    assert after["horse.png"] != before["horse.png"]
+
+
+def test_each_image_records_where_it_came_from_and_its_size_and_format(
+    photos: Path, tmp_path: Path
+) -> None:
+    assert run("build", str(photos), "--data-dir", str(tmp_path / "data")).returncode == 0
+    with Engine(tmp_path / "data") as engine:
+        garden = engine.get("", "trip/garden.jpg").metadata
+    assert garden["path"] == str((photos / "trip" / "garden.jpg").absolute())
+    assert (garden["width"], garden["height"], garden["format"]) == ("1600", "1000", "JPEG")
+    assert garden["bytes"] == str((photos / "trip" / "garden.jpg").stat().st_size)

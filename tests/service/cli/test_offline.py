@@ -26,7 +26,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (source / "broken.jpg").write_bytes((IMAGES / "mate__Garden.jpg").read_bytes()[:300])
     result = run("build", str(source), "--data-dir", str(root / "data"))
     assert result.returncode == 1  # one image failed
-    assert "4 added, 0 already stored, 1 not images, 1 failed" in result.stderr
+    assert "4 added, 0 updated, 0 already stored, 1 not images, 1 failed" in result.stderr
     return root
 
 
@@ -49,7 +49,7 @@ def test_build_names_images_by_their_path_under_the_source(library: Path) -> Non
 
 def test_a_second_build_skips_what_is_stored(library: Path) -> None:
     result = run("build", str(library / "photos"), "--data-dir", str(library / "data"))
-    assert "0 added, 4 already stored, 1 not images, 1 failed" in result.stderr
+    assert "0 added, 0 updated, 4 already stored, 1 not images, 1 failed" in result.stderr
 
 
 def test_search_prints_matches_nearest_first_as_json(library: Path) -> None:
