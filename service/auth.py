@@ -38,7 +38,17 @@ SCOPES = ("read", "write", "admin")
 _PACKAGE = "/neardup.v1.Neardup/"
 METHOD_SCOPES: Mapping[str, str] = {
     **dict.fromkeys(
-        ("Hash", "Compare", "Search", "SearchBatch", "Get", "List", "Stats", "ListCollections"),
+        (
+            "Hash",
+            "Compare",
+            "Search",
+            "SearchBatch",
+            "Get",
+            "GetMany",
+            "List",
+            "Stats",
+            "ListCollections",
+        ),
         "read",
     ),
     **dict.fromkeys(("Add", "AddStream", "Delete"), "write"),

@@ -175,6 +175,14 @@ def _delete_request(ids: Iterable[str], collection: str) -> pb.DeleteRequest:
     return pb.DeleteRequest(collection=collection, ids=list(ids))
 
 
+def _get_many_request(
+    ids: Iterable[str], collection: str, include_metadata: bool
+) -> pb.GetManyRequest:
+    return pb.GetManyRequest(
+        collection=collection, ids=list(ids), include_metadata=include_metadata
+    )
+
+
 class Client(_Channel):
     """A blocking client of one server."""
 
@@ -218,6 +226,13 @@ class Client(_Channel):
     def get(self, id: str, collection: str = "") -> pb.StoredImage:
         """One stored image."""
         return cast(pb.StoredImage, self._call("Get", pb.GetRequest(collection=collection, id=id)))
+
+    def get_many(
+        self, ids: Iterable[str], collection: str = "", include_metadata: bool = False
+    ) -> pb.GetManyResponse:
+        """The stored images among up to 10,000 ids (unknown ids left out)."""
+        request = _get_many_request(ids, collection, include_metadata)
+        return cast(pb.GetManyResponse, self._call("GetMany", request))
 
     def stats(self, collection: str = "") -> pb.StatsResponse:
         """A collection's figures."""
@@ -287,6 +302,13 @@ class AsyncClient(_Channel):
         """One stored image."""
         request = pb.GetRequest(collection=collection, id=id)
         return cast(pb.StoredImage, await self.call("Get", request))
+
+    async def get_many(
+        self, ids: Iterable[str], collection: str = "", include_metadata: bool = False
+    ) -> pb.GetManyResponse:
+        """The stored images among up to 10,000 ids (unknown ids left out)."""
+        request = _get_many_request(ids, collection, include_metadata)
+        return cast(pb.GetManyResponse, await self.call("GetMany", request))
 
     async def stats(self, collection: str = "") -> pb.StatsResponse:
         """A collection's figures."""

@@ -370,6 +370,18 @@ class NeardupServicer:
         return messages.stored_image_message(image)
 
     @_refusing
+    async def GetMany(self, request: pb.GetManyRequest, context: Any) -> pb.GetManyResponse:
+        ids = list(request.ids)
+        found = await self._run(lambda: self.engine.get_many(request.collection, ids))
+        return pb.GetManyResponse(
+            images=[
+                messages.stored_image_message(found[i], request.include_metadata)
+                for i in dict.fromkeys(ids)
+                if i in found
+            ]
+        )
+
+    @_refusing
     async def List(self, request: pb.ListRequest, context: Any) -> pb.ListResponse:
         after = _decode_page_token(request.page_token)
         size = request.page_size or DEFAULT_PAGE_SIZE

@@ -1,14 +1,16 @@
-"""Indexes image libraries into a collection of a data dir (created with --algorithm if it
-does not exist). SOURCE is a folder (recursive, following symlinks), a list file (one path
-per line, or ID<TAB>PATH), or - for such a list on stdin; ids default to the path relative to
-its folder with '/' separators (--id-prefix keeps sources apart). Ids already stored are
-skipped before their file is read, so a re-run resumes (--update re-hashes the stored files
-whose size or modification time changed). Each image's metadata records its path, size,
-modification time, and its header's width, height and format. Files that are not images (a README,
-a CSV, sidecars) are counted and skipped quietly; images that fail to decode are written,
-with the reason, to the errors file. Exit status: 0 when every image was indexed, 1 when
-some failed, 2 on a usage or setup error. The build opens the data dir itself (no server may
-have it open)."""
+"""Indexes image libraries into a collection of a data dir, or of a running server with
+--server (created with --algorithm if it does not exist). SOURCE is a folder (recursive,
+following symlinks), a list file (one path per line, or ID<TAB>PATH), or - for such a list
+on stdin; ids default to the path relative to its folder with '/' separators (--id-prefix
+keeps sources apart). Ids already stored are skipped before their file is read, so a re-run
+resumes (--update re-hashes the stored files whose size or modification time changed). Each
+image's metadata records its path, size, modification time, and its header's width, height
+and format. Files that are not images (a README, a CSV, sidecars) are counted and skipped
+quietly; images that fail to decode are written, with the reason, to the errors file. Exit
+status: 0 when every image was indexed, 1 when some failed, 2 on a usage or setup error.
+With --data-dir the build opens the data dir itself (no server may have it open); with
+--server it hashes here and streams hashes and metadata (AddStream), with the server's
+token and TLS options."""
 
 from __future__ import annotations
 
@@ -16,18 +18,19 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from neardup.index import Engine, OnExistingId, StoredImage, bounds
-from neardup.index.errors import InvalidArgument, NeardupError, NotAnImage, UnknownCollection
+from neardup.index import bounds
+from neardup.index.errors import InvalidArgument, NeardupError, NotAnImage
 from neardup.index.fingerprint import ALGORITHMS, Fingerprint, hash_image
 
+from .build_targets import Batch, BuildTarget, DataDirTarget, ServerTarget
 from .library import LibraryFile, SourceError, library_files
-from .options import add_data_dir_options
+from .options import add_where_options
 from .output import read_image_file
 from .progress import BuildProgress, BuildTally
 
@@ -38,34 +41,23 @@ __all__ = ["add_arguments", "run"]
 _BATCH = 512
 ERRORS_FILE = "build-errors.tsv"
 
-Batch = list[tuple[str, Fingerprint, dict[str, str]]]
-
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup build`."""
     command.add_argument("sources", nargs="+", metavar="SOURCE")
-    add_data_dir_options(command)
+    add_where_options(command)
     command.add_argument("--algorithm", choices=sorted(ALGORITHMS), default=None)
     command.add_argument("--id-prefix", default="", metavar="PREFIX", help="put before each id")
     command.add_argument(
-        "--errors", type=Path, default=None, metavar="FILE", help=f"default DIR/{ERRORS_FILE}"
+        "--errors",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"default DIR/{ERRORS_FILE} (with --server: ./{ERRORS_FILE})",
     )
     command.add_argument(
         "--update", action="store_true", help="re-hash stored files whose size or mtime changed"
     )
-
-
-def _collection_for(engine: Engine, name: str, algorithm: str | None) -> str:
-    """The collection's algorithm, creating the collection when it does not exist."""
-    try:
-        info = engine.collection(name)
-    except UnknownCollection:
-        info = engine.create_collection(name, algorithm or "")
-    if algorithm and algorithm != info.algorithm:
-        raise InvalidArgument(
-            f"collection {name!r} holds {info.algorithm!r} hashes, not {algorithm!r}", "algorithm"
-        )
-    return info.algorithm
 
 
 def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
@@ -96,28 +88,26 @@ def _hash_file(file: LibraryFile, algorithm: str) -> tuple[Fingerprint, dict[str
     return hashes.fingerprint, metadata
 
 
-def _unchanged(file: LibraryFile, stored: StoredImage) -> bool:
+def _unchanged(file: LibraryFile, metadata: Mapping[str, str]) -> bool:
     """Whether the file has the size and modification time it had when it was stored."""
     try:
         status = file.path.stat()
     except OSError:
         return False  # let the hash report why
-    recorded = (stored.metadata.get("bytes"), stored.metadata.get("mtime_ns"))
+    recorded = (metadata.get("bytes"), metadata.get("mtime_ns"))
     return recorded == (str(status.st_size), str(status.st_mtime_ns))
 
 
 class _Build:
-    """One run of `neardup build` over a data dir: batches in, tallies and errors out."""
+    """One run of `neardup build`: batches of files in, tallies and an errors file out."""
 
-    def __init__(self, args: argparse.Namespace, engine: Engine, errors: TextIO) -> None:
-        self.args, self.engine, self.errors = args, engine, errors
-        self.collection = args.collection
-        self.algorithm = _collection_for(engine, args.collection, args.algorithm)
+    def __init__(self, target: BuildTarget, update: bool, errors: TextIO) -> None:
+        self.target, self.update, self.errors = target, update, errors
         self.tally = BuildTally()
 
-    def fail(self, file: LibraryFile, reason: str) -> None:
+    def fail(self, path: Path | str, reason: str) -> None:
         self.tally.failed += 1
-        self.errors.write(f"{file.path}\t{reason}\n")
+        self.errors.write(f"{path}\t{reason}\n")
 
     def todo(self, files: list[LibraryFile]) -> tuple[list[LibraryFile], set[str]]:
         """The files to hash (ids not stored, or changed with --update), and the ids among
@@ -128,14 +118,14 @@ class _Build:
                 bounds.check_id(file.id, "id")
                 valid.append(file)
             except InvalidArgument as exc:
-                self.fail(file, str(exc))
-        known = self.engine.get_many(self.collection, [f.id for f in valid]) if valid else {}
+                self.fail(file.path, str(exc))
+        known = self.target.stored([f.id for f in valid])
         todo, replacing = [], set()
         for file in valid:
-            stored = known.get(file.id)
-            if stored is None:
+            metadata = known.get(file.id)
+            if metadata is None:
                 todo.append(file)
-            elif self.args.update and not _unchanged(file, stored):
+            elif self.update and not _unchanged(file, metadata):
                 todo.append(file)
                 replacing.add(file.id)
             else:
@@ -149,64 +139,65 @@ class _Build:
             if isinstance(outcome, NotAnImage):
                 self.tally.not_images += 1
             elif isinstance(outcome, OSError):
-                self.fail(file, outcome.strerror or str(outcome))
+                self.fail(file.path, outcome.strerror or str(outcome))
             elif isinstance(outcome, Exception):
-                self.fail(file, str(outcome))
+                self.fail(file.path, str(outcome))
             else:
                 batch.append((file.id, *outcome))
         return batch
 
     def store(self, batch: Batch, replacing: set[str], progress: BuildProgress) -> None:
-        """Writes a batch durably: new ids in one operation, replacements as group-committed
-        adds."""
+        """Writes a batch through the target and counts what it did."""
         new = [item for item in batch if item[0] not in replacing]
-        if new:
-            stored = self.engine.add_batch(self.collection, new)
-            self.tally.added += sum(stored)
-            self.tally.stored += len(stored) - sum(stored)  # listed twice, or stored meanwhile
-        updates = [
-            self.engine.submit_add(
-                self.collection, image_id, fingerprint, metadata,
-                on_existing=OnExistingId.REPLACE, find_duplicates=False,
-            )
-            for image_id, fingerprint, metadata in batch
-            if image_id in replacing
-        ]  # fmt: skip
-        for update in updates:
-            update.result()
-        self.tally.updated += len(updates)
+        stored = self.target.store(new, [item for item in batch if item[0] in replacing])
+        self.tally.added += stored.added
+        self.tally.updated += stored.updated
+        self.tally.stored += stored.skipped
+        for image_id, reason in stored.failed:
+            self.fail(image_id, reason)
         progress.advance(len(batch))
+
+    def run(self, sources: list[str], id_prefix: str, progress: BuildProgress) -> None:
+        """Hashes on every core while the previous batch is written (one in flight)."""
+        with (
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as hashing,
+            ThreadPoolExecutor(max_workers=1) as writing,
+        ):
+            written: Future[None] | None = None
+            for files in _batches(library_files(sources, id_prefix)):
+                todo, replacing = self.todo(files)
+                outcomes = hashing.map(lambda f: _hash_file(f, self.target.algorithm), todo)
+                batch = self.sort(todo, outcomes)
+                if written is not None:
+                    written.result()
+                written = writing.submit(self.store, batch, replacing, progress)
+                progress.advance(len(files) - len(batch))
+            if written is not None:
+                written.result()
 
 
 def run(args: argparse.Namespace) -> int:
-    """Hashes the sources' files on every core and stores them a batch at a time."""
+    """Builds into the data dir or the server; prints the summary; the exit status."""
     try:
         total = None if "-" in args.sources else sum(1 for _ in library_files(args.sources))
     except (SourceError, OSError) as exc:
         print(f"neardup: {exc}", file=sys.stderr)
         return 2
-    errors_path = args.errors or Path(args.data_dir) / ERRORS_FILE
-    with (
-        Engine(args.data_dir) as engine,
-        errors_path.open("w", encoding="utf-8") as errors,
-    ):
-        build = _Build(args, engine, errors)
-        with (
-            BuildProgress(total, build.tally) as progress,
-            ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as hashing,
-            ThreadPoolExecutor(max_workers=1) as writing,
-        ):
-            written: Future[None] | None = None
-            for files in _batches(library_files(args.sources, args.id_prefix)):
-                todo, replacing = build.todo(files)
-                outcomes = hashing.map(lambda f: _hash_file(f, build.algorithm), todo)
-                batch = build.sort(todo, outcomes)
-                if written is not None:
-                    written.result()  # one write in flight: memory stays flat
-                written = writing.submit(build.store, batch, replacing, progress)
-                progress.advance(len(files) - len(batch))
-            if written is not None:
-                written.result()
+    errors_path = args.errors or (
+        Path(args.data_dir) / ERRORS_FILE if args.data_dir else Path(ERRORS_FILE)
+    )
+    target: BuildTarget = (
+        ServerTarget(args, args.collection, args.algorithm)
+        if args.server
+        else DataDirTarget(args.data_dir, args.collection, args.algorithm)
+    )
+    try:
+        with errors_path.open("w", encoding="utf-8") as errors:
+            build = _Build(target, args.update, errors)
+            with BuildProgress(total, build.tally) as progress:
+                build.run(args.sources, args.id_prefix, progress)
+    finally:
+        target.close()
     tally = build.tally
     seconds = max(time.perf_counter() - tally.started, 1e-9)
     print(

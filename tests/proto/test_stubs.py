@@ -47,6 +47,7 @@ def test_the_service_has_every_operation_of_the_design() -> None:
         "Search",
         "SearchBatch",
         "Get",
+        "GetMany",
         "List",
         "Snapshot",
         "Compact",

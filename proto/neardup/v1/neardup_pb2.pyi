@@ -383,6 +383,22 @@ class GetRequest(_message.Message):
     id: str
     def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
+class GetManyRequest(_message.Message):
+    __slots__ = ("collection", "ids", "include_metadata")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_METADATA_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    include_metadata: bool
+    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., include_metadata: _Optional[bool] = ...) -> None: ...
+
+class GetManyResponse(_message.Message):
+    __slots__ = ("images",)
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    images: _containers.RepeatedCompositeFieldContainer[StoredImage]
+    def __init__(self, images: _Optional[_Iterable[_Union[StoredImage, _Mapping]]] = ...) -> None: ...
+
 class StoredImage(_message.Message):
     __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms")
     class MetadataEntry(_message.Message):

@@ -95,6 +95,11 @@ class NeardupStub:
                 request_serializer=neardup_dot_v1_dot_neardup__pb2.GetRequest.SerializeToString,
                 response_deserializer=neardup_dot_v1_dot_neardup__pb2.StoredImage.FromString,
                 _registered_method=True)
+        self.GetMany = channel.unary_unary(
+                '/neardup.v1.Neardup/GetMany',
+                request_serializer=neardup_dot_v1_dot_neardup__pb2.GetManyRequest.SerializeToString,
+                response_deserializer=neardup_dot_v1_dot_neardup__pb2.GetManyResponse.FromString,
+                _registered_method=True)
         self.List = channel.unary_unary(
                 '/neardup.v1.Neardup/List',
                 request_serializer=neardup_dot_v1_dot_neardup__pb2.ListRequest.SerializeToString,
@@ -202,6 +207,14 @@ class NeardupServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMany(self, request, context):
+        """The stored images among up to 10,000 ids, in one call: which of a batch are stored
+        (a bulk build's resume asks this before it reads any file). Unknown ids are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def List(self, request, context):
         """The stored images of a collection, a page at a time, in a stable order.
         """
@@ -285,6 +298,11 @@ def add_NeardupServicer_to_server(servicer, server):
                     servicer.Get,
                     request_deserializer=neardup_dot_v1_dot_neardup__pb2.GetRequest.FromString,
                     response_serializer=neardup_dot_v1_dot_neardup__pb2.StoredImage.SerializeToString,
+            ),
+            'GetMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMany,
+                    request_deserializer=neardup_dot_v1_dot_neardup__pb2.GetManyRequest.FromString,
+                    response_serializer=neardup_dot_v1_dot_neardup__pb2.GetManyResponse.SerializeToString,
             ),
             'List': grpc.unary_unary_rpc_method_handler(
                     servicer.List,
@@ -627,6 +645,33 @@ class Neardup:
             '/neardup.v1.Neardup/Get',
             neardup_dot_v1_dot_neardup__pb2.GetRequest.SerializeToString,
             neardup_dot_v1_dot_neardup__pb2.StoredImage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/neardup.v1.Neardup/GetMany',
+            neardup_dot_v1_dot_neardup__pb2.GetManyRequest.SerializeToString,
+            neardup_dot_v1_dot_neardup__pb2.GetManyResponse.FromString,
             options,
             channel_credentials,
             insecure,

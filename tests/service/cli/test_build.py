@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from neardup.index import Engine
+from neardup.v1 import neardup_pb2 as pb
 
 from ...conftest import IMAGES
+from ..conftest import RunningServer
 from .test_hash import run
 
 GARDEN = IMAGES / "mate__Garden.jpg"
@@ -195,3 +197,31 @@ def test_each_image_records_where_it_came_from_and_its_size_and_format(
     assert garden["path"] == str((photos / "trip" / "garden.jpg").absolute())
     assert (garden["width"], garden["height"], garden["format"]) == ("1600", "1000", "JPEG")
     assert garden["bytes"] == str((photos / "trip" / "garden.jpg").stat().st_size)
+
+
+def test_a_build_into_a_running_server_resumes_and_matches_an_offline_build(
+    server: RunningServer, photos: Path, tmp_path: Path
+) -> None:
+    from neardup.service.client import Client
+
+    (photos / "README.md").write_text("not an image")
+    (photos / "torn.jpg").write_bytes(GARDEN.read_bytes()[:2000])
+    errors = tmp_path / "errors.tsv"
+    online = ["build", str(photos), "--server", server.target, "--collection", "online"]
+    first = run(*online, "--errors", str(errors))
+    assert first.returncode == 1, first.stderr
+    assert "2 added, 0 updated, 0 already stored, 1 not images, 1 failed" in first.stderr
+    assert "torn.jpg" in errors.read_text()
+    (photos / "torn.jpg").unlink()
+    (photos / "horse.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")  # stored: not read again
+    again = run(*online, "--errors", str(errors))
+    assert again.returncode == 0, again.stderr
+    assert "0 added, 0 updated, 2 already stored" in again.stderr
+
+    offline = tmp_path / "offline"
+    shutil.copy(HORSE, photos / "horse.png")
+    assert run("build", str(photos), "--data-dir", str(offline)).returncode == 0
+    with Client(server.target) as client:
+        listed = client.call("List", pb.ListRequest(collection="online", include_metadata=True))
+    assert {i.id: i.hash.hex for i in listed.images} == stored(offline)
+    assert {i.metadata["format"] for i in listed.images} == {"JPEG", "PNG"}

@@ -1,0 +1,170 @@
+"""Where a bulk build writes: a data dir opened here (`DataDirTarget`, the engine itself) or a
+running server (`ServerTarget`, through GetMany and AddStream). The build hashes the files
+itself either way, so both see the same files, failures and tallies; a server receives
+hashes and metadata, not image bytes.
+
+Both are used from the build's threads one call at a time per method; neither keeps more
+than one batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from neardup.index import Fingerprint, OnExistingId
+from neardup.index.errors import InvalidArgument, UnknownCollection
+
+if TYPE_CHECKING:
+    from neardup.index import Engine
+    from neardup.service.client import Client
+
+__all__ = ["Batch", "BuildTarget", "DataDirTarget", "ServerTarget", "Stored"]
+
+Batch = list[tuple[str, Fingerprint, dict[str, str]]]
+
+
+@dataclass
+class Stored:
+    """What writing a batch did."""
+
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0  # listed twice, or stored meanwhile by someone else
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
+
+
+class BuildTarget(Protocol):
+    """What a build needs of where it writes."""
+
+    algorithm: str
+
+    def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+        """The stored ids among these (at most a batch), with their metadata."""
+        ...
+
+    def store(self, new: Batch, replacing: Batch) -> Stored:
+        """Writes a batch durably: new ids (skipped if stored meanwhile), replacements."""
+        ...
+
+    def close(self) -> None:
+        """Releases the data dir or the connection."""
+        ...
+
+
+def _refuse_other_algorithm(collection: str, holds: str, wanted: str | None) -> None:
+    if wanted and wanted != holds:
+        raise InvalidArgument(
+            f"collection {collection!r} holds {holds!r} hashes, not {wanted!r}", "algorithm"
+        )
+
+
+class DataDirTarget:
+    """A data dir, opened (and locked) for the build's duration."""
+
+    def __init__(self, data_dir: str, collection: str, algorithm: str | None) -> None:
+        from neardup.index import Engine  # FAISS and SQLite: only for a data dir
+
+        self._engine: Engine = Engine(data_dir)
+        self._collection = collection
+        try:
+            try:
+                info = self._engine.collection(collection)
+            except UnknownCollection:
+                info = self._engine.create_collection(collection, algorithm or "")
+            _refuse_other_algorithm(collection, info.algorithm, algorithm)
+        except BaseException:
+            self._engine.close()
+            raise
+        self.algorithm = info.algorithm
+
+    def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+        found = self._engine.get_many(self._collection, ids) if ids else {}
+        return {image_id: image.metadata for image_id, image in found.items()}
+
+    def store(self, new: Batch, replacing: Batch) -> Stored:
+        result = Stored()
+        if new:
+            inserted = self._engine.add_batch(self._collection, new)
+            result.added = sum(inserted)
+            result.skipped = len(inserted) - result.added
+        updates = [
+            self._engine.submit_add(
+                self._collection, image_id, fingerprint, metadata,
+                on_existing=OnExistingId.REPLACE, find_duplicates=False,
+            )
+            for image_id, fingerprint, metadata in replacing
+        ]  # fmt: skip
+        for update in updates:
+            update.result()
+        result.updated = len(updates)
+        return result
+
+    def close(self) -> None:
+        self._engine.close()
+
+
+class ServerTarget:
+    """A running server: GetMany for the resume, AddStream (flow-controlled by gRPC and the
+    server's window) for the writes."""
+
+    def __init__(self, args: argparse.Namespace, collection: str, algorithm: str | None) -> None:
+        from neardup.service.client import NeardupRpcError
+        from neardup.v1 import neardup_pb2 as pb
+
+        from .options import connect
+
+        self._client: Client = connect(args)
+        self._collection = collection
+        try:
+            try:
+                self._client.call(
+                    "CreateCollection",
+                    pb.CreateCollectionRequest(name=collection, algorithm=algorithm or ""),
+                )
+            except NeardupRpcError as error:
+                if error.code.name != "ALREADY_EXISTS":
+                    raise
+            holds = self._client.stats(collection).collection.algorithm
+            _refuse_other_algorithm(collection, holds, algorithm)
+        except BaseException:
+            self._client.close()
+            raise
+        self.algorithm = holds
+
+    def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+        if not ids:
+            return {}
+        found = self._client.get_many(ids, collection=self._collection, include_metadata=True)
+        return {image.id: dict(image.metadata) for image in found.images}
+
+    def store(self, new: Batch, replacing: Batch) -> Stored:
+        from neardup.service.client import add_request
+        from neardup.v1 import neardup_pb2 as pb
+
+        requests = [
+            add_request(
+                id=image_id, hash=fingerprint.hex, collection=self._collection,
+                metadata=metadata, skip_existing=not replace, replace=replace,
+            )
+            for items, replace in ((new, False), (replacing, True))
+            for image_id, fingerprint, metadata in items
+        ]  # fmt: skip
+        for request in requests:
+            request.hash.algorithm = self.algorithm
+        result = Stored()
+        for response in self._client.add_stream(requests):
+            if response.HasField("error"):
+                result.failed.append((response.id, response.error.message))
+            elif response.added.outcome == pb.ADD_OUTCOME_ADDED:
+                result.added += 1
+            elif response.added.outcome == pb.ADD_OUTCOME_REPLACED:
+                result.updated += 1
+            else:
+                result.skipped += 1
+        return result
+
+    def close(self) -> None:
+        self._client.close()
