@@ -17,13 +17,18 @@ Two search paths, one answer:
 - HNSW: the graph, for top-k queries between the two thresholds; its distances are exact
   Hamming distances, so its results are already ranked exactly, but it may miss neighbours.
 
-New codes land first in a small *fresh* `IndexBinaryFlat` (slots after the graph's) and a
-background thread moves them into the graph in chunks once the writes pause (or the fresh
-codes pile up past a high water mark): an add or a start-up replay costs a copy, not an HNSW
-insertion (~60 us a code at 1M), a stream of adds neither waits on the write lock behind a
-chunk nor shares the cores with insertions, and every search scans the fresh codes exactly
-beside the graph. Bulk builds and compaction insert into the graph directly. The same thread
-(re)builds the substring tables, off the lock, when the codes after them pile up.
+New codes land first in a *fresh* `IndexBinaryFlat` (slots after the graph's), searched
+exactly beside the graph: an add or a start-up replay costs a copy, not an HNSW insertion
+(~60 us a code at 1M). A graph is only worth its cost where it serves top-k queries
+(`IndexParams.graph_serves`: between `exact_threshold` and `hnsw_max_codes` codes); outside
+that range codes stay in the flat part and no core is spent on a graph nobody searches.
+Where it serves, a background thread moves a few fresh codes into it in small chunks once
+the writes pause, and when many arrived at once (a bulk load, a replay: more than the high
+water mark and an eighth of the graph) it builds a whole new graph aside, as compaction
+does, and swaps it in: searches never wait behind a long insertion, and a top-k query takes
+the exact path while the fresh codes are too many for the graph's answer to be worth it.
+The same thread (re)builds the substring tables, off the lock, when the codes after them
+pile up.
 
 FAISS binary `range_search(r)` returns distances strictly below r: we ask for r + 1.
 
@@ -62,9 +67,10 @@ __all__ = ["HammingIndex", "graft_due"]
 U64 = npt.NDArray[np.uint64]
 
 # Fresh codes enter the graph in chunks of this many, the write lock released in between
-# (about 30 ms of insertion at 1M codes, efConstruction 200, on 2 cores): a search waits
-# no longer than that for a chunk in progress.
-_ABSORB_CHUNK = 128
+# (128 took about 30 ms of insertion at 1M codes, efConstruction 200, on 2 cores: an
+# estimate from that, not measured on its own): a search waits no longer than that for a
+# chunk in progress.
+_ABSORB_CHUNK = 32
 # Grafting waits for a pause in the writes (no `apply` for this long), so a stream of adds
 # does not wait on the write lock behind each chunk nor share the cores with HNSW insertion;
 # fresh codes are searched exactly meanwhile. Past the high water mark it grafts anyway: at
@@ -137,8 +143,7 @@ class HammingIndex:
 
     def _wake_absorber(self) -> None:
         with self._absorber_guard:
-            graph = self._graph
-            if (graph.in_graph == graph.n and not graph.tables_due()) or self._closing:
+            if not self._work_due(self._graph) or self._closing:
                 return
             if self._absorber is None:
                 self._absorber = threading.Thread(
@@ -146,15 +151,21 @@ class HammingIndex:
                 )
                 self._absorber.start()
 
+    def _work_due(self, graph: SlotGraph) -> bool:
+        """Whether the background thread has something to do for this graph."""
+        fresh = graph.n > graph.in_graph and self.params.graph_serves(graph.n)
+        return fresh or graph.tables_due()
+
     def _absorb(self) -> None:
-        """Background: (re)builds the substring tables when due, and moves fresh codes into
-        the graph, a chunk per write-lock hold, once the writes pause (or the fresh codes
+        """Background: (re)builds the substring tables when due, and, where the graph serves
+        top-k queries, brings fresh codes into it: a new graph built aside when many came at
+        once, else a chunk per write-lock hold once the writes pause (or the fresh codes
         pass the high water mark). Exits after a second with nothing to do."""
         idle_since = time.monotonic()
         while True:
             with self._absorber_guard:
                 graph = self._graph
-                pending = graph.n - graph.in_graph
+                pending = graph.n - graph.in_graph if self.params.graph_serves(graph.n) else 0
                 tables_due = graph.tables_due()
                 idle = time.monotonic() - idle_since
                 if self._closing or (
@@ -164,6 +175,10 @@ class HammingIndex:
                     return
             if tables_due:
                 self._build_tables(graph)
+                idle_since = time.monotonic()
+                continue
+            if pending > max(_FRESH_HIGH_WATER, graph.in_graph // 8):
+                self.compact()  # a new graph of every live code, built aside, swapped in
                 idle_since = time.monotonic()
                 continue
             if not graft_due(pending, time.monotonic() - self._last_apply):
@@ -185,11 +200,11 @@ class HammingIndex:
                 graph.tables = tables
 
     def settle(self, timeout: float = 3600.0) -> None:
-        """Waits until every fresh code is in the graph and the substring tables are
-        current (benchmarks and tests); returns at once after `close`, which leaves fresh
-        codes fresh. TimeoutError after `timeout` seconds."""
+        """Waits until every fresh code is in the graph (where the graph serves) and the
+        substring tables are current (benchmarks and tests); returns at once after `close`,
+        which leaves fresh codes fresh. TimeoutError after `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        while self.fresh_count or self._graph.tables_due():
+        while self._work_due(self._graph):
             with self._absorber_guard:
                 if self._absorber is None:
                     return
@@ -207,9 +222,12 @@ class HammingIndex:
 
     # -- search ---------------------------------------------------------------------------
     def top_k_path(self, exact: bool = False) -> SearchPath:
-        """The path a top-k query takes at the current size."""
-        n, p = self._graph.n, self.params
-        if exact or n < p.exact_threshold or n >= p.hnsw_max_codes:
+        """The path a top-k query takes at the current size: the graph where it serves and
+        holds all but a few codes, else an exact scan."""
+        graph = self._graph
+        if exact or not self.params.graph_serves(graph.n):
+            return SearchPath.EXACT
+        if graph.n - graph.in_graph > _FRESH_HIGH_WATER:  # being absorbed: scan exactly
             return SearchPath.EXACT
         return SearchPath.HNSW
 

@@ -41,6 +41,11 @@ class IndexParams:
     hnsw_max_codes: int = 2_000_000
     substring_tables_min_codes: int = 100_000
 
+    def graph_serves(self, codes: int) -> bool:
+        """Whether top-k queries over this many codes go through the HNSW graph: only then
+        is a graph worth building (below and above, a flat scan answers them)."""
+        return self.exact_threshold <= codes < self.hnsw_max_codes
+
     def validated(self) -> IndexParams:
         """Itself, or InvalidArgument naming the field out of bounds."""
         bounds = {

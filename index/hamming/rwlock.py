@@ -24,6 +24,7 @@ class ReadersWriterLock:
         self._readers = 0
         self._writer = False
         self._writers_waiting = 0
+        self.writes = 0  # write-side holds so far (how often searches had to wait)
 
     @contextmanager
     def read(self) -> Iterator[None]:
@@ -51,6 +52,7 @@ class ReadersWriterLock:
             finally:
                 self._writers_waiting -= 1
             self._writer = True
+            self.writes += 1
         try:
             yield
         finally:

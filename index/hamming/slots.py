@@ -234,11 +234,13 @@ class SlotGraph:
 
 
 def built_graph(params: IndexParams, codes: U64, counts: npt.NDArray[np.int32]) -> SlotGraph:
-    """A graph holding these codes, inserted in large batches (FAISS uses every core)."""
+    """These codes at their slots: inserted into the HNSW graph in large batches (FAISS uses
+    every core) where the graph serves their number, else all in the flat part."""
     graph = SlotGraph.empty(params)
+    into_graph = params.graph_serves(len(codes))
     for start in range(0, len(codes), _BUILD_CHUNK):
         chunk = slice(start, start + _BUILD_CHUNK)
-        graph.append(codes[chunk], counts[chunk], into_graph=True)
+        graph.append(codes[chunk], counts[chunk], into_graph=into_graph)
     return graph
 
 

@@ -331,3 +331,37 @@ def test_a_batch_that_would_make_a_count_negative_is_refused_even_under_python_O
         index.apply([5], [-2], sequence=3)
     assert index.live_codes() == {5: 1}
     index.close()
+
+
+def test_below_the_graph_s_range_codes_stay_flat_and_no_graph_is_built() -> None:
+    index = HammingIndex(IndexParams(exact_threshold=1000))
+    rng = np.random.default_rng(3)
+    codes = [int(c) for c in rng.integers(0, 2**63, 900, dtype=np.uint64)]
+    index.apply(codes, [1] * len(codes), sequence=900)
+    index.settle()
+    assert index.fresh_count == len(set(codes))  # nothing spent on a graph nobody searches
+    assert index.top_k_path() is SearchPath.EXACT
+    found = index.search([codes[5]], k=3)
+    assert found.matches[0].code == codes[5]
+    index.close()
+
+
+def test_a_bulk_load_is_absorbed_by_a_graph_built_aside_while_searches_go_on() -> None:
+    rng = np.random.default_rng(4)
+    index = HammingIndex(SMALL_GRAPH)
+    first = [int(c) for c in rng.integers(0, 2**63, 2_000, dtype=np.uint64)]
+    index.apply(first, [1] * len(first), sequence=1)
+    index.settle()
+    bulk = [int(c) for c in rng.integers(0, 2**63, 70_000, dtype=np.uint64)]
+    writes_before = index._lock.writes
+    index.apply(bulk, [1] * len(bulk), sequence=2)
+    during = index.search([bulk[7]], k=5)  # before the new graph is in: exact, whole
+    assert during.path is SearchPath.EXACT and during.matches[0].code == bulk[7]
+    index.settle()
+    # The apply, the swap of the graph built aside, the substring tables: a handful of
+    # write-lock holds, not one per chunk of grafted codes (70,000 / 32).
+    assert index._lock.writes - writes_before <= 6
+    assert index.fresh_count == 0
+    assert index.top_k_path() is SearchPath.HNSW
+    assert index.search([bulk[7]], k=1).matches[0].code == bulk[7]
+    index.close()
