@@ -18,6 +18,7 @@ serve: $(STAMP)
 	$(VENV)/bin/neardup serve
 
 test: lint
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 # The inner loop: everything but the tests marked slow (real process kills, wheel builds,

@@ -135,6 +135,13 @@ class Backend(Protocol):
         nearest first, ties by id; k and radius as the contract's SearchRequest states."""
         ...
 
+    def near_codes(
+        self, collection: str, codes: Sequence[int], radius: int
+    ) -> list[list[tuple[int, int]]]:
+        """For each code, the stored codes within `radius` bits with their distances, exact
+        (the duplicate report's edges)."""
+        ...
+
     def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
         """`search` with the stored hash of an id (options as `search`)."""
         ...

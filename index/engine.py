@@ -521,6 +521,20 @@ class Engine:
         truncated = found.truncated or (top_k is None and len(matches) > limit)
         return SearchResult(matches[:bound], found.path, truncated, queries_[0])
 
+    def near_codes(
+        self, collection: str, codes: Sequence[int], radius: int
+    ) -> list[list[tuple[int, int]]]:
+        """For each code, the stored codes within `radius` bits and their distances, exact,
+        nearest first (the duplicate report's edges; codes, not images: no store lookup)."""
+        coll = self._get(collection)
+        coll.check_searchable()
+        bounds.check_radius(radius)
+        index = coll.index
+        return [
+            [(m.code, m.distance) for m in index.search([code], radius=radius).matches]
+            for code in codes
+        ]
+
     def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
         """`search` with the stored hash of an id (options as `search`)."""
         stored = self.get(collection, image_id)

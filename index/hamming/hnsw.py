@@ -56,7 +56,7 @@ from .code_index import (
     IndexImage,
     SearchPath,
 )
-from .openmp import one_thread
+from .openmp import all_but_one_core, one_thread
 from .params import IndexParams
 from .rwlock import ReadersWriterLock
 from .slots import SlotGraph, built_graph, merge, range_scan, top_k_scan
@@ -178,7 +178,8 @@ class HammingIndex:
                 idle_since = time.monotonic()
                 continue
             if pending > max(_FRESH_HIGH_WATER, graph.in_graph // 8):
-                self.compact()  # a new graph of every live code, built aside, swapped in
+                with all_but_one_core():  # searches meanwhile keep a core
+                    self.compact()  # a new graph of every live code, built aside, swapped in
                 idle_since = time.monotonic()
                 continue
             if not graft_due(pending, time.monotonic() - self._last_apply):

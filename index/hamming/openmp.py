@@ -6,7 +6,9 @@ a cold team on each call. One query from a pool thread, 2 cores
 (`scripts/bench_service_parts.py`): flat top-10 over 100k codes 263 us with 2 OpenMP threads,
 117 us with one; HNSW 275 vs 110 us. A 2M-code flat scan gained nothing from the second thread
 (2.25 ms either way; a scratch measurement, not kept). Searches are parallel across calls
-instead (the service's thread pool); graph builds keep every core.
+instead (the service's thread pool). A graph built in the background (a bulk load's
+absorb) leaves one core to the searches that go on meanwhile; an asked-for compaction and a
+rebuild at start-up keep every core.
 
 OpenMP's thread count is a per-thread setting for threads OpenMP did not start, so this
 changes the calling thread only.
@@ -14,23 +16,35 @@ changes the calling thread only.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import faiss
 
-__all__ = ["one_thread"]
+__all__ = ["all_but_one_core", "one_thread", "threads"]
 
 
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """FAISS calls inside the block use one OpenMP thread (on the calling thread)."""
+def threads(count: int) -> Iterator[None]:
+    """FAISS calls inside the block use `count` OpenMP threads (on the calling thread)."""
     before = faiss.omp_get_max_threads()
-    if before == 1:
+    if before == count:
         yield
         return
-    faiss.omp_set_num_threads(1)
+    faiss.omp_set_num_threads(count)
     try:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def one_thread() -> contextlib.AbstractContextManager[None]:
+    """FAISS calls inside the block use one OpenMP thread (on the calling thread)."""
+    return threads(1)
+
+
+def all_but_one_core() -> contextlib.AbstractContextManager[None]:
+    """FAISS calls inside the block leave a core to the searches: background graph builds."""
+    return threads(max(1, (os.cpu_count() or 1) - 1))

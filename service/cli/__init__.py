@@ -1,7 +1,10 @@
 """The `neardup` command line: one entry point, one module per subcommand.
 
     neardup hash [--algorithm NAME] [--orientations] PATH...
-    neardup build SOURCE --data-dir DIR [--collection NAME] [--algorithm NAME]
+    neardup build SOURCE... (--data-dir DIR | --server HOST:PORT) [--collection NAME]
+                  [--algorithm NAME] [--id-prefix P] [--errors FILE] [--update]
+    neardup report (--data-dir DIR | --server HOST:PORT) [--collection NAME] [--radius R]
+                   [--strict] [--json FILE] [--csv FILE] [--html FILE]
     neardup search (--data-dir DIR | --server HOST:PORT) (IMAGE | --hash HEX | --id ID)
                    [--collection NAME] [--k K] [--radius R] [--exact] [--orientations] [--json]
     neardup serve [--data-dir DIR] [--listen HOST:PORT] [--config FILE]
@@ -32,7 +35,8 @@ __all__ = ["main"]
 # has the description (its docstring), `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS = {
     "hash": "print the perceptual hash of image files",
-    "build": "index every image under a folder into a data dir (offline)",
+    "build": "index image libraries into a data dir or a running server",
+    "report": "the duplicate groups of a collection as JSON, CSV or an HTML contact sheet",
     "search": "find the stored images nearest to an image, a hash or an id",
     "add": "store image files in a running server",
     "delete": "delete stored ids in a running server",

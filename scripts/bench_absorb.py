@@ -1,0 +1,129 @@
+"""Searches right after a bulk load, before the index has settled, beside a flat scan.
+
+A user's library lands with `add_batch` (as `neardup build` does); the first searches come
+at once, while the engine absorbs the new codes (substring tables, the HNSW graph built
+aside). This loads --n codes (70% random, 30% near copies) into a fresh engine, then
+searches through `Engine.search` without waiting (radius 10, top-10; stored codes with
+0-10 bits flipped and random codes), recording every latency until the engine has settled;
+then the same queries settled. Beside each search, as the anchor under the same load, a
+FAISS `IndexBinaryFlat` of the same codes answers it too (range_search r <= 10, top-10).
+Prints p50/p99 per phase and the ratios the bulk-build issue asks for: p99 while absorbing
+at most 2x settled, and at most the flat scan's.
+
+    python scripts/bench_absorb.py [--n 1000000] [--seconds-max 1800]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import faiss
+import numpy as np
+from bench_index import clustered_codes, p, queries_for
+from neardup.index import Engine, EngineSettings, Fingerprint
+from neardup.index.fingerprint import codes_from_u64
+
+LOAD_BATCH = 100_000
+SEARCHES = tuple(
+    f"{name}{kind}" for name in ("radius 10", "top-10") for kind in ("", ", engine", ", flat")
+)
+
+
+def load(engine: Engine, codes: np.ndarray) -> float:
+    """Seconds to store the codes with add_batch, a batch at a time."""
+    started = time.perf_counter()
+    for start in range(0, len(codes), LOAD_BATCH):
+        chunk = codes[start : start + LOAD_BATCH].tolist()
+        engine.add_batch(
+            "", [(f"i{start + i}", Fingerprint(c, "phash"), {}) for i, c in enumerate(chunk)]
+        )
+    return time.perf_counter() - started
+
+
+def _ms(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def search_until(
+    engine: Engine, flat: faiss.IndexBinaryFlat, queries: list[int], done: threading.Event
+) -> dict[str, list[float]]:
+    """Latencies (ms) of alternating radius-10 and top-10 searches until `done`: through the
+    code index, through `Engine.search` (that plus the store's lookup of the images: what a
+    caller meets), and, as the anchor under the same load, FAISS's flat scan of the codes."""
+    found: dict[str, list[float]] = {name: [] for name in SEARCHES}
+    i = 0
+    while not done.is_set():
+        code = queries[i % len(queries)]
+        query = [Fingerprint(code, "phash")]
+        q = codes_from_u64(np.array([code], dtype=np.uint64))
+        index = engine.index("")
+        found["radius 10"].append(_ms(partial(index.search, [code], radius=10)))
+        found["radius 10, engine"].append(_ms(partial(engine.search, "", query, radius=10)))
+        found["radius 10, flat"].append(_ms(partial(flat.range_search, q, 11)))
+        found["top-10"].append(_ms(partial(index.search, [code], k=10)))
+        found["top-10, engine"].append(_ms(partial(engine.search, "", query, k=10)))
+        found["top-10, flat"].append(_ms(partial(flat.search, q, 10)))
+        i += 1
+    return found
+
+
+def ratios(name: str, absorbing: dict[str, list[float]], settled: dict[str, list[float]]) -> str:
+    """The issue's ratios for one kind of search, through the code index."""
+    during, flat = absorbing[name], absorbing[f"{name}, flat"]
+    return (
+        f"{name} (code index): p99 absorbing / settled {p(during, 99) / p(settled[name], 99):.2f}"
+        f" (<= 2); p99 absorbing / flat scan meanwhile {p(during, 99) / p(flat, 99):.2f} (<= 1);"
+        f" p50 absorbing / flat {p(during, 50) / p(flat, 50):.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--seconds-max", type=float, default=1800)
+    args = parser.parse_args()
+    rng = np.random.default_rng(11)
+    codes = clustered_codes(args.n, rng)
+    queries = queries_for(codes, args.queries, rng)
+    with tempfile.TemporaryDirectory(dir=".") as folder:
+        engine = Engine(Path(folder) / "data", EngineSettings(maintenance_interval_seconds=3600))
+        print(f"loading {args.n} codes with add_batch: {load(engine, codes):.1f} s")
+        index = engine.index("")
+        flat = faiss.IndexBinaryFlat(64)
+        flat.add(codes_from_u64(np.unique(codes)))
+        faiss.omp_set_num_threads(1)  # one query at a time, as the engine's searches
+        done = threading.Event()
+        results: dict[str, dict[str, list[float]]] = {}
+        searcher = threading.Thread(
+            target=lambda: results.update(absorbing=search_until(engine, flat, queries, done))
+        )
+        started = time.perf_counter()
+        searcher.start()
+        index.settle(timeout=args.seconds_max)
+        done.set()
+        searcher.join()
+        absorb_s = time.perf_counter() - started
+        print(f"absorbed in {absorb_s:.1f} s (tables, and the graph where it serves)")
+        done = threading.Event()
+        threading.Timer(20.0, done.set).start()
+        results["settled"] = search_until(engine, flat, queries, done)
+        engine.close(final_snapshot=False)
+    print(f"\n{'phase':12s} {'search':18s} {'count':>7s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    for phase, found in results.items():
+        for name, times in found.items():
+            print(f"{phase:12s} {name:18s} {len(times):7d} {p(times, 50):8.3f} {p(times, 99):8.3f}")
+    for name in ("radius 10", "top-10"):
+        print(ratios(name, results["absorbing"], results["settled"]))
+
+
+if __name__ == "__main__":
+    main()

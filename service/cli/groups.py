@@ -1,0 +1,149 @@
+"""Duplicate groups of a collection: its images joined when their hashes are within R bits,
+as connected components, or with `strict` as groups in which every pair is within R.
+
+The edges come from exact radius searches of each distinct code (`near`: the engine's
+substring tables or flat scan, or a server's SearchBatch), never from comparing every pair;
+images that share a code are one group's members at distance 0. Largest groups first; each
+names a representative: the image with the most pixels where the build recorded sizes,
+then the largest file, then the first id.
+
+Plain functions over values; no state, thread-safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Group", "ReportImage", "duplicate_groups"]
+
+# Codes asked about per call of `near` (a SearchBatch holds at most 1000 queries).
+NEAR_BATCH = 1000
+
+Near = Callable[[Sequence[int]], list[list[tuple[int, int]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportImage:
+    """One stored image as the report sees it."""
+
+    id: str
+    code: int
+    metadata: Mapping[str, str]
+
+    @property
+    def pixels(self) -> int:
+        try:
+            return int(self.metadata.get("width", 0)) * int(self.metadata.get("height", 0))
+        except ValueError:
+            return 0
+
+    @property
+    def bytes(self) -> int:
+        value = self.metadata.get("bytes", "0")
+        return int(value) if value.isdigit() else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Images that duplicate each other, the representative first, and each member's
+    Hamming distance from the representative."""
+
+    images: list[ReportImage]
+    distances: dict[str, int]
+
+    @property
+    def representative(self) -> ReportImage:
+        return self.images[0]
+
+    @property
+    def ids(self) -> list[str]:
+        return [image.id for image in self.images]
+
+
+class _Components:
+    """Union-find over code numbers."""
+
+    def __init__(self, size: int) -> None:
+        self._parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        parent = self._parent
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self._parent[max(root_a, root_b)] = min(root_a, root_b)
+
+
+def _neighbours(codes: Sequence[int], near: Near) -> list[dict[int, int]]:
+    """Per code number: the numbers of the other stored codes within the radius, and their
+    distances."""
+    number = {code: i for i, code in enumerate(codes)}
+    found: list[dict[int, int]] = []
+    for start in range(0, len(codes), NEAR_BATCH):
+        chunk = codes[start : start + NEAR_BATCH]
+        for code, matches in zip(chunk, near(chunk), strict=True):
+            found.append({number[c]: d for c, d in matches if c != code and c in number})
+    return found
+
+
+def _strict_split(
+    members: list[int], adjacent: list[dict[int, int]], weight: list[int]
+) -> list[list[int]]:
+    """Greedy cliques: the heaviest code left starts a group, which takes its neighbours,
+    nearest first, that are within the radius of every member so far."""
+    left = set(members)
+    cliques = []
+    for seed in sorted(members, key=lambda c: (-weight[c], -len(adjacent[c]), c)):
+        if seed not in left:
+            continue
+        clique = [seed]
+        left.discard(seed)
+        for candidate in sorted(adjacent[seed], key=lambda c: (adjacent[seed][c], c)):
+            if candidate in left and all(candidate in adjacent[m] for m in clique):
+                clique.append(candidate)
+                left.discard(candidate)
+        cliques.append(clique)
+    return cliques
+
+
+def _group(images: Iterable[ReportImage]) -> Group:
+    ordered = sorted(images, key=lambda i: (-i.pixels, -i.bytes, i.id))
+    head = ordered[0]
+    return Group(ordered, {i.id: (i.code ^ head.code).bit_count() for i in ordered})
+
+
+def duplicate_groups(
+    images: Sequence[ReportImage], near: Near, strict: bool = False
+) -> list[Group]:
+    """The groups of two or more images, largest first (then by representative id)."""
+    by_code: dict[int, list[ReportImage]] = {}
+    for image in images:
+        by_code.setdefault(image.code, []).append(image)
+    codes = list(by_code)
+    adjacent = _neighbours(codes, near)
+    components = _Components(len(codes))
+    for number, neighbours in enumerate(adjacent):
+        for other in neighbours:
+            components.union(number, other)
+    members: dict[int, list[int]] = {}
+    for number in range(len(codes)):
+        members.setdefault(components.find(number), []).append(number)
+    weight = [len(by_code[code]) for code in codes]
+    parts = [
+        part
+        for component in members.values()
+        for part in (_strict_split(component, adjacent, weight) if strict else [component])
+    ]
+    groups = [
+        _group(image for number in part for image in by_code[codes[number]])
+        for part in parts
+        if sum(weight[number] for number in part) > 1
+    ]
+    groups.sort(key=lambda g: (-len(g.images), g.representative.id))
+    return groups

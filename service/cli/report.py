@@ -1,0 +1,200 @@
+"""Reports the duplicate groups of a collection: images whose hashes are within R bits
+(default: the collection's radius), joined as connected components, or with --strict as
+groups in which every pair is within R; largest first, each with a representative (the
+image with the most pixels, then the largest file, then the first id). Writes JSON
+({"radius", "groups": [{"ids", "representative", "distances"}]}), CSV (a row per image) and
+a self-contained HTML contact sheet (thumbnails embedded, no network) as asked; with none of
+them, the JSON goes to stdout. A summary (groups, images, seconds, of which radius
+searches) goes to stderr. With --data-dir it opens the data dir itself; with --server it
+asks a running server (List and SearchBatch)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from .groups import Group, Near, ReportImage, duplicate_groups
+from .options import add_where_options
+
+__all__ = ["add_arguments", "run"]
+
+_PAGE = 1000
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments of `neardup report`."""
+    add_where_options(command)
+    command.add_argument("--radius", type=int, default=None, help="default: the collection's")
+    command.add_argument(
+        "--strict", action="store_true", help="every pair of a group within the radius"
+    )
+    command.add_argument("--json", type=Path, default=None, metavar="FILE")
+    command.add_argument("--csv", type=Path, default=None, metavar="FILE")
+    command.add_argument("--html", type=Path, default=None, metavar="FILE")
+    command.add_argument(
+        "--thumbnail-groups",
+        type=int,
+        default=500,
+        metavar="N",
+        help="embed thumbnails for the N largest groups in the HTML (default 500)",
+    )
+
+
+class _Source(Protocol):
+    def radius(self) -> int: ...
+    def images(self) -> Iterator[ReportImage]: ...
+    def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]: ...
+    def close(self) -> None: ...
+
+
+class _DataDir:
+    """A data dir opened for the report."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from neardup.index import Engine
+
+        self._engine = Engine(args.data_dir)
+        self._collection = args.collection
+
+    def radius(self) -> int:
+        return self._engine.collection(self._collection).default_radius
+
+    def images(self) -> Iterator[ReportImage]:
+        after = ""
+        while page := self._engine.list_images(self._collection, after, _PAGE):
+            for image in page:
+                yield ReportImage(image.id, image.fingerprint.value, image.metadata)
+            after = page[-1].id
+
+    def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]:
+        return self._engine.near_codes(self._collection, codes, radius)
+
+    def close(self) -> None:
+        self._engine.close(final_snapshot=False)
+
+
+class _Server:
+    """A running server: List for the images, SearchBatch (exact radius) for the edges."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from .options import connect
+
+        self._client = connect(args)
+        self._collection = args.collection
+
+    def radius(self) -> int:
+        return int(self._client.stats(self._collection).collection.default_radius)
+
+    def images(self) -> Iterator[ReportImage]:
+        from neardup.v1 import neardup_pb2 as pb
+
+        token = ""
+        while True:
+            request = pb.ListRequest(
+                collection=self._collection, page_size=_PAGE, page_token=token,
+                include_metadata=True,
+            )  # fmt: skip
+            page = self._client.call("List", request)
+            for image in page.images:
+                yield ReportImage(image.id, int(image.hash.hex, 16), dict(image.metadata))
+            if not (token := page.next_page_token):
+                return
+
+    def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]:
+        from neardup.service.client import search_request
+        from neardup.v1 import neardup_pb2 as pb
+
+        queries = [
+            search_request(
+                hash=f"{code:016x}", collection=self._collection, max_distance=radius, exact=True
+            )
+            for code in codes
+        ]
+        batch = self._client.call("SearchBatch", pb.SearchBatchRequest(queries=queries))
+        found = []
+        for result in batch.results:
+            if result.HasField("error"):
+                raise RuntimeError(f"SearchBatch refused a query: {result.error.message}")
+            matches = {int(m.hash.hex, 16): m.distance for m in result.response.matches}
+            found.append(sorted(matches.items(), key=lambda cd: (cd[1], cd[0])))
+        return found
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _timed(near: Near, spent: list[float]) -> Near:
+    def timed(codes: Sequence[int]) -> list[list[tuple[int, int]]]:
+        started = time.perf_counter()
+        try:
+            return near(codes)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    return timed
+
+
+def group_json(group: Group) -> dict[str, Any]:
+    """A group as the JSON report holds it."""
+    return {
+        "ids": group.ids,
+        "representative": group.representative.id,
+        "distances": group.distances,
+    }
+
+
+def _write_csv(path: Path, groups: Sequence[Group]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["group", "id", "representative", "distance", "width", "height", "format",
+             "bytes", "path"]
+        )  # fmt: skip
+        for number, group in enumerate(groups, 1):
+            for image in group.images:
+                meta = image.metadata
+                writer.writerow(
+                    [number, image.id, group.representative.id, group.distances[image.id],
+                     meta.get("width", ""), meta.get("height", ""), meta.get("format", ""),
+                     meta.get("bytes", ""), meta.get("path", "")]
+                )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Computes the groups, writes what was asked, prints the summary."""
+    started = time.perf_counter()
+    source: _Source = _Server(args) if args.server else _DataDir(args)
+    spent: list[float] = []
+    try:
+        radius = args.radius if args.radius is not None else source.radius()
+        images = list(source.images())
+        near = _timed(lambda codes: source.near(codes, radius), spent)
+        groups = duplicate_groups(images, near, strict=args.strict)
+    finally:
+        source.close()
+    report = {"radius": radius, "strict": args.strict, "groups": [group_json(g) for g in groups]}
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, ensure_ascii=False))
+    if args.csv is not None:
+        _write_csv(args.csv, groups)
+    if args.html is not None:
+        from .report_html import write_html
+
+        write_html(args.html, groups, radius, args.strict, args.thumbnail_groups)
+    if args.json is None and args.csv is None and args.html is None:
+        json.dump(report, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    grouped = sum(len(g.images) for g in groups)
+    print(
+        f"neardup: {len(groups)} groups of {grouped} images among {len(images)} at radius "
+        f"{radius}{' (strict)' if args.strict else ''}; {time.perf_counter() - started:.1f} s, "
+        f"of which radius searches {sum(spent):.1f} s",
+        file=sys.stderr,
+    )
+    return 0

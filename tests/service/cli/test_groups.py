@@ -1,0 +1,67 @@
+"""Duplicate groups from exact radius edges: components, strict groups, representatives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from neardup.service.cli.groups import ReportImage, duplicate_groups
+
+
+def exact_near(codes: Sequence[int], radius: int) -> object:
+    """The exact radius search a collection of these codes answers (a brute-force scan)."""
+
+    def near(batch: Sequence[int]) -> list[list[tuple[int, int]]]:
+        return [
+            sorted(((c, (c ^ q).bit_count()) for c in set(codes) if (c ^ q).bit_count() <= radius),
+                   key=lambda cd: (cd[1], cd[0]))
+            for q in batch
+        ]  # fmt: skip
+
+    return near
+
+
+def image(image_id: str, code: int, width: int = 0, height: int = 0) -> ReportImage:
+    meta = {"width": str(width), "height": str(height)} if width else {}
+    return ReportImage(image_id, code, meta)
+
+
+# a - b: 3 bits, b - c: 3 bits, a - c: 6 bits; far: 40 bits from all of them
+A, B, C, FAR = 0, 0b111, 0b111111, (1 << 40) - 1
+CHAIN = [image("a", A), image("b", B), image("c", C), image("far", FAR)]
+
+
+def test_connected_components_join_a_chain_of_near_images() -> None:
+    [group] = duplicate_groups(CHAIN, exact_near([A, B, C, FAR], 4))  # type: ignore[arg-type]
+    assert sorted(group.ids) == ["a", "b", "c"]
+
+
+def test_strict_groups_hold_only_pairs_within_the_radius() -> None:
+    groups = duplicate_groups(CHAIN, exact_near([A, B, C, FAR], 4), strict=True)  # type: ignore[arg-type]
+    for group in groups:
+        for x in group.images:
+            for y in group.images:
+                assert (x.code ^ y.code).bit_count() <= 4
+    assert sorted(sorted(g.ids) for g in groups) == [["a", "b"]] or sorted(
+        sorted(g.ids) for g in groups
+    ) == [["b", "c"]]
+
+
+def test_images_of_one_hash_are_one_group_at_distance_zero() -> None:
+    images = [image("x1", 42), image("x2", 42), image("lonely", 0xFFFF_FFFF_0000_0000)]
+    [group] = duplicate_groups(images, exact_near([42, 0xFFFF_FFFF_0000_0000], 10))  # type: ignore[arg-type]
+    assert sorted(group.ids) == ["x1", "x2"]
+    assert group.distances == {"x1": 0, "x2": 0}
+
+
+def test_the_representative_has_the_most_pixels_and_distances_are_from_it() -> None:
+    images = [image("small", A, 100, 100), image("big", B, 4000, 3000), image("mid", C, 800, 600)]
+    [group] = duplicate_groups(images, exact_near([A, B, C], 4))  # type: ignore[arg-type]
+    assert group.representative.id == "big"
+    assert group.distances == {"big": 0, "small": 3, "mid": 3}
+
+
+def test_groups_come_largest_first_and_singletons_are_not_groups() -> None:
+    images = [image("p1", 0xFFFF_0000_FFFF_0000), image("p2", 0xFFFF_0000_FFFF_0000), *CHAIN]
+    codes = [0xFFFF_0000_FFFF_0000, A, B, C, FAR]
+    groups = duplicate_groups(images, exact_near(codes, 4))  # type: ignore[arg-type]
+    assert [len(g.images) for g in groups] == [3, 2]

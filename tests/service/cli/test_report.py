@@ -1,0 +1,151 @@
+"""`neardup report` over a real built library, offline and through a real server, and its
+HTML contact sheet opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ...conftest import IMAGES
+from ..conftest import RunningServer
+from .test_hash import run
+
+GARDEN_GROUP = {
+    "mate__Garden.jpg",
+    "mate__Garden__png.png",
+    "mate__Garden__jpeg30.jpg",
+    "mate__Garden__crop05.jpg",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding every fixture image."""
+    data = tmp_path_factory.mktemp("report") / "data"
+    assert run("build", str(IMAGES), "--data-dir", str(data)).returncode == 0
+    return data
+
+
+def report(*args: str) -> dict[str, object]:
+    done = run("report", *args)
+    assert done.returncode == 0, done.stderr
+    assert "groups of" in done.stderr and "radius searches" in done.stderr
+    parsed: dict[str, object] = json.loads(done.stdout)
+    return parsed
+
+
+def hashes(data: Path) -> dict[str, int]:
+    from neardup.index import Engine
+
+    with Engine(data) as engine:
+        return {i.id: i.fingerprint.value for i in engine.list_images("", limit=1000)}
+
+
+def test_groups_are_the_connected_near_images_with_the_largest_as_representative(
+    built: Path,
+) -> None:
+    result = report("--data-dir", str(built))
+    groups = result["groups"]
+    assert result["radius"] == 10
+    assert isinstance(groups, list)
+    by_rep = {g["representative"]: g for g in groups}
+    assert set(by_rep["mate__Garden.jpg"]["ids"]) == GARDEN_GROUP
+    stored = hashes(built)
+    grouped = [set(g["ids"]) for g in groups]
+    for members in grouped:  # connected within the radius, and maximal
+        for image_id in members:
+            assert len(members) == 1 or any(
+                (stored[image_id] ^ stored[o]).bit_count() <= 10 for o in members - {image_id}
+            )
+        outside = set(stored) - members
+        assert not any((stored[a] ^ stored[b]).bit_count() <= 10 for a in members for b in outside)
+    for group in groups:
+        rep = stored[group["representative"]]
+        assert group["distances"] == {i: (stored[i] ^ rep).bit_count() for i in group["ids"]}
+
+
+def test_strict_groups_hold_only_pairs_within_the_radius(built: Path) -> None:
+    stored = hashes(built)
+    for group in report("--data-dir", str(built), "--strict", "--radius", "3")["groups"]:  # type: ignore[union-attr]
+        for a in group["ids"]:
+            for b in group["ids"]:
+                assert (stored[a] ^ stored[b]).bit_count() <= 3
+
+
+def test_csv_has_a_row_per_grouped_image(built: Path, tmp_path: Path) -> None:
+    out = tmp_path / "groups.csv"
+    done = run("report", "--data-dir", str(built), "--csv", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.open()))
+    garden = [r for r in rows if r["representative"] == "mate__Garden.jpg"]
+    assert {r["id"] for r in garden} == GARDEN_GROUP
+    assert {r["format"] for r in garden} >= {"JPEG", "PNG"}
+
+
+def test_a_report_through_a_server_equals_the_offline_one(
+    built: Path, server: RunningServer
+) -> None:
+    into = ["--server", server.target, "--collection", "reported"]
+    assert run("build", str(IMAGES), *into).returncode == 0
+    assert report(*into) == report("--data-dir", str(built))
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _open_in_chromium(page: Path, profile: Path) -> tuple[str, set[str]]:
+    """The DOM Chromium renders of a local page, and the network URLs (without their
+    query) requested while it did."""
+    netlog = profile.with_suffix(".netlog.json")
+    dumped = subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--log-net-log={netlog}",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    text = netlog.read_text().rstrip()
+    if not text.endswith("}"):  # the log of a browser cut off at exit
+        text = text.rstrip(",") + "]}"
+    urls = {
+        e["params"]["url"].split("?", 1)[0]
+        for e in json.loads(text)["events"]
+        if isinstance(e.get("params"), dict) and isinstance(e["params"].get("url"), str)
+    }
+    return dumped.stdout, {u for u in urls if u.split(":", 1)[0] not in ("file", "data")}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="no chromium (make test installs Debian's)")
+def test_the_html_report_renders_its_groups_in_a_real_browser_without_the_network(
+    built: Path, tmp_path: Path
+) -> None:
+    page = tmp_path / "report.html"
+    assert run("report", "--data-dir", str(built), "--html", str(page)).returncode == 0
+    dom, requested = _open_in_chromium(page, tmp_path / "report-profile")
+    assert dom.count('class="group"') == 2  # both groups rendered by the page's script
+    assert dom.count('src="data:image/jpeg;base64,') >= len(GARDEN_GROUP)
+    assert "mate__Garden__crop05.jpg · d=2" in dom
+    # The browser phones its own services (time, updates) whatever it opens: what an empty
+    # page requests is the baseline; the report may request nothing beyond it.
+    empty = tmp_path / "empty.html"
+    empty.write_text("<!doctype html><title>empty</title>")
+    _, baseline = _open_in_chromium(empty, tmp_path / "empty-profile")
+    assert requested <= baseline, requested - baseline
