@@ -354,14 +354,18 @@ class HammingIndex:
         """A fresh index of these codes and live counts (a rebuild from the store)."""
         codes = np.fromiter(counts.keys(), dtype=np.uint64, count=len(counts))
         live = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
-        return cls(params, built_graph(params.validated(), codes, live), sequence)
+        graph = built_graph(params.validated(), codes, live)
+        if graph is None:  # never abandoned without an `abandon`
+            raise RuntimeError("a rebuild was abandoned")
+        return cls(params, graph, sequence)
 
     # -- compaction -----------------------------------------------------------------------
     def compact(self) -> CompactionReport:
         """Rebuilds the graph without dead slots, aside, then swaps it in.
 
         Searches and `apply` go on while the new graph is built; the swap (under the write
-        lock) brings it up to date with the changes made meanwhile.
+        lock) brings it up to date with the changes made meanwhile. `close` abandons a build
+        in progress (the report then says no slot changed).
         """
         started = time.perf_counter()
         with self._compacting:
@@ -369,7 +373,9 @@ class HammingIndex:
                 g = self._graph
                 alive = np.flatnonzero(g.live[: g.n] > 0)
                 codes, counts, before = g.codes[alive].copy(), g.live[alive].copy(), g.n
-            fresh = built_graph(self.params, codes, counts)
+            fresh = built_graph(self.params, codes, counts, abandon=lambda: self._closing)
+            if fresh is None:
+                return CompactionReport(before, before, time.perf_counter() - started)
             with self._lock.write():
                 old = self._graph
                 alive = np.flatnonzero(old.live[: old.n] > 0)

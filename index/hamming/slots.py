@@ -19,6 +19,7 @@ Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faiss
@@ -34,8 +35,9 @@ __all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "top_k_scan"]
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-# Bulk builds insert into the graph in batches this large (FAISS parallelises within one).
-_BUILD_CHUNK = 1 << 20
+# Bulk builds insert into the graph in batches this large: FAISS parallelises within one,
+# and a build aside can be abandoned between two (an engine closing mid-absorb).
+_BUILD_CHUNK = 1 << 16
 # Substring tables are rebuilt once the slots after them pass this share of the slots they
 # cover (or a floor): a range search measures those codes one by one with numpy, which keeps
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
@@ -233,12 +235,20 @@ class SlotGraph:
         return int(8 * self.n + graph + ours + lookup + tables)
 
 
-def built_graph(params: IndexParams, codes: U64, counts: npt.NDArray[np.int32]) -> SlotGraph:
+def built_graph(
+    params: IndexParams,
+    codes: U64,
+    counts: npt.NDArray[np.int32],
+    abandon: Callable[[], bool] = lambda: False,
+) -> SlotGraph | None:
     """These codes at their slots: inserted into the HNSW graph in large batches (FAISS uses
-    every core) where the graph serves their number, else all in the flat part."""
+    every core) where the graph serves their number, else all in the flat part. None when
+    `abandon` says so between two batches."""
     graph = SlotGraph.empty(params)
     into_graph = params.graph_serves(len(codes))
     for start in range(0, len(codes), _BUILD_CHUNK):
+        if abandon():
+            return None
         chunk = slice(start, start + _BUILD_CHUNK)
         graph.append(codes[chunk], counts[chunk], into_graph=into_graph)
     return graph

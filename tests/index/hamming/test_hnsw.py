@@ -365,3 +365,18 @@ def test_a_bulk_load_is_absorbed_by_a_graph_built_aside_while_searches_go_on() -
     assert index.top_k_path() is SearchPath.HNSW
     assert index.search([bulk[7]], k=1).matches[0].code == bulk[7]
     index.close()
+
+
+def test_a_graph_built_aside_is_abandoned_when_the_index_closes() -> None:
+    from neardup.index.hamming.slots import built_graph
+
+    codes = np.arange(1, 70_001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    counts = np.ones(len(codes), dtype=np.int32)
+    assert built_graph(SMALL_GRAPH, codes, counts, abandon=lambda: True) is None
+    index = HammingIndex(SMALL_GRAPH)
+    index.close()  # what an engine closing mid-absorb does first
+    index.apply(codes.tolist(), [1] * len(codes), sequence=1)
+    report = index.compact()
+    assert report.slots_after == report.slots_before  # nothing swapped in
+    assert index.fresh_count == len(codes)  # still searched exactly, snapshotted as fresh
+    assert index.search([int(codes[3])], radius=0).matches[0].code == int(codes[3])
