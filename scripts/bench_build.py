@@ -110,7 +110,10 @@ def one_round(listing: Path, paths: list[str], online: bool) -> dict[str, float]
         if online:
             server, address = start_server(Path(folder) / "served")
             try:
-                seconds = timed_command("build", str(listing), "--server", address)
+                errors = str(Path(folder) / "online-errors.tsv")
+                seconds = timed_command(
+                    "build", str(listing), "--server", address, "--errors", errors
+                )
                 rates["build, online"] = len(paths) / seconds
             finally:
                 server.terminate()
