@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import grpc
 import pytest
@@ -31,6 +32,8 @@ SMALL_GRAPH = EngineSettings(index=IndexParams(hnsw_m=8, ef_construction=16))
 class ServeProcess:
     """`neardup serve` on 127.0.0.1, a free port; the port read from its first line."""
 
+    started: ClassVar[list[subprocess.Popen[str]]] = []  # killed after each test
+
     def __init__(self, data_dir: Path) -> None:
         # The server logs a JSON line per call on stderr: a file, since a pipe nobody reads
         # fills up and blocks the server.
@@ -42,6 +45,7 @@ class ServeProcess:
                 stderr=log,
                 text=True,
             )
+        ServeProcess.started.append(self.process)
         assert self.process.stdout is not None
         first = self.process.stdout.readline()
         assert first.startswith("neardup: listening on 127.0.0.1:"), first + self.log.read_text()
@@ -71,6 +75,17 @@ class ServeProcess:
 
 
 LOADED_IMAGES = 20_000
+
+
+@pytest.fixture(autouse=True)
+def no_server_outlives_its_test() -> Iterator[None]:
+    """A test that fails half-way must not leave its `neardup serve` running."""
+    yield
+    while ServeProcess.started:
+        process = ServeProcess.started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
 
 
 @pytest.fixture
