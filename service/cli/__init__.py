@@ -36,7 +36,7 @@ __all__ = ["main"]
 COMMANDS = {
     "hash": "print the perceptual hash of image files",
     "build": "index image libraries into a data dir or a running server",
-    "report": "the duplicate groups of a collection as JSON, CSV or an HTML contact sheet",
+    "report": "report a collection's duplicate groups (JSON, CSV, HTML)",
     "search": "find the stored images nearest to an image, a hash or an id",
     "add": "store image files in a running server",
     "delete": "delete stored ids in a running server",
