@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+from bench_service import start_server
 from corpus_args import corpus_parser, parse
 from neardup.index import hash_image
 
@@ -81,21 +82,6 @@ def timed_command(*argv: str) -> float:
     return seconds
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen[str], str]:
-    """`neardup serve` on a free loopback port; returns it and its address once serving."""
-    server = subprocess.Popen(
-        [NEARDUP, "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert server.stdout is not None
-    address = server.stdout.readline().rsplit(" ", 1)[1].strip()
-    while server.stdout.readline().strip() != "neardup: serving":
-        pass
-    return server, address
-
-
 def one_round(listing: Path, paths: list[str], online: bool) -> dict[str, float]:
     rates = {
         "hash-only, threads": hash_only(paths, processes=False),
@@ -108,7 +94,7 @@ def one_round(listing: Path, paths: list[str], online: bool) -> dict[str, float]
         resume = timed_command("build", str(listing), "--data-dir", str(data))
         rates["resume speed-up (x)"] = first / resume
         if online:
-            server, address = start_server(Path(folder) / "served")
+            server, address = start_server([NEARDUP], Path(folder) / "served")
             try:
                 errors = str(Path(folder) / "online-errors.tsv")
                 seconds = timed_command(

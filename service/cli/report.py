@@ -107,7 +107,7 @@ class _Server:
                 return
 
     def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]:
-        from neardup.service.client import search_request
+        from neardup.service.client import NeardupRpcError, search_request
         from neardup.v1 import neardup_pb2 as pb
 
         queries = [
@@ -119,14 +119,22 @@ class _Server:
         batch = self._client.call("SearchBatch", pb.SearchBatchRequest(queries=queries))
         found = []
         for result in batch.results:
-            if result.HasField("error"):
-                raise RuntimeError(f"SearchBatch refused a query: {result.error.message}")
+            if result.HasField("error"):  # the server's refusal, as the CLI reports any
+                error = result.error
+                raise NeardupRpcError(_status(error.code), error.message, error.field)
             matches = {int(m.hash.hex, 16): m.distance for m in result.response.matches}
             found.append(sorted(matches.items(), key=lambda cd: (cd[1], cd[0])))
         return found
 
     def close(self) -> None:
         self._client.close()
+
+
+def _status(code: int) -> Any:
+    """The grpc.StatusCode of a numeric status code."""
+    import grpc
+
+    return next(c for c in grpc.StatusCode if c.value[0] == code)
 
 
 def _timed(near: Near, spent: list[float]) -> Near:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from neardup.service.cli.groups import ReportImage, duplicate_groups
+from neardup.service.cli.groups import Near, ReportImage, duplicate_groups
 
 
-def exact_near(codes: Sequence[int], radius: int) -> object:
+def exact_near(codes: Sequence[int], radius: int) -> Near:
     """The exact radius search a collection of these codes answers (a brute-force scan)."""
 
     def near(batch: Sequence[int]) -> list[list[tuple[int, int]]]:
@@ -31,12 +31,12 @@ CHAIN = [image("a", A), image("b", B), image("c", C), image("far", FAR)]
 
 
 def test_connected_components_join_a_chain_of_near_images() -> None:
-    [group] = duplicate_groups(CHAIN, exact_near([A, B, C, FAR], 4))  # type: ignore[arg-type]
+    [group] = duplicate_groups(CHAIN, exact_near([A, B, C, FAR], 4))
     assert sorted(group.ids) == ["a", "b", "c"]
 
 
 def test_strict_groups_hold_only_pairs_within_the_radius() -> None:
-    groups = duplicate_groups(CHAIN, exact_near([A, B, C, FAR], 4), strict=True)  # type: ignore[arg-type]
+    groups = duplicate_groups(CHAIN, exact_near([A, B, C, FAR], 4), strict=True)
     for group in groups:
         for x in group.images:
             for y in group.images:
@@ -48,14 +48,14 @@ def test_strict_groups_hold_only_pairs_within_the_radius() -> None:
 
 def test_images_of_one_hash_are_one_group_at_distance_zero() -> None:
     images = [image("x1", 42), image("x2", 42), image("lonely", 0xFFFF_FFFF_0000_0000)]
-    [group] = duplicate_groups(images, exact_near([42, 0xFFFF_FFFF_0000_0000], 10))  # type: ignore[arg-type]
+    [group] = duplicate_groups(images, exact_near([42, 0xFFFF_FFFF_0000_0000], 10))
     assert sorted(group.ids) == ["x1", "x2"]
     assert group.distances == {"x1": 0, "x2": 0}
 
 
 def test_the_representative_has_the_most_pixels_and_distances_are_from_it() -> None:
     images = [image("small", A, 100, 100), image("big", B, 4000, 3000), image("mid", C, 800, 600)]
-    [group] = duplicate_groups(images, exact_near([A, B, C], 4))  # type: ignore[arg-type]
+    [group] = duplicate_groups(images, exact_near([A, B, C], 4))
     assert group.representative.id == "big"
     assert group.distances == {"big": 0, "small": 3, "mid": 3}
 
@@ -63,5 +63,5 @@ def test_the_representative_has_the_most_pixels_and_distances_are_from_it() -> N
 def test_groups_come_largest_first_and_singletons_are_not_groups() -> None:
     images = [image("p1", 0xFFFF_0000_FFFF_0000), image("p2", 0xFFFF_0000_FFFF_0000), *CHAIN]
     codes = [0xFFFF_0000_FFFF_0000, A, B, C, FAR]
-    groups = duplicate_groups(images, exact_near(codes, 4))  # type: ignore[arg-type]
+    groups = duplicate_groups(images, exact_near(codes, 4))
     assert [len(g.images) for g in groups] == [3, 2]
