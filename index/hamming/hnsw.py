@@ -24,9 +24,10 @@ exactly beside the graph: an add or a start-up replay costs a copy, not an HNSW 
 that range codes stay in the flat part and no core is spent on a graph nobody searches.
 Where it serves, a background thread moves a few fresh codes into it in small chunks once
 the writes pause, and when many arrived at once (a bulk load, a replay: more than the high
-water mark and an eighth of the graph) it builds a whole new graph aside, as compaction
-does, and swaps it in: searches never wait behind a long insertion, and a top-k query takes
-the exact path while the fresh codes are too many for the graph's answer to be worth it.
+water mark and an eighth of the graph) it builds a whole new graph aside once the load
+pauses, as compaction does, and swaps it in: searches never wait behind a long insertion,
+and a top-k query takes the exact path while the fresh codes are too many for the graph's
+answer to be worth it.
 The same thread (re)builds the substring tables, off the lock, when the codes after them
 pile up.
 
@@ -79,6 +80,10 @@ _ABSORB_CHUNK = 32
 _ABSORB_QUIET_SECONDS = 0.2
 _FRESH_HIGH_WATER = 65_536
 _ABSORBER_IDLE_SECONDS = 1.0
+# A graph built aside waits for the writes to pause too, so a bulk load arriving in batches
+# is built once, not once per batch that crosses the threshold (a 1M load in 100k batches
+# built 1.3M codes); but no longer than this, so a steady stream of adds is absorbed anyway.
+_ASIDE_WAIT_SECONDS = 60.0
 # Radius queries up to this many bits use a range search; wider ones with a k bound use a
 # flat top-k scan filtered by distance, which does not materialise a large share of the
 # collection.
@@ -162,6 +167,7 @@ class HammingIndex:
         once, else a chunk per write-lock hold once the writes pause (or the fresh codes
         pass the high water mark). Exits after a second with nothing to do."""
         idle_since = time.monotonic()
+        aside_due_since = 0.0
         while True:
             with self._absorber_guard:
                 graph = self._graph
@@ -177,12 +183,19 @@ class HammingIndex:
                 self._build_tables(graph)
                 idle_since = time.monotonic()
                 continue
+            now = time.monotonic()
+            quiet = now - self._last_apply
             if pending > max(_FRESH_HIGH_WATER, graph.in_graph // 8):
+                aside_due_since = aside_due_since or now
+                if quiet < _ABSORB_QUIET_SECONDS and now - aside_due_since < _ASIDE_WAIT_SECONDS:
+                    time.sleep(_ABSORB_QUIET_SECONDS / 4)  # a bulk load still arriving
+                    continue
+                aside_due_since = 0.0
                 with all_but_one_core():  # searches meanwhile keep a core
                     self.compact()  # a new graph of every live code, built aside, swapped in
                 idle_since = time.monotonic()
                 continue
-            if not graft_due(pending, time.monotonic() - self._last_apply):
+            if not graft_due(pending, quiet):
                 time.sleep(_ABSORB_QUIET_SECONDS / 4)
                 continue
             with self._lock.write():
@@ -376,6 +389,8 @@ class HammingIndex:
             fresh = built_graph(self.params, codes, counts, abandon=lambda: self._closing)
             if fresh is None:
                 return CompactionReport(before, before, time.perf_counter() - started)
+            if fresh.tables_due():  # radius searches keep their tables across the swap
+                fresh.tables = SubstringTables(fresh.codes[: fresh.n])
             with self._lock.write():
                 old = self._graph
                 alive = np.flatnonzero(old.live[: old.n] > 0)
