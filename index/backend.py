@@ -31,6 +31,7 @@ from .fingerprint import Fingerprint
 from .hamming import CompactionReport
 from .records import (
     AddResult,
+    BatchItem,
     CollectionInfo,
     CollectionStats,
     DeleteResult,
@@ -53,8 +54,10 @@ class Backend(Protocol):
         algorithm: str = "",
         default_radius: int | None = None,
         params: Mapping[str, int | None] | None = None,
+        min_quality: int | None = None,
     ) -> CollectionInfo:
-        """Creates a collection bound to one algorithm; raises CollectionExists."""
+        """Creates a collection bound to one algorithm (and a quality floor, default
+        `bounds.DEFAULT_MIN_QUALITY`); raises CollectionExists."""
         ...
 
     def drop_collection(self, name: str) -> int:
@@ -82,9 +85,11 @@ class Backend(Protocol):
         find_duplicates: bool = True,
         reject_duplicates: bool = False,
         max_duplicates: int = 10,
+        quality: int | None = None,
     ) -> Future[AddResult]:
-        """Queues an add; the future resolves once it is durable and searchable. Validation
-        errors raise here, store-side ones through the future."""
+        """Queues an add; the future resolves once it is durable and searchable. A hash
+        below the collection's `min_quality` has only exact duplicates. Validation errors
+        raise here, store-side ones through the future."""
         ...
 
     def add(
@@ -93,11 +98,7 @@ class Backend(Protocol):
         """`submit_add` and wait (same options)."""
         ...
 
-    def add_batch(
-        self,
-        collection: str,
-        items: Sequence[tuple[str, Fingerprint, Mapping[str, str]]],
-    ) -> list[bool]:
+    def add_batch(self, collection: str, items: Sequence[BatchItem]) -> list[bool]:
         """Bulk load without duplicate searches; ids stored already are skipped. Returns,
         per item, whether it was stored."""
         ...
@@ -130,9 +131,12 @@ class Backend(Protocol):
         radius: int | None = None,
         exact: bool = False,
         exclude_id: str | None = None,
+        query_quality: int | None = None,
     ) -> SearchResult:
         """Stored images nearest to the query hash (or to any of its 8 orientation hashes),
-        nearest first, ties by id; k and radius as the contract's SearchRequest states."""
+        nearest first, ties by id; k and radius as the contract's SearchRequest states.
+        Below the collection's `min_quality` (the query's, or a stored image's quality)
+        only exact matches count, and the result's `quality_note` says so."""
         ...
 
     def near_codes(

@@ -47,6 +47,7 @@ from .hamming import CodeIndex, CodeMatch, CompactionReport, new_code_index
 from .records import (
     AddOutcome,
     AddResult,
+    BatchItem,
     CollectionInfo,
     CollectionStats,
     DeleteResult,
@@ -72,6 +73,18 @@ log = logging.getLogger(__name__)
 # joining that many rows does, not a measured crossover; only the far end is measured (2,000
 # copies: >= 20x fewer SQLite steps, tests/index/test_engine.py).
 _CROWDED_CODE_IMAGES = 16
+
+
+def _quality_note(info: CollectionInfo, quality: int | None) -> str:
+    """Why a hash of this quality matches only exactly in the collection ("" when it does
+    not: its quality is unknown, or at least the collection's floor)."""
+    if quality is None or quality >= info.min_quality:
+        return ""
+    return (
+        f"hash quality {quality} is below the collection's min_quality {info.min_quality}: "
+        "the picture has too little structure for near matches, so only exact hash matches "
+        "(distance 0) are reported"
+    )
 
 
 def _now_ms() -> int:
@@ -241,14 +254,17 @@ class Engine:
         algorithm: str = "",
         default_radius: int | None = None,
         params: Mapping[str, int | None] | None = None,
+        min_quality: int | None = None,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm; raises CollectionExists."""
         bounds.check_collection_name(name)
         algo = get_algorithm(algorithm).name
         radius = bounds.DEFAULT_RADIUS if default_radius is None else default_radius
         bounds.check_radius(radius, "default_radius")
+        floor = bounds.DEFAULT_MIN_QUALITY if min_quality is None else min_quality
+        bounds.check_quality(floor, "min_quality")
         index_params = self.settings.index.with_overrides(**(params or {}))
-        draft = CollectionInfo(name, 0, algo, radius, index_params, _now_ms(), 0)
+        draft = CollectionInfo(name, 0, algo, radius, index_params, _now_ms(), 0, floor)
 
         def op(txn: Transaction) -> CollectionInfo:
             if queries.collection_exists(txn.conn, name):
@@ -316,22 +332,28 @@ class Engine:
         find_duplicates: bool = True,
         reject_duplicates: bool = False,
         max_duplicates: int = 10,
+        quality: int | None = None,
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable.
 
         The near-duplicates (within `duplicate_radius`, default the collection's) are those
         stored before this add, nearest first, at most `max_duplicates`; `reject_duplicates`
         stores nothing when there is one. `find_duplicates=False` skips the search (bulk
-        loads). Validation errors raise here; store-side ones (IdExists, UnknownCollection)
-        come through the future.
+        loads). `quality` is the hash's score (None: unknown); below the collection's
+        `min_quality` only exact matches are duplicates. Validation errors raise here;
+        store-side ones (IdExists, UnknownCollection) come through the future.
         """
         coll = self._get(collection)
         name = coll.info.name
         bounds.check_id(image_id)
         meta = bounds.check_metadata(metadata or {})
         self._check_fingerprint(coll, fingerprint, "hash")
+        if quality is not None:
+            bounds.check_quality(quality, "quality")
         radius = coll.info.default_radius if duplicate_radius is None else duplicate_radius
         bounds.check_radius(radius, "duplicate_radius")
+        note = _quality_note(coll.info, quality)
+        radius = 0 if note else radius
         bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
         searched: tuple[int, list[CodeMatch]] | None = None
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
@@ -353,15 +375,15 @@ class Engine:
                     txn, coll, fingerprint, radius, max_duplicates, image_id, searched
                 )
             if reject_duplicates and duplicates:
-                draft = StoredImage(name, image_id, fingerprint, meta, 0, _now_ms())
-                return AddResult(AddOutcome.REJECTED_DUPLICATE, draft, duplicates)
+                draft = StoredImage(name, image_id, fingerprint, meta, 0, _now_ms(), quality)
+                return AddResult(AddOutcome.REJECTED_DUPLICATE, draft, duplicates, note)
             if existing is not None:
                 txn.change(name, existing.fingerprint.value, -1)
             sequence = txn.change(name, fingerprint.value, +1)
-            stored = StoredImage(name, image_id, fingerprint, meta, sequence, _now_ms())
+            stored = StoredImage(name, image_id, fingerprint, meta, sequence, _now_ms(), quality)
             queries.upsert_image(txn.conn, stored)
             outcome = AddOutcome.ADDED if existing is None else AddOutcome.REPLACED
-            return AddResult(outcome, stored, duplicates)
+            return AddResult(outcome, stored, duplicates, note)
 
         return self._store.submit(op)
 
@@ -371,29 +393,29 @@ class Engine:
         """`submit_add` and wait (same options)."""
         return self.submit_add(collection, image_id, fingerprint, **options).result()
 
-    def add_batch(
-        self,
-        collection: str,
-        items: Sequence[tuple[str, Fingerprint, Mapping[str, str]]],
-    ) -> list[bool]:
-        """Bulk load: stores (id, hash, metadata) items in one operation; an id that is
-        stored already is skipped (so a re-run resumes). Returns, per item, whether it was
-        stored. No near-duplicate search: the bulk build reports duplicate groups itself."""
+    def add_batch(self, collection: str, items: Sequence[BatchItem]) -> list[bool]:
+        """Bulk load: stores (id, hash, metadata[, quality]) items in one operation; an id
+        that is stored already is skipped (so a re-run resumes). Returns, per item, whether
+        it was stored. No near-duplicate search: the bulk build reports duplicate groups
+        itself."""
         coll = self._get(collection)
         name = coll.info.name
         checked = []
-        for image_id, fingerprint, metadata in items:
+        for image_id, fingerprint, metadata, *rest in items:
             bounds.check_id(image_id)
             self._check_fingerprint(coll, fingerprint, "hash")
-            checked.append((image_id, fingerprint, bounds.check_metadata(metadata)))
+            quality = rest[0] if rest else None
+            if quality is not None:
+                bounds.check_quality(quality, "quality")
+            checked.append((image_id, fingerprint, bounds.check_metadata(metadata), quality))
 
         def op(txn: Transaction) -> list[bool]:
             self._check_current(coll)
             stored = []
             now = _now_ms()
-            for image_id, fingerprint, metadata in checked:
+            for image_id, fingerprint, metadata, quality in checked:
                 sequence = txn.next_sequence
-                image = StoredImage(name, image_id, fingerprint, metadata, sequence, now)
+                image = StoredImage(name, image_id, fingerprint, metadata, sequence, now, quality)
                 inserted = queries.insert_image_if_absent(txn.conn, image)
                 if inserted:
                     txn.change(name, fingerprint.value, +1)
@@ -488,6 +510,7 @@ class Engine:
         radius: int | None = None,
         exact: bool = False,
         exclude_id: str | None = None,
+        query_quality: int | None = None,
     ) -> SearchResult:
         """Stored images nearest to the query (or to any of its orientations).
 
@@ -495,6 +518,8 @@ class Engine:
         k (0 = none when a radius is given, else 10) and radius (None = none when k is given,
         else the collection's default radius), as the contract's SearchRequest states.
         Matches are nearest first, ties by id; each names the orientation that matched.
+        Below the collection's `min_quality` (the query's `query_quality`, or a stored
+        image's) only exact matches count; the result's `quality_note` says so.
         """
         coll = self._get(collection)
         coll.check_searchable()
@@ -506,20 +531,29 @@ class Engine:
             bounds.check_k(k)
         if radius is not None:
             bounds.check_radius(radius)
+        if query_quality is not None:
+            bounds.check_quality(query_quality, "query_quality")
         top_k = k or (None if radius is not None else 10)
         within = radius if (radius is not None or k) else coll.info.default_radius
+        note = _quality_note(coll.info, query_quality)
+        within = 0 if note else within
         limit = self.settings.result_limit
-        found = coll.index.search(
-            [q.value for q in queries_],
-            k=None if top_k is None else top_k + (exclude_id is not None),
-            radius=within,
-            exact=exact,
-            limit=limit,
-        )
         bound = top_k if top_k is not None else limit
-        matches = self._expand(self._store.reader(), coll, found.matches, bound + 1, exclude_id)
+        fetch = None if top_k is None else top_k + (exclude_id is not None)
+        while True:
+            found = coll.index.search(
+                [q.value for q in queries_], k=fetch, radius=within, exact=exact, limit=limit
+            )
+            reader = self._store.reader()
+            matches = self._expand(reader, coll, found.matches, bound + 1, exclude_id)
+            # Images under the quality floor drop out of a top-k: ask the index for more.
+            if fetch is None or len(matches) > bound or len(found.matches) < fetch:
+                break
+            if fetch >= bounds.MAX_K * 4 or not coll.info.min_quality:
+                break
+            fetch *= 4
         truncated = found.truncated or (top_k is None and len(matches) > limit)
-        return SearchResult(matches[:bound], found.path, truncated, queries_[0])
+        return SearchResult(matches[:bound], found.path, truncated, queries_[0], note)
 
     def near_codes(
         self, collection: str, codes: Sequence[int], radius: int
@@ -538,7 +572,9 @@ class Engine:
     def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
         """`search` with the stored hash of an id (options as `search`)."""
         stored = self.get(collection, image_id)
-        return self.search(collection, [stored.fingerprint], **options)
+        return self.search(
+            collection, [stored.fingerprint], query_quality=stored.quality, **options
+        )
 
     def _expand(
         self,
@@ -560,6 +596,7 @@ class Engine:
             bound,
             exclude_id,
             crowded={m.code for m in code_matches if m.images > _CROWDED_CODE_IMAGES},
+            min_quality=coll.info.min_quality,
         )
         return [
             Match(image, distance, Orientation(by_code[image.fingerprint.value].query))

@@ -6,6 +6,7 @@ messages of the same names, so the service translates them field by field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -17,6 +18,7 @@ from .hamming.params import IndexParams
 __all__ = [
     "AddOutcome",
     "AddResult",
+    "BatchItem",
     "CollectionInfo",
     "CollectionStats",
     "DeleteResult",
@@ -26,6 +28,13 @@ __all__ = [
     "SnapshotInfo",
     "StoredImage",
 ]
+
+
+# One image of a bulk load: (id, hash, metadata) or (id, hash, metadata, quality).
+BatchItem = (
+    tuple[str, Fingerprint, Mapping[str, str]]
+    | tuple[str, Fingerprint, Mapping[str, str], int | None]
+)
 
 
 class OnExistingId(IntEnum):
@@ -47,7 +56,8 @@ class AddOutcome(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class StoredImage:
-    """An image as stored: its hash, metadata, and the sequence of the write that stored it."""
+    """An image as stored: its hash, metadata, the sequence of the write that stored it, and
+    its hash's quality score (None: unknown, e.g. a hash given without its image)."""
 
     collection: str
     id: str
@@ -55,6 +65,7 @@ class StoredImage:
     metadata: dict[str, str]
     sequence: int
     added_unix_ms: int
+    quality: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +85,12 @@ class Match:
 @dataclass(frozen=True, slots=True)
 class AddResult:
     """The outcome of an add, the image (as stored, or as it would have been), and the
-    near-duplicates stored before it, nearest first."""
+    near-duplicates stored before it, nearest first; quality_note as `SearchResult`'s."""
 
     outcome: AddOutcome
     image: StoredImage
     duplicates: list[Match]
+    quality_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +103,25 @@ class DeleteResult:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """Matches nearest first (ties by id), the path that served them, and the query hash."""
+    """Matches nearest first (ties by id), the path that served them, and the query hash.
+
+    quality_note: empty, or why the search was held to exact matches (the query's quality is
+    below the collection's `min_quality`)."""
 
     matches: list[Match]
     path: SearchPath
     truncated: bool
     query: Fingerprint
+    quality_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class CollectionInfo:
-    """A collection's definition and size."""
+    """A collection's definition and size.
+
+    min_quality: hashes scoring below it (0-100) match only at distance 0: they are stored
+    and found by an exact hash match, but are no one's near-duplicate (blank pictures,
+    whose bits are noise)."""
 
     name: str
     uid: int
@@ -110,6 +130,7 @@ class CollectionInfo:
     params: IndexParams
     created_unix_ms: int
     image_count: int
+    min_quality: int = 0
 
 
 @dataclass(frozen=True, slots=True)

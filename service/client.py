@@ -78,8 +78,10 @@ def add_request(
     skip_existing: bool = False,
     duplicate_radius: int | None = None,
     reject_duplicates: bool = False,
+    quality: int | None = None,
 ) -> pb.AddRequest:
-    """An AddRequest of an image (or of a hash in the collection's algorithm)."""
+    """An AddRequest of an image (or of a hash in the collection's algorithm, with its
+    quality when known)."""
     on_existing = pb.ON_EXISTING_ID_ERROR
     if replace:
         on_existing = pb.ON_EXISTING_ID_REPLACE
@@ -95,6 +97,8 @@ def add_request(
     _set_query(request, image, hash)
     if duplicate_radius is not None:
         request.duplicate_radius = duplicate_radius
+    if quality is not None and hash is not None:
+        request.quality = quality
     return request
 
 
@@ -110,8 +114,10 @@ def search_request(
     exact: bool = False,
     include_metadata: bool = False,
     exclude_self: bool = False,
+    query_quality: int | None = None,
 ) -> pb.SearchRequest:
-    """A SearchRequest by image, hash (16 hex digits) or stored id."""
+    """A SearchRequest by image, hash (16 hex digits, with its quality when known) or
+    stored id."""
     request = pb.SearchRequest(
         collection=collection,
         k=k,
@@ -125,6 +131,8 @@ def search_request(
         request.id = id
     if max_distance is not None:
         request.max_distance = max_distance
+    if query_quality is not None and hash is not None:
+        request.query_quality = query_quality
     return request
 
 

@@ -63,6 +63,7 @@ def collection_message(info: CollectionInfo) -> pb.Collection:
         image_count=info.image_count,
         index=_params_message(info.params),
         created_unix_ms=info.created_unix_ms,
+        min_quality=info.min_quality,
     )
 
 
@@ -75,6 +76,7 @@ def stored_image_message(image: StoredImage, include_metadata: bool = True) -> p
         metadata=image.metadata if include_metadata else {},
         sequence=image.sequence,
         added_unix_ms=image.added_unix_ms,
+        quality=image.quality,
     )
 
 
@@ -94,16 +96,22 @@ def add_matches(target: Any, matches: Sequence[Match], include_metadata: bool) -
         )
         added.hash.hex = image.fingerprint.hex
         added.hash.algorithm = image.fingerprint.algorithm
+        if image.quality is not None:
+            added.quality = image.quality
         if include_metadata and image.metadata:
             added.metadata.update(image.metadata)
 
 
-def search_message(result: SearchResult, include_metadata: bool) -> pb.SearchResponse:
+def search_message(
+    result: SearchResult, include_metadata: bool, query_quality: int | None = None
+) -> pb.SearchResponse:
     """A search's answer."""
     response = pb.SearchResponse(
         path=int(result.path),  # type: ignore[arg-type]
         query=fingerprint_message(result.query),
         truncated=result.truncated,
+        quality_note=result.quality_note,
+        query_quality=query_quality,
     )
     add_matches(response.matches, result.matches, include_metadata)
     return response

@@ -142,9 +142,14 @@ class NeardupServicer:
         self, request: pb.CreateCollectionRequest, context: Any
     ) -> pb.Collection:
         radius = request.default_radius if request.HasField("default_radius") else None
+        floor = request.min_quality if request.HasField("min_quality") else None
         info = await self._run(
             lambda: self.engine.create_collection(
-                request.name, request.algorithm, radius, messages.index_overrides(request.index)
+                request.name,
+                request.algorithm,
+                radius,
+                messages.index_overrides(request.index),
+                min_quality=floor,
             )
         )
         return messages.collection_message(info)
@@ -183,6 +188,7 @@ class NeardupServicer:
             width=hashes.width,
             height=hashes.height,
             format=hashes.format,
+            quality=hashes.quality,
         )
 
     @_refusing
@@ -228,12 +234,15 @@ class NeardupServicer:
         """Hashes (if needed) and submits one add; returns the engine's future."""
         info = self.engine.collection(request.collection)
         source = request.WhichOneof("source")
+        quality: int | None
         if source == "image":
-            fingerprint = self._hash(request.image, info.algorithm, False, "image").fingerprint
+            hashes = self._hash(request.image, info.algorithm, False, "image")
+            fingerprint, quality = hashes.fingerprint, hashes.quality
         elif source == "hash":
             fingerprint = _at(
                 "hash.hex", lambda: messages.fingerprint_from_message(request.hash, info.algorithm)
             )
+            quality = request.quality if request.HasField("quality") else None
         else:
             raise InvalidArgument("an add needs an image or a hash", "source")
         return self.engine.submit_add(
@@ -247,6 +256,7 @@ class NeardupServicer:
             else None,
             reject_duplicates=request.reject_duplicates,
             max_duplicates=request.max_duplicates or 10,
+            quality=quality,
         )
 
     async def _added(self, request: pb.AddRequest) -> pb.AddResponse:
@@ -255,6 +265,7 @@ class NeardupServicer:
         response = pb.AddResponse(
             outcome=int(result.outcome),  # type: ignore[arg-type]
             image=messages.stored_image_message(result.image),
+            quality_note=result.quality_note,
         )
         messages.add_matches(response.duplicates, result.duplicates, True)
         return response
@@ -307,11 +318,13 @@ class NeardupServicer:
         if request.orientations and query != "image":
             raise InvalidArgument("orientations need an image query", "orientations")
         exclude = None
+        quality: int | None = None
         if query == "image":
             hashes = self._hash(request.image, info.algorithm, request.orientations, "image")
             queries: Sequence[Fingerprint] = (
                 hashes.orientations if request.orientations else [hashes.fingerprint]
             )
+            quality = hashes.quality
         elif query == "hash":
             queries = [
                 _at(
@@ -319,10 +332,10 @@ class NeardupServicer:
                     lambda: messages.fingerprint_from_message(request.hash, info.algorithm),
                 )
             ]
+            quality = request.query_quality if request.HasField("query_quality") else None
         elif query == "id":
-            queries = [
-                _at("id", lambda: self.engine.get(request.collection, request.id)).fingerprint
-            ]
+            stored = _at("id", lambda: self.engine.get(request.collection, request.id))
+            queries, quality = [stored.fingerprint], stored.quality
             exclude = request.id if request.exclude_self else None
         else:
             raise InvalidArgument("a search needs an image, a hash or an id", "query")
@@ -334,10 +347,11 @@ class NeardupServicer:
                 radius=request.max_distance if request.HasField("max_distance") else None,
                 exact=request.exact,
                 exclude_id=exclude,
+                query_quality=quality,
             )
         except AlgorithmMismatch as exc:
             raise _AtField(exc, "hash.algorithm") from exc
-        return messages.search_message(result, request.include_metadata)
+        return messages.search_message(result, request.include_metadata, quality)
 
     @_refusing
     async def Search(self, request: pb.SearchRequest, context: Any) -> pb.SearchResponse:

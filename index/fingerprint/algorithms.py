@@ -1,14 +1,16 @@
 """The named hash algorithms, and the entry point from image bytes to fingerprints.
 
-| name          | what                                                     |
-|---------------|----------------------------------------------------------|
-| `phash`       | ImageHash's maths on the canonical, fast decode (default) |
-| `imagehash-4` | bit-exact ImageHash 4.3.x `phash()` (hash_size 8)         |
-| `phash-c`     | bit-exact pHash C `ph_dct_imagehash` (0.9.x)              |
+| name          | what                                                           |
+|---------------|----------------------------------------------------------------|
+| `phash`       | ImageHash's maths on the canonical decode, borders trimmed (default) |
+| `phash-1`     | `phash` before the border trim (neardup 0.x collections)       |
+| `imagehash-4` | bit-exact ImageHash 4.3.x `phash()` (hash_size 8)              |
+| `phash-c`     | bit-exact pHash C `ph_dct_imagehash` (0.9.x)                   |
 
 Each algorithm is a 32x32 DCT of the image (its own decode and pixel path) and a rule that
-turns a DCT into 64 bits. Orientation hashes come from the same DCT (`orientations`), or,
-for `phash-c` whose sampling grid is not symmetric, from the same decode.
+turns a DCT into 64 bits; the 32x32 pixels also give each hash its quality score.
+Orientation hashes come from the same DCT (`orientations`), or, for `phash-c` whose
+sampling grid is not symmetric, from the same decode.
 
 Thread-safety: stateless; call from any number of threads.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -24,9 +27,11 @@ from PIL import Image
 
 from ..errors import UnknownAlgorithm
 from .decode import DEFAULT_LIMITS, DecodeLimits, open_image
-from .imagehash_math import canonical_coefficients, imagehash_bits, imagehash_coefficients
+from .imagehash_math import canonical_reduction, imagehash_bits, imagehash_reduction
 from .orientations import Orientation, orient_dct
-from .phash_c import phash_c_bits, phash_c_coefficients, phash_c_oriented_coefficients
+from .phash_c import phash_c_bits, phash_c_oriented_coefficients, phash_c_reduction
+from .quality import structure_quality
+from .reduction import Reduction
 from .value import Fingerprint
 
 __all__ = [
@@ -43,28 +48,27 @@ Coefficients = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class Algorithm:
-    """A named way to hash an image: its DCT of the image, and the bits it takes from a DCT.
+    """A named way to hash an image: what it sees of the image, and the bits it takes.
 
-    oriented_coefficients: the DCTs of the 8 orientations, indexed by `Orientation`.
+    reduce: the image's 32x32 pixels and DCT (`Reduction`).
+    oriented_coefficients: the DCTs of the 8 orientations, indexed by `Orientation`, from
+    the image and its reduction.
     """
 
     name: str
     summary: str
-    coefficients: Callable[[Image.Image], Coefficients]
-    oriented_coefficients: Callable[[Image.Image], tuple[Coefficients, ...]]
+    reduce: Callable[[Image.Image], Reduction]
+    oriented_coefficients: Callable[[Image.Image, Reduction], tuple[Coefficients, ...]]
     bits: Callable[[Coefficients], int]
 
 
-def _oriented_from_one_dct(
-    coefficients: Callable[[Image.Image], Coefficients],
-) -> Callable[[Image.Image], tuple[Coefficients, ...]]:
+def _oriented_from_the_dct(_image: Image.Image, reduction: Reduction) -> tuple[Coefficients, ...]:
     """Orientation DCTs by sign flips and a transpose of one DCT (see `orientations`)."""
+    return tuple(orient_dct(reduction.dct, o) for o in Orientation)
 
-    def oriented(image: Image.Image) -> tuple[Coefficients, ...]:
-        dct = coefficients(image)
-        return tuple(orient_dct(dct, o) for o in Orientation)
 
-    return oriented
+def _oriented_from_the_decode(_image: Image.Image, _: Reduction) -> tuple[Coefficients, ...]:
+    return phash_c_oriented_coefficients(_image)
 
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -72,23 +76,31 @@ ALGORITHMS: dict[str, Algorithm] = {
     for a in (
         Algorithm(
             "phash",
-            "ImageHash pHash maths on a canonical fast decode (EXIF, alpha on white, JPEG draft)",
-            canonical_coefficients,
-            _oriented_from_one_dct(canonical_coefficients),
+            "ImageHash pHash maths on a canonical fast decode (EXIF, alpha on white, JPEG "
+            "draft, uniform borders trimmed)",
+            canonical_reduction,
+            _oriented_from_the_dct,
+            imagehash_bits,
+        ),
+        Algorithm(
+            "phash-1",
+            "phash before the border trim (collections made by neardup 0.x)",
+            partial(canonical_reduction, trim_borders=False),
+            _oriented_from_the_dct,
             imagehash_bits,
         ),
         Algorithm(
             "imagehash-4",
             "bit-exact ImageHash 4.3.x phash (image as opened)",
-            imagehash_coefficients,
-            _oriented_from_one_dct(imagehash_coefficients),
+            imagehash_reduction,
+            _oriented_from_the_dct,
             imagehash_bits,
         ),
         Algorithm(
             "phash-c",
             "bit-exact pHash C library ph_dct_imagehash (0.9.x)",
-            phash_c_coefficients,
-            phash_c_oriented_coefficients,
+            phash_c_reduction,
+            _oriented_from_the_decode,
             phash_c_bits,
         ),
     )
@@ -111,6 +123,8 @@ class ImageHashes:
 
     orientations: empty unless asked for; else 8 fingerprints indexed by `Orientation`
     (element 0 is `fingerprint`). width, height and format are those of the file's header.
+    quality: 0-100, how much structure the hash saw (`quality.py`): near 0 for blank
+    pictures, whose bits are noise.
     """
 
     fingerprint: Fingerprint
@@ -118,6 +132,7 @@ class ImageHashes:
     width: int
     height: int
     format: str
+    quality: int
 
 
 def hash_image(
@@ -135,6 +150,8 @@ def hash_image(
     image = open_image(data, limits)
     width, height, fmt = image.width, image.height, image.format or ""
     with image:
-        dcts = algo.oriented_coefficients(image) if orientations else (algo.coefficients(image),)
+        reduction = algo.reduce(image)
+        dcts = algo.oriented_coefficients(image, reduction) if orientations else (reduction.dct,)
     hashes = tuple(Fingerprint(algo.bits(dct), algo.name) for dct in dcts)
-    return ImageHashes(hashes[0], hashes if orientations else (), width, height, fmt)
+    quality = structure_quality(reduction.gray)
+    return ImageHashes(hashes[0], hashes if orientations else (), width, height, fmt, quality)

@@ -11,6 +11,9 @@ strictly above the block's median, first coefficient most significant
   rather than clipped, and JPEGs decoded in the DCT domain at 1/2..1/8 scale (Pillow
   `draft`, keeping >= DRAFT_MIN_SIDE px a side) before the Lanczos: 3-4x faster than
   ImageHash on typical uploads, within 2 bits of it on photos (scripts/check_golden.py).
+  Uniform borders (letterbox bars, frames, padding) are trimmed before the Lanczos.
+- `phash-1`: the same without the border trim: `phash` as neardup 0.x computed it, kept
+  so that collections hashed before the trim go on comparing like with like.
 
 The DCT is scipy's FFT-based `fftpack.dct`, as in ImageHash: a matrix-product DCT leaves
 1e-12 noise where symmetric images have exact zeros, and flips those bits.
@@ -23,10 +26,12 @@ import numpy.typing as npt
 from PIL import Image
 from scipy import fftpack
 
+from .borders import picture_box
 from .decode import load
 from .orientations import EXIF_ORIENTATION, Orientation, orient_pixels
+from .reduction import Reduction
 
-__all__ = ["canonical_coefficients", "imagehash_bits", "imagehash_coefficients"]
+__all__ = ["canonical_reduction", "imagehash_bits", "imagehash_reduction"]
 
 SIDE = 32  # ImageHash: hash_size 8 x highfreq_factor 4
 BLOCK = 8  # hash_size
@@ -36,6 +41,11 @@ BLOCK = 8  # hash_size
 DRAFT_MIN_SIDE = 64
 _EXIF_ORIENTATION_TAG = 0x0112
 _HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _reduction(small: npt.NDArray[np.generic]) -> Reduction:
+    gray = np.ascontiguousarray(small, dtype=np.float64)
+    return Reduction(gray, _dct2(np.ascontiguousarray(small)))
 
 
 def _dct2(pixels: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
@@ -52,11 +62,11 @@ def imagehash_bits(coefficients: npt.NDArray[np.float64]) -> int:
     return int.from_bytes(np.packbits(above).tobytes(), "big")
 
 
-def imagehash_coefficients(image: Image.Image) -> npt.NDArray[np.float64]:
-    """32x32 DCT of the image exactly as ImageHash 4.3.x `phash` computes it."""
+def imagehash_reduction(image: Image.Image) -> Reduction:
+    """The 32x32 pixels and DCT of the image exactly as ImageHash 4.3.x `phash` makes them."""
     load(image)
     small = image.convert("L").resize((SIDE, SIDE), Image.Resampling.LANCZOS)
-    return _dct2(np.asarray(small))
+    return _reduction(np.asarray(small))
 
 
 def _exif_orientation(image: Image.Image) -> Orientation:
@@ -96,12 +106,17 @@ def _canonical_gray(image: Image.Image) -> Image.Image:
         return image.convert("RGB").convert("L")
 
 
-def canonical_coefficients(image: Image.Image) -> npt.NDArray[np.float64]:
-    """32x32 DCT of the image on neardup's canonical, fast decode (the `phash` algorithm)."""
+def canonical_reduction(image: Image.Image, trim_borders: bool = True) -> Reduction:
+    """The 32x32 pixels and DCT of the image on neardup's canonical, fast decode: `phash`
+    (uniform borders trimmed first, `borders.py`) or `phash-1` (`trim_borders` False)."""
     orientation = _exif_orientation(image)
     if image.format in ("JPEG", "MPO"):
         image.draft("L", (DRAFT_MIN_SIDE, DRAFT_MIN_SIDE))
     load(image)
-    small = _canonical_gray(image).resize((SIDE, SIDE), Image.Resampling.LANCZOS)
-    upright = orient_pixels(np.asarray(small), orientation)
-    return _dct2(np.ascontiguousarray(upright))
+    gray = _canonical_gray(image)
+    if trim_borders:
+        box = picture_box(gray)
+        if box != (0, 0, gray.width, gray.height):
+            gray = gray.crop(box)
+    small = gray.resize((SIDE, SIDE), Image.Resampling.LANCZOS)
+    return _reduction(orient_pixels(np.asarray(small), orientation))

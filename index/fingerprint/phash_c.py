@@ -20,11 +20,13 @@ from PIL import Image
 
 from .decode import load
 from .orientations import Orientation, orient_pixels
+from .reduction import Reduction
 
-__all__ = ["phash_c_bits", "phash_c_coefficients", "phash_c_oriented_coefficients"]
+__all__ = ["phash_c_bits", "phash_c_oriented_coefficients", "phash_c_reduction"]
 
 SIDE = 32
 _BOX_RADIUS = 3  # 7x7 kernel, centre at offset 3
+_BOX_AREA = (2 * _BOX_RADIUS + 1) ** 2
 _MASK64 = (1 << 64) - 1
 
 
@@ -65,10 +67,12 @@ def _luma(samples: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     return samples[..., 0].astype(np.int64)
 
 
-def phash_c_coefficients(image: Image.Image) -> npt.NDArray[np.float64]:
-    """32x32 orthonormal DCT of the blurred, nearest-neighbour-sampled luma, as pHash C does."""
+def phash_c_reduction(image: Image.Image) -> Reduction:
+    """The blurred, nearest-neighbour-sampled 32x32 luma (as box means) and its orthonormal
+    DCT, as pHash C makes them."""
     load(image)
-    return _coefficients_of(_samples(image))
+    box_sums = _box_sums(_samples(image))
+    return Reduction(box_sums / _BOX_AREA, _dct_of(box_sums))
 
 
 def phash_c_oriented_coefficients(image: Image.Image) -> tuple[npt.NDArray[np.float64], ...]:
@@ -81,16 +85,23 @@ def phash_c_oriented_coefficients(image: Image.Image) -> tuple[npt.NDArray[np.fl
     """
     load(image)
     samples = _samples(image)
-    return tuple(_coefficients_of(orient_pixels(samples, o)) for o in Orientation)
+    return tuple(_dct_of(_box_sums(orient_pixels(samples, o))) for o in Orientation)
 
 
-def _coefficients_of(samples: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+def _box_sums(samples: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """The 7x7 box sums of the luma at the 32x32 sampled points."""
     height, width = samples.shape[:2]
     offsets = np.arange(-_BOX_RADIUS, _BOX_RADIUS + 1)
     rows = np.clip((np.arange(SIDE) * height // SIDE)[:, np.newaxis] + offsets, 0, height - 1)
     cols = np.clip((np.arange(SIDE) * width // SIDE)[:, np.newaxis] + offsets, 0, width - 1)
     windows = _luma(samples[np.ix_(rows.ravel(), cols.ravel())])
-    box_sums = windows.reshape(SIDE, offsets.size, SIDE, offsets.size).sum(axis=(1, 3))
+    box_sums: npt.NDArray[np.int64] = windows.reshape(SIDE, offsets.size, SIDE, offsets.size).sum(
+        axis=(1, 3)
+    )
+    return box_sums
+
+
+def _dct_of(box_sums: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     dct = _dct_matrix(SIDE)
     coefficients: npt.NDArray[np.float64] = dct @ box_sums.astype(np.float64) @ dct.T
     return coefficients

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS collections (
     algorithm TEXT NOT NULL,
     default_radius INTEGER NOT NULL,
     params TEXT NOT NULL,
-    created_unix_ms INTEGER NOT NULL
+    created_unix_ms INTEGER NOT NULL,
+    min_quality INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS images (
     collection TEXT NOT NULL,
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS images (
     metadata TEXT NOT NULL,
     sequence INTEGER NOT NULL,
     added_unix_ms INTEGER NOT NULL,
+    quality INTEGER,
     PRIMARY KEY (collection, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS images_by_hash ON images (collection, hash);
@@ -72,6 +74,15 @@ CREATE TABLE IF NOT EXISTS changes (
     hash INTEGER NOT NULL,
     delta INTEGER NOT NULL
 );
+"""
+# Version 1 -> 2: hashes get a quality score (NULL: unknown, as for every row written
+# before), collections a quality floor (0: none), and the border trim changes `phash`, so
+# the collections hashed before it are renamed to the algorithm that made their hashes.
+_MIGRATE_FROM_1 = """
+ALTER TABLE images ADD COLUMN quality INTEGER;
+ALTER TABLE collections ADD COLUMN min_quality INTEGER NOT NULL DEFAULT 0;
+UPDATE collections SET algorithm = 'phash-1' WHERE algorithm = 'phash';
+UPDATE meta SET value = 2 WHERE key = 'schema';
 """
 
 
@@ -205,6 +216,10 @@ class Store:
                 f"{self.path} is an SQLite database but not a neardup store; point --data-dir "
                 "at another folder"
             )
+        if row[0] == 1:
+            log.warning("upgrading %s from schema version 1 to %d", self.path, SCHEMA_VERSION)
+            conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_FROM_1} COMMIT;")
+            return
         if row[0] != SCHEMA_VERSION:
             raise IncompatibleDataDir(
                 f"{self.path} holds a neardup store of schema version {row[0]}; this neardup "

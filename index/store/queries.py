@@ -33,26 +33,34 @@ __all__ = [
     "upsert_image",
 ]
 
-_IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms"
+_IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms, quality"
 _IMAGE_COLUMNS_OF_IMAGES = ", ".join(f"images.{c}" for c in _IMAGE_COLUMNS.split(", "))
 _SQLITE_MAX_VARIABLES = 30_000
+# A collection's quality floor: beyond distance 0, images of a known quality below it are left
+# out (`nearest_images`).
+_QUALITY_FLOOR = "AND ({distance} = 0 OR images.quality IS NULL OR images.quality >= ?) "
 
 
-def _image(collection: str, algorithm: str, row: tuple[str, int, str, int, int]) -> StoredImage:
-    image_id, stored_hash, metadata, sequence, added = row
+def _image(
+    collection: str, algorithm: str, row: tuple[str, int, str, int, int, int | None]
+) -> StoredImage:
+    image_id, stored_hash, metadata, sequence, added, quality = row
     fingerprint = Fingerprint(from_sqlite(stored_hash), algorithm)
-    return StoredImage(collection, image_id, fingerprint, json.loads(metadata), sequence, added)
+    meta = json.loads(metadata)
+    return StoredImage(collection, image_id, fingerprint, meta, sequence, added, quality)
 
 
 def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
     """Every collection (image_count 0: the engine counts from its indexes), by name."""
     rows = conn.execute(
-        "SELECT name, uid, algorithm, default_radius, params, created_unix_ms "
+        "SELECT name, uid, algorithm, default_radius, params, created_unix_ms, min_quality "
         "FROM collections ORDER BY name"
     ).fetchall()
     return [
-        CollectionInfo(name, uid, algo, radius, IndexParams(**json.loads(params)), created, 0)
-        for name, uid, algo, radius, params, created in rows
+        CollectionInfo(
+            name, uid, algo, radius, IndexParams(**json.loads(params)), created, 0, floor
+        )
+        for name, uid, algo, radius, params, created, floor in rows
     ]
 
 
@@ -63,8 +71,8 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
     ).fetchone()
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_uid', ?)", (uid,))
     conn.execute(
-        "INSERT INTO collections (name, uid, algorithm, default_radius, params, created_unix_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO collections (name, uid, algorithm, default_radius, params, "
+        "created_unix_ms, min_quality) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             info.name,
             uid,
@@ -72,6 +80,7 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
             info.default_radius,
             json.dumps(asdict(info.params)),
             info.created_unix_ms,
+            info.min_quality,
         ),
     )
     return int(uid)
@@ -111,9 +120,11 @@ def nearest_images(
     limit: int,
     exclude_id: str | None = None,
     crowded: Collection[int] = (),
+    min_quality: int = 0,
 ) -> list[tuple[StoredImage, int]]:
     """The stored images carrying the codes, each with its code's distance: nearest first,
-    ties by id, at most `limit`, without `exclude_id`.
+    ties by id, at most `limit`, without `exclude_id`; beyond distance 0, without images
+    whose quality is known and below `min_quality`.
 
     SQLite sorts and cuts. A join reads every image of every code, so a code that many
     images share (`crowded`: the caller's index counts them) is read on its own instead,
@@ -121,14 +132,16 @@ def nearest_images(
     100,000 times costs `limit` rows, not 100,000.
     """
     excluded = "" if exclude_id is None else "AND images.id != ? "
-    spare = () if exclude_id is None else (exclude_id,)
+    spare: tuple[str | int, ...] = () if exclude_id is None else (exclude_id,)
     parts: list[list[tuple[StoredImage, int]]] = []
     for code in [c for c in distances if c in crowded]:
+        floor = _QUALITY_FLOOR.format(distance="?") if min_quality else ""
+        floor_args: tuple[int, ...] = (distances[code], min_quality) if min_quality else ()
         rows = conn.execute(
             f"SELECT {_IMAGE_COLUMNS_OF_IMAGES} FROM images INDEXED BY images_by_hash "
-            f"WHERE images.collection = ? AND images.hash = ? {excluded}"
+            f"WHERE images.collection = ? AND images.hash = ? {excluded}{floor}"
             "ORDER BY images.id LIMIT ?",
-            (collection, to_sqlite(code), *spare, limit),
+            (collection, to_sqlite(code), *spare, *floor_args, limit),
         )
         parts.append([(_image(collection, algorithm, row), distances[code]) for row in rows])
     joined = [c for c in distances if c not in crowded]
@@ -138,15 +151,17 @@ def nearest_images(
         values = [v for c in chunk for v in (to_sqlite(c), distances[c])]
         # Without statistics SQLite prefers the primary key's `collection = ?` and scans the
         # whole collection (30 ms at 200k images): name the hash index.
+        floor = _QUALITY_FLOOR.format(distance="wanted.distance") if min_quality else ""
+        floor_args = (min_quality,) if min_quality else ()
         rows = conn.execute(
             f"WITH wanted(hash, distance) AS (VALUES {pairs}) "
             f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance "
             "FROM wanted JOIN images INDEXED BY images_by_hash "
-            f"ON images.collection = ? AND images.hash = wanted.hash {excluded}"
+            f"ON images.collection = ? AND images.hash = wanted.hash {excluded}{floor}"
             "ORDER BY wanted.distance, images.id LIMIT ?",
-            (*values, collection, *spare, limit),
+            (*values, collection, *spare, *floor_args, limit),
         )
-        parts.append([(_image(collection, algorithm, row[:5]), row[5]) for row in rows])
+        parts.append([(_image(collection, algorithm, row[:6]), row[6]) for row in rows])
     if len(parts) == 1:  # already sorted and cut
         return parts[0]
     found = [pair for part in parts for pair in part]
@@ -156,8 +171,8 @@ def nearest_images(
 
 def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage) -> int:
     cursor = conn.execute(
-        f"INSERT OR {on_conflict} INTO images "
-        "(collection, id, hash, metadata, sequence, added_unix_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT OR {on_conflict} INTO images (collection, id, hash, metadata, sequence, "
+        "added_unix_ms, quality) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             stored.collection,
             stored.id,
@@ -165,6 +180,7 @@ def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage
             json.dumps(stored.metadata, ensure_ascii=False),
             stored.sequence,
             stored.added_unix_ms,
+            stored.quality,
         ),
     )
     return cursor.rowcount

@@ -66,10 +66,12 @@ def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
         yield batch
 
 
-def _hash_file(file: LibraryFile, algorithm: str) -> tuple[Fingerprint, dict[str, str]] | Exception:
-    """The file's hash and the metadata a build records (where the file is, its size and
-    modification time for --update, its header's size and format for the report), or why
-    it could not be hashed."""
+def _hash_file(
+    file: LibraryFile, algorithm: str
+) -> tuple[Fingerprint, dict[str, str], int] | Exception:
+    """The file's hash, the metadata a build records (where the file is, its size and
+    modification time for --update, its header's size and format for the report) and the
+    hash's quality, or why it could not be hashed."""
     try:
         status = file.path.stat()
         hashes = hash_image(read_image_file(file.path), algorithm)
@@ -85,7 +87,7 @@ def _hash_file(file: LibraryFile, algorithm: str) -> tuple[Fingerprint, dict[str
     path = str(file.path.absolute())
     if len(path.encode()) <= bounds.MAX_METADATA_VALUE_BYTES:
         metadata["path"] = path
-    return hashes.fingerprint, metadata
+    return hashes.fingerprint, metadata, hashes.quality
 
 
 def _unchanged(file: LibraryFile, metadata: Mapping[str, str]) -> bool:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Batch", "BuildTarget", "DataDirTarget", "ServerTarget", "Stored"]
 
-Batch = list[tuple[str, Fingerprint, dict[str, str]]]
+Batch = list[tuple[str, Fingerprint, dict[str, str], int]]  # id, hash, metadata, quality
 
 
 @dataclass
@@ -93,9 +93,9 @@ class DataDirTarget:
         updates = [
             self._engine.submit_add(
                 self._collection, image_id, fingerprint, metadata,
-                on_existing=OnExistingId.REPLACE, find_duplicates=False,
+                on_existing=OnExistingId.REPLACE, find_duplicates=False, quality=quality,
             )
-            for image_id, fingerprint, metadata in replacing
+            for image_id, fingerprint, metadata, quality in replacing
         ]  # fmt: skip
         for update in updates:
             update.result()
@@ -148,9 +148,10 @@ class ServerTarget:
             add_request(
                 id=image_id, hash=fingerprint.hex, collection=self._collection,
                 metadata=metadata, skip_existing=not replace, replace=replace,
+                quality=quality,
             )
             for items, replace in ((new, False), (replacing, True))
-            for image_id, fingerprint, metadata in items
+            for image_id, fingerprint, metadata, quality in items
         ]  # fmt: skip
         for request in requests:
             request.hash.algorithm = self.algorithm

@@ -358,11 +358,11 @@ def test_a_data_dir_of_another_schema_version_is_refused_and_left_as_it_is(
 
     Engine(tmp_path / "data", QUIET).close()
     with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
-        conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema'")
-    with pytest.raises(IncompatibleDataDir, match="schema version 2"):
+        conn.execute("UPDATE meta SET value = 99 WHERE key = 'schema'")
+    with pytest.raises(IncompatibleDataDir, match="schema version 99"):
         Engine(tmp_path / "data", QUIET)
     with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
-        conn.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
+        conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema'")
     with Engine(tmp_path / "data", QUIET) as reopened:  # nothing was changed or locked
         assert reopened.collection("").name == "default"
 

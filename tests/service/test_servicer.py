@@ -36,6 +36,40 @@ def test_hash_returns_the_engine_s_hash_and_the_header(client: Client) -> None:
     assert (response.width, response.height, response.format) == (1600, 1000, "JPEG")
 
 
+def _png(image: object) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    image.save(out, "PNG")  # type: ignore[attr-defined]
+    return out.getvalue()
+
+
+def test_every_hash_carries_its_quality_and_a_blank_upload_is_told_why_it_matched_exactly(
+    client: Client,
+) -> None:
+    from PIL import Image
+
+    blank = _png(Image.new("RGB", (300, 200), "#208040"))
+    assert client.hash(blank).quality == 0 and client.hash(GARDEN).quality >= 80
+    client.call("CreateCollection", pb.CreateCollectionRequest(name="q", min_quality=20))
+    assert client.stats("q").collection.min_quality == 20
+    photo = client.add(GARDEN, id="photo", collection="q")
+    assert photo.image.quality >= 80 and photo.quality_note == ""
+    added = client.add(blank, id="blank", collection="q")
+    assert added.image.quality == 0 and "below the collection's min_quality 20" in (
+        added.quality_note
+    )
+    assert client.get("blank", collection="q").quality == 0
+    found = client.search(CROP, collection="q")
+    assert [(m.id, m.quality >= 80) for m in found.matches] == [("photo", True)]
+    assert found.query_quality >= 80 and found.quality_note == ""
+    exact_only = client.search(blank, collection="q", k=5)
+    assert [m.id for m in exact_only.matches] == ["blank"]
+    assert "only exact hash matches" in exact_only.quality_note
+    bare = client.add(id="bare", hash=photo.image.hash.hex, collection="q", quality=3)
+    assert bare.image.quality == 3 and bare.quality_note
+
+
 def test_compare_finds_the_mirror_through_orientations(client: Client) -> None:
     plain = client.call(
         "Compare",

@@ -66,16 +66,18 @@ class Fingerprint(_message.Message):
     def __init__(self, hex: _Optional[str] = ..., algorithm: _Optional[str] = ...) -> None: ...
 
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "index")
+    __slots__ = ("name", "algorithm", "default_radius", "index", "min_quality")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
+    MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
     index: IndexParams
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ...) -> None: ...
+    min_quality: int
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ...) -> None: ...
 
 class IndexParams(_message.Message):
     __slots__ = ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes", "substring_tables_min_codes")
@@ -94,20 +96,22 @@ class IndexParams(_message.Message):
     def __init__(self, hnsw_m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., ef_search: _Optional[int] = ..., exact_threshold: _Optional[int] = ..., hnsw_max_codes: _Optional[int] = ..., substring_tables_min_codes: _Optional[int] = ...) -> None: ...
 
 class Collection(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms")
+    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
     IMAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
     image_count: int
     index: IndexParams
     created_unix_ms: int
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ...) -> None: ...
+    min_quality: int
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., min_quality: _Optional[int] = ...) -> None: ...
 
 class ListCollectionsRequest(_message.Message):
     __slots__ = ()
@@ -172,18 +176,20 @@ class HashRequest(_message.Message):
     def __init__(self, image: _Optional[bytes] = ..., algorithm: _Optional[str] = ..., orientations: _Optional[bool] = ...) -> None: ...
 
 class HashResponse(_message.Message):
-    __slots__ = ("hash", "orientation_hashes", "width", "height", "format")
+    __slots__ = ("hash", "orientation_hashes", "width", "height", "format", "quality")
     HASH_FIELD_NUMBER: _ClassVar[int]
     ORIENTATION_HASHES_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     hash: Fingerprint
     orientation_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
     width: int
     height: int
     format: str
-    def __init__(self, hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ...) -> None: ...
+    quality: int
+    def __init__(self, hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., quality: _Optional[int] = ...) -> None: ...
 
 class CompareOperand(_message.Message):
     __slots__ = ("image", "hash")
@@ -220,7 +226,7 @@ class CompareResponse(_message.Message):
     def __init__(self, distance: _Optional[int] = ..., similarity: _Optional[float] = ..., a: _Optional[_Union[Fingerprint, _Mapping]] = ..., b: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation: _Optional[_Union[Orientation, str]] = ...) -> None: ...
 
 class AddRequest(_message.Message):
-    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates")
+    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates", "quality")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +243,7 @@ class AddRequest(_message.Message):
     DUPLICATE_RADIUS_FIELD_NUMBER: _ClassVar[int]
     REJECT_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     MAX_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     image: bytes
@@ -246,17 +253,20 @@ class AddRequest(_message.Message):
     duplicate_radius: int
     reject_duplicates: bool
     max_duplicates: int
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ...) -> None: ...
+    quality: int
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ..., quality: _Optional[int] = ...) -> None: ...
 
 class AddResponse(_message.Message):
-    __slots__ = ("outcome", "image", "duplicates")
+    __slots__ = ("outcome", "image", "duplicates", "quality_note")
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_NOTE_FIELD_NUMBER: _ClassVar[int]
     outcome: AddOutcome
     image: StoredImage
     duplicates: _containers.RepeatedCompositeFieldContainer[Match]
-    def __init__(self, outcome: _Optional[_Union[AddOutcome, str]] = ..., image: _Optional[_Union[StoredImage, _Mapping]] = ..., duplicates: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
+    quality_note: str
+    def __init__(self, outcome: _Optional[_Union[AddOutcome, str]] = ..., image: _Optional[_Union[StoredImage, _Mapping]] = ..., duplicates: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., quality_note: _Optional[str] = ...) -> None: ...
 
 class ItemError(_message.Message):
     __slots__ = ("code", "message", "field")
@@ -297,7 +307,7 @@ class DeleteResponse(_message.Message):
     def __init__(self, deleted: _Optional[int] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("collection", "image", "hash", "id", "k", "max_distance", "orientations", "exact", "include_metadata", "exclude_self")
+    __slots__ = ("collection", "image", "hash", "id", "k", "max_distance", "orientations", "exact", "include_metadata", "exclude_self", "query_quality")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
@@ -308,6 +318,7 @@ class SearchRequest(_message.Message):
     EXACT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_METADATA_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_SELF_FIELD_NUMBER: _ClassVar[int]
+    QUERY_QUALITY_FIELD_NUMBER: _ClassVar[int]
     collection: str
     image: bytes
     hash: Fingerprint
@@ -318,10 +329,11 @@ class SearchRequest(_message.Message):
     exact: bool
     include_metadata: bool
     exclude_self: bool
-    def __init__(self, collection: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., id: _Optional[str] = ..., k: _Optional[int] = ..., max_distance: _Optional[int] = ..., orientations: _Optional[bool] = ..., exact: _Optional[bool] = ..., include_metadata: _Optional[bool] = ..., exclude_self: _Optional[bool] = ...) -> None: ...
+    query_quality: int
+    def __init__(self, collection: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., id: _Optional[str] = ..., k: _Optional[int] = ..., max_distance: _Optional[int] = ..., orientations: _Optional[bool] = ..., exact: _Optional[bool] = ..., include_metadata: _Optional[bool] = ..., exclude_self: _Optional[bool] = ..., query_quality: _Optional[int] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("id", "hash", "distance", "similarity", "orientation", "metadata")
+    __slots__ = ("id", "hash", "distance", "similarity", "orientation", "metadata", "quality")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -335,25 +347,31 @@ class Match(_message.Message):
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     ORIENTATION_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     id: str
     hash: Fingerprint
     distance: int
     similarity: float
     orientation: Orientation
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., distance: _Optional[int] = ..., similarity: _Optional[float] = ..., orientation: _Optional[_Union[Orientation, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    quality: int
+    def __init__(self, id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., distance: _Optional[int] = ..., similarity: _Optional[float] = ..., orientation: _Optional[_Union[Orientation, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., quality: _Optional[int] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("matches", "path", "query", "truncated")
+    __slots__ = ("matches", "path", "query", "truncated", "quality_note", "query_quality")
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_NOTE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_QUALITY_FIELD_NUMBER: _ClassVar[int]
     matches: _containers.RepeatedCompositeFieldContainer[Match]
     path: SearchPath
     query: Fingerprint
     truncated: bool
-    def __init__(self, matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., path: _Optional[_Union[SearchPath, str]] = ..., query: _Optional[_Union[Fingerprint, _Mapping]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+    quality_note: str
+    query_quality: int
+    def __init__(self, matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., path: _Optional[_Union[SearchPath, str]] = ..., query: _Optional[_Union[Fingerprint, _Mapping]] = ..., truncated: _Optional[bool] = ..., quality_note: _Optional[str] = ..., query_quality: _Optional[int] = ...) -> None: ...
 
 class SearchBatchRequest(_message.Message):
     __slots__ = ("queries",)
@@ -400,7 +418,7 @@ class GetManyResponse(_message.Message):
     def __init__(self, images: _Optional[_Iterable[_Union[StoredImage, _Mapping]]] = ...) -> None: ...
 
 class StoredImage(_message.Message):
-    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms")
+    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms", "quality")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -414,13 +432,15 @@ class StoredImage(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ADDED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     hash: Fingerprint
     metadata: _containers.ScalarMap[str, str]
     sequence: int
     added_unix_ms: int
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ...) -> None: ...
+    quality: int
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ..., quality: _Optional[int] = ...) -> None: ...
 
 class ListRequest(_message.Message):
     __slots__ = ("collection", "page_size", "page_token", "include_metadata")

@@ -1,5 +1,7 @@
 """The default algorithm's exact bits are pinned: stored `phash` data depends on them, so a
-change must be deliberate and versioned (scripts/pin_phash.py), never a side effect."""
+change must be deliberate and versioned (scripts/pin_phash.py), never a side effect. The
+bits before the border trim are pinned too, as `phash-1`: collections made before it go on
+hashing exactly as they did."""
 
 from __future__ import annotations
 
@@ -10,19 +12,28 @@ from neardup.index import hash_image
 
 from ...conftest import FIXTURES, read_image
 
+ALGORITHMS = ("phash", "phash-1")
 with (FIXTURES / "phash_pinned.csv").open(newline="") as _f:
-    PINNED = [(row["file"], row["phash"]) for row in csv.DictReader(_f)]
+    ROWS = list(csv.DictReader(_f))
+PINNED = [(row["file"], algorithm, row[algorithm]) for row in ROWS for algorithm in ALGORITHMS]
 
 
 def test_every_fixture_image_has_a_pinned_hash() -> None:
-    assert sorted(name for name, _ in PINNED) == sorted(
+    assert sorted(row["file"] for row in ROWS) == sorted(
         p.name for p in (FIXTURES / "images").iterdir()
     )
 
 
-@pytest.mark.parametrize(("name", "pinned"), PINNED)
-def test_phash_gives_exactly_the_pinned_bits(name: str, pinned: str) -> None:
-    assert hash_image(read_image(name), "phash").fingerprint.hex == pinned, (
-        f"phash of {name} moved: stored collections depend on these bits. If the change is "
-        "deliberate, version the algorithm and re-pin with scripts/pin_phash.py --write"
+@pytest.mark.parametrize(("name", "algorithm", "pinned"), PINNED)
+def test_phash_gives_exactly_the_pinned_bits(name: str, algorithm: str, pinned: str) -> None:
+    assert hash_image(read_image(name), algorithm).fingerprint.hex == pinned, (
+        f"{algorithm} of {name} moved: stored collections depend on these bits. If the change "
+        "is deliberate, version the algorithm and re-pin with scripts/pin_phash.py --write"
     )
+
+
+def test_phash_1_is_phash_without_the_border_trim() -> None:
+    bordered = {row["file"] for row in ROWS if row["phash"] != row["phash-1"]}
+    # uniform margins: a silhouette or a portrait on white, a pattern on a flat ground
+    assert bordered == {"skimage__horse.png", "wesnoth__trolls_troll.png",
+                        "mpl__Minduka_Present_Blue_Pack.png", "gnome__grid-l.webp"}  # fmt: skip

@@ -1,0 +1,293 @@
+"""Matching quality: near-duplicate recall per edit, and false matches among distinct images,
+for each neardup algorithm with ImageHash 4.3.2's `phash` computed in the same run.
+
+The corpus is a folder with a `manifest.csv` (columns path, original, transform: one row per
+file, `none` for the originals; default ../shared/bench). Each variant is compared with its
+original: plain (the variant's hash) and with orientations (the nearest of the variant's 8
+orientation hashes, as a Search with orientations does). Distinct images are the corpus's
+originals plus any `--distinct` folders (every image file under them, one per file name and
+content): every pair of them within r bits is a false match. ImageHash has no orientations,
+so its oriented figures are its plain ones.
+
+`--min-quality Q` applies a collection's quality floor the way the engine does: an image
+whose hash scores below Q (`neardup.index.fingerprint.quality`) matches only at distance 0.
+`--controls N` adds N synthetic blank pictures (solid colours, faint gradients, small sprites)
+to the distinct images: the pictures a quality floor is for. The recommended radius is the
+widest r of the grid that keeps every two distinct originals of the corpus apart and has no
+more false pairs than ImageHash's at the same r.
+
+    python scripts/bench_quality.py [--corpus ../shared/bench] [--distinct DIR ...]
+        [--controls N] [--min-quality Q] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from corpus_args import DEFAULT_SHARED
+from neardup.index import hash_image
+from neardup.index.errors import NeardupError
+from PIL import Image, ImageDraw
+
+ALGORITHMS = ("phash", "phash-1", "imagehash-4", "phash-c")
+ANCHOR = "ImageHash"
+RADII = (4, 6, 8, 10, 12)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp"}
+
+
+@dataclass(frozen=True, slots=True)
+class Hashed:
+    """One file's hashes: per algorithm the plain hash, the 8 orientation hashes, the quality."""
+
+    plain: dict[str, int]
+    oriented: dict[str, tuple[int, ...]]
+    quality: dict[str, int]
+
+
+def hash_file(path: Path) -> Hashed | None:
+    """Every algorithm's hashes of one file, and ImageHash's; None when it does not decode."""
+    data = path.read_bytes()
+    plain, oriented, quality = {}, {}, {}
+    try:
+        for name in ALGORITHMS:
+            hashes = hash_image(data, name, orientations=True)
+            plain[name] = hashes.fingerprint.value
+            oriented[name] = tuple(f.value for f in hashes.orientations)
+            quality[name] = hashes.quality
+    except NeardupError:
+        return None
+    with Image.open(path) as image:
+        anchor = int(str(imagehash.phash(image)), 16)
+    plain[ANCHOR], oriented[ANCHOR], quality[ANCHOR] = anchor, (anchor,), 100
+    return Hashed(plain, oriented, quality)
+
+
+def distinct_files(folders: Iterable[Path]) -> list[Path]:
+    """Image files under the folders, one per file name and per content."""
+    seen_names: set[str] = set()
+    seen_content: set[bytes] = set()
+    found = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+                continue
+            digest = hashlib.sha1(path.read_bytes()).digest()
+            if path.stem in seen_names or digest in seen_content:
+                continue
+            seen_names.add(path.stem)
+            seen_content.add(digest)
+            found.append(path)
+    return found
+
+
+def blank_controls(count: int, folder: Path) -> list[Path]:
+    """Synthetic pictures with almost no structure, written as JPEGs (q90): a third solid
+    colours, a third faint gradients (a few grey levels across), a third a small sprite
+    (3-6% of the side) on a flat ground. Seeded, so every run makes the same ones."""
+    rng = np.random.default_rng(20261201)
+    paths = []
+    for i in range(count):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        image = Image.new("RGB", (int(rng.integers(200, 900)), int(rng.integers(200, 900))), colour)
+        kind = i % 3
+        if kind == 1:
+            ramp = np.linspace(0, float(rng.uniform(2, 8)), image.width)[None, :, None]
+            pixels = np.clip(np.asarray(image, dtype=np.float64) + ramp, 0, 255)
+            image = Image.fromarray(pixels.astype(np.uint8))
+        elif kind == 2:
+            side = int(min(image.size) * rng.uniform(0.03, 0.06))
+            x, y = (int(rng.integers(0, s - side)) for s in image.size)
+            sprite = tuple(int(c) for c in rng.integers(0, 256, 3))
+            ImageDraw.Draw(image).ellipse((x, y, x + side, y + side), fill=sprite)
+        path = folder / f"blank-{i:04d}.jpg"
+        image.save(path, "JPEG", quality=90)
+        paths.append(path)
+    return paths
+
+
+def popcount_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distances between every code of a (rows) and of b (columns)."""
+    return np.bitwise_count(a[:, None] ^ b[None, :]).astype(np.int16)
+
+
+def floor_applies(
+    distance: np.ndarray, quality_a: np.ndarray, quality_b: np.ndarray, min_quality: int
+) -> np.ndarray:
+    """The distances as the engine sees them: beyond 0, only between hashes at or above the
+    quality floor (the others are set out of reach)."""
+    low = (quality_a < min_quality) | (quality_b < min_quality)
+    return np.where(low & (distance > 0), 64, distance)
+
+
+def variant_distances(
+    rows: list[dict[str, str]], hashed: dict[str, Hashed], algorithm: str, min_quality: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per edit: each variant's distance to its original, plain and with orientations."""
+    per_edit: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for row in rows:
+        variant, original = hashed.get(row["path"]), hashed.get(row["original"])
+        if row["transform"] == "none" or variant is None or original is None:
+            continue
+        stored = original.plain[algorithm]
+        plain = (variant.plain[algorithm] ^ stored).bit_count()
+        oriented = min((h ^ stored).bit_count() for h in variant.oriented[algorithm])
+        low = min(variant.quality[algorithm], original.quality[algorithm]) < min_quality
+        per_edit[row["transform"]].append(
+            (64 if low and plain else plain, 64 if low and oriented else oriented)
+        )
+    return {
+        edit: (np.array([p for p, _ in pairs]), np.array([o for _, o in pairs]))
+        for edit, pairs in sorted(per_edit.items())
+    }
+
+
+def distinct_distances(
+    files: list[Hashed], algorithm: str, min_quality: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distances of every unordered pair of distinct images: plain, and with orientations
+    (the nearest orientation of either image to the other's plain hash)."""
+    plain = np.array([f.plain[algorithm] for f in files], dtype=np.uint64)
+    quality = np.array([f.quality[algorithm] for f in files])
+    upper = np.triu_indices(len(files), k=1)
+    plain_d = popcount_matrix(plain, plain)
+    oriented_d = plain_d.copy()
+    for o in range(len(files[0].oriented[algorithm])):
+        turned = np.array([f.oriented[algorithm][o] for f in files], dtype=np.uint64)
+        d = popcount_matrix(turned, plain)
+        oriented_d = np.minimum(oriented_d, np.minimum(d, d.T))
+    qa, qb = quality[upper[0]], quality[upper[1]]
+    return (
+        floor_applies(plain_d[upper], qa, qb, min_quality),
+        floor_applies(oriented_d[upper], qa, qb, min_quality),
+    )
+
+
+def share_within(distances: np.ndarray, radius: int) -> float:
+    return float((distances <= radius).mean()) if len(distances) else float("nan")
+
+
+def print_recall(algorithm: str, per_edit: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """One algorithm's per-edit table: share within r, plain / with orientations."""
+    print(f"\n## {algorithm}: share of variants within r of their original (plain/oriented)\n")
+    print("| edit | n | " + " | ".join(f"r={r}" for r in RADII) + " |")
+    print("|" + "---|" * (2 + len(RADII)))
+    for edit, (plain, oriented) in per_edit.items():
+        cells = [f"{share_within(plain, r):.2f}/{share_within(oriented, r):.2f}" for r in RADII]
+        print(f"| {edit} | {len(plain)} | " + " | ".join(cells) + " |")
+    cells = [
+        f"{mean_recall(per_edit, r, False):.3f}/{mean_recall(per_edit, r, True):.3f}" for r in RADII
+    ]
+    print("| **mean** | | " + " | ".join(cells) + " |")
+
+
+def mean_recall(
+    per_edit: dict[str, tuple[np.ndarray, np.ndarray]], r: int, oriented: bool
+) -> float:
+    """Mean over the edits of the share within r (each edit weighs the same)."""
+    return float(np.mean([share_within(pair[oriented], r) for pair in per_edit.values()]))
+
+
+def print_false_pairs(
+    per_algorithm: dict[str, tuple[np.ndarray, np.ndarray]], sets: dict[str, int]
+) -> None:
+    """Pairs of distinct images within r, plain / with orientations."""
+    pairs = len(next(iter(per_algorithm.values()))[0])
+    described = ", ".join(f"{name}: {count}" for name, count in sets.items())
+    print(f"\n## False matches: pairs of distinct images within r ({pairs} pairs; {described})\n")
+    print("| algorithm | " + " | ".join(f"r={r}" for r in RADII) + " |")
+    print("|" + "---|" * (1 + len(RADII)))
+    for name, (plain, oriented) in per_algorithm.items():
+        cells = [f"{int((plain <= r).sum())}/{int((oriented <= r).sum())}" for r in RADII]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def recommend(
+    ours: dict[str, tuple[np.ndarray, np.ndarray]],
+    anchor: dict[str, tuple[np.ndarray, np.ndarray]],
+    false_ours: np.ndarray,
+    false_anchor: np.ndarray,
+    closest_originals: int,
+) -> int:
+    """Prints the curve over r and returns the widest radius of the grid that keeps every
+    two distinct originals of the corpus apart and has no more false pairs (with
+    orientations) than ImageHash's at that radius."""
+    print("\n## The curve over r: phash with orientations beside ImageHash\n")
+    print("| r | mean recall | ImageHash mean recall | false pairs | ImageHash false pairs |")
+    print("|---|---|---|---|---|")
+    best = RADII[0]
+    for r in range(0, 17):
+        mine, theirs = int((false_ours <= r).sum()), int((false_anchor <= r).sum())
+        print(
+            f"| {r} | {mean_recall(ours, r, True):.3f} | {mean_recall(anchor, r, False):.3f}"
+            f" | {mine} | {theirs} |"
+        )
+        if r in RADII and r < closest_originals and mine <= theirs:
+            best = r
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_SHARED / "bench")
+    parser.add_argument("--distinct", type=Path, action="append", default=[])
+    parser.add_argument("--min-quality", type=int, default=0)
+    parser.add_argument(
+        "--controls", type=int, default=0,
+        help="add this many synthetic blank pictures (solid colours, faint gradients, small "
+        "sprites on flat grounds, JPEG-encoded) to the distinct images: the quality floor's case",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    with (args.corpus / "manifest.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    extra = distinct_files(args.distinct)
+    if args.controls:
+        extra += blank_controls(args.controls, Path(tempfile.mkdtemp(prefix="neardup-blank-")))
+    paths = [args.corpus / row["path"] for row in rows] + extra
+    with ProcessPoolExecutor(args.workers) as pool:
+        results = list(pool.map(hash_file, paths, chunksize=16))
+    hashed = {row["path"]: h for row, h in zip(rows, results, strict=False) if h is not None}
+    extra_hashed = [h for h in results[len(rows) :] if h is not None]
+    originals = [
+        hashed[r["path"]] for r in rows if r["transform"] == "none" and r["path"] in hashed
+    ]
+    failed = sum(h is None for h in results)
+    print(f"{len(rows)} corpus files, {len(extra)} distinct extra files, {failed} did not decode;")
+    print(f"min_quality {args.min_quality}")
+    names = (*ALGORITHMS, ANCHOR)
+    recall = {a: variant_distances(rows, hashed, a, args.min_quality) for a in names}
+    for name, per_edit in recall.items():
+        print_recall(name, per_edit)
+    distinct = originals + extra_hashed
+    false = {a: distinct_distances(distinct, a, args.min_quality) for a in names}
+    print_false_pairs(false, {"corpus originals": len(originals), "extra": len(extra_hashed)})
+    plain_only, oriented_only = distinct_distances(originals, "phash", args.min_quality)
+    closest = int(oriented_only.min())
+    print(
+        f"\nclosest two distinct originals of the corpus (phash): {int(plain_only.min())} plain,"
+        f" {closest} with orientations"
+    )
+    radius = recommend(
+        recall["phash"], recall[ANCHOR], false["phash"][1], false[ANCHOR][0], closest
+    )
+    plain_radius = max(
+        (r for r in RADII if r < int(plain_only.min())
+         and (false["phash"][0] <= r).sum() <= (false[ANCHOR][0] <= r).sum()),
+        default=RADII[0],
+    )  # fmt: skip
+    print(f"\nrecommended default radius: {plain_radius} plain, {radius} with orientations")
+
+
+if __name__ == "__main__":
+    main()
