@@ -61,15 +61,21 @@ def run(args: argparse.Namespace) -> int:
                 continue
             added = response.added
             outcome = pb.AddOutcome.Name(added.outcome).removeprefix("ADD_OUTCOME_").lower()
-            duplicates = [match_row(d.id, d.hash.hex, d.distance, None) for d in added.duplicates]
+            duplicates = [
+                match_row(d.id, d.hash.hex, d.distance, None, d.quality) for d in added.duplicates
+            ]
             rows.append(
                 {
                     "id": response.id,
                     "hash": added.image.hash.hex,
+                    "quality": added.image.quality,
                     "outcome": outcome,
                     "duplicates": duplicates,
+                    "quality_note": added.quality_note,
                 }
             )
+            if added.quality_note:
+                print(f"neardup: {response.id}: {added.quality_note}", file=sys.stderr)
             if not args.json:
                 print(f"{added.image.hash.hex}\t{outcome}\t{response.id}")
     if args.json:

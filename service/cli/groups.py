@@ -3,7 +3,8 @@ as connected components, or with `strict` as groups in which every pair is withi
 
 The edges come from exact radius searches of each distinct code (`near`: the engine's
 substring tables or flat scan, or a server's SearchBatch), never from comparing every pair;
-images that share a code are one group's members at distance 0. Largest groups first; each
+images that share a code are one group's members at distance 0. Images whose hash quality is
+below the collection's floor join no group (blank pictures). Largest groups first; each
 names a representative: the image with the most pixels where the build recorded sizes,
 then the largest file, then the first id.
 
@@ -30,6 +31,7 @@ class ReportImage:
     id: str
     code: int
     metadata: Mapping[str, str]
+    quality: int | None = None  # None: unknown (a bare hash)
 
     @property
     def pixels(self) -> int:
@@ -118,13 +120,22 @@ def _group(images: Iterable[ReportImage]) -> Group:
     return Group(ordered, {i.id: (i.code ^ head.code).bit_count() for i in ordered})
 
 
+def below_floor(images: Iterable[ReportImage], min_quality: int) -> list[ReportImage]:
+    """The images whose hashes score below the collection's quality floor: no group takes
+    them (their bits are noise), not even at distance 0."""
+    return [i for i in images if i.quality is not None and i.quality < min_quality]
+
+
 def duplicate_groups(
-    images: Sequence[ReportImage], near: Near, strict: bool = False
+    images: Sequence[ReportImage], near: Near, strict: bool = False, min_quality: int = 0
 ) -> list[Group]:
-    """The groups of two or more images, largest first (then by representative id)."""
+    """The groups of two or more images, largest first (then by representative id); images
+    below `min_quality` are in none."""
+    left_out = {i.id for i in below_floor(images, min_quality)}
     by_code: dict[int, list[ReportImage]] = {}
     for image in images:
-        by_code.setdefault(image.code, []).append(image)
+        if image.id not in left_out:
+            by_code.setdefault(image.code, []).append(image)
     codes = list(by_code)
     adjacent = _neighbours(codes, near)
     components = _Components(len(codes))

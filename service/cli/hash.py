@@ -1,7 +1,8 @@
 """Prints one line per readable file: 16 lowercase hex digits, a TAB, the path as given.
 Unreadable files are reported on stderr with the reason; the others are still printed, and
 the exit status is 1 if any file failed. With --orientations the line holds 8 hashes,
-TAB-separated, then the path; the hashes in the contract's Orientation order"""
+TAB-separated, then the path; the hashes in the contract's Orientation order. With --quality
+each line holds the hash's quality score (0-100) before the path."""
 
 from __future__ import annotations
 
@@ -31,10 +32,17 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--orientations", action="store_true", help="print the hashes of all 8 orientations"
     )
+    command.add_argument(
+        "--quality",
+        action="store_true",
+        help="print each hash's quality (0-100: structure the hash sees) before the path",
+    )
     command.add_argument("paths", nargs="+", metavar="PATH", type=str)
 
 
-def _hash_one(path: str, algorithm: str, orientations: bool) -> tuple[str, str | None]:
+def _hash_one(
+    path: str, algorithm: str, orientations: bool, quality: bool
+) -> tuple[str, str | None]:
     """(output line, None) or ("", error message) for one file."""
     try:
         hashes = hash_image(read_image_file(path), algorithm, orientations=orientations)
@@ -42,7 +50,8 @@ def _hash_one(path: str, algorithm: str, orientations: bool) -> tuple[str, str |
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return "", f"neardup: {path}: {reason}"
     fields = hashes.orientations if orientations else (hashes.fingerprint,)
-    return "\t".join([*(f.hex for f in fields), path]), None
+    score = [str(hashes.quality)] if quality else []
+    return "\t".join([*(f.hex for f in fields), *score, path]), None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     workers = min(len(args.paths), os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda p: _hash_one(p, args.algorithm, args.orientations), args.paths)
+        results = pool.map(
+            lambda p: _hash_one(p, args.algorithm, args.orientations, args.quality), args.paths
+        )
         for line, error in results:  # in the order given, as each completes
             if error is not None:
                 failed = True

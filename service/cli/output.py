@@ -11,7 +11,7 @@ from typing import Any
 
 from neardup.index.fingerprint import DEFAULT_LIMITS, similarity
 
-__all__ = ["match_row", "print_json", "print_matches", "read_image_file"]
+__all__ = ["match_row", "print_json", "print_matches", "print_quality_note", "read_image_file"]
 
 
 def read_image_file(path: str | Path) -> bytes:
@@ -22,9 +22,13 @@ def read_image_file(path: str | Path) -> bytes:
 
 
 def match_row(
-    image_id: str, hex_hash: str, distance: int, orientation: str | None
+    image_id: str,
+    hex_hash: str,
+    distance: int,
+    orientation: str | None,
+    quality: int | None = None,
 ) -> dict[str, Any]:
-    """One match as the CLI prints it."""
+    """One match as the CLI prints it (quality: the stored hash's, when known)."""
     row: dict[str, Any] = {
         "id": image_id,
         "hash": hex_hash,
@@ -33,7 +37,15 @@ def match_row(
     }
     if orientation is not None:
         row["orientation"] = orientation
+    if quality is not None:
+        row["quality"] = quality
     return row
+
+
+def print_quality_note(note: str) -> None:
+    """Why a search or an add was held to exact matches, on stderr (nothing when empty)."""
+    if note:
+        print(f"neardup: {note}", file=sys.stderr)
 
 
 def print_matches(rows: Sequence[dict[str, Any]], as_json: bool) -> None:

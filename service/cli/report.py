@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from .groups import Group, Near, ReportImage, duplicate_groups
+from .groups import Group, Near, ReportImage, below_floor, duplicate_groups
 from .options import add_where_options
 
 __all__ = ["add_arguments", "run"]
@@ -48,6 +48,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 
 class _Source(Protocol):
     def radius(self) -> int: ...
+    def min_quality(self) -> int: ...
     def images(self) -> Iterator[ReportImage]: ...
     def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]: ...
     def close(self) -> None: ...
@@ -65,11 +66,14 @@ class _DataDir:
     def radius(self) -> int:
         return self._engine.collection(self._collection).default_radius
 
+    def min_quality(self) -> int:
+        return self._engine.collection(self._collection).min_quality
+
     def images(self) -> Iterator[ReportImage]:
         after = ""
         while page := self._engine.list_images(self._collection, after, _PAGE):
             for image in page:
-                yield ReportImage(image.id, image.fingerprint.value, image.metadata)
+                yield ReportImage(image.id, image.fingerprint.value, image.metadata, image.quality)
             after = page[-1].id
 
     def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]:
@@ -91,6 +95,9 @@ class _Server:
     def radius(self) -> int:
         return int(self._client.stats(self._collection).collection.default_radius)
 
+    def min_quality(self) -> int:
+        return int(self._client.stats(self._collection).collection.min_quality)
+
     def images(self) -> Iterator[ReportImage]:
         from neardup.v1 import neardup_pb2 as pb
 
@@ -102,7 +109,8 @@ class _Server:
             )  # fmt: skip
             page = self._client.call("List", request)
             for image in page.images:
-                yield ReportImage(image.id, int(image.hash.hex, 16), dict(image.metadata))
+                quality = image.quality if image.HasField("quality") else None
+                yield ReportImage(image.id, int(image.hash.hex, 16), dict(image.metadata), quality)
             if not (token := page.next_page_token):
                 return
 
@@ -154,6 +162,7 @@ def group_json(group: Group) -> dict[str, Any]:
         "ids": group.ids,
         "representative": group.representative.id,
         "distances": group.distances,
+        "qualities": {i.id: i.quality for i in group.images if i.quality is not None},
     }
 
 
@@ -161,16 +170,17 @@ def _write_csv(path: Path, groups: Sequence[Group]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(
-            ["group", "id", "representative", "distance", "width", "height", "format",
-             "bytes", "path"]
+            ["group", "id", "representative", "distance", "quality", "width", "height",
+             "format", "bytes", "path"]
         )  # fmt: skip
         for number, group in enumerate(groups, 1):
             for image in group.images:
                 meta = image.metadata
                 writer.writerow(
                     [number, image.id, group.representative.id, group.distances[image.id],
-                     meta.get("width", ""), meta.get("height", ""), meta.get("format", ""),
-                     meta.get("bytes", ""), meta.get("path", "")]
+                     "" if image.quality is None else image.quality, meta.get("width", ""),
+                     meta.get("height", ""), meta.get("format", ""), meta.get("bytes", ""),
+                     meta.get("path", "")]
                 )  # fmt: skip
 
 
@@ -182,11 +192,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         radius = args.radius if args.radius is not None else source.radius()
         images = list(source.images())
+        floor = source.min_quality()
         near = _timed(lambda codes: source.near(codes, radius), spent)
-        groups = duplicate_groups(images, near, strict=args.strict)
+        groups = duplicate_groups(images, near, strict=args.strict, min_quality=floor)
+        blank = len(below_floor(images, floor))
     finally:
         source.close()
-    report = {"radius": radius, "strict": args.strict, "groups": [group_json(g) for g in groups]}
+    report = {
+        "radius": radius,
+        "strict": args.strict,
+        "min_quality": floor,
+        "below_min_quality": blank,
+        "groups": [group_json(g) for g in groups],
+    }
     if args.json is not None:
         args.json.write_text(json.dumps(report, ensure_ascii=False))
     if args.csv is not None:
@@ -202,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"neardup: {len(groups)} groups of {grouped} images among {len(images)} at radius "
         f"{radius}{' (strict)' if args.strict else ''}; {time.perf_counter() - started:.1f} s, "
-        f"of which radius searches {sum(spent):.1f} s",
+        f"of which radius searches {sum(spent):.1f} s; {blank} images below the collection's "
+        f"min_quality {floor} left out of groups",
         file=sys.stderr,
     )
     return 0

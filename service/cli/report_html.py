@@ -58,6 +58,7 @@ def _member(image: ReportImage, distance: int, thumb: str) -> dict[str, Any]:
         "w": meta.get("width", ""),
         "h": meta.get("height", ""),
         "f": meta.get("format", ""),
+        "q": "" if image.quality is None else image.quality,
         "t": thumb,
     }
 
@@ -143,7 +144,8 @@ function figure(m, rep) {
   else f.append(el("div", "none", "no preview"));
   const sim = (1 - m.d / 64).toFixed(3);
   f.append(el("figcaption", "", `${m.id} · d=${m.d} · sim ${sim}` +
-    (m.w ? ` · ${m.w}x${m.h}` : "") + (m.f ? ` ${m.f}` : "")));
+    (m.w ? ` · ${m.w}x${m.h}` : "") + (m.f ? ` ${m.f}` : "") +
+    (m.q !== "" ? ` · quality ${m.q}` : "")));
   return f;
 }
 function render() {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from .options import add_where_options, connect
-from .output import match_row, print_matches, read_image_file
+from .output import match_row, print_matches, print_quality_note, read_image_file
 
 __all__ = ["add_arguments", "run"]
 
@@ -51,19 +51,28 @@ def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
                 read_image_file(args.image), info.algorithm, orientations=args.orientations
             )
             queries = list(hashes.orientations) if args.orientations else [hashes.fingerprint]
+            quality: int | None = hashes.quality
         elif args.hash is not None:
-            queries = [Fingerprint.from_hex(args.hash, info.algorithm)]
+            queries, quality = [Fingerprint.from_hex(args.hash, info.algorithm)], None
         else:
-            queries = [engine.get(args.collection, args.id).fingerprint]
+            stored = engine.get(args.collection, args.id)
+            queries, quality = [stored.fingerprint], stored.quality
         result = engine.search(
-            args.collection, queries, k=args.k, radius=args.radius, exact=args.exact
+            args.collection,
+            queries,
+            k=args.k,
+            radius=args.radius,
+            exact=args.exact,
+            query_quality=quality,
         )
+    print_quality_note(result.quality_note)
     return [
         match_row(
             m.image.id,
             m.image.fingerprint.hex,
             m.distance,
             m.orientation.name.lower() if args.orientations else None,
+            m.image.quality,
         )
         for m in result.matches
     ]
@@ -83,6 +92,7 @@ def _remote_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             orientations=args.orientations,
             exact=args.exact,
         )
+    print_quality_note(result.quality_note)
     return [
         match_row(
             m.id,
@@ -91,6 +101,7 @@ def _remote_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             pb.Orientation.Name(m.orientation).removeprefix("ORIENTATION_").lower()
             if args.orientations
             else None,
+            m.quality if m.HasField("quality") else None,
         )
         for m in result.matches
     ]

@@ -65,3 +65,13 @@ def test_groups_come_largest_first_and_singletons_are_not_groups() -> None:
     codes = [0xFFFF_0000_FFFF_0000, A, B, C, FAR]
     groups = duplicate_groups(images, exact_near(codes, 4))
     assert [len(g.images) for g in groups] == [3, 2]
+
+
+def test_images_below_the_quality_floor_join_no_group_not_even_at_distance_0() -> None:
+    images = [
+        image("a", A), ReportImage("blank", B, {}, 2), ReportImage("blank-twin", B, {}, 2),
+        ReportImage("unknown", C, {}, None), image("far", FAR),
+    ]  # fmt: skip
+    [group] = duplicate_groups(images, exact_near([A, B, C, FAR], 6), min_quality=5)
+    assert sorted(group.ids) == ["a", "unknown"]  # an unknown quality counts as full
+    assert len(duplicate_groups(images, exact_near([A, B, C, FAR], 6))[0].ids) == 4

@@ -70,6 +70,13 @@ def test_unreadable_files_go_to_stderr_the_others_are_printed_and_the_exit_statu
     assert errors[2] == f"neardup: {empty}: the image is empty (0 bytes)"
 
 
+def test_quality_prints_each_hash_s_score_before_the_path() -> None:
+    path = IMAGES / "mate__Garden.jpg"
+    result = run("hash", "--quality", str(path))
+    hashes = hash_image(path.read_bytes())
+    assert result.stdout == f"{hashes.fingerprint.hex}\t{hashes.quality}\t{path}\n"
+
+
 def test_orientations_prints_eight_hashes_in_enum_order_then_the_path() -> None:
     path = IMAGES / "mate__Garden.jpg"
     result = run("hash", "--orientations", str(path))
