@@ -5,9 +5,9 @@ Stored data depends on these bits: a collection of `phash` hashes is only compar
 new hashes while the algorithm gives the same bits for the same file. The test
 tests/index/fingerprint/test_phash_pinned.py fails when any of them moves; rewrite the file
 (`--write`) only together with a deliberate, versioned change of the algorithm. History:
-the border trim moved `phash` for the four fixtures with uniform margins (a silhouette and
-a portrait on white, patterns on a flat ground); the bits before it live on as `phash-1`,
-whose column must never move.
+the border trim moved no fixture's `phash` (none has a uniform border; a silhouette on a
+plain ground is not one); the bits before it live on as `phash-1`, whose column must never
+move, and tests/index/fingerprint/test_borders.py holds the bordered cases.
 
     python scripts/pin_phash.py          # check, exit 1 on a difference
     python scripts/pin_phash.py --write  # rewrite the pinned values

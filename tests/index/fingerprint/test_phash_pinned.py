@@ -32,8 +32,6 @@ def test_phash_gives_exactly_the_pinned_bits(name: str, algorithm: str, pinned: 
     )
 
 
-def test_phash_1_is_phash_without_the_border_trim() -> None:
-    bordered = {row["file"] for row in ROWS if row["phash"] != row["phash-1"]}
-    # uniform margins: a silhouette or a portrait on white, a pattern on a flat ground
-    assert bordered == {"skimage__horse.png", "wesnoth__trolls_troll.png",
-                        "mpl__Minduka_Present_Blue_Pack.png", "gnome__grid-l.webp"}  # fmt: skip
+def test_phash_and_phash_1_agree_on_every_fixture_without_a_border() -> None:
+    # No fixture has a uniform border (test_borders.py makes them), so the trim moves none.
+    assert [row["file"] for row in ROWS if row["phash"] != row["phash-1"]] == []
