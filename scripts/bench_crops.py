@@ -18,18 +18,16 @@ hashing time per image with the crops against without, in the same run.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import os
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from bench_quality import blank_controls, distinct_files
+from bench_quality import corpus_files
 from corpus_args import DEFAULT_SHARED
 from neardup.index import hash_image
 from neardup.index.errors import NeardupError
@@ -79,11 +77,7 @@ def main() -> None:
     parser.add_argument("--distinct", type=Path, action="append", default=[])
     parser.add_argument("--controls", type=int, default=0)
     args = parser.parse_args()
-    with (args.corpus / "manifest.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    extra = distinct_files(args.distinct)
-    if args.controls:
-        extra += blank_controls(args.controls, Path(tempfile.mkdtemp(prefix="neardup-blank-")))
+    rows, extra = corpus_files(args.corpus, args.distinct, args.controls)
     paths = [args.corpus / r["path"] for r in rows] + extra
     with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
         results = list(pool.map(codes_of, paths, chunksize=16))

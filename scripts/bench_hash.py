@@ -8,6 +8,7 @@ Sets (JPEG bytes in memory, from ../shared/bench/originals):
 Methods, each timed on the same bytes in the same process, interleaved round by round:
   imagehash    ImageHash 4.3.2 `phash(Image.open(bytes))` (the anchor)
   phash        ours, canonical decode (the default)
+  phash-1      the same without the border trim: what the trim (and nothing else) costs
   imagehash-4  ours, bit-exact ImageHash
   phash-c      ours, bit-exact pHash C
   floor        1/8-scale gray JPEG decode only (Pillow draft): nothing hashes a JPEG faster
@@ -47,6 +48,7 @@ def floor_decode(data: bytes) -> None:
 METHODS: dict[str, Method] = {
     "imagehash": lambda data: imagehash.phash(Image.open(io.BytesIO(data))),
     "phash": lambda data: hash_image(data, "phash"),
+    "phash-1": lambda data: hash_image(data, "phash-1"),
     "imagehash-4": lambda data: hash_image(data, "imagehash-4"),
     "phash-c": lambda data: hash_image(data, "phash-c"),
     "floor": floor_decode,

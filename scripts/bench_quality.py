@@ -116,6 +116,19 @@ def blank_controls(count: int, folder: Path) -> list[Path]:
     return paths
 
 
+def corpus_files(
+    corpus: Path, distinct: Iterable[Path], controls: int
+) -> tuple[list[dict[str, str]], list[Path]]:
+    """The corpus manifest's rows, and the distinct images beside it: the `distinct`
+    folders' files and `controls` blank pictures (written to a temporary folder)."""
+    with (corpus / "manifest.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    extra = distinct_files(distinct)
+    if controls:
+        extra += blank_controls(controls, Path(tempfile.mkdtemp(prefix="neardup-blank-")))
+    return rows, extra
+
+
 def popcount_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamming distances between every code of a (rows) and of b (columns)."""
     return np.bitwise_count(a[:, None] ^ b[None, :]).astype(np.int16)
@@ -249,11 +262,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    with (args.corpus / "manifest.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    extra = distinct_files(args.distinct)
-    if args.controls:
-        extra += blank_controls(args.controls, Path(tempfile.mkdtemp(prefix="neardup-blank-")))
+    rows, extra = corpus_files(args.corpus, args.distinct, args.controls)
     paths = [args.corpus / row["path"] for row in rows] + extra
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(hash_file, paths, chunksize=16))

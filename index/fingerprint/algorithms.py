@@ -67,8 +67,9 @@ def _oriented_from_the_dct(_image: Image.Image, reduction: Reduction) -> tuple[C
     return tuple(orient_dct(reduction.dct, o) for o in Orientation)
 
 
-def _oriented_from_the_decode(_image: Image.Image, _: Reduction) -> tuple[Coefficients, ...]:
-    return phash_c_oriented_coefficients(_image)
+def _oriented_from_the_decode(image: Image.Image, _: Reduction) -> tuple[Coefficients, ...]:
+    """Orientation DCTs of `phash-c` from the decoded samples (its grid is not symmetric)."""
+    return phash_c_oriented_coefficients(image)
 
 
 ALGORITHMS: dict[str, Algorithm] = {

@@ -48,9 +48,12 @@ _MAX_SHARE_TRIMMED = 1 / 3  # of a side
 
 def _border_depth(lines: npt.NDArray[np.uint8], side: int) -> int:
     """How many of these lines (outermost first, one per row of `lines`) are a border."""
+    edge = lines[0].astype(np.int16)
+    colour = np.int16(np.median(edge))
+    if (np.abs(edge - colour) <= _TOLERANCE).mean() < _UNIFORM_SHARE:
+        return 0  # most pictures: the outermost line is not uniform, nothing more to read
     limit = int(side * _MAX_SHARE_TRIMMED)
     window = lines[: limit + 1].astype(np.int16)
-    colour = np.int16(np.median(window[0]))
     deviation = np.abs(window - colour)
     near = (deviation <= _TOLERANCE).mean(axis=1)
     uniform = near >= _UNIFORM_SHARE
