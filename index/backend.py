@@ -103,8 +103,13 @@ class Backend(Protocol):
         per item, whether it was stored."""
         ...
 
+    def submit_delete(self, collection: str, ids: Sequence[str]) -> Future[DeleteResult]:
+        """Queues a delete of stored ids; the future resolves once it is durable. Unknown
+        ids are reported, not errors."""
+        ...
+
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
-        """Deletes stored ids; unknown ids are reported, not errors."""
+        """`submit_delete` and wait."""
         ...
 
     # -- reads ----------------------------------------------------------------------------

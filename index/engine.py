@@ -39,6 +39,7 @@ from .errors import (
     CollectionExists,
     IdExists,
     InvalidArgument,
+    StorageFailure,
     UnknownCollection,
     UnknownId,
 )
@@ -455,6 +456,11 @@ class Engine:
 
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
         """Deletes stored ids (durable when it returns); unknown ids are reported, not errors."""
+        return self.submit_delete(collection, ids).result()
+
+    def submit_delete(self, collection: str, ids: Sequence[str]) -> Future[DeleteResult]:
+        """Queues a delete; the future resolves once it is durable. Validation errors raise
+        here, store-side ones through the future."""
         coll = self._get(collection)
         name = coll.info.name
         wanted = bounds.check_delete_ids(ids)
@@ -472,14 +478,17 @@ class Engine:
                 deleted += 1
             return DeleteResult(deleted, missing)
 
-        return self._store.run(op)
+        return self._store.submit(op)
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, collection: str, image_id: str) -> StoredImage:
         """The stored image of that id; raises UnknownId."""
         coll = self._get(collection)
         bounds.check_id(image_id)
-        stored = queries.image(self._store.reader(), coll.info.name, coll.info.algorithm, image_id)
+        with self._store.reading():
+            stored = queries.image(
+                self._store.reader(), coll.info.name, coll.info.algorithm, image_id
+            )
         if stored is None:
             raise UnknownId(f"no image {image_id!r} in collection {coll.info.name!r}")
         return stored
@@ -489,7 +498,8 @@ class Engine:
         build's resume asks a batch at a time)."""
         coll = self._get(collection)
         bounds.check_many_ids(ids)
-        return queries.images_of(self._store.reader(), coll.info.name, coll.info.algorithm, ids)
+        with self._store.reading():
+            return queries.images_of(self._store.reader(), coll.info.name, coll.info.algorithm, ids)
 
     def list_images(
         self, collection: str, after_id: str = "", limit: int = 100
@@ -497,9 +507,10 @@ class Engine:
         """Up to `limit` stored images with ids after `after_id`, in id order (stable pages)."""
         coll = self._get(collection)
         bounds.check_page_size(limit)
-        return queries.list_images(
-            self._store.reader(), coll.info.name, coll.info.algorithm, after_id, limit
-        )
+        with self._store.reading():
+            return queries.list_images(
+                self._store.reader(), coll.info.name, coll.info.algorithm, after_id, limit
+            )
 
     def search(
         self,
@@ -544,8 +555,9 @@ class Engine:
             found = coll.index.search(
                 [q.value for q in queries_], k=fetch, radius=within, exact=exact, limit=limit
             )
-            reader = self._store.reader()
-            matches = self._expand(reader, coll, found.matches, bound + 1, exclude_id)
+            with self._store.reading():
+                reader = self._store.reader()
+                matches = self._expand(reader, coll, found.matches, bound + 1, exclude_id)
             # Images under the quality floor drop out of a top-k: ask the index for more.
             if fetch is None or len(matches) > bound or len(found.matches) < fetch:
                 break
@@ -667,6 +679,8 @@ class Engine:
                         coll.snapshot(self._store, self._snapshots)
                 except UnknownCollection:
                     continue  # dropped meanwhile
+                except StorageFailure as exc:  # a full disk: the next pass tries again
+                    log.warning("maintenance of collection %s: %s", coll.info.name, exc)
                 except Exception:
                     log.exception("maintenance of collection %s failed", coll.info.name)
 
@@ -683,7 +697,10 @@ class Engine:
                 if coll.stale:  # the store has its writes: the next start rebuilds or replays
                     log.warning("collection %s: no final snapshot of a stale index", coll.info.name)
                 elif coll.writes_since_snapshot or coll.snapshot_time is None:
-                    coll.snapshot(self._store, self._snapshots)
+                    try:
+                        coll.snapshot(self._store, self._snapshots)
+                    except StorageFailure as exc:  # the next start replays the store's log
+                        log.warning("collection %s: no final snapshot: %s", coll.info.name, exc)
         self._store.close()
         for coll in list(self._collections.values()):
             coll.index.close()

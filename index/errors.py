@@ -27,6 +27,13 @@ say what was wrong and, where it helps, the limit or the accepted values.
     │   ├── DataDirInUse        another process holds the data dir
     │   ├── StoreClosed         the engine is closed (or closing)
     │   └── IndexUnavailable    a collection's index is being resynchronised from the store
+    ├── StorageFailure          the data dir could not be written or read; nothing was
+    │   │                       half-applied, and the same call can succeed once fixed
+    │   ├── StorageFull         its disk (or quota) is full
+    │   ├── StorageReadOnly     it is read-only or not writable by this process
+    │   ├── StorageIOError      the device failed a read or write, or memory ran out
+    │   ├── StorageBusy         another process holds a lock on the store
+    │   └── StorageCorrupt      the store's file is damaged
     ├── IncompatibleDataDir     the data dir was written by another schema version
     └── Unsupported             this engine does not do that (e.g. a snapshot of a backend
                                 that keeps no snapshots of ours)
@@ -52,6 +59,12 @@ __all__ = [
     "NeardupError",
     "NotAnImage",
     "NotFound",
+    "StorageBusy",
+    "StorageCorrupt",
+    "StorageFailure",
+    "StorageFull",
+    "StorageIOError",
+    "StorageReadOnly",
     "StoreClosed",
     "TruncatedImage",
     "Unavailable",
@@ -159,6 +172,32 @@ class StoreClosed(Unavailable):
 class IndexUnavailable(Unavailable):
     """A collection's index failed to apply a committed change and is being rebuilt from
     the store; its searches are refused until then rather than answered without it."""
+
+
+class StorageFailure(NeardupError):
+    """The data dir refused a read or write (see `neardup.index.store.failures`); the
+    operation took no effect."""
+
+
+class StorageFull(StorageFailure):
+    """The data dir's filesystem (or the user's quota) has no space left: writes fail
+    until space is freed, reads go on."""
+
+
+class StorageReadOnly(StorageFailure):
+    """The data dir is mounted read-only, or its files are not writable by this process."""
+
+
+class StorageIOError(StorageFailure):
+    """The device failed a read or write, or the process ran out of memory for one."""
+
+
+class StorageBusy(StorageFailure):
+    """Another process holds a lock on the store for longer than the store waits."""
+
+
+class StorageCorrupt(StorageFailure):
+    """The store's file is damaged; restore the data dir from a backup or rebuild it."""
 
 
 class IncompatibleDataDir(NeardupError):

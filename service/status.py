@@ -4,18 +4,23 @@ Every `NeardupError` type has exactly one code here; field errors carry a
 `google.rpc.BadRequest` detail naming the request field, so a caller can point at what to fix.
 
     InvalidImage, InvalidHash, UnknownAlgorithm, InvalidArgument  -> INVALID_ARGUMENT
-    ImageTooLarge                                                 -> RESOURCE_EXHAUSTED
+    ImageTooLarge, Overloaded                                     -> RESOURCE_EXHAUSTED
     AlgorithmMismatch, IncompatibleDataDir                        -> FAILED_PRECONDITION
     NotFound (UnknownCollection, UnknownId)                       -> NOT_FOUND
     AlreadyExists (CollectionExists, IdExists)                    -> ALREADY_EXISTS
     Unavailable (DataDirInUse, StoreClosed, IndexUnavailable),
     NotReady                                                      -> UNAVAILABLE
+    StorageFull                                                   -> RESOURCE_EXHAUSTED
+    StorageCorrupt                                                -> DATA_LOSS
+    StorageFailure (StorageReadOnly, StorageIOError, StorageBusy) -> UNAVAILABLE
     Unsupported                                                   -> UNIMPLEMENTED
     DeadlinePassed                                                -> DEADLINE_EXCEEDED
+    anything else (a bug)                                         -> INTERNAL, logged
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import grpc
@@ -32,16 +37,33 @@ from neardup.index.errors import (
     InvalidImage,
     NeardupError,
     NotFound,
+    StorageCorrupt,
+    StorageFailure,
+    StorageFull,
     Unavailable,
     UnknownAlgorithm,
     Unsupported,
 )
 
-__all__ = ["DeadlinePassed", "NotReady", "Refusal", "refusal", "to_status"]
+__all__ = [
+    "DeadlinePassed",
+    "NotReady",
+    "Overloaded",
+    "Refusal",
+    "refusal",
+    "to_status",
+    "unexpected",
+]
+
+log = logging.getLogger(__name__)
 
 
 class NotReady(Unavailable):
     """The server is still loading its indexes (or already draining)."""
+
+
+class Overloaded(NeardupError):
+    """More work waits for the server's workers than it admits; retry with backoff."""
 
 
 class DeadlinePassed(NeardupError):
@@ -54,11 +76,15 @@ _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (UnknownAlgorithm, grpc.StatusCode.INVALID_ARGUMENT),
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (ImageTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (AlgorithmMismatch, grpc.StatusCode.FAILED_PRECONDITION),
     (IncompatibleDataDir, grpc.StatusCode.FAILED_PRECONDITION),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (StorageFull, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (StorageCorrupt, grpc.StatusCode.DATA_LOSS),
+    (StorageFailure, grpc.StatusCode.UNAVAILABLE),
     (Unsupported, grpc.StatusCode.UNIMPLEMENTED),
     (DeadlinePassed, grpc.StatusCode.DEADLINE_EXCEEDED),
 )
@@ -86,6 +112,17 @@ def refusal(exc: BaseException, field: str = "") -> Refusal | None:
             named = exc.field if isinstance(exc, InvalidArgument) else field
             return Refusal(code, str(exc), named)
     return Refusal(grpc.StatusCode.INTERNAL, str(exc), field)
+
+
+def unexpected(exc: BaseException) -> Refusal:
+    """INTERNAL for an error no engine type describes (a bug): logged with its traceback
+    here, named to the caller so a report can quote it, never left to gRPC's UNKNOWN."""
+    log.error("unexpected error answered as INTERNAL", exc_info=exc)
+    return Refusal(
+        grpc.StatusCode.INTERNAL,
+        f"internal error ({type(exc).__name__}: {exc}); the server logged it, please report it",
+        "",
+    )
 
 
 def to_status(found: Refusal) -> grpc.Status:

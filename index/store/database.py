@@ -31,13 +31,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ..errors import DataDirInUse, IncompatibleDataDir, StoreClosed
+from ..errors import DataDirInUse, IncompatibleDataDir, StorageBusy, StoreClosed
 from ..fingerprint.value import to_sqlite
+from .failures import storage_failure, storage_failures
 
 __all__ = ["SCHEMA_VERSION", "Change", "Store", "Transaction"]
 
@@ -180,9 +181,12 @@ class Store:
         try:
             conn = self._connect()
             self._check_schema(conn)
-        except sqlite3.OperationalError as exc:  # locked or unreadable: not ours to judge
+        except sqlite3.OperationalError as exc:
             if conn is not None:
                 conn.close()
+            failure = storage_failure(exc, self.path.parent)
+            if failure is not None and not isinstance(failure, StorageBusy):
+                raise failure from exc  # full, read-only, an I/O error: say which
             raise DataDirInUse(
                 f"{self.path} cannot be opened ({exc}); another process may hold it: stop it "
                 "and start again"
@@ -308,17 +312,17 @@ class Store:
                     self._conn.execute("ROLLBACK TO op")
                     self._conn.execute("RELEASE op")
                     del txn.effects[mark:]
-                    outcomes.append((False, exc))
+                    outcomes.append((False, self._failure(exc)))
             self._conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'next_sequence'", (txn.next_sequence,)
             )
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("store commit failed: %s", exc)
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+            self._roll_back()
+            failure = self._failure(exc)
             for job in group:
-                job.future.set_exception(exc)
+                job.future.set_exception(failure)
             return
         self._next_sequence = txn.next_sequence
         self._groups += 1
@@ -335,7 +339,25 @@ class Store:
             else:
                 job.future.set_exception(value)
 
+    def _failure(self, exc: Exception) -> Exception:
+        """A storage failure as its `StorageFailure` type; any other error as it is."""
+        return storage_failure(exc, self.path.parent) or exc
+
+    def _roll_back(self) -> None:
+        """Ends a failed transaction. SQLite may have rolled it back already (a full disk
+        does), and a rollback that fails leaves the connection usable for the next one."""
+        if not self._conn.in_transaction:
+            return
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("store rollback failed: %s", exc)
+
     # -- reads ----------------------------------------------------------------------------
+    def reading(self) -> AbstractContextManager[None]:
+        """Around a read through `reader()`: its storage failures as their types."""
+        return storage_failures(self.path.parent)
+
     def reader(self) -> sqlite3.Connection:
         """This thread's read-only connection (sees every committed write)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -17,7 +17,8 @@ File layout (`<collection>.snap` in the snapshot folder):
     CRC-32 of everything above, 4 bytes little-endian
 
 Writing: a temporary file in the same folder, fsync, rename over the old snapshot, fsync the
-folder; a crash at any point leaves the old snapshot or the new one, never a mix.
+folder; a crash at any point leaves the old snapshot or the new one, never a mix. A write
+that fails (a full disk) removes its temporary and raises a `StorageFailure`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hamming.code_index import HNSW_KIND, IndexImage
+from .failures import storage_failures
 
 __all__ = ["SnapshotHeader", "SnapshotInvalid", "read_snapshot", "snapshot_path", "write_snapshot"]
 
@@ -95,18 +97,28 @@ def write_snapshot(folder: Path, collection: str, image: IndexImage) -> tuple[Pa
     )
     final = snapshot_path(folder, collection)
     temporary = folder / f".{collection}.snap.tmp"
+    try:
+        with storage_failures(folder):
+            size = _write_file(temporary, parts)
+            os.replace(temporary, final)
+            _fsync_dir(folder)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a full disk must not keep a torn temporary
+        raise
+    return final, size
+
+
+def _write_file(path: Path, parts: tuple[bytes | memoryview, ...]) -> int:
+    """Writes the parts and their CRC-32 to `path`, on disk when it returns; its size."""
     crc = 0
-    with temporary.open("wb") as f:
+    with path.open("wb") as f:
         for part in parts:
             f.write(part)
             crc = zlib.crc32(part, crc)
         f.write(_U32.pack(crc))
         f.flush()
         os.fsync(f.fileno())
-        size = f.tell()
-    os.replace(temporary, final)
-    _fsync_dir(folder)
-    return final, size
+        return f.tell()
 
 
 def read_snapshot(path: Path) -> tuple[SnapshotHeader, IndexImage]:
