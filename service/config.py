@@ -36,8 +36,11 @@ class ServerConfig:
     byte limit follows it.
     max_pixels: images with more pixels are refused from their header, before decoding.
     workers: threads for decoding, hashing and index work (default: one per core).
-    max_concurrent_rpcs: calls served at once; more are refused with RESOURCE_EXHAUSTED
-    instead of queuing without bound.
+    max_concurrent_rpcs: calls gRPC accepts at once; more are refused with
+    RESOURCE_EXHAUSTED instead of queuing without bound.
+    max_pending_calls, max_pending_bytes: calls (and their requests' bytes) being served
+    at once; a call beyond either is refused with RESOURCE_EXHAUSTED at once, so that the
+    calls admitted keep their latency and memory stays bounded (AddStream waits instead).
     grace_seconds: how long a shutdown lets calls in flight finish.
     tokens_file: bearer tokens and their scopes (service/auth.py); without it the server
     accepts every call and listens on loopback only.
@@ -52,6 +55,8 @@ class ServerConfig:
     max_pixels: int = DecodeLimits().max_pixels
     workers: int = os.cpu_count() or 2
     max_concurrent_rpcs: int = 1024
+    max_pending_calls: int = 256
+    max_pending_bytes: int = 256 * 2**20
     grace_seconds: float = 10.0
     snapshot_every_seconds: float = EngineSettings().snapshot_every_seconds
     tokens_file: Path | None = None

@@ -10,7 +10,9 @@ from neardup.index import (
     CollectionStats,
     Fingerprint,
     IndexParams,
+    InvalidArgument,
     Match,
+    OnExistingId,
     SearchResult,
     SnapshotInfo,
     StoredImage,
@@ -23,6 +25,7 @@ __all__ = [
     "fingerprint_from_message",
     "fingerprint_message",
     "index_overrides",
+    "on_existing_from_message",
     "search_message",
     "snapshot_message",
     "stats_message",
@@ -38,6 +41,18 @@ def fingerprint_message(fingerprint: Fingerprint) -> pb.Fingerprint:
 def fingerprint_from_message(message: pb.Fingerprint, default_algorithm: str) -> Fingerprint:
     """A hash from the wire; an empty algorithm means the context's (raises InvalidHash)."""
     return Fingerprint.from_hex(message.hex, message.algorithm or default_algorithm)
+
+
+def on_existing_from_message(value: int) -> OnExistingId:
+    """The contract's OnExistingId number as the engine's; InvalidArgument for a number
+    the contract does not define (proto3 enums carry unknown numbers through)."""
+    try:
+        return OnExistingId(value)
+    except ValueError:
+        known = ", ".join(f"{pb.OnExistingId.Name(v.value)} ({v.value})" for v in OnExistingId)
+        raise InvalidArgument(
+            f"on_existing_id {value} is not one of {known}", "on_existing_id"
+        ) from None
 
 
 _INDEX_PARAMS = tuple(pb.IndexParams.DESCRIPTOR.fields_by_name)

@@ -58,7 +58,14 @@ class NeardupServer:
             maximum_concurrent_rpcs=config.max_concurrent_rpcs,
             interceptors=[CallObserver(self.metrics), *_interceptors(config)],
         )
-        self._servicer = NeardupServicer(self._pool, ServiceLimits(config.decode_limits()))
+        self._servicer = NeardupServicer(
+            self._pool,
+            ServiceLimits(
+                config.decode_limits(),
+                max_pending_calls=config.max_pending_calls,
+                max_pending_bytes=config.max_pending_bytes,
+            ),
+        )
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(

@@ -19,13 +19,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from neardup.index import Backend, OnExistingId
+import grpc
+from neardup.index import Backend
 from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError
 from neardup.index.fingerprint import DecodeLimits, Fingerprint, ImageHashes, hash_image
 from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
-from .status import DeadlinePassed, NotReady, Refusal, refusal, to_status
+from .admission import Admission
+from .status import DeadlinePassed, NotReady, Refusal, refusal, to_status, unexpected
 
 __all__ = ["NeardupServicer", "ServiceLimits"]
 
@@ -45,6 +47,10 @@ class ServiceLimits:
 
     decode: DecodeLimits = field(default_factory=DecodeLimits)
     max_search_batch: int = MAX_SEARCH_BATCH
+    # Calls being served at once, and their requests' bytes, beyond which a call is
+    # refused with RESOURCE_EXHAUSTED (a stream's items wait): see `admission`.
+    max_pending_calls: int = 256
+    max_pending_bytes: int = 256 * 2**20
 
 
 class _AtField(Exception):
@@ -55,16 +61,13 @@ class _AtField(Exception):
         self.error, self.field = error, field
 
 
-def _refusal_of(exc: BaseException) -> Refusal | None:
-    if isinstance(exc, _AtField):
-        return refusal(exc.error, exc.field)
-    return refusal(exc)
+def _refusal_of(exc: BaseException) -> Refusal:
+    found = refusal(exc.error, exc.field) if isinstance(exc, _AtField) else refusal(exc)
+    return found or unexpected(exc)
 
 
 def _item_error(exc: BaseException) -> pb.ItemError:
     found = _refusal_of(exc)
-    if found is None:
-        raise exc
     return pb.ItemError(code=found.code.value[0], message=found.message, field=found.field)
 
 
@@ -72,7 +75,8 @@ Handler = Callable[..., Awaitable[Any]]
 
 
 def _refusing(handler: Handler) -> Handler:
-    """Ends the call with the mapped status when the engine refuses the request, or with
+    """Admits the call (RESOURCE_EXHAUSTED when the server is busy: `admission`) and ends
+    it with the mapped status when the engine refuses the request, or with
     DEADLINE_EXCEEDED when its deadline has passed before the work starts or by the time
     the answer is ready (gRPC's own timers can fire late on a loaded machine, and a late
     answer must not reach the caller as a success)."""
@@ -81,14 +85,18 @@ def _refusing(handler: Handler) -> Handler:
     async def wrapper(self: NeardupServicer, request: Any, context: Any) -> Any:
         try:
             _check_deadline(context)
-            response = await handler(self, request, context)
+            cost = request.ByteSize()
+            await self.admission.enter(cost, wait=False)
+            try:
+                response = await handler(self, request, context)
+            finally:
+                self.admission.leave(cost)
             _check_deadline(context)
             return response
-        except (NeardupError, _AtField) as exc:
-            found = _refusal_of(exc)
-            if found is None:  # a NeardupError always maps; anything else is a bug
-                raise
-            await context.abort_with_status(to_status(found))
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await context.abort_with_status(to_status(_refusal_of(exc)))
 
     return wrapper
 
@@ -111,6 +119,7 @@ class NeardupServicer:
 
     def __init__(self, pool: ThreadPoolExecutor, limits: ServiceLimits) -> None:
         self.limits = limits
+        self.admission = Admission(limits.max_pending_calls, limits.max_pending_bytes)
         self._pool = pool
         self._engine: Backend | None = None
 
@@ -124,6 +133,9 @@ class NeardupServicer:
     def ready(self, engine: Backend) -> None:
         """Starts serving with a loaded engine."""
         self._engine = engine
+
+    def _left(self, cost: int, _: object) -> None:
+        self.admission.leave(cost)
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
@@ -250,7 +262,7 @@ class NeardupServicer:
             request.id,
             fingerprint,
             dict(request.metadata),
-            on_existing=OnExistingId(request.on_existing_id),
+            on_existing=messages.on_existing_from_message(request.on_existing_id),
             duplicate_radius=request.duplicate_radius
             if request.HasField("duplicate_radius")
             else None,
@@ -285,7 +297,10 @@ class NeardupServicer:
             try:
                 index = 0
                 async for request in request_iterator:
+                    cost = request.ByteSize()
+                    await self.admission.enter(cost, wait=True)  # back-pressure when busy
                     task = asyncio.ensure_future(self._added(request))
+                    task.add_done_callback(functools.partial(self._left, cost))
                     await window.put((index, request.id, task))
                     index += 1
             finally:
@@ -297,7 +312,7 @@ class NeardupServicer:
                 index, image_id, task = item
                 try:
                     response = pb.AddStreamResponse(index=index, id=image_id, added=await task)
-                except (NeardupError, _AtField) as exc:
+                except Exception as exc:  # one item's failure, the stream goes on
                     response = pb.AddStreamResponse(
                         index=index, id=image_id, error=_item_error(exc)
                     )
@@ -308,7 +323,10 @@ class NeardupServicer:
 
     @_refusing
     async def Delete(self, request: pb.DeleteRequest, context: Any) -> pb.DeleteResponse:
-        result = await self._run(lambda: self.engine.delete(request.collection, list(request.ids)))
+        future = await self._run(
+            lambda: self.engine.submit_delete(request.collection, list(request.ids))
+        )
+        result = await asyncio.wrap_future(future)
         return pb.DeleteResponse(deleted=result.deleted, not_found=result.not_found)
 
     # -- reads ----------------------------------------------------------------------------
@@ -370,7 +388,7 @@ class NeardupServicer:
         def one(query: pb.SearchRequest) -> pb.SearchResult:
             try:
                 return pb.SearchResult(response=self._search(query))
-            except (NeardupError, _AtField) as exc:
+            except Exception as exc:  # one query's failure, the batch goes on
                 return pb.SearchResult(error=_item_error(exc))
 
         results = await asyncio.gather(
