@@ -1,0 +1,35 @@
+"""The reliability harness stays green: short runs of the load and crash-loop scripts
+against real server processes (the long runs the README quotes are the same scripts)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).parent.parent.parent / "scripts"
+
+pytestmark = pytest.mark.slow
+
+
+def _run(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=SCRIPTS,
+    )  # fmt: skip
+
+
+def test_a_short_mixed_load_meets_no_unexpected_error_and_reports_memory() -> None:
+    done = _run("load.py", "--seconds", "8", "--concurrency", "8", "--preload", "1000",
+                timeout=240)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "unexpected errors: 0" in done.stdout
+    assert "server RSS MB" in done.stdout and "anchor, bare gRPC echo" in done.stdout
+
+
+def test_a_few_sigkill_rounds_lose_no_acknowledged_write() -> None:
+    done = _run("crash_loop.py", "--rounds", "3", "--max-seconds", "1.5", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 rounds of SIGKILL" in done.stdout and ", 0 violations;" in done.stdout
