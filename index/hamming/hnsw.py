@@ -44,6 +44,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -60,12 +61,13 @@ from .code_index import (
 from .openmp import all_but_one_core, one_thread
 from .params import IndexParams
 from .rwlock import ReadersWriterLock
-from .slots import SlotGraph, built_graph, merge, range_scan, top_k_scan
+from .slots import SlotGraph, built_graph, merge, range_scan, tables_top_k, top_k_scan
 from .substrings import SubstringTables
 
 __all__ = ["HammingIndex", "graft_due"]
 
 U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
 
 # Fresh codes enter the graph in chunks of this many, the write lock released in between
 # (128 took about 30 ms of insertion at 1M codes, efConstruction 200, on 2 cores: an
@@ -266,20 +268,19 @@ class HammingIndex:
         q = codes_from_ints(queries)
         with self._lock.read(), one_thread():
             graph = self._graph
+            unmerged = False
             if radius is not None and (k is None or radius <= _RANGE_SEARCH_MAX_RADIUS):
                 path = SearchPath.EXACT
                 slots, dist, qi = range_scan(graph, q, radius)
             elif k is not None:
                 path = SearchPath.EXACT if radius is not None else self.top_k_path(exact)
-                slots, dist, qi = top_k_scan(
-                    graph, q, k, path is SearchPath.HNSW, max(self.params.ef_search, k)
-                )
+                slots, dist, qi, unmerged = self._top_k(graph, q, k, path)
                 if radius is not None:
                     within = dist <= radius
                     slots, dist, qi = slots[within], dist[within], qi[within]
             else:
                 raise ValueError("a search needs k, a radius or both")
-            if len(q) > 1 or graph.in_graph < graph.n:
+            if len(q) > 1 or graph.in_graph < graph.n or unmerged:
                 slots, dist, qi = merge(slots, dist, qi)
             elif path is SearchPath.EXACT and radius is not None:  # range results are unsorted
                 order = np.argsort(dist, kind="stable")
@@ -291,6 +292,18 @@ class HammingIndex:
             codes.tolist(), dist[:bound].tolist(), qi[:bound].tolist(), images.tolist(), strict=True
         )
         return CodeSearch([CodeMatch(*match) for match in found], path, truncated)
+
+    def _top_k(
+        self, graph: SlotGraph, q: Any, k: int, path: SearchPath
+    ) -> tuple[I64, I64, I64, bool]:
+        """Top-k candidates: on the exact path through the substring tables when they
+        prove the answer cheaper than a scan (then unsorted: True), else by `top_k_scan`."""
+        if path is SearchPath.EXACT:
+            found = tables_top_k(graph, q, k)
+            if found is not None:
+                return (*found, True)
+        ef = max(self.params.ef_search, k)
+        return (*top_k_scan(graph, q, k, path is SearchPath.HNSW, ef), False)
 
     # -- inspection -----------------------------------------------------------------------
     def live_count(self, code: int) -> int:

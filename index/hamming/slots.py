@@ -30,7 +30,7 @@ from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
 from .params import IndexParams
 from .substrings import SubstringTables
 
-__all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "top_k_scan"]
+__all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "tables_top_k", "top_k_scan"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -41,6 +41,9 @@ _BUILD_CHUNK = 1 << 16
 # Substring tables are rebuilt once the slots after them pass this share of the slots they
 # cover (or a floor): a range search measures those codes one by one with numpy, which keeps
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
+# The radii at which every substring table probes one more flipped bit (r = 4f + 3): a
+# top-k search grows its radius through these, as the probes' cost grows in those steps.
+_GROWTH_RADII = (3, 7, 11, 15)
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
 
@@ -276,14 +279,9 @@ def merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
 def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
     """Exact: the substring tables and the slots after them when the tables are cheaper,
     else a range search of the graph's storage and of the fresh codes."""
-    tables = graph.tables
-    if tables is not None:
-        queries = u64_from_codes(q)
-        found = tables.range_search(queries, radius)
-        if found is not None:
-            slots, dist, qi = _concat([found, _uncovered_scan(graph, queries, radius, tables)])
-            alive = graph.live[slots] > 0
-            return slots[alive], dist[alive], qi[alive]
+    found = _tables_range(graph, u64_from_codes(q), radius)
+    if found is not None:
+        return found
     sel = graph.selector()
     params = faiss.SearchParameters(sel=sel) if sel is not None else None
     lims, dist, slots = graph.flat.range_search(q, radius + 1, params=params)
@@ -292,6 +290,35 @@ def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
         lims, dist, local = graph.fresh.range_search(q, radius + 1)
         parts.append(_fresh_part(graph, local, dist, _query_numbers(lims)))
     return _concat(parts)
+
+
+def _tables_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64] | None:
+    """The live slots within `radius` through the substring tables and the slots after
+    them; None without tables, or when they would cost more than a scan."""
+    tables = graph.tables
+    if tables is None:
+        return None
+    found = tables.range_search(queries, radius)
+    if found is None:
+        return None
+    slots, dist, qi = _concat([found, _uncovered_scan(graph, queries, radius, tables)])
+    alive = graph.live[slots] > 0
+    return slots[alive], dist[alive], qi[alive]
+
+
+def tables_top_k(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | None:
+    """Exact top-k by multi-index hashing: a radius search through the substring tables,
+    grown until at least k live codes lie within the radius, when no code outside it can
+    be nearer than the k-th (Norouzi, Punjani and Fleet's k-NN search). None when the
+    radius would have to grow past where the tables beat a scan: the caller scans."""
+    queries = u64_from_codes(q)
+    for radius in _GROWTH_RADII:
+        found = _tables_range(graph, queries, radius)
+        if found is None:
+            return None
+        if len(np.unique(found[0])) >= k:
+            return found
+    return None
 
 
 def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tuple[I64, I64, I64]:

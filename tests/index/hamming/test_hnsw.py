@@ -281,6 +281,45 @@ def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
     assert len(taken) == 35 * 3
 
 
+def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_answer(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(codes[:2000], TABLED)
+    index.settle()
+    index.apply(codes[2000:2600], [1] * 600, sequence=2600)  # after the tables' prefix
+    index.apply(codes[:50], [-1] * 50, sequence=2650)  # dead slots inside the tables
+    alive = codes[50:2600]
+    radii: list[int] = []
+    original = SubstringTables.range_search
+    monkeypatch.setattr(
+        SubstringTables,
+        "range_search",
+        lambda tables, queries, radius: radii.append(radius) or original(tables, queries, radius),
+    )
+    near = [c ^ 1 for c in codes[:3] + codes[1995:2000] + codes[2595:2600]]
+    far = [int(c) for c in np.random.default_rng(3).integers(0, 2**63, 5, dtype=np.uint64)]
+    for query in near + far:
+        for k in (1, 10, 50):
+            got = index.search([query], k=k, exact=True)
+            want = brute_force(alive, query)[:k]
+            assert [m.distance for m in got.matches] == [d for d, _ in want]
+            assert all((m.code ^ query).bit_count() == m.distance for m in got.matches)
+            assert len({m.code for m in got.matches}) == k and got.path is SearchPath.EXACT
+    assert 3 in radii and 7 in radii  # near queries stop early, others grow
+
+
+def test_exact_top_k_of_several_queries_through_the_tables_ranks_each_code_once(
+    codes: list[int],
+) -> None:
+    index = index_of(codes, TABLED)
+    index.settle()
+    queries = [codes[i * 7] ^ (1 << i) for i in range(8)]
+    got = index.search(queries, k=20, exact=True)
+    want = sorted(min((c ^ q).bit_count() for q in queries) for c in set(codes))[:20]
+    assert [m.distance for m in got.matches] == want
+    assert len({m.code for m in got.matches}) == 20
+
+
 def test_orientation_queries_through_substring_tables_keep_each_code_once(
     codes: list[int],
 ) -> None:
