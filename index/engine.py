@@ -61,6 +61,7 @@ from .records import (
 from .settings import EngineSettings
 from .store import Change, Store, Transaction, queries
 from .store.datadir import SNAPSHOT_DIR, STORE_FILE, lock_data_dir
+from .store.failures import storage_failures
 from .store.recovery import LoadReport, load_index, rebuild_index, replay_changes, snapshot_key
 from .store.snapshot import snapshot_path
 
@@ -98,10 +99,10 @@ class Engine:
     def __init__(self, data_dir: Path | str, settings: EngineSettings | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.settings = settings or EngineSettings()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self._snapshots = self.data_dir / SNAPSHOT_DIR
-        self._snapshots.mkdir(exist_ok=True)
-        self._lock_handle = lock_data_dir(self.data_dir)
+        with storage_failures(self.data_dir):  # a read-only or full disk: say which
+            self._snapshots.mkdir(parents=True, exist_ok=True)
+            self._lock_handle = lock_data_dir(self.data_dir)
         self._collections: dict[str, LoadedCollection] = {}
         self._closed = False
         self.load_reports: list[LoadReport] = []

@@ -150,9 +150,12 @@ async def run(args: argparse.Namespace) -> int:
                 seen = Observed()
                 done = asyncio.Event()
                 sampler = asyncio.ensure_future(sample(server, seen, time.monotonic(), done))
+                before = (await client.stats()).collection.image_count
                 elapsed = await drive(mix, args.concurrency, seconds, seen)
                 done.set()
                 await sampler
+                after = (await client.stats()).collection.image_count
+                print(f"images stored: {before} before the run, {after} after")
         finally:
             server.stop()
     echo = await echo_latencies(args.concurrency, min(10.0, seconds))

@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from neardup.index import HammingIndex, IndexParams, SearchPath
-from neardup.index.hamming import restore_code_index
+from neardup.index.hamming import restore_code_index, slots
 from neardup.index.hamming.substrings import SubstringTables
 
 SMALL_GRAPH = IndexParams(hnsw_m=8, ef_construction=32, ef_search=64, exact_threshold=0)
@@ -281,6 +281,13 @@ def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
     assert len(taken) == 35 * 3
 
 
+@pytest.fixture
+def tables_top_k_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Top-k through the tables from the first code (they only pay from millions on)."""
+    monkeypatch.setattr(slots, "_TABLES_TOP_K_MIN_CODES", 0)
+
+
+@pytest.mark.usefixtures("tables_top_k_at_any_size")
 def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_answer(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -308,6 +315,7 @@ def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_ans
     assert 3 in radii and 7 in radii  # near queries stop early, others grow
 
 
+@pytest.mark.usefixtures("tables_top_k_at_any_size")
 def test_exact_top_k_of_several_queries_through_the_tables_ranks_each_code_once(
     codes: list[int],
 ) -> None:
@@ -341,6 +349,20 @@ def test_substring_tables_are_rebuilt_once_codes_after_them_pile_up() -> None:
     assert index.tables_covered < index.slot_count
     index.settle()
     assert index.tables_covered == index.slot_count
+
+
+def test_top_k_over_fewer_codes_than_the_tables_pay_for_scans_and_keeps_dead_codes_out(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(codes, TABLED)
+    index.settle()
+    index.apply(codes[:1000], [-1] * 1000, sequence=4000)  # many dead, fresh and in tables
+    monkeypatch.setattr(SubstringTables, "range_search", lambda *args: pytest.fail("probed"))
+    for query in codes[:5] + codes[1000:1005]:
+        got = index.search([query], k=10, exact=True)
+        want = brute_force(codes[1000:], query)[:10]
+        assert [m.distance for m in got.matches] == [d for d, _ in want]
+        assert not {m.code for m in got.matches} & set(codes[:1000]) - set(codes[1000:])
 
 
 def test_small_collections_keep_no_substring_tables(codes: list[int]) -> None:
