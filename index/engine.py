@@ -486,10 +486,8 @@ class Engine:
         """The stored image of that id; raises UnknownId."""
         coll = self._get(collection)
         bounds.check_id(image_id)
-        with self._store.reading():
-            stored = queries.image(
-                self._store.reader(), coll.info.name, coll.info.algorithm, image_id
-            )
+        with self._store.read() as conn:
+            stored = queries.image(conn, coll.info.name, coll.info.algorithm, image_id)
         if stored is None:
             raise UnknownId(f"no image {image_id!r} in collection {coll.info.name!r}")
         return stored
@@ -499,8 +497,8 @@ class Engine:
         build's resume asks a batch at a time)."""
         coll = self._get(collection)
         bounds.check_many_ids(ids)
-        with self._store.reading():
-            return queries.images_of(self._store.reader(), coll.info.name, coll.info.algorithm, ids)
+        with self._store.read() as conn:
+            return queries.images_of(conn, coll.info.name, coll.info.algorithm, ids)
 
     def list_images(
         self, collection: str, after_id: str = "", limit: int = 100
@@ -508,10 +506,8 @@ class Engine:
         """Up to `limit` stored images with ids after `after_id`, in id order (stable pages)."""
         coll = self._get(collection)
         bounds.check_page_size(limit)
-        with self._store.reading():
-            return queries.list_images(
-                self._store.reader(), coll.info.name, coll.info.algorithm, after_id, limit
-            )
+        with self._store.read() as conn:
+            return queries.list_images(conn, coll.info.name, coll.info.algorithm, after_id, limit)
 
     def search(
         self,
@@ -556,9 +552,8 @@ class Engine:
             found = coll.index.search(
                 [q.value for q in queries_], k=fetch, radius=within, exact=exact, limit=limit
             )
-            with self._store.reading():
-                reader = self._store.reader()
-                matches = self._expand(reader, coll, found.matches, bound + 1, exclude_id)
+            with self._store.read() as conn:
+                matches = self._expand(conn, coll, found.matches, bound + 1, exclude_id)
             # Images under the quality floor drop out of a top-k: ask the index for more.
             if fetch is None or len(matches) > bound or len(found.matches) < fetch:
                 break

@@ -29,7 +29,6 @@ class Admission:
         self.max_bytes = max_bytes
         self.calls = 0
         self.bytes = 0
-        self.refused = 0
         self._waiters: list[asyncio.Future[None]] = []
 
     def _fits(self, cost: int) -> bool:
@@ -42,7 +41,6 @@ class Admission:
         is none and `wait` is False, else waits for it. Each `enter` needs one `leave`."""
         while not self._fits(cost):
             if not wait:
-                self.refused += 1
                 raise Overloaded(
                     f"the server is busy: {self.calls} calls holding "
                     f"{self.bytes / 2**20:.0f} MB of requests wait for its workers (at most "

@@ -24,6 +24,9 @@ from neardup.index.fingerprint import DecodeLimits
 __all__ = ["ServerConfig", "load_config"]
 
 _ENV_PREFIX = "NEARDUP_"
+# Calls (and their requests' bytes) being served at once: see service/admission.py.
+DEFAULT_MAX_PENDING_CALLS = 256
+DEFAULT_MAX_PENDING_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +58,8 @@ class ServerConfig:
     max_pixels: int = DecodeLimits().max_pixels
     workers: int = os.cpu_count() or 2
     max_concurrent_rpcs: int = 1024
-    max_pending_calls: int = 256
-    max_pending_bytes: int = 256 * 2**20
+    max_pending_calls: int = DEFAULT_MAX_PENDING_CALLS
+    max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
     grace_seconds: float = 10.0
     snapshot_every_seconds: float = EngineSettings().snapshot_every_seconds
     tokens_file: Path | None = None

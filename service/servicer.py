@@ -27,6 +27,7 @@ from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
 from .admission import Admission
+from .config import DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_PENDING_CALLS
 from .status import DeadlinePassed, NotReady, Refusal, refusal, to_status, unexpected
 
 __all__ = ["NeardupServicer", "ServiceLimits"]
@@ -49,8 +50,8 @@ class ServiceLimits:
     max_search_batch: int = MAX_SEARCH_BATCH
     # Calls being served at once, and their requests' bytes, beyond which a call is
     # refused with RESOURCE_EXHAUSTED (a stream's items wait): see `admission`.
-    max_pending_calls: int = 256
-    max_pending_bytes: int = 256 * 2**20
+    max_pending_calls: int = DEFAULT_MAX_PENDING_CALLS
+    max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
 
 
 class _AtField(Exception):

@@ -38,9 +38,6 @@ I64 = npt.NDArray[np.int64]
 # Bulk builds insert into the graph in batches this large: FAISS parallelises within one,
 # and a build aside can be abandoned between two (an engine closing mid-absorb).
 _BUILD_CHUNK = 1 << 16
-# Substring tables are rebuilt once the slots after them pass this share of the slots they
-# cover (or a floor): a range search measures those codes one by one with numpy, which keeps
-# them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 # The radii at which every substring table probes one more flipped bit (r = 4f + 3): a
 # top-k search grows its radius through these, as the probes' cost grows in those steps.
 _GROWTH_RADII = (3, 7, 11, 15)
@@ -49,6 +46,9 @@ _GROWTH_RADII = (3, 7, 11, 15)
 # the tables' cheap radii), 2.2x / 2.0x at 10M; at 100k 4x slower. Nothing between 1M and
 # 10M was measured: the bound sits at 2M, where the HNSW graph stops serving top-k.
 _TABLES_TOP_K_MIN_CODES = 2_000_000
+# Substring tables are rebuilt once the slots after them pass this share of the slots they
+# cover (or a floor): a range search measures those codes one by one with numpy, which keeps
+# them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
 

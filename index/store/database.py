@@ -31,7 +31,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -354,9 +354,11 @@ class Store:
             log.error("store rollback failed: %s", exc)
 
     # -- reads ----------------------------------------------------------------------------
-    def reading(self) -> AbstractContextManager[None]:
-        """Around a read through `reader()`: its storage failures as their types."""
-        return storage_failures(self.path.parent)
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """This thread's read-only connection, its storage failures raised as their types."""
+        with storage_failures(self.path.parent):
+            yield self.reader()
 
     def reader(self) -> sqlite3.Connection:
         """This thread's read-only connection (sees every committed write)."""
@@ -378,12 +380,12 @@ class Store:
     @contextmanager
     def snapshot_read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: several queries that see one committed state."""
-        conn = self.reader()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+        with self.read() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:

@@ -66,11 +66,9 @@ def storage_failure(exc: BaseException, where: Path) -> StorageFailure | None:
     when it is neither (a bug, or a misuse of SQLite: the caller re-raises those)."""
     kind: type[StorageFailure] | None = None
     if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", None)
+        code = getattr(exc, "sqlite_errorcode", None)  # absent on errors of the module itself
         if code is not None:
             kind = _SQLITE_TYPES.get(code & 0xFF)
-        elif "disk is full" in str(exc):  # raised by a wrapper that lost the code
-            kind = StorageFull
     elif isinstance(exc, OSError) and exc.errno is not None:
         kind = _ERRNO_TYPES.get(exc.errno)
     if kind is None:
