@@ -42,15 +42,20 @@ from PIL import Image, ImageDraw
 
 ALGORITHMS = ("phash", "phash-1", "imagehash-4", "phash-c")
 ANCHOR = "ImageHash"
+# `phash` in a collection with `crop_hashes`: each image stored and queried under its plain
+# hash and its centre crops' hashes; a pair's distance is the nearest of the two sets.
+WITH_CROPS = "phash+crop_hashes"
 RADII = (4, 6, 8, 10, 12)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp"}
 
 
 @dataclass(frozen=True, slots=True)
 class Hashed:
-    """One file's hashes: per algorithm the plain hash, the 8 orientation hashes, the quality."""
+    """One file's hashes, per algorithm: the codes a collection stores for it (the plain
+    hash; with crop hashes also its centre crops'), the codes a search with orientations
+    sends (8 orientations of each), and the quality score."""
 
-    plain: dict[str, int]
+    plain: dict[str, tuple[int, ...]]
     oriented: dict[str, tuple[int, ...]]
     quality: dict[str, int]
 
@@ -62,14 +67,20 @@ def hash_file(path: Path) -> Hashed | None:
     try:
         for name in ALGORITHMS:
             hashes = hash_image(data, name, orientations=True)
-            plain[name] = hashes.fingerprint.value
+            plain[name] = (hashes.fingerprint.value,)
             oriented[name] = tuple(f.value for f in hashes.orientations)
             quality[name] = hashes.quality
+        hashes = hash_image(data, "phash", orientations=True, crops=True)
+        plain[WITH_CROPS] = tuple(f.value for f in (hashes.fingerprint, *hashes.crop_fingerprints))
+        oriented[WITH_CROPS] = tuple(
+            f.value for f in (*hashes.orientations, *(h for crop in hashes.crops for h in crop))
+        )
+        quality[WITH_CROPS] = hashes.quality
     except NeardupError:
         return None
     with Image.open(path) as image:
         anchor = int(str(imagehash.phash(image)), 16)
-    plain[ANCHOR], oriented[ANCHOR], quality[ANCHOR] = anchor, (anchor,), 100
+    plain[ANCHOR], oriented[ANCHOR], quality[ANCHOR] = (anchor,), (anchor,), 100
     return Hashed(plain, oriented, quality)
 
 
@@ -143,6 +154,20 @@ def floor_applies(
     return np.where(low & (distance > 0), 64, distance)
 
 
+def searched_codes(
+    hashed: Hashed, algorithm: str, min_quality: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The codes stored for an image and the codes a search with orientations sends, as the
+    engine has them: an image below the quality floor gets no crop codes (a blank picture's
+    crops are as noisy as its hash). Crop codes are replaced by the plain ones, which keeps
+    every image's tuples one length."""
+    stored, queries = hashed.plain[algorithm], hashed.oriented[algorithm]
+    if len(stored) > 1 and hashed.quality[algorithm] < min_quality:
+        stored = (stored[0],) * len(stored)
+        queries = queries[: len(queries) // len(stored)] * len(stored)
+    return stored, queries
+
+
 def variant_distances(
     rows: list[dict[str, str]], hashed: dict[str, Hashed], algorithm: str, min_quality: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -152,9 +177,10 @@ def variant_distances(
         variant, original = hashed.get(row["path"]), hashed.get(row["original"])
         if row["transform"] == "none" or variant is None or original is None:
             continue
-        stored = original.plain[algorithm]
-        plain = (variant.plain[algorithm] ^ stored).bit_count()
-        oriented = min((h ^ stored).bit_count() for h in variant.oriented[algorithm])
+        stored, _ = searched_codes(original, algorithm, min_quality)
+        sent, oriented_sent = searched_codes(variant, algorithm, min_quality)
+        plain = min((h ^ s).bit_count() for h in sent for s in stored)
+        oriented = min((h ^ s).bit_count() for h in oriented_sent for s in stored)
         low = min(variant.quality[algorithm], original.quality[algorithm]) < min_quality
         per_edit[row["transform"]].append(
             (64 if low and plain else plain, 64 if low and oriented else oriented)
@@ -168,17 +194,23 @@ def variant_distances(
 def distinct_distances(
     files: list[Hashed], algorithm: str, min_quality: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distances of every unordered pair of distinct images: plain, and with orientations
-    (the nearest orientation of either image to the other's plain hash)."""
-    plain = np.array([f.plain[algorithm] for f in files], dtype=np.uint64)
+    """Distances of every unordered pair of distinct images: plain (the nearest of their
+    stored codes), and with orientations (the nearest query code of either image to the
+    other's stored codes)."""
+    codes = [searched_codes(f, algorithm, min_quality) for f in files]
+    stored = np.array([c[0] for c in codes], dtype=np.uint64)
+    queries = np.array([c[1] for c in codes], dtype=np.uint64)
     quality = np.array([f.quality[algorithm] for f in files])
     upper = np.triu_indices(len(files), k=1)
-    plain_d = popcount_matrix(plain, plain)
+    plain_d = np.full((len(files), len(files)), 64, dtype=np.int16)
+    for i in range(stored.shape[1]):
+        for j in range(stored.shape[1]):
+            plain_d = np.minimum(plain_d, popcount_matrix(stored[:, i], stored[:, j]))
     oriented_d = plain_d.copy()
-    for o in range(len(files[0].oriented[algorithm])):
-        turned = np.array([f.oriented[algorithm][o] for f in files], dtype=np.uint64)
-        d = popcount_matrix(turned, plain)
-        oriented_d = np.minimum(oriented_d, np.minimum(d, d.T))
+    for o in range(queries.shape[1]):
+        for j in range(stored.shape[1]):
+            d = popcount_matrix(queries[:, o], stored[:, j])
+            oriented_d = np.minimum(oriented_d, np.minimum(d, d.T))
     qa, qb = quality[upper[0]], quality[upper[1]]
     return (
         floor_applies(plain_d[upper], qa, qb, min_quality),
@@ -274,19 +306,21 @@ def main() -> None:
     failed = sum(h is None for h in results)
     print(f"{len(rows)} corpus files, {len(extra)} distinct extra files, {failed} did not decode;")
     print(f"min_quality {args.min_quality}")
-    names = (*ALGORITHMS, ANCHOR)
+    names = (*ALGORITHMS, WITH_CROPS, ANCHOR)
     recall = {a: variant_distances(rows, hashed, a, args.min_quality) for a in names}
     for name, per_edit in recall.items():
         print_recall(name, per_edit)
     distinct = originals + extra_hashed
     false = {a: distinct_distances(distinct, a, args.min_quality) for a in names}
     print_false_pairs(false, {"corpus originals": len(originals), "extra": len(extra_hashed)})
+    for name in ("phash", WITH_CROPS):
+        plain_only, oriented_only = distinct_distances(originals, name, args.min_quality)
+        print(
+            f"\nclosest two distinct originals of the corpus ({name}): "
+            f"{int(plain_only.min())} plain, {int(oriented_only.min())} with orientations"
+        )
     plain_only, oriented_only = distinct_distances(originals, "phash", args.min_quality)
     closest = int(oriented_only.min())
-    print(
-        f"\nclosest two distinct originals of the corpus (phash): {int(plain_only.min())} plain,"
-        f" {closest} with orientations"
-    )
     radius = recommend(
         recall["phash"], recall[ANCHOR], false["phash"][1], false[ANCHOR][0], closest
     )

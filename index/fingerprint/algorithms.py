@@ -25,9 +25,15 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from ..errors import UnknownAlgorithm
+from ..errors import InvalidArgument, UnknownAlgorithm
+from .crops import CROP_KEEPS
 from .decode import DEFAULT_LIMITS, DecodeLimits, open_image
-from .imagehash_math import canonical_reduction, imagehash_bits, imagehash_reduction
+from .imagehash_math import (
+    canonical_crop_reductions,
+    canonical_reduction,
+    imagehash_bits,
+    imagehash_reduction,
+)
 from .orientations import Orientation, orient_dct
 from .phash_c import phash_c_bits, phash_c_oriented_coefficients, phash_c_reduction
 from .quality import structure_quality
@@ -53,6 +59,9 @@ class Algorithm:
     reduce: the image's 32x32 pixels and DCT (`Reduction`).
     oriented_coefficients: the DCTs of the 8 orientations, indexed by `Orientation`, from
     the image and its reduction.
+    reduce_with_crops: `reduce`, and the reductions of centre crops keeping these shares of
+    each side (`crops.py`), from one decode; None for the bit-exact algorithms, whose
+    reference implementations have no crops.
     """
 
     name: str
@@ -60,6 +69,14 @@ class Algorithm:
     reduce: Callable[[Image.Image], Reduction]
     oriented_coefficients: Callable[[Image.Image, Reduction], tuple[Coefficients, ...]]
     bits: Callable[[Coefficients], int]
+    reduce_with_crops: (
+        Callable[[Image.Image, tuple[float, ...]], tuple[Reduction, tuple[Reduction, ...]]] | None
+    ) = None
+
+    @property
+    def has_crops(self) -> bool:
+        """Whether `hash_image(..., crops=True)` can hash this algorithm's centre crops."""
+        return self.reduce_with_crops is not None
 
 
 def _oriented_from_the_dct(_image: Image.Image, reduction: Reduction) -> tuple[Coefficients, ...]:
@@ -82,6 +99,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             canonical_reduction,
             _oriented_from_the_dct,
             imagehash_bits,
+            canonical_crop_reductions,
         ),
         Algorithm(
             "phash-1",
@@ -89,6 +107,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             partial(canonical_reduction, trim_borders=False),
             _oriented_from_the_dct,
             imagehash_bits,
+            partial(canonical_crop_reductions, trim_borders=False),
         ),
         Algorithm(
             "imagehash-4",
@@ -126,6 +145,8 @@ class ImageHashes:
     (element 0 is `fingerprint`). width, height and format are those of the file's header.
     quality: 0-100, how much structure the hash saw (`quality.py`): near 0 for blank
     pictures, whose bits are noise.
+    crops: empty unless asked for; else per centre crop of `CROP_KEEPS`, its hash, or its 8
+    orientation hashes when orientations were asked for too.
     """
 
     fingerprint: Fingerprint
@@ -134,6 +155,12 @@ class ImageHashes:
     height: int
     format: str
     quality: int
+    crops: tuple[tuple[Fingerprint, ...], ...] = ()
+
+    @property
+    def crop_fingerprints(self) -> tuple[Fingerprint, ...]:
+        """The crops' upright hashes (what a collection stores for them)."""
+        return tuple(oriented[0] for oriented in self.crops)
 
 
 def hash_image(
@@ -141,18 +168,40 @@ def hash_image(
     algorithm: str = DEFAULT_ALGORITHM,
     *,
     orientations: bool = False,
+    crops: bool = False,
     limits: DecodeLimits = DEFAULT_LIMITS,
 ) -> ImageHashes:
-    """Hashes encoded image bytes; optionally also the 8 orientations, from the same DCT.
+    """Hashes encoded image bytes; optionally also the 8 orientations, from the same DCT, and
+    the centre crops a `crop_hashes` collection indexes, from the same decode.
 
-    Raises UnknownAlgorithm, or the InvalidImage / ImageTooLarge family for bad input.
+    Raises UnknownAlgorithm, InvalidArgument for crops of an algorithm without them, or the
+    InvalidImage / ImageTooLarge family for bad input.
     """
     algo = get_algorithm(algorithm)
+    reduce_with_crops = algo.reduce_with_crops
+    if crops and reduce_with_crops is None:
+        raise InvalidArgument(
+            f"algorithm {algo.name!r} is bit-exact with a reference that has no crop hashes; "
+            "crop hashes need phash or phash-1",
+            "algorithm",
+        )
     image = open_image(data, limits)
     width, height, fmt = image.width, image.height, image.format or ""
     with image:
-        reduction = algo.reduce(image)
+        if crops and reduce_with_crops is not None:
+            reduction, crop_reductions = reduce_with_crops(image, CROP_KEEPS)
+        else:
+            reduction, crop_reductions = algo.reduce(image), ()
         dcts = algo.oriented_coefficients(image, reduction) if orientations else (reduction.dct,)
     hashes = tuple(Fingerprint(algo.bits(dct), algo.name) for dct in dcts)
+    crop_hashes = tuple(
+        tuple(
+            Fingerprint(algo.bits(dct), algo.name)
+            for dct in (_oriented_from_the_dct(image, crop) if orientations else (crop.dct,))
+        )
+        for crop in crop_reductions
+    )
     quality = structure_quality(reduction.gray)
-    return ImageHashes(hashes[0], hashes if orientations else (), width, height, fmt, quality)
+    return ImageHashes(
+        hashes[0], hashes if orientations else (), width, height, fmt, quality, crop_hashes
+    )

@@ -27,11 +27,17 @@ from PIL import Image
 from scipy import fftpack
 
 from .borders import picture_box
+from .crops import centre_box
 from .decode import load
 from .orientations import EXIF_ORIENTATION, Orientation, orient_pixels
 from .reduction import Reduction
 
-__all__ = ["canonical_reduction", "imagehash_bits", "imagehash_reduction"]
+__all__ = [
+    "canonical_crop_reductions",
+    "canonical_reduction",
+    "imagehash_bits",
+    "imagehash_reduction",
+]
 
 SIDE = 32  # ImageHash: hash_size 8 x highfreq_factor 4
 BLOCK = 8  # hash_size
@@ -106,9 +112,8 @@ def _canonical_gray(image: Image.Image) -> Image.Image:
         return image.convert("RGB").convert("L")
 
 
-def canonical_reduction(image: Image.Image, trim_borders: bool = True) -> Reduction:
-    """The 32x32 pixels and DCT of the image on neardup's canonical, fast decode: `phash`
-    (uniform borders trimmed first, `borders.py`) or `phash-1` (`trim_borders` False)."""
+def _canonical_picture(image: Image.Image, trim_borders: bool) -> tuple[Image.Image, Orientation]:
+    """The gray picture `phash` sees (decoded, borders trimmed) and its EXIF orientation."""
     orientation = _exif_orientation(image)
     if image.format in ("JPEG", "MPO"):
         image.draft("L", (DRAFT_MIN_SIDE, DRAFT_MIN_SIDE))
@@ -118,5 +123,28 @@ def canonical_reduction(image: Image.Image, trim_borders: bool = True) -> Reduct
         box = picture_box(gray)
         if box != (0, 0, gray.width, gray.height):
             gray = gray.crop(box)
+    return gray, orientation
+
+
+def _reduced(gray: Image.Image, orientation: Orientation) -> Reduction:
     small = gray.resize((SIDE, SIDE), Image.Resampling.LANCZOS)
     return _reduction(orient_pixels(np.asarray(small), orientation))
+
+
+def canonical_reduction(image: Image.Image, trim_borders: bool = True) -> Reduction:
+    """The 32x32 pixels and DCT of the image on neardup's canonical, fast decode: `phash`
+    (uniform borders trimmed first, `borders.py`) or `phash-1` (`trim_borders` False)."""
+    return _reduced(*_canonical_picture(image, trim_borders))
+
+
+def canonical_crop_reductions(
+    image: Image.Image, keeps: tuple[float, ...], trim_borders: bool = True
+) -> tuple[Reduction, tuple[Reduction, ...]]:
+    """`canonical_reduction`, and the reductions of the picture's centre crops (`crops.py`),
+    from one decode."""
+    gray, orientation = _canonical_picture(image, trim_borders)
+    crops = tuple(
+        _reduced(gray.crop(centre_box(gray.width, gray.height, keep)), orientation)
+        for keep in keeps
+    )
+    return _reduced(gray, orientation), crops
