@@ -44,6 +44,8 @@ DEFAULT_RADIUS = 10
 DEFAULT_MIN_QUALITY = 5
 MAX_QUALITY = 100
 MAX_K = 1000
+# Crop hashes an image may carry (the engine keeps those of `fingerprint.crops.CROP_KEEPS`).
+MAX_CROPS = 8
 MAX_DUPLICATES = 1000
 MAX_DELETE_IDS = 10_000
 MAX_GET_IDS = 10_000

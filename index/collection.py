@@ -69,12 +69,20 @@ class LoadedCollection:
     snapshot_bytes: int = 0
     writes_since_snapshot: int = 0
     recent: RecentAdds = field(default_factory=RecentAdds)
+    # The crop codes among the index's live counts (written by the writer thread): the
+    # collection's image count is the index's less these.
+    crop_codes: int = 0
     loaded_time: float = field(default_factory=time.time)
     snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
     # Set by the writer when applying committed changes to the index failed; cleared when a
     # rebuilt index is swapped in. Searches are refused meanwhile, and nothing is snapshotted.
     stale: bool = False
     resyncing: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def image_count(self) -> int:
+        """Live images (the index counts their crop codes too)."""
+        return self.index.image_count - self.crop_codes
 
     def check_searchable(self) -> None:
         """Raises IndexUnavailable while the index is being resynchronised."""

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,16 @@ log = logging.getLogger(__name__)
 # joining that many rows does, not a measured crossover; only the far end is measured (2,000
 # copies: >= 20x fewer SQLite steps, tests/index/test_engine.py).
 _CROWDED_CODE_IMAGES = 16
+
+
+class _BatchRow(NamedTuple):
+    """A `BatchItem` with its optional parts filled in."""
+
+    id: str
+    fingerprint: Fingerprint
+    metadata: Mapping[str, str]
+    quality: int | None = None
+    crops: tuple[Fingerprint, ...] = ()
 
 
 def _quality_note(info: CollectionInfo, quality: int | None) -> str:
@@ -137,6 +147,9 @@ class Engine:
         for info in infos:
             index, report = load_index(self._store, self._snapshots, info)
             coll = LoadedCollection(info, index)
+            if info.crop_hashes:
+                with self._store.read() as conn:
+                    coll.crop_codes = queries.crop_code_count(conn, info.name)
             if report.source == "snapshot":
                 path = snapshot_path(self._snapshots, snapshot_key(info))
                 coll.snapshot_sequence = report.snapshot_sequence
@@ -158,10 +171,10 @@ class Engine:
 
     # -- applying committed writes (the store's writer thread) ----------------------------
     def _apply_effects(self, effects: list[Change | Callable[[], None]]) -> None:
-        pending: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        pending: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
 
         def flush() -> None:
-            for name, (codes, deltas, sequences) in pending.items():
+            for name, (codes, deltas, sequences, crops) in pending.items():
                 coll = self._collections.get(name)
                 if coll is None or coll.stale:  # dropped; or its resync replays these
                     continue
@@ -172,16 +185,21 @@ class Engine:
                     self._mark_stale(coll)
                     continue
                 coll.writes_since_snapshot += len(codes)
+                coll.crop_codes += sum(crops)
                 added = [i for i, delta in enumerate(deltas) if delta > 0]
                 coll.recent.record([sequences[i] for i in added], [codes[i] for i in added])
             pending.clear()
 
         for effect in effects:
             if isinstance(effect, Change):
-                codes, deltas, sequences = pending.setdefault(effect.collection, ([], [], []))
+                codes, deltas, sequences, crops = pending.setdefault(
+                    effect.collection, ([], [], [], [])
+                )
                 codes.append(effect.code)
                 deltas.append(effect.delta)
                 sequences.append(effect.sequence)
+                if effect.crop:
+                    crops.append(effect.delta)
             else:
                 flush()
                 effect()
@@ -211,6 +229,7 @@ class Engine:
 
                 def swap() -> None:
                     replay_changes(txn.conn, fresh, coll.info.name)
+                    coll.crop_codes = queries.crop_code_count(txn.conn, coll.info.name)
                     old, coll.index = coll.index, fresh
                     coll.recent = RecentAdds(floor=fresh.sequence)
                     coll.writes_since_snapshot = self.settings.snapshot_every_writes
@@ -248,7 +267,7 @@ class Engine:
             raise UnknownCollection(f"no collection named {coll.info.name!r}")
 
     def _info(self, coll: LoadedCollection) -> CollectionInfo:
-        return replace(coll.info, image_count=coll.index.image_count)
+        return replace(coll.info, image_count=coll.image_count)
 
     def create_collection(
         self,
@@ -257,16 +276,25 @@ class Engine:
         default_radius: int | None = None,
         params: Mapping[str, int | None] | None = None,
         min_quality: int | None = None,
+        crop_hashes: bool = False,
     ) -> CollectionInfo:
-        """Creates a collection bound to one algorithm; raises CollectionExists."""
+        """Creates a collection bound to one algorithm; raises CollectionExists.
+        `crop_hashes` needs an algorithm that has them (`Algorithm.has_crops`)."""
         bounds.check_collection_name(name)
         algo = get_algorithm(algorithm).name
+        if crop_hashes and not get_algorithm(algo).has_crops:
+            raise InvalidArgument(
+                f"crop_hashes needs an algorithm with crop hashes (phash, phash-1), not {algo!r}",
+                "crop_hashes",
+            )
         radius = bounds.DEFAULT_RADIUS if default_radius is None else default_radius
         bounds.check_radius(radius, "default_radius")
         floor = bounds.DEFAULT_MIN_QUALITY if min_quality is None else min_quality
         bounds.check_quality(floor, "min_quality")
         index_params = self.settings.index.with_overrides(**(params or {}))
-        draft = CollectionInfo(name, 0, algo, radius, index_params, _now_ms(), 0, floor)
+        draft = CollectionInfo(
+            name, 0, algo, radius, index_params, _now_ms(), 0, floor, crop_hashes
+        )
 
         def op(txn: Transaction) -> CollectionInfo:
             if queries.collection_exists(txn.conn, name):
@@ -335,6 +363,7 @@ class Engine:
         reject_duplicates: bool = False,
         max_duplicates: int = 10,
         quality: int | None = None,
+        crops: Sequence[Fingerprint] = (),
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable.
 
@@ -342,8 +371,10 @@ class Engine:
         stored before this add, nearest first, at most `max_duplicates`; `reject_duplicates`
         stores nothing when there is one. `find_duplicates=False` skips the search (bulk
         loads). `quality` is the hash's score (None: unknown); below the collection's
-        `min_quality` only exact matches are duplicates. Validation errors raise here;
-        store-side ones (IdExists, UnknownCollection) come through the future.
+        `min_quality` only exact matches are duplicates. `crops`: the image's crop hashes
+        (`ImageHashes.crop_fingerprints`), kept in a `crop_hashes` collection unless the
+        quality is below its floor. Validation errors raise here; store-side ones
+        (IdExists, UnknownCollection) come through the future.
         """
         coll = self._get(collection)
         name = coll.info.name
@@ -356,12 +387,14 @@ class Engine:
         bounds.check_radius(radius, "duplicate_radius")
         note = _quality_note(coll.info, quality)
         radius = 0 if note else radius
+        kept_crops = self._kept_crops(coll, fingerprint, crops, quality)
         bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
         searched: tuple[int, list[CodeMatch]] | None = None
+        codes = [fingerprint.value, *(c.value for c in kept_crops)]
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
             coll.check_searchable()
             seen = coll.index.sequence
-            found = coll.index.search([fingerprint.value], k=max_duplicates + 1, radius=radius)
+            found = coll.index.search(codes, k=max_duplicates + 1, radius=radius)
             searched = (seen, found.matches)
 
         def op(txn: Transaction) -> AddResult:
@@ -374,16 +407,21 @@ class Engine:
             duplicates: list[Match] = []
             if searched is not None:
                 duplicates = self._duplicates(
-                    txn, coll, fingerprint, radius, max_duplicates, image_id, searched
+                    txn, coll, codes, radius, max_duplicates, image_id, searched
                 )
             if reject_duplicates and duplicates:
-                draft = StoredImage(name, image_id, fingerprint, meta, 0, _now_ms(), quality)
+                draft = StoredImage(
+                    name, image_id, fingerprint, meta, 0, _now_ms(), quality, kept_crops
+                )
                 return AddResult(AddOutcome.REJECTED_DUPLICATE, draft, duplicates, note)
             if existing is not None:
-                txn.change(name, existing.fingerprint.value, -1)
-            sequence = txn.change(name, fingerprint.value, +1)
-            stored = StoredImage(name, image_id, fingerprint, meta, sequence, _now_ms(), quality)
-            queries.upsert_image(txn.conn, stored)
+                self._log_codes(txn, existing, -1)
+            stored = StoredImage(
+                name, image_id, fingerprint, meta, txn.next_sequence, _now_ms(), quality,
+                kept_crops,
+            )  # fmt: skip
+            self._log_codes(txn, stored, +1)
+            queries.upsert_image(txn.conn, stored, existing)
             outcome = AddOutcome.ADDED if existing is None else AddOutcome.REPLACED
             return AddResult(outcome, stored, duplicates, note)
 
@@ -395,6 +433,32 @@ class Engine:
         """`submit_add` and wait (same options)."""
         return self.submit_add(collection, image_id, fingerprint, **options).result()
 
+    @staticmethod
+    def _log_codes(txn: Transaction, image: StoredImage, delta: int) -> None:
+        """Logs +1 / -1 for an image's hash and each of its crop hashes."""
+        txn.change(image.collection, image.fingerprint.value, delta)
+        for crop in image.crops:
+            txn.change(image.collection, crop.value, delta, crop=True)
+
+    def _kept_crops(
+        self,
+        coll: LoadedCollection,
+        fingerprint: Fingerprint,
+        crops: Sequence[Fingerprint],
+        quality: int | None,
+    ) -> tuple[Fingerprint, ...]:
+        """The crop hashes a collection keeps of an image: none unless it has crop_hashes;
+        none below its quality floor (a blank picture's crops are as noisy as its hash);
+        each code once, and not the image's own hash."""
+        if len(crops) > bounds.MAX_CROPS:
+            raise InvalidArgument(f"at most {bounds.MAX_CROPS} crop hashes", "crops")
+        for crop in crops:
+            self._check_fingerprint(coll, crop, "crops")
+        if not coll.info.crop_hashes or _quality_note(coll.info, quality):
+            return ()
+        kept = dict.fromkeys(c for c in crops if c != fingerprint)
+        return tuple(kept)
+
     def add_batch(self, collection: str, items: Sequence[BatchItem]) -> list[bool]:
         """Bulk load: stores (id, hash, metadata[, quality]) items in one operation; an id
         that is stored already is skipped (so a re-run resumes). Returns, per item, whether
@@ -403,24 +467,27 @@ class Engine:
         coll = self._get(collection)
         name = coll.info.name
         checked = []
-        for image_id, fingerprint, metadata, *rest in items:
+        for item in items:
+            image_id, fingerprint, metadata, quality, given_crops = _BatchRow(*item)
             bounds.check_id(image_id)
             self._check_fingerprint(coll, fingerprint, "hash")
-            quality = rest[0] if rest else None
             if quality is not None:
                 bounds.check_quality(quality, "quality")
-            checked.append((image_id, fingerprint, bounds.check_metadata(metadata), quality))
+            crops = self._kept_crops(coll, fingerprint, given_crops, quality)
+            checked.append((image_id, fingerprint, bounds.check_metadata(metadata), quality, crops))
 
         def op(txn: Transaction) -> list[bool]:
             self._check_current(coll)
             stored = []
             now = _now_ms()
-            for image_id, fingerprint, metadata, quality in checked:
+            for image_id, fingerprint, metadata, quality, crops in checked:
                 sequence = txn.next_sequence
-                image = StoredImage(name, image_id, fingerprint, metadata, sequence, now, quality)
+                image = StoredImage(
+                    name, image_id, fingerprint, metadata, sequence, now, quality, crops
+                )
                 inserted = queries.insert_image_if_absent(txn.conn, image)
                 if inserted:
-                    txn.change(name, fingerprint.value, +1)
+                    self._log_codes(txn, image, +1)
                 stored.append(inserted)
             return stored
 
@@ -430,7 +497,7 @@ class Engine:
         self,
         txn: Transaction,
         coll: LoadedCollection,
-        fingerprint: Fingerprint,
+        codes: list[int],
         radius: int,
         limit: int,
         exclude_id: str,
@@ -438,21 +505,23 @@ class Engine:
     ) -> list[Match]:
         """Stored images within `radius`, as the transaction sees them: the search made
         before the operation's turn, plus the codes added since (by earlier groups, or by
-        earlier operations of this one, which the index has not applied yet)."""
+        earlier operations of this one, which the index has not applied yet). `codes`: the
+        image's hash, then its crop hashes."""
         coll.check_searchable()
         seen, matches = searched
         later = coll.recent.since(seen)
         if later is None:  # the history no longer reaches back: search again, here
-            matches = coll.index.search([fingerprint.value], k=limit + 1, radius=radius).matches
+            matches = coll.index.search(codes, k=limit + 1, radius=radius).matches
             later = []
         near = {m.code: m for m in matches}
         pending = [c.code for c in txn.pending_changes(coll.info.name) if c.delta > 0]
         candidates = np.array(later + pending, dtype=np.uint64)
-        distances = np.bitwise_count(candidates ^ np.uint64(fingerprint.value))
+        each = np.bitwise_count(candidates[:, None] ^ np.array(codes, dtype=np.uint64)[None, :])
+        nearest_query, distances = each.argmin(axis=1), each.min(axis=1, initial=64)
         for i in np.flatnonzero(distances <= radius).tolist():
             code = int(candidates[i])
             # added since the search: few images carry it yet
-            near.setdefault(code, CodeMatch(code, int(distances[i]), 0, 1))
+            near.setdefault(code, CodeMatch(code, int(distances[i]), int(nearest_query[i]), 1))
         return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id)
 
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
@@ -474,8 +543,8 @@ class Engine:
                 if stored is None:
                     missing.append(image_id)
                     continue
-                txn.change(name, stored.fingerprint.value, -1)
-                queries.delete_image(txn.conn, name, image_id)
+                self._log_codes(txn, stored, -1)
+                queries.delete_image(txn.conn, stored)
                 deleted += 1
             return DeleteResult(deleted, missing)
 
@@ -519,6 +588,7 @@ class Engine:
         exact: bool = False,
         exclude_id: str | None = None,
         query_quality: int | None = None,
+        crop_queries: Sequence[Fingerprint] = (),
     ) -> SearchResult:
         """Stored images nearest to the query (or to any of its orientations).
 
@@ -528,12 +598,22 @@ class Engine:
         Matches are nearest first, ties by id; each names the orientation that matched.
         Below the collection's `min_quality` (the query's `query_quality`, or a stored
         image's) only exact matches count; the result's `quality_note` says so.
+        crop_queries: in a `crop_hashes` collection, the query's crop hashes, each in the
+        layout of `queries_` (its hash, or its 8 orientation hashes), crop after crop;
+        elsewhere, and below the quality floor, left unused.
         """
         coll = self._get(collection)
         coll.check_searchable()
         if not 1 <= len(queries_) <= len(Orientation):
             raise InvalidArgument(f"1..8 query hashes, got {len(queries_)}", "query")
-        for fingerprint in queries_:
+        if len(crop_queries) % len(queries_) or len(crop_queries) > bounds.MAX_CROPS * len(
+            queries_
+        ):
+            raise InvalidArgument(
+                f"crop hashes come {len(queries_)} a crop, at most {bounds.MAX_CROPS} crops",
+                "crops",
+            )
+        for fingerprint in (*queries_, *crop_queries):
             self._check_fingerprint(coll, fingerprint, "hash")
         if k:
             bounds.check_k(k)
@@ -545,19 +625,23 @@ class Engine:
         within = radius if (radius is not None or k) else coll.info.default_radius
         note = _quality_note(coll.info, query_quality)
         within = 0 if note else within
+        sent = [q.value for q in queries_]
+        if coll.info.crop_hashes and not note:
+            sent += [q.value for q in crop_queries]
         limit = self.settings.result_limit
         bound = top_k if top_k is not None else limit
         fetch = None if top_k is None else top_k + (exclude_id is not None)
         while True:
-            found = coll.index.search(
-                [q.value for q in queries_], k=fetch, radius=within, exact=exact, limit=limit
-            )
+            found = coll.index.search(sent, k=fetch, radius=within, exact=exact, limit=limit)
             with self._store.read() as conn:
-                matches = self._expand(conn, coll, found.matches, bound + 1, exclude_id)
-            # Images under the quality floor drop out of a top-k: ask the index for more.
+                matches = self._expand(
+                    conn, coll, found.matches, bound + 1, exclude_id, len(queries_)
+                )
+            # Images under the quality floor drop out of a top-k, and an image found by its
+            # hash and its crops' takes several codes: ask the index for more.
             if fetch is None or len(matches) > bound or len(found.matches) < fetch:
                 break
-            if fetch >= bounds.MAX_K * 4 or not coll.info.min_quality:
+            if fetch >= bounds.MAX_K * 4 or not (coll.info.min_quality or coll.info.crop_hashes):
                 break
             fetch *= 4
         truncated = found.truncated or (top_k is None and len(matches) > limit)
@@ -581,7 +665,11 @@ class Engine:
         """`search` with the stored hash of an id (options as `search`)."""
         stored = self.get(collection, image_id)
         return self.search(
-            collection, [stored.fingerprint], query_quality=stored.quality, **options
+            collection,
+            [stored.fingerprint],
+            query_quality=stored.quality,
+            crop_queries=stored.crops,
+            **options,
         )
 
     def _expand(
@@ -591,8 +679,12 @@ class Engine:
         code_matches: Sequence[CodeMatch],
         bound: int,
         exclude_id: str | None,
+        orientations: int = 1,
     ) -> list[Match]:
-        """The images carrying the matched codes, nearest first, ties by id, at most `bound`."""
+        """The images carrying the matched codes, nearest first, ties by id, at most `bound`.
+
+        A code match's query number q is orientation q % `orientations` of the query's hash
+        (q < `orientations`) or of one of its crop hashes (the rest)."""
         if not code_matches:
             return []
         by_code = {m.code: m for m in code_matches}
@@ -605,11 +697,14 @@ class Engine:
             exclude_id,
             crowded={m.code for m in code_matches if m.images > _CROWDED_CODE_IMAGES},
             min_quality=coll.info.min_quality,
+            crops=coll.info.crop_hashes,
         )
-        return [
-            Match(image, distance, Orientation(by_code[image.fingerprint.value].query))
-            for image, distance in found
-        ]
+        matches = []
+        for image, distance, code in found:
+            query = by_code[code].query
+            via_crop = query >= orientations or code != image.fingerprint.value
+            matches.append(Match(image, distance, Orientation(query % orientations), via_crop))
+        return matches
 
     # -- stats, snapshots, compaction -----------------------------------------------------
     def stats(self, collection: str) -> CollectionStats:

@@ -30,10 +30,12 @@ __all__ = [
 ]
 
 
-# One image of a bulk load: (id, hash, metadata) or (id, hash, metadata, quality).
+# One image of a bulk load: (id, hash, metadata), (id, hash, metadata, quality) or
+# (id, hash, metadata, quality, crop hashes).
 BatchItem = (
     tuple[str, Fingerprint, Mapping[str, str]]
     | tuple[str, Fingerprint, Mapping[str, str], int | None]
+    | tuple[str, Fingerprint, Mapping[str, str], int | None, tuple[Fingerprint, ...]]
 )
 
 
@@ -56,8 +58,9 @@ class AddOutcome(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class StoredImage:
-    """An image as stored: its hash, metadata, the sequence of the write that stored it, and
-    its hash's quality score (None: unknown, e.g. a hash given without its image)."""
+    """An image as stored: its hash, metadata, the sequence of the write that stored it, its
+    hash's quality score (None: unknown, e.g. a hash given without its image), and in a
+    `crop_hashes` collection the hashes of its centre crops it is also found by."""
 
     collection: str
     id: str
@@ -66,15 +69,18 @@ class StoredImage:
     sequence: int
     added_unix_ms: int
     quality: int | None = None
+    crops: tuple[Fingerprint, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A stored image near a query, and which orientation of the query it matched."""
+    """A stored image near a query, which orientation of the query it matched, and whether
+    the nearest pair of codes involved a crop hash (the query's or the image's)."""
 
     image: StoredImage
     distance: int
     orientation: Orientation
+    via_crop: bool = False
 
     @property
     def similarity(self) -> float:
@@ -121,7 +127,9 @@ class CollectionInfo:
 
     min_quality: hashes scoring below it (0-100) match only at distance 0: they are stored
     and found by an exact hash match, but are no one's near-duplicate (blank pictures,
-    whose bits are noise)."""
+    whose bits are noise).
+    crop_hashes: each image is also stored, and each query also sent, under the hashes of
+    its centre crops, so that crops find their originals and originals their crops."""
 
     name: str
     uid: int
@@ -131,6 +139,7 @@ class CollectionInfo:
     created_unix_ms: int
     image_count: int
     min_quality: int = 0
+    crop_hashes: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,12 @@ __all__ = [
     "Fingerprint",
     "codes_from_ints",
     "codes_from_u64",
+    "from_blob",
     "from_sqlite",
     "hamming_distance",
     "ints_from_codes",
     "similarity",
+    "to_blob",
     "to_sqlite",
     "u64_from_codes",
 ]
@@ -131,6 +133,16 @@ def codes_from_ints(values: Iterable[int]) -> npt.NDArray[np.uint8]:
 def ints_from_codes(codes: npt.NDArray[np.uint8]) -> list[int]:
     """Unpacks an (n, 8) uint8 array of FAISS codes into hash values."""
     return [int(v) for v in u64_from_codes(codes)]
+
+
+def to_blob(values: Iterable[int]) -> bytes:
+    """Hash values as one byte string, 8 big-endian bytes each (a stored list of hashes)."""
+    return codes_from_ints(values).tobytes()
+
+
+def from_blob(blob: bytes) -> list[int]:
+    """The hash values of a `to_blob` byte string."""
+    return ints_from_codes(np.frombuffer(blob, dtype=np.uint8).reshape(-1, CODE_BYTES))
 
 
 def to_sqlite(value: int) -> int:

@@ -4,7 +4,10 @@ Tables:
 - `collections`: name, uid (never reused, names snapshot files), algorithm, default radius,
   index parameters (JSON), creation time.
 - `images`: the live images: (collection, id) -> hash, metadata (JSON string map), the
-  sequence number of the write that stored it, time added.
+  sequence number of the write that stored it, time added, quality score, and the hashes of
+  its centre crops (8 bytes each, big-endian; NULL without) in a `crop_hashes` collection.
+- `crop_codes`: those crop hashes again, keyed by (collection, hash): the codes a search
+  finds lead back to the images they are crops of.
 - `changes`: the append-only log of what the index must apply, one row per +1 (an image
   stored with a code) or -1 (an image removed: a delete's tombstone, or a replace's old
   code), numbered by a sequence that increases across the whole store. Start-up replays the
@@ -46,7 +49,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
@@ -56,7 +59,8 @@ CREATE TABLE IF NOT EXISTS collections (
     default_radius INTEGER NOT NULL,
     params TEXT NOT NULL,
     created_unix_ms INTEGER NOT NULL,
-    min_quality INTEGER NOT NULL DEFAULT 0
+    min_quality INTEGER NOT NULL DEFAULT 0,
+    crop_hashes INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS images (
     collection TEXT NOT NULL,
@@ -66,9 +70,16 @@ CREATE TABLE IF NOT EXISTS images (
     sequence INTEGER NOT NULL,
     added_unix_ms INTEGER NOT NULL,
     quality INTEGER,
+    crops BLOB,
     PRIMARY KEY (collection, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS images_by_hash ON images (collection, hash);
+CREATE TABLE IF NOT EXISTS crop_codes (
+    collection TEXT NOT NULL,
+    hash INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (collection, hash, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes (
     sequence INTEGER PRIMARY KEY,
     collection TEXT NOT NULL,
@@ -85,16 +96,32 @@ ALTER TABLE collections ADD COLUMN min_quality INTEGER NOT NULL DEFAULT 0;
 UPDATE collections SET algorithm = 'phash-1' WHERE algorithm = 'phash';
 UPDATE meta SET value = 2 WHERE key = 'schema';
 """
+# Version 2 -> 3: crop hashes (none for every image and collection written before).
+_MIGRATE_FROM_2 = """
+ALTER TABLE images ADD COLUMN crops BLOB;
+ALTER TABLE collections ADD COLUMN crop_hashes INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE crop_codes (
+    collection TEXT NOT NULL,
+    hash INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (collection, hash, id)
+) WITHOUT ROWID;
+UPDATE meta SET value = 3 WHERE key = 'schema';
+"""
+_MIGRATIONS = {1: _MIGRATE_FROM_1, 2: _MIGRATE_FROM_2}
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One image stored with (`delta` +1) or removed from (-1) a code of a collection."""
+    """One image stored with (`delta` +1) or removed from (-1) a code of a collection;
+    `crop`: the code is one of the image's crop hashes (the index counts both kinds, the
+    engine's image count only plain ones)."""
 
     collection: str
     code: int
     delta: int
     sequence: int
+    crop: bool = False
 
 
 @dataclass
@@ -109,15 +136,15 @@ class Transaction:
     next_sequence: int
     effects: list[Change | Callable[[], None]] = field(default_factory=list)
 
-    def change(self, collection: str, code: int, delta: int) -> int:
-        """Logs +1 / -1 for a code; returns the sequence number it was given."""
+    def change(self, collection: str, code: int, delta: int, crop: bool = False) -> int:
+        """Logs +1 / -1 for a code (`crop`: a crop hash); returns its sequence number."""
         sequence = self.next_sequence
         self.next_sequence += 1
         self.conn.execute(
             "INSERT INTO changes (sequence, collection, hash, delta) VALUES (?, ?, ?, ?)",
             (sequence, collection, to_sqlite(code), delta),
         )
-        self.effects.append(Change(collection, code, delta, sequence))
+        self.effects.append(Change(collection, code, delta, sequence, crop))
         return sequence
 
     def after_commit(self, effect: Callable[[], None]) -> None:
@@ -220,9 +247,11 @@ class Store:
                 f"{self.path} is an SQLite database but not a neardup store; point --data-dir "
                 "at another folder"
             )
-        if row[0] == 1:
-            log.warning("upgrading %s from schema version 1 to %d", self.path, SCHEMA_VERSION)
-            conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_FROM_1} COMMIT;")
+        if row[0] in _MIGRATIONS:
+            log.warning("upgrading %s from schema version %d to %d", self.path, row[0],
+                        SCHEMA_VERSION)  # fmt: skip
+            steps = " ".join(_MIGRATIONS[v] for v in range(row[0], SCHEMA_VERSION))
+            conn.executescript(f"BEGIN IMMEDIATE; {steps} COMMIT;")
             return
         if row[0] != SCHEMA_VERSION:
             raise IncompatibleDataDir(

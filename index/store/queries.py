@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
-from ..fingerprint.value import Fingerprint, from_sqlite, to_sqlite
+from ..fingerprint.value import Fingerprint, from_blob, from_sqlite, to_blob, to_sqlite
 from ..hamming.params import IndexParams
 from ..records import CollectionInfo, StoredImage
 
@@ -21,6 +21,7 @@ __all__ = [
     "collection_exists",
     "collection_rows",
     "committed_sequence",
+    "crop_code_count",
     "delete_collection",
     "delete_image",
     "image",
@@ -33,34 +34,41 @@ __all__ = [
     "upsert_image",
 ]
 
-_IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms, quality"
+_IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms, quality, crops"
 _IMAGE_COLUMNS_OF_IMAGES = ", ".join(f"images.{c}" for c in _IMAGE_COLUMNS.split(", "))
 _SQLITE_MAX_VARIABLES = 30_000
-# A collection's quality floor: beyond distance 0, images of a known quality below it are left
-# out (`nearest_images`).
-_QUALITY_FLOOR = "AND ({distance} = 0 OR images.quality IS NULL OR images.quality >= ?) "
 
 
-def _image(
-    collection: str, algorithm: str, row: tuple[str, int, str, int, int, int | None]
-) -> StoredImage:
-    image_id, stored_hash, metadata, sequence, added, quality = row
+_ImageRow = tuple[str, int, str, int, int, int | None, bytes | None]
+
+
+def _image(collection: str, algorithm: str, row: _ImageRow) -> StoredImage:
+    image_id, stored_hash, metadata, sequence, added, quality, crop_blob = row
     fingerprint = Fingerprint(from_sqlite(stored_hash), algorithm)
     meta = json.loads(metadata)
-    return StoredImage(collection, image_id, fingerprint, meta, sequence, added, quality)
+    crops = tuple(Fingerprint(v, algorithm) for v in from_blob(crop_blob)) if crop_blob else ()
+    return StoredImage(collection, image_id, fingerprint, meta, sequence, added, quality, crops)
 
 
 def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
     """Every collection (image_count 0: the engine counts from its indexes), by name."""
     rows = conn.execute(
-        "SELECT name, uid, algorithm, default_radius, params, created_unix_ms, min_quality "
-        "FROM collections ORDER BY name"
+        "SELECT name, uid, algorithm, default_radius, params, created_unix_ms, min_quality, "
+        "crop_hashes FROM collections ORDER BY name"
     ).fetchall()
     return [
         CollectionInfo(
-            name, uid, algo, radius, IndexParams(**json.loads(params)), created, 0, floor
+            name,
+            uid,
+            algo,
+            radius,
+            IndexParams(**json.loads(params)),
+            created,
+            0,
+            floor,
+            bool(crops),
         )
-        for name, uid, algo, radius, params, created, floor in rows
+        for name, uid, algo, radius, params, created, floor, crops in rows
     ]
 
 
@@ -72,7 +80,7 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_uid', ?)", (uid,))
     conn.execute(
         "INSERT INTO collections (name, uid, algorithm, default_radius, params, "
-        "created_unix_ms, min_quality) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "created_unix_ms, min_quality, crop_hashes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             info.name,
             uid,
@@ -81,6 +89,7 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
             json.dumps(asdict(info.params)),
             info.created_unix_ms,
             info.min_quality,
+            int(info.crop_hashes),
         ),
     )
     return int(uid)
@@ -90,6 +99,7 @@ def delete_collection(conn: sqlite3.Connection, name: str) -> int:
     """Removes a collection, its images and its log; returns how many images it held."""
     (count,) = conn.execute("SELECT COUNT(*) FROM images WHERE collection = ?", (name,)).fetchone()
     conn.execute("DELETE FROM images WHERE collection = ?", (name,))
+    conn.execute("DELETE FROM crop_codes WHERE collection = ?", (name,))
     conn.execute("DELETE FROM changes WHERE collection = ?", (name,))
     conn.execute("DELETE FROM collections WHERE name = ?", (name,))
     return int(count)
@@ -121,58 +131,117 @@ def nearest_images(
     exclude_id: str | None = None,
     crowded: Collection[int] = (),
     min_quality: int = 0,
-) -> list[tuple[StoredImage, int]]:
-    """The stored images carrying the codes, each with its code's distance: nearest first,
-    ties by id, at most `limit`, without `exclude_id`; beyond distance 0, without images
-    whose quality is known and below `min_quality`.
+    crops: bool = False,
+) -> list[tuple[StoredImage, int, int]]:
+    """The stored images carrying the codes (as their hash, or with `crops` as one of their
+    crop hashes too), each once with the distance of its nearest code and that code: nearest
+    first, ties by id, at most `limit`, without `exclude_id`; beyond distance 0, without
+    images whose quality is known and below `min_quality`.
 
     SQLite sorts and cuts. A join reads every image of every code, so a code that many
     images share (`crowded`: the caller's index counts them) is read on its own instead,
     in id order through the hash index and cut at `limit`: the same picture uploaded
     100,000 times costs `limit` rows, not 100,000.
     """
-    excluded = "" if exclude_id is None else "AND images.id != ? "
-    spare: tuple[str | int, ...] = () if exclude_id is None else (exclude_id,)
-    parts: list[list[tuple[StoredImage, int]]] = []
+    parts: list[list[tuple[StoredImage, int, int]]] = []
     for code in [c for c in distances if c in crowded]:
-        floor = _QUALITY_FLOOR.format(distance="?") if min_quality else ""
-        floor_args: tuple[int, ...] = (distances[code], min_quality) if min_quality else ()
-        rows = conn.execute(
-            f"SELECT {_IMAGE_COLUMNS_OF_IMAGES} FROM images INDEXED BY images_by_hash "
-            f"WHERE images.collection = ? AND images.hash = ? {excluded}{floor}"
-            "ORDER BY images.id LIMIT ?",
-            (collection, to_sqlite(code), *spare, *floor_args, limit),
-        )
-        parts.append([(_image(collection, algorithm, row), distances[code]) for row in rows])
+        for source in (_BY_HASH, _BY_CROP) if crops else (_BY_HASH,):
+            where = _filters(exclude_id, min_quality, "?")
+            rows = conn.execute(
+                f"SELECT {_IMAGE_COLUMNS_OF_IMAGES} {source} {where.sql}ORDER BY images.id LIMIT ?",
+                (collection, to_sqlite(code), *where.args(distances[code]), limit),
+            )
+            parts.append(
+                [(_image(collection, algorithm, row), distances[code], code) for row in rows]
+            )
     joined = [c for c in distances if c not in crowded]
     step = _SQLITE_MAX_VARIABLES // 2
     for chunk in (joined[start : start + step] for start in range(0, len(joined), step)):
         pairs = ",".join(["(?, ?)"] * len(chunk))
         values = [v for c in chunk for v in (to_sqlite(c), distances[c])]
-        # Without statistics SQLite prefers the primary key's `collection = ?` and scans the
-        # whole collection (30 ms at 200k images): name the hash index.
-        floor = _QUALITY_FLOOR.format(distance="wanted.distance") if min_quality else ""
-        floor_args = (min_quality,) if min_quality else ()
+        statement = _CROP_HITS_NEAREST if crops else _HASH_HITS_NEAREST
+        where = _filters(exclude_id, min_quality, "hits.distance" if crops else "wanted.distance")
         rows = conn.execute(
-            f"WITH wanted(hash, distance) AS (VALUES {pairs}) "
-            f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance "
-            "FROM wanted JOIN images INDEXED BY images_by_hash "
-            f"ON images.collection = ? AND images.hash = wanted.hash {excluded}{floor}"
-            "ORDER BY wanted.distance, images.id LIMIT ?",
-            (*values, collection, *spare, *floor_args, limit),
+            statement.format(pairs=pairs, where=where.sql),
+            (*values, *([collection] * (3 if crops else 1)), *where.args(None), limit),
         )
-        parts.append([(_image(collection, algorithm, row[:6]), row[6]) for row in rows])
-    if len(parts) == 1:  # already sorted and cut
+        parts.append(
+            [(_image(collection, algorithm, row[:7]), row[7], from_sqlite(row[8])) for row in rows]
+        )
+    if len(parts) == 1:  # already sorted, cut, each image once
         return parts[0]
-    found = [pair for part in parts for pair in part]
-    found.sort(key=lambda pair: (pair[1], pair[0].id))
-    return found[:limit]
+    nearest: dict[str, tuple[StoredImage, int, int]] = {}
+    for found in (hit for part in parts for hit in part):
+        kept = nearest.get(found[0].id)
+        own_hash = found[2] == found[0].fingerprint.value
+        if kept is None or found[1] < kept[1] or (found[1] == kept[1] and own_hash):
+            nearest[found[0].id] = found
+    return sorted(nearest.values(), key=lambda hit: (hit[1], hit[0].id))[:limit]
+
+
+# A code's images read on their own (a crowded code): those stored with it as their hash,
+# and, in a crop_hashes collection, those with it as a crop hash.
+_BY_HASH = "FROM images INDEXED BY images_by_hash WHERE images.collection = ? AND images.hash = ? "
+_BY_CROP = (
+    "FROM crop_codes JOIN images ON images.collection = crop_codes.collection "
+    "AND images.id = crop_codes.id WHERE crop_codes.collection = ? AND crop_codes.hash = ? "
+)
+# The images of the wanted codes, nearest first. Without statistics SQLite prefers the
+# primary key's `collection = ?` and scans the whole collection (30 ms at 200k images): the
+# hash index is named.
+_HASH_HITS_NEAREST = (
+    f"WITH wanted(hash, distance) AS (VALUES {{pairs}}) "
+    f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance, images.hash "
+    "FROM wanted JOIN images INDEXED BY images_by_hash "
+    "ON images.collection = ? AND images.hash = wanted.hash {where}"
+    "ORDER BY wanted.distance, images.id LIMIT ?"
+)
+# In a crop_hashes collection, the same through the crop codes too, each image once at its
+# nearest code, its own hash first on a tie (rank = 2 x distance + 1 for a crop code).
+# SQLite takes the bare `hits.hash` from the row that gave the MIN: a documented behaviour
+# of its aggregates.
+_CROP_HITS_NEAREST = (
+    "WITH wanted(hash, distance) AS (VALUES {pairs}), hits(id, hash, distance, rank) AS ("
+    "SELECT images.id, images.hash, wanted.distance, 2 * wanted.distance FROM wanted "
+    "JOIN images INDEXED BY images_by_hash "
+    "ON images.collection = ? AND images.hash = wanted.hash "
+    "UNION ALL SELECT crop_codes.id, crop_codes.hash, wanted.distance, 2 * wanted.distance + 1 "
+    "FROM wanted JOIN crop_codes ON crop_codes.collection = ? AND crop_codes.hash = wanted.hash) "
+    f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, MIN(hits.rank) / 2, hits.hash "
+    "FROM hits JOIN images ON images.collection = ? AND images.id = hits.id "
+    "WHERE 1 {where}GROUP BY images.id ORDER BY MIN(hits.rank), images.id LIMIT ?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    """The WHERE conditions of a nearest-images statement, and their arguments."""
+
+    sql: str
+    exclude_id: str | None
+    min_quality: int
+
+    def args(self, distance: int | None) -> tuple[str | int, ...]:
+        spare: tuple[str | int, ...] = () if self.exclude_id is None else (self.exclude_id,)
+        if not self.min_quality:
+            return spare
+        return (*spare, *(() if distance is None else (distance,)), self.min_quality)
+
+
+def _filters(exclude_id: str | None, min_quality: int, distance: str) -> _Filters:
+    """`exclude_id` left out; beyond `distance` 0 (a column, or "?" for a value), images of
+    a known quality below `min_quality` left out: "AND ..." conditions."""
+    sql = "" if exclude_id is None else "AND images.id != ? "
+    if min_quality:
+        sql += f"AND ({distance} = 0 OR images.quality IS NULL OR images.quality >= ?) "
+    return _Filters(sql, exclude_id, min_quality)
 
 
 def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage) -> int:
+    crops = [c.value for c in stored.crops]
     cursor = conn.execute(
         f"INSERT OR {on_conflict} INTO images (collection, id, hash, metadata, sequence, "
-        "added_unix_ms, quality) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "added_unix_ms, quality, crops) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             stored.collection,
             stored.id,
@@ -181,24 +250,45 @@ def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage
             stored.sequence,
             stored.added_unix_ms,
             stored.quality,
+            to_blob(crops) if crops else None,
         ),
     )
+    if cursor.rowcount == 1 and crops:
+        conn.executemany(
+            "INSERT INTO crop_codes (collection, hash, id) VALUES (?, ?, ?)",
+            [(stored.collection, to_sqlite(code), stored.id) for code in crops],
+        )
     return cursor.rowcount
 
 
-def upsert_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
-    """Stores (or replaces) an image row."""
+def upsert_image(
+    conn: sqlite3.Connection, stored: StoredImage, replaced: StoredImage | None
+) -> None:
+    """Stores an image row (and its crop codes), replacing `replaced`, the row of its id."""
+    if replaced is not None:
+        _delete_crop_codes(conn, replaced)
     _write_image(conn, "REPLACE", stored)
 
 
 def insert_image_if_absent(conn: sqlite3.Connection, stored: StoredImage) -> bool:
-    """Stores an image row unless its id is taken; returns whether it was stored."""
+    """Stores an image row (and its crop codes) unless its id is taken; returns whether it
+    was stored."""
     return _write_image(conn, "IGNORE", stored) == 1
 
 
-def delete_image(conn: sqlite3.Connection, collection: str, image_id: str) -> None:
-    """Removes an image row."""
-    conn.execute("DELETE FROM images WHERE collection = ? AND id = ?", (collection, image_id))
+def delete_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
+    """Removes an image row and its crop codes."""
+    _delete_crop_codes(conn, stored)
+    conn.execute(
+        "DELETE FROM images WHERE collection = ? AND id = ?", (stored.collection, stored.id)
+    )
+
+
+def _delete_crop_codes(conn: sqlite3.Connection, stored: StoredImage) -> None:
+    conn.executemany(
+        "DELETE FROM crop_codes WHERE collection = ? AND hash = ? AND id = ?",
+        [(stored.collection, to_sqlite(c.value), stored.id) for c in stored.crops],
+    )
 
 
 def list_images(
@@ -230,11 +320,25 @@ def images_of(
 
 
 def code_counts(conn: sqlite3.Connection, collection: str) -> dict[int, int]:
-    """How many stored images carry each code: what a rebuilt index must hold."""
-    rows = conn.execute(
-        "SELECT hash, COUNT(*) FROM images WHERE collection = ? GROUP BY hash", (collection,)
-    )
-    return {from_sqlite(h): n for h, n in rows}
+    """How many stored images carry each code, as their hash or a crop hash: what a rebuilt
+    index must hold."""
+    counts: dict[int, int] = {}
+    for table in ("images", "crop_codes"):
+        rows = conn.execute(
+            f"SELECT hash, COUNT(*) FROM {table} WHERE collection = ? GROUP BY hash", (collection,)
+        )
+        for stored_hash, n in rows:
+            code = from_sqlite(stored_hash)
+            counts[code] = counts.get(code, 0) + n
+    return counts
+
+
+def crop_code_count(conn: sqlite3.Connection, collection: str) -> int:
+    """How many crop codes the collection's images carry (the index counts them too)."""
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM crop_codes WHERE collection = ?", (collection,)
+    ).fetchone()
+    return int(count)
 
 
 def committed_sequence(conn: sqlite3.Connection) -> int:

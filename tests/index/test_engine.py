@@ -271,7 +271,7 @@ def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) ->
     conn.set_trace_callback(statements.append)
     found = queries.nearest_images(conn, "default", "phash", {7: 0, 8: 1}, 10)
     conn.set_trace_callback(None)
-    assert [(image.id, distance) for image, distance in found] == [("a", 0)]
+    assert [(image.id, distance) for image, distance, _ in found] == [("a", 0)]
     [select] = [s for s in statements if s.lstrip().upper().startswith("WITH")]
     plan = conn.execute("EXPLAIN QUERY PLAN " + select).fetchall()
     assert "USING INDEX images_by_hash" in str(plan)
@@ -287,7 +287,7 @@ def test_a_lookup_of_more_codes_than_one_statement_takes_merges_in_order(
     distances = {value: (value * 7) % 5 for value in range(40)}
     found = queries.nearest_images(engine.store.reader(), "default", "phash", distances, 12)
     expected = sorted((d, f"img{v:02d}") for v, d in distances.items())[:12]
-    assert [(distance, image.id) for image, distance in found] == expected
+    assert [(distance, image.id) for image, distance, _ in found] == expected
 
 
 def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: Engine) -> None:
@@ -310,7 +310,7 @@ def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: 
             conn, "default", "phash", distances, limit, "copy0001", crowded
         )
         conn.set_progress_handler(None, 0)
-        return [(image.id, distance) for image, distance in found], steps[0]
+        return [(image.id, distance) for image, distance, _ in found], steps[0]
 
     joined, join_steps = lookup(set(), 5)
     alone, alone_steps = lookup({5}, 5)
@@ -355,6 +355,7 @@ def test_a_data_dir_of_another_schema_version_is_refused_and_left_as_it_is(
     import sqlite3
 
     from neardup.index.errors import IncompatibleDataDir
+    from neardup.index.store import SCHEMA_VERSION
 
     Engine(tmp_path / "data", QUIET).close()
     with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
@@ -362,7 +363,7 @@ def test_a_data_dir_of_another_schema_version_is_refused_and_left_as_it_is(
     with pytest.raises(IncompatibleDataDir, match="schema version 99"):
         Engine(tmp_path / "data", QUIET)
     with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
-        conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema'")
+        conn.execute(f"UPDATE meta SET value = {SCHEMA_VERSION} WHERE key = 'schema'")
     with Engine(tmp_path / "data", QUIET) as reopened:  # nothing was changed or locked
         assert reopened.collection("").name == "default"
 

@@ -83,8 +83,12 @@ def test_quality_floors_and_scores_are_0_to_100(engine: Engine) -> None:
 
 
 def _as_schema_1(store: Path) -> None:
-    """Turns a store back into what neardup wrote before the quality score."""
+    """Turns a store back into what neardup wrote before the quality score (and the crop
+    hashes that came after it)."""
     with sqlite3.connect(store) as conn:
+        conn.execute("DROP TABLE crop_codes")
+        conn.execute("ALTER TABLE images DROP COLUMN crops")
+        conn.execute("ALTER TABLE collections DROP COLUMN crop_hashes")
         conn.execute("ALTER TABLE images DROP COLUMN quality")
         conn.execute("ALTER TABLE collections DROP COLUMN min_quality")
         conn.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")

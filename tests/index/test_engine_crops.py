@@ -1,0 +1,188 @@
+"""A `crop_hashes` collection stores each image under its hash and its crop hashes, and sends
+a query's crop hashes with it: a crop finds its original, an original its stored crop, and
+every answer names each image once, at its nearest code. The crop codes are written, replaced,
+deleted, counted, snapshotted and rebuilt with their image; below the quality floor an image
+keeps none; a collection without crop hashes ignores them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from neardup.index import Engine, EngineSettings, Fingerprint, Orientation
+from neardup.index.errors import InvalidArgument
+
+QUIET = EngineSettings(maintenance_interval_seconds=3600)
+PLAIN = 0x0000_0000_0000_0000
+CROP_A = 0xFFFF_0000_FFFF_0000  # 32 bits from PLAIN
+CROP_B = 0x0F0F_0F0F_0F0F_0F0F  # 32 bits from PLAIN, 32 from CROP_A
+FAR = 0xFFFF_FFFF_FFFF_FFFF
+FLOOR = 20
+
+
+def fp(value: int) -> Fingerprint:
+    return Fingerprint(value, "phash")
+
+
+def near(value: int, bits: int) -> Fingerprint:
+    """A hash `bits` bits from `value` (its lowest bits flipped)."""
+    return fp(value ^ ((1 << bits) - 1))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    with Engine(tmp_path / "data", QUIET) as opened:
+        opened.create_collection("c", crop_hashes=True, min_quality=FLOOR)
+        yield opened
+
+
+def add_original(engine: Engine, image_id: str = "original", **options: object) -> None:
+    engine.add("c", image_id, fp(PLAIN), crops=(fp(CROP_A), fp(CROP_B)), quality=80, **options)
+
+
+def test_crop_hashes_need_an_algorithm_that_has_them(engine: Engine) -> None:
+    with pytest.raises(InvalidArgument, match="crop_hashes needs") as raised:
+        engine.create_collection("exact", algorithm="imagehash-4", crop_hashes=True)
+    assert raised.value.field == "crop_hashes"
+    assert engine.collection("c").crop_hashes
+    assert not engine.collection("").crop_hashes
+
+
+def test_a_crop_finds_its_original_through_the_originals_crop_hash(engine: Engine) -> None:
+    add_original(engine)
+    found = engine.search("c", [near(CROP_B, 3)], radius=10)
+    [match] = found.matches
+    assert (match.image.id, match.distance, match.via_crop) == ("original", 3, True)
+    assert match.image.crops == (fp(CROP_A), fp(CROP_B))
+
+
+def test_an_original_finds_its_stored_crop_through_its_own_crop_hashes(engine: Engine) -> None:
+    engine.add("c", "crop", near(CROP_A, 2), quality=80)
+    plain_only = engine.search("c", [fp(PLAIN)], radius=10)
+    assert plain_only.matches == []
+    found = engine.search("c", [fp(PLAIN)], radius=10, crop_queries=[fp(CROP_A), fp(CROP_B)])
+    [match] = found.matches
+    assert (match.image.id, match.distance, match.via_crop) == ("crop", 2, True)
+
+
+def test_an_image_matched_by_its_hash_and_its_crops_is_returned_once_at_its_nearest(
+    engine: Engine,
+) -> None:
+    add_original(engine)
+    found = engine.search(
+        "c", [near(PLAIN, 4)], radius=10, crop_queries=[near(CROP_A, 1), near(CROP_B, 6)]
+    )
+    [match] = found.matches
+    assert (match.image.id, match.distance, match.via_crop) == ("original", 1, True)
+    by_id = engine.search_by_id("c", "original", radius=10)
+    assert by_id.matches[0].distance == 0 and not by_id.matches[0].via_crop
+
+
+def test_top_k_counts_images_not_the_codes_that_found_them(engine: Engine) -> None:
+    add_original(engine)
+    engine.add("c", "other", near(PLAIN, 9), quality=80)
+    engine.add("c", "far", fp(FAR), quality=80)
+    found = engine.search("c", [fp(PLAIN)], k=2, crop_queries=[fp(CROP_A), fp(CROP_B)])
+    assert [(m.image.id, m.distance) for m in found.matches] == [("original", 0), ("other", 9)]
+
+
+def test_orientation_of_a_crop_match_is_the_orientation_of_the_query_crop(
+    engine: Engine,
+) -> None:
+    add_original(engine)
+    queries = [fp(FAR)] * 8
+    crops = [fp(FAR)] * 8 + [fp(FAR)] * 3 + [near(CROP_B, 1)] + [fp(FAR)] * 4
+    [match] = engine.search("c", queries, radius=4, crop_queries=crops).matches
+    assert (match.orientation, match.distance) == (Orientation.ROTATE_270, 1)
+
+
+def test_an_add_reports_a_duplicate_found_only_through_crops(engine: Engine) -> None:
+    add_original(engine)
+    result = engine.add("c", "upload", near(CROP_A, 2), quality=80)
+    assert [(m.image.id, m.distance, m.via_crop) for m in result.duplicates] == [
+        ("original", 2, True)
+    ]
+
+
+def test_the_image_count_counts_images_and_the_code_count_every_code(engine: Engine) -> None:
+    add_original(engine)
+    engine.add_batch("c", [("batched", fp(FAR), {}, 80, (near(FAR, 20),))])
+    stats = engine.stats("c")
+    assert (stats.collection.image_count, stats.code_count) == (2, 5)
+    assert engine.search("c", [near(FAR, 21)], radius=2).matches[0].image.id == "batched"
+
+
+def test_a_replace_drops_the_old_crop_hashes_and_a_delete_every_code(engine: Engine) -> None:
+    from neardup.index import OnExistingId
+
+    add_original(engine)
+    engine.add("c", "original", fp(FAR), crops=(near(FAR, 30),), quality=80,
+               on_existing=OnExistingId.REPLACE)  # fmt: skip
+    assert engine.search("c", [fp(CROP_A)], radius=5).matches == []
+    assert engine.index("c").live_codes() == {FAR: 1, FAR ^ ((1 << 30) - 1): 1}
+    engine.delete("c", ["original"])
+    assert engine.index("c").live_codes() == {}
+    assert engine.collection("c").image_count == 0
+    with sqlite3.connect(engine.data_dir / "neardup.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM crop_codes").fetchone() == (0,)
+
+
+def test_below_the_quality_floor_an_image_keeps_no_crop_hashes(engine: Engine) -> None:
+    engine.add("c", "blank", fp(PLAIN), crops=(fp(CROP_A),), quality=FLOOR - 1)
+    assert engine.get("c", "blank").crops == ()
+    assert engine.search("c", [fp(CROP_A)], radius=0).matches == []
+    low = engine.search("c", [fp(CROP_A)], radius=10, crop_queries=[fp(PLAIN)], query_quality=3)
+    assert low.matches == [] and low.quality_note
+
+
+def test_a_collection_without_crop_hashes_ignores_them(engine: Engine) -> None:
+    engine.add("", "a", fp(PLAIN), crops=(fp(CROP_A),), quality=80)
+    assert engine.get("", "a").crops == ()
+    assert engine.search("", [fp(FAR)], radius=10, crop_queries=[fp(PLAIN)]).matches == []
+    with pytest.raises(InvalidArgument, match="crop hashes come 2 a crop"):
+        engine.search("", [fp(PLAIN)] * 2, radius=1, crop_queries=[fp(PLAIN)])
+
+
+@pytest.mark.parametrize("snapshot", [True, False], ids=["from-snapshot", "rebuilt-from-store"])
+def test_crop_hashes_survive_a_restart(tmp_path: Path, snapshot: bool) -> None:
+    with Engine(tmp_path / "data", QUIET) as first:
+        first.create_collection("c", crop_hashes=True)
+        add_original(first)
+        first.add("c", "second", fp(FAR), crops=(near(FAR, 25),), quality=80)
+        first.delete("c", ["second"])
+    if not snapshot:
+        for path in (tmp_path / "data" / "snapshots").iterdir():
+            path.unlink()
+    with Engine(tmp_path / "data", QUIET) as again:
+        assert again.collection("c").image_count == 1
+        assert again.index("c").live_codes() == {PLAIN: 1, CROP_A: 1, CROP_B: 1}
+        assert again.search("c", [near(CROP_A, 1)], radius=2).matches[0].image.id == "original"
+
+
+def test_a_data_dir_of_schema_2_is_upgraded_to_crop_hashes(tmp_path: Path) -> None:
+    with Engine(tmp_path / "data", QUIET) as old:
+        old.add("", "a", fp(PLAIN), quality=80)
+    with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
+        conn.execute("DROP TABLE crop_codes")
+        conn.execute("ALTER TABLE images DROP COLUMN crops")
+        conn.execute("ALTER TABLE collections DROP COLUMN crop_hashes")
+        conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema'")
+    with Engine(tmp_path / "data", QUIET) as upgraded:
+        assert not upgraded.collection("").crop_hashes
+        assert upgraded.get("", "a").crops == ()
+        upgraded.create_collection("c", crop_hashes=True)
+        add_original(upgraded)
+        assert upgraded.search("c", [fp(CROP_B)], radius=0).matches[0].image.id == "original"
+
+
+def test_a_crop_code_many_images_share_is_read_up_to_the_limit(engine: Engine) -> None:
+    engine.add_batch(
+        "c", [(f"copy{i:02d}", near(FAR, i % 5), {}, 80, (fp(CROP_A),)) for i in range(40)]
+    )
+    found = engine.search("c", [near(CROP_A, 1)], k=5)
+    assert [(m.image.id, m.distance, m.via_crop) for m in found.matches] == [
+        (f"copy{i:02d}", 1, True) for i in range(5)
+    ]
+    assert len(engine.search("c", [fp(CROP_A)], radius=0).matches) == 40
