@@ -55,9 +55,11 @@ class Backend(Protocol):
         default_radius: int | None = None,
         params: Mapping[str, int | None] | None = None,
         min_quality: int | None = None,
+        crop_hashes: bool = False,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm (and a quality floor, default
-        `bounds.DEFAULT_MIN_QUALITY`); raises CollectionExists."""
+        `bounds.DEFAULT_MIN_QUALITY`; `crop_hashes`: its images are also indexed under
+        their crop hashes); raises CollectionExists."""
         ...
 
     def drop_collection(self, name: str) -> int:
@@ -86,10 +88,12 @@ class Backend(Protocol):
         reject_duplicates: bool = False,
         max_duplicates: int = 10,
         quality: int | None = None,
+        crops: Sequence[Fingerprint] = (),
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable. A hash
-        below the collection's `min_quality` has only exact duplicates. Validation errors
-        raise here, store-side ones through the future."""
+        below the collection's `min_quality` has only exact duplicates. `crops`: the
+        image's crop hashes, kept by a `crop_hashes` collection (not below its floor).
+        Validation errors raise here, store-side ones through the future."""
         ...
 
     def add(
@@ -137,11 +141,14 @@ class Backend(Protocol):
         exact: bool = False,
         exclude_id: str | None = None,
         query_quality: int | None = None,
+        crop_queries: Sequence[Fingerprint] = (),
     ) -> SearchResult:
         """Stored images nearest to the query hash (or to any of its 8 orientation hashes),
-        nearest first, ties by id; k and radius as the contract's SearchRequest states.
-        Below the collection's `min_quality` (the query's, or a stored image's quality)
-        only exact matches count, and the result's `quality_note` says so."""
+        nearest first, ties by id, each once; k and radius as the contract's SearchRequest
+        states. Below the collection's `min_quality` (the query's, or a stored image's
+        quality) only exact matches count, and the result's `quality_note` says so.
+        `crop_queries`: in a `crop_hashes` collection, the query's crop hashes, each in the
+        layout of `queries_`, crop after crop."""
         ...
 
     def near_codes(

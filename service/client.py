@@ -14,7 +14,7 @@ Thread-safety: a `Client` may be shared between threads (gRPC channels are); an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -79,9 +79,10 @@ def add_request(
     duplicate_radius: int | None = None,
     reject_duplicates: bool = False,
     quality: int | None = None,
+    crop_hashes: Sequence[str] = (),
 ) -> pb.AddRequest:
     """An AddRequest of an image (or of a hash in the collection's algorithm, with its
-    quality when known)."""
+    quality and its crop hashes when known)."""
     on_existing = pb.ON_EXISTING_ID_ERROR
     if replace:
         on_existing = pb.ON_EXISTING_ID_REPLACE
@@ -99,6 +100,8 @@ def add_request(
         request.duplicate_radius = duplicate_radius
     if quality is not None and hash is not None:
         request.quality = quality
+    if hash is not None:
+        request.crop_hashes.extend(pb.Fingerprint(hex=h) for h in crop_hashes)
     return request
 
 
@@ -115,9 +118,10 @@ def search_request(
     include_metadata: bool = False,
     exclude_self: bool = False,
     query_quality: int | None = None,
+    crop_hashes: Sequence[str] = (),
 ) -> pb.SearchRequest:
-    """A SearchRequest by image, hash (16 hex digits, with its quality when known) or
-    stored id."""
+    """A SearchRequest by image, hash (16 hex digits, with its quality and crop hashes when
+    known) or stored id."""
     request = pb.SearchRequest(
         collection=collection,
         k=k,
@@ -133,6 +137,8 @@ def search_request(
         request.max_distance = max_distance
     if query_quality is not None and hash is not None:
         request.query_quality = query_quality
+    if hash is not None:
+        request.crop_hashes.extend(pb.Fingerprint(hex=h) for h in crop_hashes)
     return request
 
 
@@ -175,8 +181,10 @@ class _Channel:
         self.timeout = timeout
 
 
-def _hash_request(image: bytes, algorithm: str, orientations: bool) -> pb.HashRequest:
-    return pb.HashRequest(image=image, algorithm=algorithm, orientations=orientations)
+def _hash_request(
+    image: bytes, algorithm: str, orientations: bool, crops: bool = False
+) -> pb.HashRequest:
+    return pb.HashRequest(image=image, algorithm=algorithm, orientations=orientations, crops=crops)
 
 
 def _delete_request(ids: Iterable[str], collection: str) -> pb.DeleteRequest:
@@ -203,12 +211,11 @@ class Client(_Channel):
             raise NeardupRpcError.from_rpc_error(error) from None
 
     def hash(
-        self, image: bytes, algorithm: str = "", orientations: bool = False
+        self, image: bytes, algorithm: str = "", orientations: bool = False, crops: bool = False
     ) -> pb.HashResponse:
-        """The hash of an image (nothing stored)."""
-        return cast(
-            pb.HashResponse, self._call("Hash", _hash_request(image, algorithm, orientations))
-        )
+        """The hash of an image (nothing stored); its crop hashes too with `crops`."""
+        request = _hash_request(image, algorithm, orientations, crops)
+        return cast(pb.HashResponse, self._call("Hash", request))
 
     def add(self, image: bytes | None = None, **options: Any) -> pb.AddResponse:
         """Stores an image or a hash (options as `add_request`)."""
@@ -276,10 +283,10 @@ class AsyncClient(_Channel):
             raise NeardupRpcError.from_rpc_error(error) from None
 
     async def hash(
-        self, image: bytes, algorithm: str = "", orientations: bool = False
+        self, image: bytes, algorithm: str = "", orientations: bool = False, crops: bool = False
     ) -> pb.HashResponse:
-        """The hash of an image (nothing stored)."""
-        request = _hash_request(image, algorithm, orientations)
+        """The hash of an image (nothing stored); its crop hashes too with `crops`."""
+        request = _hash_request(image, algorithm, orientations, crops)
         return cast(pb.HashResponse, await self.call("Hash", request))
 
     async def add(self, image: bytes | None = None, **options: Any) -> pb.AddResponse:

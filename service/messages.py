@@ -24,6 +24,7 @@ __all__ = [
     "collection_message",
     "fingerprint_from_message",
     "fingerprint_message",
+    "fingerprints_from_messages",
     "index_overrides",
     "on_existing_from_message",
     "search_message",
@@ -41,6 +42,13 @@ def fingerprint_message(fingerprint: Fingerprint) -> pb.Fingerprint:
 def fingerprint_from_message(message: pb.Fingerprint, default_algorithm: str) -> Fingerprint:
     """A hash from the wire; an empty algorithm means the context's (raises InvalidHash)."""
     return Fingerprint.from_hex(message.hex, message.algorithm or default_algorithm)
+
+
+def fingerprints_from_messages(
+    messages: Sequence[pb.Fingerprint], default_algorithm: str
+) -> list[Fingerprint]:
+    """Hashes from a repeated field (raises InvalidHash)."""
+    return [fingerprint_from_message(m, default_algorithm) for m in messages]
 
 
 def on_existing_from_message(value: int) -> OnExistingId:
@@ -79,6 +87,7 @@ def collection_message(info: CollectionInfo) -> pb.Collection:
         index=_params_message(info.params),
         created_unix_ms=info.created_unix_ms,
         min_quality=info.min_quality,
+        crop_hashes=info.crop_hashes,
     )
 
 
@@ -92,6 +101,7 @@ def stored_image_message(image: StoredImage, include_metadata: bool = True) -> p
         sequence=image.sequence,
         added_unix_ms=image.added_unix_ms,
         quality=image.quality,
+        crop_hashes=[fingerprint_message(c) for c in image.crops],
     )
 
 
@@ -108,6 +118,7 @@ def add_matches(target: Any, matches: Sequence[Match], include_metadata: bool) -
             distance=match.distance,
             similarity=match.similarity,
             orientation=int(match.orientation),
+            via_crop=match.via_crop,
         )
         added.hash.hex = image.fingerprint.hex
         added.hash.algorithm = image.fingerprint.algorithm

@@ -141,13 +141,16 @@ class NeardupServicer:
     async def _run(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
-    def _hash(self, data: bytes, algorithm: str, orientations: bool, field: str) -> ImageHashes:
+    def _hash(
+        self, data: bytes, algorithm: str, orientations: bool, field: str, crops: bool = False
+    ) -> ImageHashes:
         return _at(
             field,
             lambda: hash_image(
-                data, algorithm, orientations=orientations, limits=self.limits.decode
+                data, algorithm, orientations=orientations, crops=crops,
+                limits=self.limits.decode,
             ),
-        )
+        )  # fmt: skip
 
     # -- collections ----------------------------------------------------------------------
     @_refusing
@@ -163,6 +166,7 @@ class NeardupServicer:
                 radius,
                 messages.index_overrides(request.index),
                 min_quality=floor,
+                crop_hashes=request.crop_hashes,
             )
         )
         return messages.collection_message(info)
@@ -193,7 +197,9 @@ class NeardupServicer:
     @_refusing
     async def Hash(self, request: pb.HashRequest, context: Any) -> pb.HashResponse:
         hashes = await self._run(
-            lambda: self._hash(request.image, request.algorithm, request.orientations, "image")
+            lambda: self._hash(
+                request.image, request.algorithm, request.orientations, "image", request.crops
+            )
         )
         return pb.HashResponse(
             hash=messages.fingerprint_message(hashes.fingerprint),
@@ -202,6 +208,7 @@ class NeardupServicer:
             height=hashes.height,
             format=hashes.format,
             quality=hashes.quality,
+            crop_hashes=[messages.fingerprint_message(f) for f in hashes.crop_fingerprints],
         )
 
     @_refusing
@@ -249,13 +256,18 @@ class NeardupServicer:
         source = request.WhichOneof("source")
         quality: int | None
         if source == "image":
-            hashes = self._hash(request.image, info.algorithm, False, "image")
+            hashes = self._hash(request.image, info.algorithm, False, "image", info.crop_hashes)
             fingerprint, quality = hashes.fingerprint, hashes.quality
+            crops: Sequence[Fingerprint] = hashes.crop_fingerprints
         elif source == "hash":
             fingerprint = _at(
                 "hash.hex", lambda: messages.fingerprint_from_message(request.hash, info.algorithm)
             )
             quality = request.quality if request.HasField("quality") else None
+            crops = _at(
+                "crop_hashes",
+                lambda: messages.fingerprints_from_messages(request.crop_hashes, info.algorithm),
+            )
         else:
             raise InvalidArgument("an add needs an image or a hash", "source")
         return self.engine.submit_add(
@@ -270,6 +282,7 @@ class NeardupServicer:
             reject_duplicates=request.reject_duplicates,
             max_duplicates=request.max_duplicates or 10,
             quality=quality,
+            crops=crops,
         )
 
     async def _added(self, request: pb.AddRequest) -> pb.AddResponse:
@@ -338,12 +351,16 @@ class NeardupServicer:
             raise InvalidArgument("orientations need an image query", "orientations")
         exclude = None
         quality: int | None = None
+        crops: Sequence[Fingerprint] = ()
         if query == "image":
-            hashes = self._hash(request.image, info.algorithm, request.orientations, "image")
+            hashes = self._hash(
+                request.image, info.algorithm, request.orientations, "image", info.crop_hashes
+            )
             queries: Sequence[Fingerprint] = (
                 hashes.orientations if request.orientations else [hashes.fingerprint]
             )
             quality = hashes.quality
+            crops = [f for oriented in hashes.crops for f in oriented]
         elif query == "hash":
             queries = [
                 _at(
@@ -352,9 +369,13 @@ class NeardupServicer:
                 )
             ]
             quality = request.query_quality if request.HasField("query_quality") else None
+            crops = _at(
+                "crop_hashes",
+                lambda: messages.fingerprints_from_messages(request.crop_hashes, info.algorithm),
+            )
         elif query == "id":
             stored = _at("id", lambda: self.engine.get(request.collection, request.id))
-            queries, quality = [stored.fingerprint], stored.quality
+            queries, quality, crops = [stored.fingerprint], stored.quality, stored.crops
             exclude = request.id if request.exclude_self else None
         else:
             raise InvalidArgument("a search needs an image, a hash or an id", "query")
@@ -367,6 +388,7 @@ class NeardupServicer:
                 exact=request.exact,
                 exclude_id=exclude,
                 query_quality=quality,
+                crop_queries=crops,
             )
         except AlgorithmMismatch as exc:
             raise _AtField(exc, "hash.algorithm") from exc

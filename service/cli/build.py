@@ -58,6 +58,11 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--update", action="store_true", help="re-hash stored files whose size or mtime changed"
     )
+    command.add_argument(
+        "--crop-hashes",
+        action="store_true",
+        help="create the collection with crop hashes (a crop then finds its original)",
+    )
 
 
 def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
@@ -67,14 +72,14 @@ def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
 
 
 def _hash_file(
-    file: LibraryFile, algorithm: str
-) -> tuple[Fingerprint, dict[str, str], int] | Exception:
+    file: LibraryFile, algorithm: str, crops: bool
+) -> tuple[Fingerprint, dict[str, str], int, tuple[Fingerprint, ...]] | Exception:
     """The file's hash, the metadata a build records (where the file is, its size and
-    modification time for --update, its header's size and format for the report) and the
-    hash's quality, or why it could not be hashed."""
+    modification time for --update, its header's size and format for the report), the
+    hash's quality and its crop hashes (with `crops`), or why it could not be hashed."""
     try:
         status = file.path.stat()
-        hashes = hash_image(read_image_file(file.path), algorithm)
+        hashes = hash_image(read_image_file(file.path), algorithm, crops=crops)
     except (OSError, NeardupError) as exc:
         return exc
     metadata = {
@@ -87,7 +92,7 @@ def _hash_file(
     path = str(file.path.absolute())
     if len(path.encode()) <= bounds.MAX_METADATA_VALUE_BYTES:
         metadata["path"] = path
-    return hashes.fingerprint, metadata, hashes.quality
+    return hashes.fingerprint, metadata, hashes.quality, hashes.crop_fingerprints
 
 
 def _unchanged(file: LibraryFile, metadata: Mapping[str, str]) -> bool:
@@ -165,10 +170,15 @@ class _Build:
             ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as hashing,
             ThreadPoolExecutor(max_workers=1) as writing,
         ):
+            target = self.target
+
+            def hash_one(file: LibraryFile) -> Any:
+                return _hash_file(file, target.algorithm, target.crop_hashes)
+
             written: Future[None] | None = None
             for files in _batches(library_files(sources, id_prefix)):
                 todo, replacing = self.todo(files)
-                outcomes = hashing.map(lambda f: _hash_file(f, self.target.algorithm), todo)
+                outcomes = hashing.map(hash_one, todo)
                 batch = self.sort(todo, outcomes)
                 if written is not None:
                     written.result()
@@ -189,9 +199,9 @@ def run(args: argparse.Namespace) -> int:
         Path(args.data_dir) / ERRORS_FILE if args.data_dir else Path(ERRORS_FILE)
     )
     target: BuildTarget = (
-        ServerTarget(args, args.collection, args.algorithm)
+        ServerTarget(args, args.collection, args.algorithm, args.crop_hashes)
         if args.server
-        else DataDirTarget(args.data_dir, args.collection, args.algorithm)
+        else DataDirTarget(args.data_dir, args.collection, args.algorithm, args.crop_hashes)
     )
     try:
         with errors_path.open("w", encoding="utf-8") as errors:

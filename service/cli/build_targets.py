@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Batch", "BuildTarget", "DataDirTarget", "ServerTarget", "Stored"]
 
-Batch = list[tuple[str, Fingerprint, dict[str, str], int]]  # id, hash, metadata, quality
+# id, hash, metadata, quality, crop hashes (none unless the collection has crop_hashes)
+Batch = list[tuple[str, Fingerprint, dict[str, str], int, tuple[Fingerprint, ...]]]
 
 
 @dataclass
@@ -37,9 +38,11 @@ class Stored:
 
 
 class BuildTarget(Protocol):
-    """What a build needs of where it writes."""
+    """What a build needs of where it writes: the collection's algorithm, and whether it
+    indexes crop hashes (the build then hashes them)."""
 
     algorithm: str
+    crop_hashes: bool
 
     def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         """The stored ids among these (at most a batch), with their metadata."""
@@ -54,17 +57,27 @@ class BuildTarget(Protocol):
         ...
 
 
-def _refuse_other_algorithm(collection: str, holds: str, wanted: str | None) -> None:
+def _refuse_other_settings(
+    collection: str, holds: str, wanted: str | None, has_crops: bool, wants_crops: bool
+) -> None:
     if wanted and wanted != holds:
         raise InvalidArgument(
             f"collection {collection!r} holds {holds!r} hashes, not {wanted!r}", "algorithm"
+        )
+    if wants_crops and not has_crops:
+        raise InvalidArgument(
+            f"collection {collection!r} exists without crop hashes, which are set when a "
+            "collection is created: build into a new one (--collection NAME)",
+            "crop_hashes",
         )
 
 
 class DataDirTarget:
     """A data dir, opened (and locked) for the build's duration."""
 
-    def __init__(self, data_dir: str, collection: str, algorithm: str | None) -> None:
+    def __init__(
+        self, data_dir: str, collection: str, algorithm: str | None, crop_hashes: bool = False
+    ) -> None:
         from neardup.index import Engine  # FAISS and SQLite: only for a data dir
 
         self._engine: Engine = Engine(data_dir)
@@ -73,12 +86,17 @@ class DataDirTarget:
             try:
                 info = self._engine.collection(collection)
             except UnknownCollection:
-                info = self._engine.create_collection(collection, algorithm or "")
-            _refuse_other_algorithm(collection, info.algorithm, algorithm)
+                info = self._engine.create_collection(
+                    collection, algorithm or "", crop_hashes=crop_hashes
+                )
+            _refuse_other_settings(
+                collection, info.algorithm, algorithm, info.crop_hashes, crop_hashes
+            )
         except BaseException:
             self._engine.close()
             raise
         self.algorithm = info.algorithm
+        self.crop_hashes = info.crop_hashes
 
     def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         found = self._engine.get_many(self._collection, ids) if ids else {}
@@ -94,8 +112,9 @@ class DataDirTarget:
             self._engine.submit_add(
                 self._collection, image_id, fingerprint, metadata,
                 on_existing=OnExistingId.REPLACE, find_duplicates=False, quality=quality,
+                crops=crops,
             )
-            for image_id, fingerprint, metadata, quality in replacing
+            for image_id, fingerprint, metadata, quality, crops in replacing
         ]  # fmt: skip
         for update in updates:
             update.result()
@@ -110,7 +129,13 @@ class ServerTarget:
     """A running server: GetMany for the resume, AddStream (flow-controlled by gRPC and the
     server's window) for the writes."""
 
-    def __init__(self, args: argparse.Namespace, collection: str, algorithm: str | None) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        collection: str,
+        algorithm: str | None,
+        crop_hashes: bool = False,
+    ) -> None:
         from neardup.service.client import NeardupRpcError
         from neardup.v1 import neardup_pb2 as pb
 
@@ -122,17 +147,22 @@ class ServerTarget:
             try:
                 self._client.call(
                     "CreateCollection",
-                    pb.CreateCollectionRequest(name=collection, algorithm=algorithm or ""),
+                    pb.CreateCollectionRequest(
+                        name=collection, algorithm=algorithm or "", crop_hashes=crop_hashes
+                    ),
                 )
             except NeardupRpcError as error:
                 if error.code.name != "ALREADY_EXISTS":
                     raise
-            holds = self._client.stats(collection).collection.algorithm
-            _refuse_other_algorithm(collection, holds, algorithm)
+            info = self._client.stats(collection).collection
+            _refuse_other_settings(
+                collection, info.algorithm, algorithm, info.crop_hashes, crop_hashes
+            )
         except BaseException:
             self._client.close()
             raise
-        self.algorithm = holds
+        self.algorithm = info.algorithm
+        self.crop_hashes = info.crop_hashes
 
     def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         if not ids:
@@ -148,13 +178,15 @@ class ServerTarget:
             add_request(
                 id=image_id, hash=fingerprint.hex, collection=self._collection,
                 metadata=metadata, skip_existing=not replace, replace=replace,
-                quality=quality,
+                quality=quality, crop_hashes=[c.hex for c in crops],
             )
             for items, replace in ((new, False), (replacing, True))
-            for image_id, fingerprint, metadata, quality in items
+            for image_id, fingerprint, metadata, quality, crops in items
         ]  # fmt: skip
         for request in requests:
             request.hash.algorithm = self.algorithm
+            for crop in request.crop_hashes:
+                crop.algorithm = self.algorithm
         result = Stored()
         for response in self._client.add_stream(requests):
             if response.HasField("error"):

@@ -3,10 +3,12 @@ as connected components, or with `strict` as groups in which every pair is withi
 
 The edges come from exact radius searches of each distinct code (`near`: the engine's
 substring tables or flat scan, or a server's SearchBatch), never from comparing every pair;
-images that share a code are one group's members at distance 0. Images whose hash quality is
-below the collection's floor join no group (blank pictures). Largest groups first; each
-names a representative: the image with the most pixels where the build recorded sizes,
-then the largest file, then the first id.
+images that share a code are one group's members at distance 0. In a collection with crop
+hashes an image is also searched, and found, by its crop hashes: a crop joins its
+original's group, and a distance is that of the images' nearest two codes. Images whose
+hash quality is below the collection's floor join no group (blank pictures). Largest groups
+first; each names a representative: the image with the most pixels where the build recorded
+sizes, then the largest file, then the first id.
 
 Plain functions over values; no state, thread-safe.
 """
@@ -32,6 +34,12 @@ class ReportImage:
     code: int
     metadata: Mapping[str, str]
     quality: int | None = None  # None: unknown (a bare hash)
+    crops: tuple[int, ...] = ()  # its crop hashes, in a collection with crop hashes
+
+    def distance(self, other: ReportImage) -> int:
+        """Bits between the two images' nearest codes (hash or crop hash)."""
+        return min((a ^ b).bit_count() for a in (self.code, *self.crops)
+                   for b in (other.code, *other.crops))  # fmt: skip
 
     @property
     def pixels(self) -> int:
@@ -82,15 +90,30 @@ class _Components:
             self._parent[max(root_a, root_b)] = min(root_a, root_b)
 
 
-def _neighbours(codes: Sequence[int], near: Near) -> list[dict[int, int]]:
-    """Per code number: the numbers of the other stored codes within the radius, and their
-    distances."""
-    number = {code: i for i, code in enumerate(codes)}
-    found: list[dict[int, int]] = []
-    for start in range(0, len(codes), NEAR_BATCH):
-        chunk = codes[start : start + NEAR_BATCH]
+def _neighbours(by_code: Mapping[int, list[ReportImage]], near: Near) -> list[dict[int, int]]:
+    """Per code number (the hashes of `by_code`, in order): the numbers of the other codes
+    within the radius of any of their images' codes (hash or crop hash), and the distance."""
+    number = {code: i for i, code in enumerate(by_code)}
+    crop_owners: dict[int, list[int]] = {}  # a crop hash -> the numbers of its images' hashes
+    for code, carriers in by_code.items():
+        for crop in {c for image in carriers for c in image.crops}:
+            crop_owners.setdefault(crop, []).append(number[code])
+
+    def owners(code: int) -> Sequence[int]:
+        of_crop = crop_owners.get(code, ())
+        own = number.get(code)
+        return of_crop if own is None else (own, *of_crop)
+
+    found: list[dict[int, int]] = [{} for _ in by_code]
+    asked = [*number, *(c for c in crop_owners if c not in number)]
+    for start in range(0, len(asked), NEAR_BATCH):
+        chunk = asked[start : start + NEAR_BATCH]
         for code, matches in zip(chunk, near(chunk), strict=True):
-            found.append({number[c]: d for c, d in matches if c != code and c in number})
+            for other, distance in matches:
+                for a in owners(code):
+                    for b in owners(other):
+                        if a != b and distance < found[a].get(b, 65):
+                            found[a][b] = found[b][a] = distance
     return found
 
 
@@ -117,7 +140,7 @@ def _strict_split(
 def _group(images: Iterable[ReportImage]) -> Group:
     ordered = sorted(images, key=lambda i: (-i.pixels, -i.bytes, i.id))
     head = ordered[0]
-    return Group(ordered, {i.id: (i.code ^ head.code).bit_count() for i in ordered})
+    return Group(ordered, {i.id: i.distance(head) for i in ordered})
 
 
 def below_floor(images: Iterable[ReportImage], min_quality: int) -> list[ReportImage]:
@@ -137,7 +160,7 @@ def duplicate_groups(
         if image.id not in left_out:
             by_code.setdefault(image.code, []).append(image)
     codes = list(by_code)
-    adjacent = _neighbours(codes, near)
+    adjacent = _neighbours(by_code, near)
     components = _Components(len(codes))
     for number, neighbours in enumerate(adjacent):
         for other in neighbours:

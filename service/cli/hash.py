@@ -2,7 +2,8 @@
 Unreadable files are reported on stderr with the reason; the others are still printed, and
 the exit status is 1 if any file failed. With --orientations the line holds 8 hashes,
 TAB-separated, then the path; the hashes in the contract's Orientation order. With --quality
-each line holds the hash's quality score (0-100) before the path."""
+each line holds the hash's quality score (0-100) before the path; with --crops, the hashes of
+the centre crops a crop_hashes collection indexes (largest first) follow the hash(es)."""
 
 from __future__ import annotations
 
@@ -37,19 +38,29 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print each hash's quality (0-100: structure the hash sees) before the path",
     )
+    command.add_argument(
+        "--crops",
+        action="store_true",
+        help="also print the centre crops' hashes (phash, phash-1), after the hash(es)",
+    )
     command.add_argument("paths", nargs="+", metavar="PATH", type=str)
 
 
 def _hash_one(
-    path: str, algorithm: str, orientations: bool, quality: bool
+    path: str, algorithm: str, orientations: bool, quality: bool, crops: bool
 ) -> tuple[str, str | None]:
     """(output line, None) or ("", error message) for one file."""
     try:
-        hashes = hash_image(read_image_file(path), algorithm, orientations=orientations)
+        hashes = hash_image(
+            read_image_file(path), algorithm, orientations=orientations, crops=crops
+        )
     except (OSError, NeardupError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return "", f"neardup: {path}: {reason}"
-    fields = hashes.orientations if orientations else (hashes.fingerprint,)
+    fields = (
+        *(hashes.orientations if orientations else (hashes.fingerprint,)),
+        *hashes.crop_fingerprints,
+    )
     score = [str(hashes.quality)] if quality else []
     return "\t".join([*(f.hex for f in fields), *score, path]), None
 
@@ -60,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     workers = min(len(args.paths), os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(
-            lambda p: _hash_one(p, args.algorithm, args.orientations, args.quality), args.paths
+            lambda p: _hash_one(p, args.algorithm, args.orientations, args.quality, args.crops),
+            args.paths,
         )
         for line, error in results:  # in the order given, as each completes
             if error is not None:

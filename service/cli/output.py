@@ -27,8 +27,10 @@ def match_row(
     distance: int,
     orientation: str | None,
     quality: int | None = None,
+    via_crop: bool = False,
 ) -> dict[str, Any]:
-    """One match as the CLI prints it (quality: the stored hash's, when known)."""
+    """One match as the CLI prints it (quality: the stored hash's, when known; via_crop:
+    found through a crop hash)."""
     row: dict[str, Any] = {
         "id": image_id,
         "hash": hex_hash,
@@ -39,6 +41,8 @@ def match_row(
         row["orientation"] = orientation
     if quality is not None:
         row["quality"] = quality
+    if via_crop:
+        row["via_crop"] = True
     return row
 
 

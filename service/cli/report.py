@@ -73,7 +73,10 @@ class _DataDir:
         after = ""
         while page := self._engine.list_images(self._collection, after, _PAGE):
             for image in page:
-                yield ReportImage(image.id, image.fingerprint.value, image.metadata, image.quality)
+                yield ReportImage(
+                    image.id, image.fingerprint.value, image.metadata, image.quality,
+                    tuple(c.value for c in image.crops),
+                )  # fmt: skip
             after = page[-1].id
 
     def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]:
@@ -110,7 +113,10 @@ class _Server:
             page = self._client.call("List", request)
             for image in page.images:
                 quality = image.quality if image.HasField("quality") else None
-                yield ReportImage(image.id, int(image.hash.hex, 16), dict(image.metadata), quality)
+                crops = tuple(int(c.hex, 16) for c in image.crop_hashes)
+                yield ReportImage(
+                    image.id, int(image.hash.hex, 16), dict(image.metadata), quality, crops
+                )
             if not (token := page.next_page_token):
                 return
 

@@ -1,5 +1,6 @@
 """Prints the matches nearest first: with --json a JSON list of {"id", "hash", "distance",
-"similarity"} (and "orientation" with --orientations), else one line per match: hash,
+"similarity"} (and "orientation" with --orientations, "via_crop" for a match through a crop
+hash), else one line per match: hash,
 distance, id (TAB-separated). Default: the 10 nearest within the collection's radius. With
 --data-dir it opens the data dir itself (no server may have it open); with --server it asks
 a running server."""
@@ -48,15 +49,18 @@ def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             raise InvalidArgument("--orientations needs an IMAGE query", "orientations")
         if args.image is not None:
             hashes = hash_image(
-                read_image_file(args.image), info.algorithm, orientations=args.orientations
-            )
+                read_image_file(args.image), info.algorithm, orientations=args.orientations,
+                crops=info.crop_hashes,
+            )  # fmt: skip
             queries = list(hashes.orientations) if args.orientations else [hashes.fingerprint]
             quality: int | None = hashes.quality
+            crops = [f for oriented in hashes.crops for f in oriented]
         elif args.hash is not None:
             queries, quality = [Fingerprint.from_hex(args.hash, info.algorithm)], None
+            crops = []
         else:
             stored = engine.get(args.collection, args.id)
-            queries, quality = [stored.fingerprint], stored.quality
+            queries, quality, crops = [stored.fingerprint], stored.quality, list(stored.crops)
         result = engine.search(
             args.collection,
             queries,
@@ -64,6 +68,7 @@ def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             radius=args.radius,
             exact=args.exact,
             query_quality=quality,
+            crop_queries=crops,
         )
     print_quality_note(result.quality_note)
     return [
@@ -73,6 +78,7 @@ def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             m.distance,
             m.orientation.name.lower() if args.orientations else None,
             m.image.quality,
+            m.via_crop,
         )
         for m in result.matches
     ]
@@ -102,6 +108,7 @@ def _remote_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             if args.orientations
             else None,
             m.quality if m.HasField("quality") else None,
+            m.via_crop,
         )
         for m in result.matches
     ]

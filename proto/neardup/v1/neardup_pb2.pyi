@@ -66,18 +66,20 @@ class Fingerprint(_message.Message):
     def __init__(self, hex: _Optional[str] = ..., algorithm: _Optional[str] = ...) -> None: ...
 
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "index", "min_quality")
+    __slots__ = ("name", "algorithm", "default_radius", "index", "min_quality", "crop_hashes")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
     index: IndexParams
     min_quality: int
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ...) -> None: ...
+    crop_hashes: bool
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ...) -> None: ...
 
 class IndexParams(_message.Message):
     __slots__ = ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes", "substring_tables_min_codes")
@@ -96,7 +98,7 @@ class IndexParams(_message.Message):
     def __init__(self, hnsw_m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., ef_search: _Optional[int] = ..., exact_threshold: _Optional[int] = ..., hnsw_max_codes: _Optional[int] = ..., substring_tables_min_codes: _Optional[int] = ...) -> None: ...
 
 class Collection(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality")
+    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality", "crop_hashes")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +106,7 @@ class Collection(_message.Message):
     INDEX_FIELD_NUMBER: _ClassVar[int]
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
@@ -111,7 +114,8 @@ class Collection(_message.Message):
     index: IndexParams
     created_unix_ms: int
     min_quality: int
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., min_quality: _Optional[int] = ...) -> None: ...
+    crop_hashes: bool
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ...) -> None: ...
 
 class ListCollectionsRequest(_message.Message):
     __slots__ = ()
@@ -166,30 +170,34 @@ class StatsResponse(_message.Message):
     def __init__(self, collection: _Optional[_Union[Collection, _Mapping]] = ..., code_count: _Optional[int] = ..., dead_slots: _Optional[int] = ..., index_kind: _Optional[str] = ..., default_top_k_path: _Optional[_Union[SearchPath, str]] = ..., store_sequence: _Optional[int] = ..., snapshot_sequence: _Optional[int] = ..., snapshot_age_seconds: _Optional[float] = ..., index_memory_bytes: _Optional[int] = ..., snapshot_bytes: _Optional[int] = ...) -> None: ...
 
 class HashRequest(_message.Message):
-    __slots__ = ("image", "algorithm", "orientations")
+    __slots__ = ("image", "algorithm", "orientations", "crops")
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     ORIENTATIONS_FIELD_NUMBER: _ClassVar[int]
+    CROPS_FIELD_NUMBER: _ClassVar[int]
     image: bytes
     algorithm: str
     orientations: bool
-    def __init__(self, image: _Optional[bytes] = ..., algorithm: _Optional[str] = ..., orientations: _Optional[bool] = ...) -> None: ...
+    crops: bool
+    def __init__(self, image: _Optional[bytes] = ..., algorithm: _Optional[str] = ..., orientations: _Optional[bool] = ..., crops: _Optional[bool] = ...) -> None: ...
 
 class HashResponse(_message.Message):
-    __slots__ = ("hash", "orientation_hashes", "width", "height", "format", "quality")
+    __slots__ = ("hash", "orientation_hashes", "width", "height", "format", "quality", "crop_hashes")
     HASH_FIELD_NUMBER: _ClassVar[int]
     ORIENTATION_HASHES_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     hash: Fingerprint
     orientation_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
     width: int
     height: int
     format: str
     quality: int
-    def __init__(self, hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., quality: _Optional[int] = ...) -> None: ...
+    crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
+    def __init__(self, hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
 
 class CompareOperand(_message.Message):
     __slots__ = ("image", "hash")
@@ -226,7 +234,7 @@ class CompareResponse(_message.Message):
     def __init__(self, distance: _Optional[int] = ..., similarity: _Optional[float] = ..., a: _Optional[_Union[Fingerprint, _Mapping]] = ..., b: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation: _Optional[_Union[Orientation, str]] = ...) -> None: ...
 
 class AddRequest(_message.Message):
-    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates", "quality")
+    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates", "quality", "crop_hashes")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -244,6 +252,7 @@ class AddRequest(_message.Message):
     REJECT_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     MAX_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     image: bytes
@@ -254,7 +263,8 @@ class AddRequest(_message.Message):
     reject_duplicates: bool
     max_duplicates: int
     quality: int
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ..., quality: _Optional[int] = ...) -> None: ...
+    crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
 
 class AddResponse(_message.Message):
     __slots__ = ("outcome", "image", "duplicates", "quality_note")
@@ -307,7 +317,7 @@ class DeleteResponse(_message.Message):
     def __init__(self, deleted: _Optional[int] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("collection", "image", "hash", "id", "k", "max_distance", "orientations", "exact", "include_metadata", "exclude_self", "query_quality")
+    __slots__ = ("collection", "image", "hash", "id", "k", "max_distance", "orientations", "exact", "include_metadata", "exclude_self", "query_quality", "crop_hashes")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +329,7 @@ class SearchRequest(_message.Message):
     INCLUDE_METADATA_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_SELF_FIELD_NUMBER: _ClassVar[int]
     QUERY_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     collection: str
     image: bytes
     hash: Fingerprint
@@ -330,10 +341,11 @@ class SearchRequest(_message.Message):
     include_metadata: bool
     exclude_self: bool
     query_quality: int
-    def __init__(self, collection: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., id: _Optional[str] = ..., k: _Optional[int] = ..., max_distance: _Optional[int] = ..., orientations: _Optional[bool] = ..., exact: _Optional[bool] = ..., include_metadata: _Optional[bool] = ..., exclude_self: _Optional[bool] = ..., query_quality: _Optional[int] = ...) -> None: ...
+    crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
+    def __init__(self, collection: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., id: _Optional[str] = ..., k: _Optional[int] = ..., max_distance: _Optional[int] = ..., orientations: _Optional[bool] = ..., exact: _Optional[bool] = ..., include_metadata: _Optional[bool] = ..., exclude_self: _Optional[bool] = ..., query_quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("id", "hash", "distance", "similarity", "orientation", "metadata", "quality")
+    __slots__ = ("id", "hash", "distance", "similarity", "orientation", "metadata", "quality", "via_crop")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +360,7 @@ class Match(_message.Message):
     ORIENTATION_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
+    VIA_CROP_FIELD_NUMBER: _ClassVar[int]
     id: str
     hash: Fingerprint
     distance: int
@@ -355,7 +368,8 @@ class Match(_message.Message):
     orientation: Orientation
     metadata: _containers.ScalarMap[str, str]
     quality: int
-    def __init__(self, id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., distance: _Optional[int] = ..., similarity: _Optional[float] = ..., orientation: _Optional[_Union[Orientation, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., quality: _Optional[int] = ...) -> None: ...
+    via_crop: bool
+    def __init__(self, id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., distance: _Optional[int] = ..., similarity: _Optional[float] = ..., orientation: _Optional[_Union[Orientation, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., quality: _Optional[int] = ..., via_crop: _Optional[bool] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("matches", "path", "query", "truncated", "quality_note", "query_quality")
@@ -418,7 +432,7 @@ class GetManyResponse(_message.Message):
     def __init__(self, images: _Optional[_Iterable[_Union[StoredImage, _Mapping]]] = ...) -> None: ...
 
 class StoredImage(_message.Message):
-    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms", "quality")
+    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms", "quality", "crop_hashes")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -433,6 +447,7 @@ class StoredImage(_message.Message):
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ADDED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
+    CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     hash: Fingerprint
@@ -440,7 +455,8 @@ class StoredImage(_message.Message):
     sequence: int
     added_unix_ms: int
     quality: int
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ..., quality: _Optional[int] = ...) -> None: ...
+    crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
 
 class ListRequest(_message.Message):
     __slots__ = ("collection", "page_size", "page_token", "include_metadata")

@@ -50,6 +50,17 @@ def test_the_algorithm_option_selects_the_algorithm(algorithm: str) -> None:
     assert result.stdout == f"{hash_image(path.read_bytes(), algorithm).fingerprint.hex}\t{path}\n"
 
 
+def test_crops_prints_the_centre_crops_hashes_after_the_hash() -> None:
+    path = IMAGES / "mate__Garden.jpg"
+    hashes = hash_image(path.read_bytes(), crops=True)
+    result = run("hash", "--crops", str(path))
+    assert result.returncode == 0, result.stderr
+    crops = [f.hex for f in hashes.crop_fingerprints]
+    assert result.stdout == "\t".join([hashes.fingerprint.hex, *crops, str(path)]) + "\n"
+    refused = run("hash", "--crops", "--algorithm", "phash-c", str(path))
+    assert refused.returncode == 1 and "no crop hashes" in refused.stderr
+
+
 def test_unreadable_files_go_to_stderr_the_others_are_printed_and_the_exit_status_is_1(
     tmp_path: Path,
 ) -> None:

@@ -95,6 +95,43 @@ def test_a_report_through_a_server_equals_the_offline_one(
     assert report(*into) == report("--data-dir", str(built))
 
 
+@pytest.fixture(scope="module")
+def cropped_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two photos and a 15% centre crop of one of them."""
+    import io
+
+    from neardup.index.fingerprint.crops import centre_box
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("cropped")
+    for name in ("mate__LadyBird.jpg", "debian__futureprototype.jpg"):
+        with Image.open(io.BytesIO((IMAGES / name).read_bytes())) as image:
+            photo = image.convert("RGB").resize((640, 400), Image.Resampling.LANCZOS)
+        photo.save(folder / name, "JPEG", quality=90)
+        if name.startswith("mate"):
+            photo.crop(centre_box(640, 400, 0.85)).save(folder / "crop.jpg", "JPEG", quality=90)
+    return folder
+
+
+def test_with_crop_hashes_a_crop_joins_its_originals_group_offline_and_through_a_server(
+    cropped_library: Path, tmp_path: Path, server: RunningServer
+) -> None:
+    plain, cropping = tmp_path / "plain", tmp_path / "cropping"
+    assert run("build", str(cropped_library), "--data-dir", str(plain)).returncode == 0
+    assert report("--data-dir", str(plain))["groups"] == []
+    offline = ["--data-dir", str(cropping), "--collection", "cropped"]
+    built = run("build", str(cropped_library), *offline, "--crop-hashes")
+    assert built.returncode == 0, built.stderr
+    [group] = report(*offline)["groups"]  # type: ignore[misc]
+    assert group["ids"] == ["mate__LadyBird.jpg", "crop.jpg"]
+    assert 0 < group["distances"]["crop.jpg"] <= 10
+    into = ["--server", server.target, "--collection", "cropped"]
+    assert run("build", str(cropped_library), *into, "--crop-hashes").returncode == 0
+    assert report(*into) == report(*offline)
+    refused = run("build", str(cropped_library), "--data-dir", str(plain), "--crop-hashes")
+    assert refused.returncode == 2 and "'default' exists without crop hashes" in refused.stderr
+
+
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
