@@ -44,6 +44,7 @@ from .errors import (
     UnknownId,
 )
 from .fingerprint import Fingerprint, Orientation, get_algorithm
+from .fingerprint.crops import CROP_KEEPS
 from .hamming import CodeIndex, CodeMatch, CompactionReport, new_code_index
 from .records import (
     AddOutcome,
@@ -630,7 +631,10 @@ class Engine:
             sent += [q.value for q in crop_queries]
         limit = self.settings.result_limit
         bound = top_k if top_k is not None else limit
-        fetch = None if top_k is None else top_k + (exclude_id is not None)
+        # An image of a crop_hashes collection is up to 1 + len(CROP_KEEPS) of the nearest
+        # codes: ask for that many at once rather than find out and ask again.
+        per_image = 1 + len(CROP_KEEPS) if coll.info.crop_hashes else 1
+        fetch = None if top_k is None else (top_k + (exclude_id is not None)) * per_image
         while True:
             found = coll.index.search(sent, k=fetch, radius=within, exact=exact, limit=limit)
             with self._store.read() as conn:
@@ -639,7 +643,7 @@ class Engine:
                 )
             # Images under the quality floor drop out of a top-k, and an image found by its
             # hash and its crops' takes several codes: ask the index for more.
-            if fetch is None or len(matches) > bound or len(found.matches) < fetch:
+            if fetch is None or len(matches) >= bound or len(found.matches) < fetch:
                 break
             if fetch >= bounds.MAX_K * 4 or not (coll.info.min_quality or coll.info.crop_hashes):
                 break

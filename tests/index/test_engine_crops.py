@@ -186,3 +186,23 @@ def test_a_crop_code_many_images_share_is_read_up_to_the_limit(engine: Engine) -
         (f"copy{i:02d}", 1, True) for i in range(5)
     ]
     assert len(engine.search("c", [fp(CROP_A)], radius=0).matches) == 40
+
+
+def test_a_crop_lookup_reads_each_hits_image_by_key_not_the_whole_collection(
+    engine: Engine,
+) -> None:
+    from neardup.index.store import queries
+
+    add_original(engine)
+    conn = engine.store.reader()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    found = queries.nearest_images(conn, "c", "phash", {CROP_A: 1, FAR: 3}, 10, crops=True)
+    conn.set_trace_callback(None)
+    assert [(image.id, distance, code) for image, distance, code in found] == [
+        ("original", 1, CROP_A)
+    ]
+    [select] = [s for s in statements if s.lstrip().upper().startswith("WITH")]
+    plan = str(conn.execute("EXPLAIN QUERY PLAN " + select).fetchall())
+    assert "SEARCH images USING PRIMARY KEY (collection=? AND id=?)" in plan
+    assert "SEARCH crop_codes USING PRIMARY KEY (collection=? AND hash=?)" in plan
