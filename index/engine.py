@@ -288,7 +288,10 @@ class Engine:
                 f"crop_hashes needs an algorithm with crop hashes (phash, phash-1), not {algo!r}",
                 "crop_hashes",
             )
-        radius = bounds.DEFAULT_RADIUS if default_radius is None else default_radius
+        if default_radius is None:
+            radius = bounds.DEFAULT_CROP_RADIUS if crop_hashes else bounds.DEFAULT_RADIUS
+        else:
+            radius = default_radius
         bounds.check_radius(radius, "default_radius")
         floor = bounds.DEFAULT_MIN_QUALITY if min_quality is None else min_quality
         bounds.check_quality(floor, "min_quality")

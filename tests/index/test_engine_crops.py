@@ -46,7 +46,9 @@ def test_crop_hashes_need_an_algorithm_that_has_them(engine: Engine) -> None:
     with pytest.raises(InvalidArgument, match="crop_hashes needs") as raised:
         engine.create_collection("exact", algorithm="imagehash-4", crop_hashes=True)
     assert raised.value.field == "crop_hashes"
-    assert engine.collection("c").crop_hashes
+    assert (engine.collection("c").crop_hashes, engine.collection("c").default_radius) == (
+        True, 8,
+    )  # fmt: skip
     assert not engine.collection("").crop_hashes
 
 
