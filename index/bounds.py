@@ -14,8 +14,8 @@ from .fingerprint.value import BITS
 
 __all__ = [
     "DEFAULT_COLLECTION",
-    "DEFAULT_MIN_QUALITY",
     "DEFAULT_CROP_RADIUS",
+    "DEFAULT_MIN_QUALITY",
     "DEFAULT_RADIUS",
     "MAX_DELETE_IDS",
     "MAX_GET_IDS",
