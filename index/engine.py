@@ -88,18 +88,6 @@ class _BatchRow(NamedTuple):
     crops: tuple[Fingerprint, ...] = ()
 
 
-def _quality_note(info: CollectionInfo, quality: int | None) -> str:
-    """Why a hash of this quality matches only exactly in the collection ("" when it does
-    not: its quality is unknown, or at least the collection's floor)."""
-    if quality is None or quality >= info.min_quality:
-        return ""
-    return (
-        f"hash quality {quality} is below the collection's min_quality {info.min_quality}: "
-        "the picture has too little structure for near matches, so only exact hash matches "
-        "(distance 0) are reported"
-    )
-
-
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -389,7 +377,7 @@ class Engine:
             bounds.check_quality(quality, "quality")
         radius = coll.info.default_radius if duplicate_radius is None else duplicate_radius
         bounds.check_radius(radius, "duplicate_radius")
-        note = _quality_note(coll.info, quality)
+        note = coll.info.quality_note(quality)
         radius = 0 if note else radius
         kept_crops = self._kept_crops(coll, fingerprint, crops, quality)
         bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
@@ -458,7 +446,7 @@ class Engine:
             raise InvalidArgument(f"at most {bounds.MAX_CROPS} crop hashes", "crops")
         for crop in crops:
             self._check_fingerprint(coll, crop, "crops")
-        if not coll.info.crop_hashes or _quality_note(coll.info, quality):
+        if not coll.info.crop_hashes or coll.info.quality_note(quality):
             return ()
         kept = dict.fromkeys(c for c in crops if c != fingerprint)
         return tuple(kept)
@@ -627,7 +615,7 @@ class Engine:
             bounds.check_quality(query_quality, "query_quality")
         top_k = k or (None if radius is not None else 10)
         within = radius if (radius is not None or k) else coll.info.default_radius
-        note = _quality_note(coll.info, query_quality)
+        note = coll.info.quality_note(query_quality)
         within = 0 if note else within
         sent = [q.value for q in queries_]
         if coll.info.crop_hashes and not note:

@@ -26,7 +26,9 @@ say what was wrong and, where it helps, the limit or the accepted values.
     ├── Unavailable             cannot be served now; the same call can succeed later
     │   ├── DataDirInUse        another process holds the data dir
     │   ├── StoreClosed         the engine is closed (or closing)
-    │   └── IndexUnavailable    a collection's index is being resynchronised from the store
+    │   ├── IndexUnavailable    a collection's index is being resynchronised from the store
+    │   └── DatabaseFailure     the shared database behind the engine (Milvus) failed or
+    │                           is unreachable
     ├── StorageFailure          the data dir could not be written or read; nothing was
     │   │                       half-applied, and the same call can succeed once fixed
     │   ├── StorageFull         its disk (or quota) is full
@@ -48,6 +50,7 @@ __all__ = [
     "CollectionExists",
     "CorruptImage",
     "DataDirInUse",
+    "DatabaseFailure",
     "EmptyImage",
     "IdExists",
     "ImageTooLarge",
@@ -172,6 +175,12 @@ class StoreClosed(Unavailable):
 class IndexUnavailable(Unavailable):
     """A collection's index failed to apply a committed change and is being rebuilt from
     the store; its searches are refused until then rather than answered without it."""
+
+
+class DatabaseFailure(Unavailable):
+    """The shared database the engine runs on (Milvus) refused an operation for a reason of
+    its own (not ready, unreachable, rate-limited, an internal error); nothing the caller
+    sent was wrong, and the same call can succeed later."""
 
 
 class StorageFailure(NeardupError):

@@ -141,6 +141,17 @@ class CollectionInfo:
     min_quality: int = 0
     crop_hashes: bool = False
 
+    def quality_note(self, quality: int | None) -> str:
+        """Why a hash of this quality matches only exactly here ("" when it does not: its
+        quality is unknown, or at least the floor)."""
+        if quality is None or quality >= self.min_quality:
+            return ""
+        return (
+            f"hash quality {quality} is below the collection's min_quality "
+            f"{self.min_quality}: the picture has too little structure for near matches, so "
+            "only exact hash matches (distance 0) are reported"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CollectionStats:

@@ -18,6 +18,7 @@ SUBPACKAGES = [
     "neardup.index",
     "neardup.index.fingerprint",
     "neardup.index.hamming",
+    "neardup.index.milvus",
     "neardup.index.store",
     "neardup.service",
     "neardup.service.cli",

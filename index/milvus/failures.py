@@ -1,0 +1,60 @@
+"""Milvus's errors as the engine's: by exception type and Milvus's error code, never by
+message text (Lite and the server word them differently).
+
+Codes are Milvus's `merr` numbers, as pymilvus exposes them in `MilvusException.code`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import (
+    DatabaseFailure,
+    InvalidArgument,
+    NeardupError,
+    StorageFull,
+    UnknownCollection,
+)
+
+__all__ = ["milvus_failures"]
+
+_COLLECTION_NOT_FOUND = 100
+_PARAMETER_INVALID = 1100
+_DISK_OR_QUOTA = {7, 9}  # disk limit, quota exceeded
+
+
+@contextmanager
+def milvus_failures(what: str, collection: str = "") -> Iterator[None]:
+    """Translates a pymilvus exception raised inside into a NeardupError naming `what`
+    (e.g. "search") and the collection."""
+    from pymilvus.exceptions import (
+        ConnectError,
+        MilvusException,
+        MilvusUnavailableException,
+        ParamError,
+    )
+
+    try:
+        yield
+    except NeardupError:
+        raise
+    except (MilvusUnavailableException, ConnectError) as exc:
+        raise DatabaseFailure(f"Milvus is unreachable ({what}): {exc}; retry shortly") from exc
+    except ParamError as exc:
+        raise InvalidArgument(f"Milvus refused the {what}'s parameters: {exc}", "request") from exc
+    except MilvusException as exc:
+        code = exc.code
+        if code == _COLLECTION_NOT_FOUND:
+            raise UnknownCollection(
+                f"no collection named {collection!r} in Milvus; create it first"
+            ) from exc
+        if code in _DISK_OR_QUOTA:
+            raise StorageFull(f"Milvus refused the {what}: its disk or quota is full") from exc
+        if code == _PARAMETER_INVALID:
+            raise InvalidArgument(
+                f"Milvus refused the {what}'s parameters: {exc.message}", "request"
+            ) from exc
+        raise DatabaseFailure(
+            f"Milvus failed the {what} (code {code}): {exc.message}; retry shortly"
+        ) from exc
