@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from neardup.index import EngineSettings
+from neardup.index import Backend, EngineSettings
 from neardup.index.errors import InvalidArgument
 from neardup.index.fingerprint import DecodeLimits
 
@@ -49,6 +49,8 @@ class ServerConfig:
     accepts every call and listens on loopback only.
     tls_cert, tls_key: serve TLS with this certificate chain and key (PEM).
     tls_client_ca: also require client certificates signed by this CA (mTLS).
+    backend: "local" (the data dir) or "milvus" (a Milvus at milvus_uri, with milvus_token
+    when it asks for one; nothing is kept in the data dir).
     """
 
     data_dir: Path = Path("data")
@@ -66,6 +68,9 @@ class ServerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
+    backend: str = "local"
+    milvus_uri: str | None = None
+    milvus_token: str | None = None
 
     def host_and_port(self, address: str | None = None, field: str = "listen") -> tuple[str, int]:
         """An address (default: `listen`) split; raises InvalidArgument when malformed."""
@@ -98,6 +103,29 @@ class ServerConfig:
             raise InvalidArgument(
                 "tls_client_ca (mTLS) needs tls_cert and tls_key", "tls_client_ca"
             )
+
+    def check_backend(self) -> None:
+        """A known backend, and Milvus with its URI."""
+        if self.backend not in ("local", "milvus"):
+            raise InvalidArgument(f"backend is local or milvus, not {self.backend!r}", "backend")
+        if self.backend == "milvus" and not self.milvus_uri:
+            raise InvalidArgument("the milvus backend needs milvus_uri", "milvus_uri")
+
+    def open_backend(self) -> Backend:
+        """The engine this configuration serves: the data dir's, or Milvus's."""
+        self.check_backend()
+        if self.backend == "milvus":
+            from neardup.index.milvus import MilvusEngine
+
+            assert self.milvus_uri is not None
+            return MilvusEngine(self.milvus_uri, self.milvus_token or "", self.engine_settings())
+        from neardup.index import Engine
+
+        return Engine(self.data_dir, self.engine_settings())
+
+    def where(self) -> str:
+        """Where the images are, for logs."""
+        return f"Milvus at {self.milvus_uri}" if self.backend == "milvus" else str(self.data_dir)
 
     def decode_limits(self) -> DecodeLimits:
         """The decoder's limits under this configuration."""

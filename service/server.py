@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from neardup.index import Backend, Engine
+from neardup.index import Backend
 from neardup.v1 import neardup_pb2, neardup_pb2_grpc
 
 from .auth import TokenInterceptor, load_tokens
@@ -92,15 +92,13 @@ class NeardupServer:
                 self.config.metrics_listen, "metrics_listen"
             )
             self.metrics_port = self.metrics.serve_http(metrics_host, metrics_port)
-        log.info("listening on %s:%d; loading %s", host, self.port, self.config.data_dir)
+        log.info("listening on %s:%d; loading %s", host, self.port, self.config.where())
 
     async def load(self) -> None:
         """Opens the engine (snapshots, replay), then serves: health SERVING."""
         loop = asyncio.get_running_loop()
         try:
-            self.engine = await loop.run_in_executor(
-                self._pool, lambda: Engine(self.config.data_dir, self.config.engine_settings())
-            )
+            self.engine = await loop.run_in_executor(self._pool, self.config.open_backend)
         except BaseException:
             await self._server.stop(0)
             self._pool.shutdown(wait=False)

@@ -1,6 +1,8 @@
 """Serves the neardup.v1 gRPC API (with health and reflection) until SIGTERM or SIGINT,
 then drains, writes final snapshots and exits 0. Settings: defaults, then --config FILE
-(TOML), then NEARDUP_* variables, then these flags."""
+(TOML), then NEARDUP_* variables, then these flags. With --backend milvus the server keeps
+nothing locally: images live in the Milvus at --milvus-uri, which several servers can
+share."""
 
 from __future__ import annotations
 
@@ -20,6 +22,14 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         "--metrics", default=None, metavar="HOST:PORT", help="serve Prometheus /metrics here"
     )
     command.add_argument("--config", type=Path, default=None, metavar="FILE")
+    command.add_argument(
+        "--backend", choices=["local", "milvus"], default=None, help="default local (--data-dir)"
+    )
+    command.add_argument(
+        "--milvus-uri", default=None, metavar="URI",
+        help="http://HOST:19530 of a Milvus server, or a FILE.db for Milvus Lite",
+    )  # fmt: skip
+    command.add_argument("--milvus-token", default=None, metavar="TOKEN")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +43,14 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(
         args.config,
-        flags={"data_dir": args.data_dir, "listen": args.listen, "metrics_listen": args.metrics},
+        flags={
+            "data_dir": args.data_dir,
+            "listen": args.listen,
+            "metrics_listen": args.metrics,
+            "backend": args.backend,
+            "milvus_uri": args.milvus_uri,
+            "milvus_token": args.milvus_token,
+        },
     )
     config.check_loopback()
     handler = logging.StreamHandler()
