@@ -492,7 +492,7 @@ class MilvusEngine:
         for expression, within in searches:
             found = self._search(info, codes, limit, within, expression, consistency)
             for query, hits in enumerate(found):
-                capped = capped or len(hits) >= limit
+                capped = capped or len(hits) >= min(limit, MILVUS_RESULT_CAP)
                 for hit in hits:
                     distance = int(hit["distance"])
                     kept = best.get(hit["id"])

@@ -1,0 +1,52 @@
+"""What only the Milvus engine has to get right, on a real Milvus Lite: Milvus answers at most
+16,384 matches a query, so past that cap a radius search says `truncated` and `near_codes`
+reads distance by distance, exact, or refuses a single distance it cannot list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from neardup.index import EngineSettings, Fingerprint
+from neardup.index.errors import Unsupported
+
+pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install .[milvus])")
+
+from neardup.index.milvus import MilvusEngine  # noqa: E402
+from neardup.index.milvus.engine import MILVUS_RESULT_CAP  # noqa: E402
+
+QUERY = 0x0F0F_0F0F_0F0F_0F0F
+
+
+def fp(value: int) -> Fingerprint:
+    return Fingerprint(value, "phash")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[MilvusEngine]:
+    settings = EngineSettings(result_limit=2 * MILVUS_RESULT_CAP)
+    with MilvusEngine(str(tmp_path / "m.db"), settings=settings) as opened:
+        yield opened
+
+
+def load(engine: MilvusEngine, prefix: str, code: int, count: int) -> None:
+    for start in range(0, count, 2000):
+        engine.add_batch(
+            "", [(f"{prefix}{i:05d}", fp(code), {}) for i in range(start, min(count, start + 2000))]
+        )
+
+
+def test_past_milvus_s_cap_near_codes_stay_exact_and_a_search_says_truncated(
+    engine: MilvusEngine,
+) -> None:
+    load(engine, "same", QUERY, 9000)
+    load(engine, "one", QUERY ^ 0b1, 8000)
+    load(engine, "two", QUERY ^ 0b11, 100)
+    assert engine.near_codes("", [QUERY], 2) == [[(QUERY, 0), (QUERY ^ 1, 1), (QUERY ^ 3, 2)]]
+    found = engine.search("", [fp(QUERY)], radius=2)
+    assert found.truncated and len(found.matches) == MILVUS_RESULT_CAP
+    assert {m.distance for m in found.matches} == {0, 1}  # the nearest are kept
+    load(engine, "more", QUERY, 8000)
+    with pytest.raises(Unsupported, match="lie 0 bits from one code"):
+        engine.near_codes("", [QUERY], 2)
