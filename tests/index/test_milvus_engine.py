@@ -13,8 +13,8 @@ from neardup.index.errors import Unsupported
 
 pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install .[milvus])")
 
-from neardup.index.milvus import MilvusEngine  # noqa: E402
-from neardup.index.milvus.engine import MILVUS_RESULT_CAP  # noqa: E402
+from neardup.index.milvus import MilvusEngine
+from neardup.index.milvus.engine import MILVUS_RESULT_CAP
 
 QUERY = 0x0F0F_0F0F_0F0F_0F0F
 
