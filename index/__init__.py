@@ -6,6 +6,8 @@ engine seam (`Backend`), which the local `Engine` implements.
     hamming/       a collection's Hamming structures behind the code-index seam (FAISS)
     store/         SQLite store, group commit, snapshots, recovery, the data dir (sqlite3)
     engine         `Engine`: the local engine over the three
+    milvus/        `MilvusEngine`: the same seam over a shared Milvus (pymilvus; imported
+                   from `neardup.index.milvus` only)
     backend        `Backend`: the engine seam the service and the CLI use
     records, errors, bounds, settings: what every engine shares
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
         BadDimensions,
         CollectionExists,
         CorruptImage,
+        DatabaseFailure,
         DataDirInUse,
         EmptyImage,
         IdExists,
@@ -101,6 +104,7 @@ __all__ = [
     "CompactionReport",
     "CorruptImage",
     "DataDirInUse",
+    "DatabaseFailure",
     "DecodeLimits",
     "DeleteResult",
     "EmptyImage",

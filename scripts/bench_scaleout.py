@@ -1,0 +1,122 @@
+"""The engines beside each other: the local engine (SQLite + FAISS), Milvus Lite and a
+standalone Milvus server (PyPI's `milvus` binary on loopback), with the same codes and
+queries through the same engine seam (`Backend`).
+
+Per engine: a bulk load of --n codes (70% random, 30% near copies) with `add_batch` in
+batches of 2,000 (adds/s), then --queries searches by hash right after it (half near a
+stored code, half random), radius 10 and top-10, p50/p99 ms, and single adds with their
+duplicate check. The local engine is the anchor: every row prints each engine's ratio to
+it. The standalone server is skipped, saying why, where it cannot start.
+
+    python scripts/bench_scaleout.py [--n 100000] [--queries 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from bench_index import clustered_codes, queries_for
+from milvus_standalone import StandaloneUnavailable, standalone_milvus
+from neardup.index import Engine, EngineSettings, Fingerprint
+from neardup.index.backend import Backend
+
+BATCH = 2000
+SETTINGS = EngineSettings(maintenance_interval_seconds=3600)
+
+
+def fp(value: int) -> Fingerprint:
+    return Fingerprint(value, "phash")
+
+
+@contextmanager
+def local(folder: Path) -> Iterator[Backend]:
+    with Engine(folder / "data", SETTINGS) as engine:
+        yield engine
+
+
+@contextmanager
+def lite(folder: Path) -> Iterator[Backend]:
+    from neardup.index.milvus import MilvusEngine
+
+    with MilvusEngine(str(folder / "lite.db"), settings=SETTINGS) as engine:
+        yield engine
+
+
+@contextmanager
+def standalone(folder: Path) -> Iterator[Backend]:
+    from neardup.index.milvus import MilvusEngine
+
+    with (
+        standalone_milvus(folder / "standalone") as uri,
+        MilvusEngine(uri, settings=SETTINGS) as engine,
+    ):
+        yield engine
+
+
+def _ms(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(engine: Backend, codes: np.ndarray, queries: list[int]) -> dict[str, float]:
+    """adds/s of the bulk load, then search and add latencies right after it."""
+    started = time.perf_counter()
+    values = codes.tolist()
+    for start in range(0, len(values), BATCH):
+        engine.add_batch(
+            "",
+            [(f"i{start + i}", fp(c), {}, 80) for i, c in enumerate(values[start : start + BATCH])],
+        )
+    figures = {"bulk adds/s": len(values) / (time.perf_counter() - started)}
+    radius = [_ms(lambda q=q: engine.search("", [fp(q)], radius=10)) for q in queries]
+    top = [_ms(lambda q=q: engine.search("", [fp(q)], k=10)) for q in queries]
+    adds = [
+        _ms(lambda i=i, q=q: engine.add("", f"new{i}", fp(q), quality=80))
+        for i, q in enumerate(queries)
+    ]
+    for name, values_ms in (("radius 10", radius), ("top-10", top), ("single add", adds)):
+        figures[f"{name} p50 ms"] = float(np.percentile(values_ms, 50))
+        figures[f"{name} p99 ms"] = float(np.percentile(values_ms, 99))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    rng = np.random.default_rng(20261201)
+    codes = clustered_codes(args.n, rng)
+    queries = queries_for(codes, args.queries, rng)
+    results: dict[str, dict[str, float]] = {}
+    for name, opener in (
+        ("local", local),
+        ("Milvus Lite", lite),
+        ("Milvus standalone", standalone),
+    ):
+        with tempfile.TemporaryDirectory(prefix="neardup-scaleout-") as tmp:
+            try:
+                with opener(Path(tmp)) as engine:
+                    results[name] = measure(engine, codes, queries)
+            except StandaloneUnavailable as exc:
+                print(f"{name}: skipped: {exc}")
+        print(f"{name}: done", flush=True)
+    names = list(results)
+    print(f"\n{args.n:,} codes, {args.queries} queries; ratio = engine / local\n")
+    print("| | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    anchor = results["local"]
+    for key in anchor:
+        cells = [f"{results[n][key]:,.1f} ({results[n][key] / anchor[key]:.1f}x)" for n in names]
+        print(f"| {key} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
