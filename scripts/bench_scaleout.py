@@ -8,12 +8,19 @@ stored code, half random), radius 10 and top-10, p50/p99 ms, and single adds wit
 duplicate check. The local engine is the anchor: every row prints each engine's ratio to
 it. The standalone server is skipped, saying why, where it cannot start.
 
-    python scripts/bench_scaleout.py [--n 100000] [--queries 300]
+With --build-corpus FOLDER (default ../shared/bench when present) it also times
+`neardup build FOLDER --data-dir D` twice as a user runs it: hashing on this machine's
+threads, and with `--dask local` (a LocalCluster, its start included), then checks that
+both stored the same hashes.
+
+    python scripts/bench_scaleout.py [--n 100000] [--queries 300] [--build-corpus DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_index import clustered_codes, queries_for
+from corpus_args import DEFAULT_SHARED
 from milvus_standalone import StandaloneUnavailable, standalone_milvus
 from neardup.index import Engine, EngineSettings, Fingerprint
 from neardup.index.backend import Backend
@@ -87,11 +95,51 @@ def measure(engine: Backend, codes: np.ndarray, queries: list[int]) -> dict[str,
     return figures
 
 
+def build_seconds(corpus: Path, data_dir: Path, *extra: str) -> tuple[float, str]:
+    """Wall seconds of one `neardup build` run, and its summary line."""
+    neardup = Path(sys.executable).parent / "neardup"
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(neardup), "build", str(corpus), "--data-dir", str(data_dir), *extra],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    return seconds, done.stderr.strip().splitlines()[-1]
+
+
+def compare_builds(corpus: Path) -> None:
+    """A local build and a Dask LocalCluster build of the same folder: images/s and ratio."""
+    with tempfile.TemporaryDirectory(prefix="neardup-dask-build-") as tmp:
+        local_s, local_line = build_seconds(corpus, Path(tmp) / "local")
+        dask_s, dask_line = build_seconds(corpus, Path(tmp) / "dask", "--dask", "local")
+        with Engine(Path(tmp) / "local") as a, Engine(Path(tmp) / "dask") as b:
+            same = _hashes(a) == _hashes(b)
+            images = len(_hashes(a))
+    print(f"\nneardup build of {corpus} ({images} images), wall seconds:")
+    print(f"- threads here: {local_s:.1f} s, {images / local_s:.1f} images/s ({local_line})")
+    print(f"- --dask local: {dask_s:.1f} s, {images / dask_s:.1f} images/s ({dask_line})")
+    print(f"- Dask / threads throughput: {local_s / dask_s:.2f}; same hashes stored: {same}")
+
+
+def _hashes(engine: Engine) -> dict[str, str]:
+    found, after = {}, ""
+    while page := engine.list_images("", after, 1000):
+        found.update((i.id, i.fingerprint.hex) for i in page)
+        after = page[-1].id
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--build-corpus", type=Path, default=DEFAULT_SHARED / "bench")
+    parser.add_argument("--skip-engines", action="store_true", help="only the build comparison")
     args = parser.parse_args()
+    if args.build_corpus.exists():
+        compare_builds(args.build_corpus)
+    if args.skip_engines:
+        return
     rng = np.random.default_rng(20261201)
     codes = clustered_codes(args.n, rng)
     queries = queries_for(codes, args.queries, rng)

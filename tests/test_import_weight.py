@@ -48,6 +48,10 @@ def test_hash_image_from_the_top_package_loads_no_faiss_sqlite_or_grpc() -> None
     assert loaded_after("from neardup.index import Fingerprint, hash_image") == set()
 
 
+def test_a_dask_worker_s_hashing_module_loads_no_faiss_sqlite_or_grpc() -> None:
+    assert loaded_after("import neardup.service.cli.build_hashing") == set()
+
+
 def test_neardup_hash_loads_no_faiss_sqlite_or_grpc() -> None:
     assert loaded_after(cli("hash", str(IMAGES / "mate__Garden.jpg"))) == set()
 

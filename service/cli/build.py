@@ -15,7 +15,6 @@ token and TLS options."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,13 +24,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from neardup.index import bounds
-from neardup.index.errors import InvalidArgument, NeardupError, NotAnImage
-from neardup.index.fingerprint import ALGORITHMS, Fingerprint, hash_image
+from neardup.index.errors import InvalidArgument
+from neardup.index.fingerprint import ALGORITHMS, Fingerprint
 
+from .build_hashing import DaskHashing, FileFailure, Hashing, ThreadHashing
 from .build_targets import Batch, BuildTarget, DataDirTarget, ServerTarget
 from .library import LibraryFile, SourceError, library_files
 from .options import add_where_options
-from .output import read_image_file
 from .progress import BuildProgress, BuildTally
 
 __all__ = ["add_arguments", "run"]
@@ -59,6 +58,12 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         "--update", action="store_true", help="re-hash stored files whose size or mtime changed"
     )
     command.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="hash on the workers of this Dask scheduler ('local': a LocalCluster here)",
+    )
+    command.add_argument(
         "--crop-hashes",
         action="store_true",
         help="create the collection with crop hashes (a crop then finds its original)",
@@ -69,30 +74,6 @@ def _batches(files: Iterable[LibraryFile]) -> Iterator[list[LibraryFile]]:
     iterator = iter(files)
     while batch := list(islice(iterator, _BATCH)):
         yield batch
-
-
-def _hash_file(
-    file: LibraryFile, algorithm: str, crops: bool
-) -> tuple[Fingerprint, dict[str, str], int, tuple[Fingerprint, ...]] | Exception:
-    """The file's hash, the metadata a build records (where the file is, its size and
-    modification time for --update, its header's size and format for the report), the
-    hash's quality and its crop hashes (with `crops`), or why it could not be hashed."""
-    try:
-        status = file.path.stat()
-        hashes = hash_image(read_image_file(file.path), algorithm, crops=crops)
-    except (OSError, NeardupError) as exc:
-        return exc
-    metadata = {
-        "bytes": str(status.st_size),
-        "mtime_ns": str(status.st_mtime_ns),
-        "width": str(hashes.width),
-        "height": str(hashes.height),
-        "format": hashes.format,
-    }
-    path = str(file.path.absolute())
-    if len(path.encode()) <= bounds.MAX_METADATA_VALUE_BYTES:
-        metadata["path"] = path
-    return hashes.fingerprint, metadata, hashes.quality, hashes.crop_fingerprints
 
 
 def _unchanged(file: LibraryFile, metadata: Mapping[str, str]) -> bool:
@@ -108,8 +89,8 @@ def _unchanged(file: LibraryFile, metadata: Mapping[str, str]) -> bool:
 class _Build:
     """One run of `neardup build`: batches of files in, tallies and an errors file out."""
 
-    def __init__(self, target: BuildTarget, update: bool, errors: TextIO) -> None:
-        self.target, self.update, self.errors = target, update, errors
+    def __init__(self, target: BuildTarget, hashing: Hashing, update: bool, errors: TextIO) -> None:
+        self.target, self.hashing, self.update, self.errors = target, hashing, update, errors
         self.tally = BuildTally()
 
     def fail(self, path: Path | str, reason: str) -> None:
@@ -142,15 +123,17 @@ class _Build:
     def sort(self, todo: list[LibraryFile], outcomes: Iterable[Any]) -> Batch:
         """The hashed files as a batch to store; the others counted and recorded."""
         batch: Batch = []
+        algorithm = self.target.algorithm
         for file, outcome in zip(todo, outcomes, strict=True):
-            if isinstance(outcome, NotAnImage):
-                self.tally.not_images += 1
-            elif isinstance(outcome, OSError):
-                self.fail(file.path, outcome.strerror or str(outcome))
-            elif isinstance(outcome, Exception):
-                self.fail(file.path, str(outcome))
-            else:
-                batch.append((file.id, *outcome))
+            if isinstance(outcome, FileFailure):
+                if outcome.not_an_image:
+                    self.tally.not_images += 1
+                else:
+                    self.fail(file.path, outcome.reason)
+                continue
+            crops = tuple(Fingerprint.from_hex(c, algorithm) for c in outcome.crops)
+            fingerprint = Fingerprint.from_hex(outcome.hex, algorithm)
+            batch.append((file.id, fingerprint, outcome.metadata, outcome.quality, crops))
         return batch
 
     def store(self, batch: Batch, replacing: set[str], progress: BuildProgress) -> None:
@@ -165,20 +148,14 @@ class _Build:
         progress.advance(len(batch))
 
     def run(self, sources: list[str], id_prefix: str, progress: BuildProgress) -> None:
-        """Hashes on every core while the previous batch is written (one in flight)."""
-        with (
-            ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as hashing,
-            ThreadPoolExecutor(max_workers=1) as writing,
-        ):
-            target = self.target
-
-            def hash_one(file: LibraryFile) -> Any:
-                return _hash_file(file, target.algorithm, target.crop_hashes)
-
+        """Hashes a batch while the previous one is written (one in flight)."""
+        target = self.target
+        with ThreadPoolExecutor(max_workers=1) as writing:
             written: Future[None] | None = None
             for files in _batches(library_files(sources, id_prefix)):
                 todo, replacing = self.todo(files)
-                outcomes = hashing.map(hash_one, todo)
+                paths = [str(f.path.absolute()) for f in todo]
+                outcomes = self.hashing.hash(paths, target.algorithm, target.crop_hashes)
                 batch = self.sort(todo, outcomes)
                 if written is not None:
                     written.result()
@@ -204,11 +181,17 @@ def run(args: argparse.Namespace) -> int:
         else DataDirTarget(args.data_dir, args.collection, args.algorithm, args.crop_hashes)
     )
     try:
+        hashing: Hashing = DaskHashing(args.dask) if args.dask else ThreadHashing()
+    except BaseException:
+        target.close()
+        raise
+    try:
         with errors_path.open("w", encoding="utf-8") as errors:
-            build = _Build(target, args.update, errors)
+            build = _Build(target, hashing, args.update, errors)
             with BuildProgress(total, build.tally) as progress:
                 build.run(args.sources, args.id_prefix, progress)
     finally:
+        hashing.close()
         target.close()
     tally = build.tally
     seconds = max(time.perf_counter() - tally.started, 1e-9)

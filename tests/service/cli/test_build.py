@@ -225,3 +225,27 @@ def test_a_build_into_a_running_server_resumes_and_matches_an_offline_build(
         listed = client.call("List", pb.ListRequest(collection="online", include_metadata=True))
     assert {i.id: i.hash.hex for i in listed.images} == stored(offline)
     assert {i.metadata["format"] for i in listed.images} == {"JPEG", "PNG"}
+
+
+@pytest.mark.slow
+def test_a_build_hashed_on_a_dask_local_cluster_stores_what_a_local_build_stores(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("distributed", reason="Dask's distributed is not installed")
+    on_dask, here = tmp_path / "dask", tmp_path / "here"
+    (tmp_path / "lib").mkdir()
+    for image in sorted(IMAGES.iterdir())[:12]:
+        shutil.copy(image, tmp_path / "lib" / image.name)
+    (tmp_path / "lib" / "notes.txt").write_text("not an image")
+    (tmp_path / "lib" / "torn.jpg").write_bytes(GARDEN.read_bytes()[:3000])
+    built = run("build", str(tmp_path / "lib"), "--data-dir", str(on_dask), "--dask", "local")
+    assert built.returncode == 1, built.stderr  # torn.jpg
+    assert "12 added, 0 updated, 0 already stored, 1 not images, 1 failed" in built.stderr
+    assert run("build", str(tmp_path / "lib"), "--data-dir", str(here)).returncode == 1
+    assert stored(on_dask) == stored(here)
+    with Engine(on_dask) as a, Engine(here) as b:
+        assert {i.id: i.metadata for i in a.list_images("", limit=100)} == {
+            i.id: i.metadata for i in b.list_images("", limit=100)
+        }
+    again = run("build", str(tmp_path / "lib"), "--data-dir", str(on_dask), "--dask", "local")
+    assert "0 added, 0 updated, 12 already stored" in again.stderr  # resumes
