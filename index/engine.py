@@ -35,7 +35,6 @@ import numpy as np
 from . import bounds
 from .collection import LoadedCollection, RecentAdds
 from .errors import (
-    AlgorithmMismatch,
     CollectionExists,
     IdExists,
     InvalidArgument,
@@ -59,6 +58,7 @@ from .records import (
     SnapshotInfo,
     StoredImage,
 )
+from .requests import check_fingerprint, plan_add, plan_search
 from .settings import EngineSettings
 from .store import Change, Store, Transaction, queries
 from .store.datadir import SNAPSHOT_DIR, STORE_FILE, lock_data_dir
@@ -333,15 +333,6 @@ class Engine:
         return self._info(self._get(name))
 
     # -- writes ---------------------------------------------------------------------------
-    def _check_fingerprint(
-        self, coll: LoadedCollection, fingerprint: Fingerprint, field: str
-    ) -> None:
-        if fingerprint.algorithm != coll.info.algorithm:
-            raise AlgorithmMismatch(
-                f"{field} is a {fingerprint.algorithm!r} hash but collection "
-                f"{coll.info.name!r} holds {coll.info.algorithm!r} hashes"
-            )
-
     def submit_add(
         self,
         collection: str,
@@ -370,17 +361,11 @@ class Engine:
         """
         coll = self._get(collection)
         name = coll.info.name
-        bounds.check_id(image_id)
-        meta = bounds.check_metadata(metadata or {})
-        self._check_fingerprint(coll, fingerprint, "hash")
-        if quality is not None:
-            bounds.check_quality(quality, "quality")
-        radius = coll.info.default_radius if duplicate_radius is None else duplicate_radius
-        bounds.check_radius(radius, "duplicate_radius")
-        note = coll.info.quality_note(quality)
-        radius = 0 if note else radius
+        plan = plan_add(
+            coll.info, image_id, fingerprint, metadata, duplicate_radius, quality, max_duplicates
+        )
+        meta, radius, note = plan.metadata, plan.radius, plan.note
         kept_crops = self._kept_crops(coll, fingerprint, crops, quality)
-        bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
         searched: tuple[int, list[CodeMatch]] | None = None
         codes = [fingerprint.value, *(c.value for c in kept_crops)]
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
@@ -445,7 +430,7 @@ class Engine:
         if len(crops) > bounds.MAX_CROPS:
             raise InvalidArgument(f"at most {bounds.MAX_CROPS} crop hashes", "crops")
         for crop in crops:
-            self._check_fingerprint(coll, crop, "crops")
+            check_fingerprint(coll.info, crop, "crops")
         if not coll.info.crop_hashes or coll.info.quality_note(quality):
             return ()
         kept = dict.fromkeys(c for c in crops if c != fingerprint)
@@ -462,7 +447,7 @@ class Engine:
         for item in items:
             image_id, fingerprint, metadata, quality, given_crops = _BatchRow(*item)
             bounds.check_id(image_id)
-            self._check_fingerprint(coll, fingerprint, "hash")
+            check_fingerprint(coll.info, fingerprint, "hash")
             if quality is not None:
                 bounds.check_quality(quality, "quality")
             crops = self._kept_crops(coll, fingerprint, given_crops, quality)
@@ -596,27 +581,8 @@ class Engine:
         """
         coll = self._get(collection)
         coll.check_searchable()
-        if not 1 <= len(queries_) <= len(Orientation):
-            raise InvalidArgument(f"1..8 query hashes, got {len(queries_)}", "query")
-        if len(crop_queries) % len(queries_) or len(crop_queries) > bounds.MAX_CROPS * len(
-            queries_
-        ):
-            raise InvalidArgument(
-                f"crop hashes come {len(queries_)} a crop, at most {bounds.MAX_CROPS} crops",
-                "crops",
-            )
-        for fingerprint in (*queries_, *crop_queries):
-            self._check_fingerprint(coll, fingerprint, "hash")
-        if k:
-            bounds.check_k(k)
-        if radius is not None:
-            bounds.check_radius(radius)
-        if query_quality is not None:
-            bounds.check_quality(query_quality, "query_quality")
-        top_k = k or (None if radius is not None else 10)
-        within = radius if (radius is not None or k) else coll.info.default_radius
-        note = coll.info.quality_note(query_quality)
-        within = 0 if note else within
+        plan = plan_search(coll.info, queries_, crop_queries, k, radius, query_quality)
+        top_k, within, note = plan.top_k, plan.within, plan.note
         sent = [q.value for q in queries_]
         if coll.info.crop_hashes and not note:
             sent += [q.value for q in crop_queries]

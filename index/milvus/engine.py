@@ -34,7 +34,6 @@ from typing import Any
 
 from .. import bounds
 from ..errors import (
-    AlgorithmMismatch,
     CollectionExists,
     IdExists,
     InvalidArgument,
@@ -57,6 +56,7 @@ from ..records import (
     SnapshotInfo,
     StoredImage,
 )
+from ..requests import check_fingerprint, plan_add, plan_search
 from ..settings import EngineSettings
 from .failures import milvus_failures
 from .names import (
@@ -249,15 +249,6 @@ class MilvusEngine:
         return replace(info, image_count=self._count(info))
 
     # -- writes -----------------------------------------------------------------------------
-    def _check_fingerprint(
-        self, info: CollectionInfo, fingerprint: Fingerprint, field: str
-    ) -> None:
-        if fingerprint.algorithm != info.algorithm:
-            raise AlgorithmMismatch(
-                f"{field} is a {fingerprint.algorithm!r} hash but collection "
-                f"{info.name!r} holds {info.algorithm!r} hashes"
-            )
-
     def submit_add(
         self,
         collection: str,
@@ -277,16 +268,10 @@ class MilvusEngine:
         collections have none). Its id check and duplicate search read Strong, so they see
         the caller's own earlier adds."""
         info = self._get(collection)
-        bounds.check_id(image_id)
-        meta = bounds.check_metadata(metadata or {})
-        self._check_fingerprint(info, fingerprint, "hash")
-        if quality is not None:
-            bounds.check_quality(quality, "quality")
-        radius = info.default_radius if duplicate_radius is None else duplicate_radius
-        bounds.check_radius(radius, "duplicate_radius")
-        bounds.check_k(max_duplicates, "max_duplicates", bounds.MAX_DUPLICATES)
-        note = info.quality_note(quality)
-        radius = 0 if note else radius
+        plan = plan_add(
+            info, image_id, fingerprint, metadata, duplicate_radius, quality, max_duplicates
+        )
+        meta, radius, note = plan.metadata, plan.radius, plan.note
 
         def op() -> AddResult:
             existing = self._rows(info, [image_id]).get(image_id)
@@ -327,7 +312,7 @@ class MilvusEngine:
         now, sequence = _now_ms(), time.time_ns()
         for image_id, fingerprint, metadata, *rest in items:
             bounds.check_id(image_id)
-            self._check_fingerprint(info, fingerprint, "hash")
+            check_fingerprint(info, fingerprint, "hash")
             quality = rest[0] if rest else None
             if isinstance(quality, int):
                 bounds.check_quality(quality, "quality")
@@ -439,22 +424,11 @@ class MilvusEngine:
         query_quality: int | None = None,
         crop_queries: Sequence[Fingerprint] = (),
     ) -> SearchResult:
-        """As `Engine.search` (every search is exact: BIN_FLAT); read Bounded."""
+        """As `Engine.search` (every search is exact: BIN_FLAT; crop hashes are unused:
+        Milvus collections have none); read Bounded."""
         info = self._get(collection)
-        if not 1 <= len(queries_) <= len(Orientation):
-            raise InvalidArgument(f"1..8 query hashes, got {len(queries_)}", "query")
-        for fingerprint in queries_:
-            self._check_fingerprint(info, fingerprint, "hash")
-        if k:
-            bounds.check_k(k)
-        if radius is not None:
-            bounds.check_radius(radius)
-        if query_quality is not None:
-            bounds.check_quality(query_quality, "query_quality")
-        top_k = k or (None if radius is not None else 10)
-        within = radius if (radius is not None or k) else info.default_radius
-        note = info.quality_note(query_quality)
-        within = 0 if note else within
+        plan = plan_search(info, queries_, crop_queries, k, radius, query_quality)
+        top_k, within, note = plan.top_k, plan.within, plan.note
         matches, truncated = self._nearest(
             info, [q.value for q in queries_], top_k, within, exclude_id, _BOUNDED
         )
