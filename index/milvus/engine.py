@@ -103,6 +103,7 @@ class MilvusEngine:
         with milvus_failures("connection"):
             self._client = MilvusClient(uri=uri, token=token, timeout=_CALL_SECONDS)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="milvus-write")
+        self._reads = ThreadPoolExecutor(workers, thread_name_prefix="milvus-read")
         self._definitions: dict[str, CollectionInfo] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -274,18 +275,20 @@ class MilvusEngine:
         meta, radius, note = plan.metadata, plan.radius, plan.note
 
         def op() -> AddResult:
-            existing = self._rows(info, [image_id]).get(image_id)
+            # The id check and the duplicate search each wait a Strong read: side by side.
+            stored_now = self._reads.submit(self._rows, info, [image_id])
+            duplicates: list[Match] = []
+            if find_duplicates or reject_duplicates:
+                duplicates, _ = self._nearest(
+                    info, [fingerprint.value], max_duplicates, radius, image_id, _STRONG
+                )
+            existing = stored_now.result().get(image_id)
             if existing is not None and on_existing is OnExistingId.ERROR:
                 raise IdExists(
                     f"id {image_id!r} is stored in {info.name!r}; ask to replace or skip it"
                 )
             if existing is not None and on_existing is OnExistingId.SKIP:
                 return AddResult(AddOutcome.SKIPPED_EXISTING, existing, [])
-            duplicates: list[Match] = []
-            if find_duplicates or reject_duplicates:
-                duplicates, _ = self._nearest(
-                    info, [fingerprint.value], max_duplicates, radius, image_id, _STRONG
-                )
             stored = StoredImage(
                 info.name, image_id, fingerprint, meta, time.time_ns(), _now_ms(), quality
             )
@@ -453,25 +456,30 @@ class MilvusEngine:
         """Images nearest to any of the codes (query i is orientation i), each once at its
         nearest, nearest first, ties by id: at most k, within radius; and whether a radius
         query had more than the engine's result limit. Images below the collection's
-        quality floor match only at distance 0: a search that keeps them out beyond 0,
+        quality floor match only at distance 0: one search, those images dropped beyond 0;
+        where that may have cut a full answer short, a search that keeps them out beyond 0
         beside one of distance 0 that keeps all."""
         limit = k if k is not None else self.settings.result_limit + 1
+        full = min(limit, MILVUS_RESULT_CAP)
         excluded = "" if exclude_id is None else f'pk != "{key_of(exclude_id)}"'
-        searches = [(excluded, radius)]
-        if info.min_quality and radius != 0:
-            floor = f"(quality < 0 or quality >= {info.min_quality})"
-            searches = [(" and ".join(filter(None, [excluded, floor])), radius), (excluded, 0)]
+        floor = info.min_quality if radius != 0 else 0
+        found = self._search(info, codes, limit, radius, excluded, consistency)
+        kept = [[h for h in hits if _above_floor(h, floor)] for hits in found]
+        if any(len(k_) < len(h) and len(h) >= full for k_, h in zip(kept, found, strict=True)):
+            above = f"(quality < 0 or quality >= {floor})"
+            filtered = " and ".join(filter(None, [excluded, above]))
+            kept = self._search(info, codes, limit, radius, filtered, consistency)
+            kept += self._search(info, codes, limit, 0, excluded, consistency)
         best: dict[str, tuple[int, int]] = {}
         capped = False
-        for expression, within in searches:
-            found = self._search(info, codes, limit, within, expression, consistency)
-            for query, hits in enumerate(found):
-                capped = capped or len(hits) >= min(limit, MILVUS_RESULT_CAP)
-                for hit in hits:
-                    distance = int(hit["distance"])
-                    kept = best.get(hit["id"])
-                    if kept is None or (distance, query) < kept:
-                        best[hit["id"]] = (distance, query)
+        for query, hits in enumerate(kept):
+            query %= len(codes)
+            capped = capped or len(hits) >= full
+            for hit in hits:
+                distance = int(hit["distance"])
+                nearest = best.get(hit["id"])
+                if nearest is None or (distance, query) < nearest:
+                    best[hit["id"]] = (distance, query)
         ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[
             : k if k is not None else self.settings.result_limit
         ]
@@ -486,8 +494,9 @@ class MilvusEngine:
         return matches, truncated
 
     def _search(
-        # The hits' keys and distances only: Milvus Lite 2.5 fails searches that ask for
-        # the vectors back once a collection has a few hundred rows; rows are read by key.
+        # The hits' keys, distances and qualities only: Milvus Lite 2.5 fails searches that
+        # ask for the vectors back once a collection has a few hundred rows; rows are read
+        # by key.
         self,
         info: CollectionInfo,
         codes: list[int],
@@ -503,7 +512,7 @@ class MilvusEngine:
             result = self._client.search(
                 milvus_collection(info.name), data=[code_bytes(c) for c in codes],
                 anns_field="code", limit=min(limit, MILVUS_RESULT_CAP), filter=expression,
-                search_params=params, output_fields=[],
+                search_params=params, output_fields=["quality"],
                 consistency_level=consistency,
             )  # fmt: skip
         return [list(hits) for hits in result]
@@ -580,6 +589,7 @@ class MilvusEngine:
             return
         self._closed = True
         self._pool.shutdown(wait=True)
+        self._reads.shutdown(wait=True)
         client = getattr(self, "_client", None)
         if client is not None:
             client.close()
@@ -589,6 +599,13 @@ class MilvusEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _above_floor(hit: Mapping[str, Any], floor: int) -> bool:
+    """Whether a search hit counts under a quality floor: at distance 0, or of a quality
+    unknown or at least the floor."""
+    quality = int(hit["entity"]["quality"])
+    return int(hit["distance"]) == 0 or quality == _UNKNOWN_QUALITY or quality >= floor
 
 
 def _row(stored: StoredImage) -> dict[str, Any]:

@@ -169,6 +169,13 @@ def test_below_the_quality_floor_only_exact_matches_count(backend: Backend) -> N
     assert pairs(low.matches) == [("photo", 0)] and "min_quality" in low.quality_note
 
 
+def test_top_k_reaches_past_low_quality_images_for_k_good_ones(backend: Backend) -> None:
+    backend.add_batch("", [(f"blank{i:02d}", fp(1 << i), {}, 1) for i in range(12)])
+    backend.add_batch("", [("good1", fp(0b11 << 20), {}, 80), ("good2", fp(0b111 << 30), {}, 80)])
+    assert pairs(backend.search("", [fp(0)], k=2).matches) == [("good1", 2), ("good2", 3)]
+    assert pairs(backend.search("", [fp(0)], radius=5).matches) == [("good1", 2), ("good2", 3)]
+
+
 def test_a_delete_counts_what_it_removed_and_names_what_was_not_stored(
     backend: Backend,
 ) -> None:
