@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,7 +27,7 @@ from neardup.index import bounds
 from neardup.index.errors import InvalidArgument
 from neardup.index.fingerprint import ALGORITHMS, Fingerprint
 
-from .build_hashing import DaskHashing, FileFailure, Hashing, ThreadHashing
+from .build_hashing import DaskHashing, FileFailure, Hashing, Pending, ThreadHashing
 from .build_targets import Batch, BuildTarget, DataDirTarget, ServerTarget
 from .library import LibraryFile, SourceError, library_files
 from .options import add_where_options
@@ -148,19 +148,28 @@ class _Build:
         progress.advance(len(batch))
 
     def run(self, sources: list[str], id_prefix: str, progress: BuildProgress) -> None:
-        """Hashes a batch while the previous one is written (one in flight)."""
+        """Keeps the hashing busy: the next batch is handed to it before the current one's
+        hashes are collected, and a batch is written while the next ones hash (one write in
+        flight)."""
         target = self.target
         with ThreadPoolExecutor(max_workers=1) as writing:
             written: Future[None] | None = None
-            for files in _batches(library_files(sources, id_prefix)):
-                todo, replacing = self.todo(files)
-                paths = [str(f.path.absolute()) for f in todo]
-                outcomes = self.hashing.hash(paths, target.algorithm, target.crop_hashes)
-                batch = self.sort(todo, outcomes)
-                if written is not None:
-                    written.result()
-                written = writing.submit(self.store, batch, replacing, progress)
-                progress.advance(len(files) - len(batch))
+            hashing: tuple[list[LibraryFile], set[str], int, Pending] | None = None
+            for files in chain(_batches(library_files(sources, id_prefix)), [None]):
+                submitted = None
+                if files is not None:
+                    todo, replacing = self.todo(files)
+                    paths = [str(f.path.absolute()) for f in todo]
+                    pending = self.hashing.submit(paths, target.algorithm, target.crop_hashes)
+                    submitted = (todo, replacing, len(files), pending)
+                if hashing is not None:
+                    todo, replacing, count, pending = hashing
+                    batch = self.sort(todo, pending())
+                    if written is not None:
+                        written.result()
+                    written = writing.submit(self.store, batch, replacing, progress)
+                    progress.advance(count - len(batch))
+                hashing = submitted
             if written is not None:
                 written.result()
 

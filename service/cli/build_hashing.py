@@ -14,7 +14,7 @@ decoder) and see the files under the same absolute paths.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ __all__ = [
     "FileFailure",
     "FileHash",
     "Hashing",
+    "Pending",
     "ThreadHashing",
     "hash_file",
 ]
@@ -60,6 +61,8 @@ class FileFailure:
 
 
 Outcome = FileHash | FileFailure
+# A batch handed to the hashing: called, it waits for the batch's outcomes, in order.
+Pending = Callable[[], list[Outcome]]
 
 
 def _read(path: str) -> bytes:
@@ -98,12 +101,10 @@ def hash_files(paths: Sequence[str], algorithm: str, crops: bool) -> list[Outcom
 
 
 class Hashing(Protocol):
-    """Hashes a batch of files, answering in their order."""
+    """Hashes batches of files, several in flight, each answering in its files' order."""
 
-    def hash(
-        self, paths: Sequence[str], algorithm: str, crops: bool
-    ) -> list[FileHash | FileFailure]:
-        """One outcome per path, in order."""
+    def submit(self, paths: Sequence[str], algorithm: str, crops: bool) -> Pending:
+        """Starts hashing a batch; the pending batch gives one outcome per path, in order."""
         ...
 
     def close(self) -> None:
@@ -117,10 +118,9 @@ class ThreadHashing:
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
 
-    def hash(
-        self, paths: Sequence[str], algorithm: str, crops: bool
-    ) -> list[FileHash | FileFailure]:
-        return list(self._pool.map(lambda p: hash_file(p, algorithm, crops), paths))
+    def submit(self, paths: Sequence[str], algorithm: str, crops: bool) -> Pending:
+        futures = [self._pool.submit(hash_file, p, algorithm, crops) for p in paths]
+        return lambda: [f.result() for f in futures]
 
     def close(self) -> None:
         self._pool.shutdown()
@@ -143,12 +143,10 @@ class DaskHashing:
         else:
             self._client = Client(address)
 
-    def hash(
-        self, paths: Sequence[str], algorithm: str, crops: bool
-    ) -> list[FileHash | FileFailure]:
+    def submit(self, paths: Sequence[str], algorithm: str, crops: bool) -> Pending:
         tasks = [paths[i : i + DASK_TASK_FILES] for i in range(0, len(paths), DASK_TASK_FILES)]
         futures = self._client.map(hash_files, tasks, algorithm=algorithm, crops=crops, pure=False)
-        return [outcome for task in self._client.gather(futures) for outcome in task]
+        return lambda: [outcome for task in self._client.gather(futures) for outcome in task]
 
     def close(self) -> None:
         self._client.close()
