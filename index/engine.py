@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +49,7 @@ from .records import (
     AddOutcome,
     AddResult,
     BatchItem,
+    BatchRow,
     CollectionInfo,
     CollectionStats,
     DeleteResult,
@@ -76,16 +77,6 @@ log = logging.getLogger(__name__)
 # joining that many rows does, not a measured crossover; only the far end is measured (2,000
 # copies: >= 20x fewer SQLite steps, tests/index/test_engine.py).
 _CROWDED_CODE_IMAGES = 16
-
-
-class _BatchRow(NamedTuple):
-    """A `BatchItem` with its optional parts filled in."""
-
-    id: str
-    fingerprint: Fingerprint
-    metadata: Mapping[str, str]
-    quality: int | None = None
-    crops: tuple[Fingerprint, ...] = ()
 
 
 def _now_ms() -> int:
@@ -445,7 +436,7 @@ class Engine:
         name = coll.info.name
         checked = []
         for item in items:
-            image_id, fingerprint, metadata, quality, given_crops = _BatchRow(*item)
+            image_id, fingerprint, metadata, quality, given_crops = BatchRow(*item)
             bounds.check_id(image_id)
             check_fingerprint(coll.info, fingerprint, "hash")
             if quality is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from .fingerprint.orientations import Orientation
 from .fingerprint.value import Fingerprint, similarity
@@ -19,6 +20,7 @@ __all__ = [
     "AddOutcome",
     "AddResult",
     "BatchItem",
+    "BatchRow",
     "CollectionInfo",
     "CollectionStats",
     "DeleteResult",
@@ -37,6 +39,16 @@ BatchItem = (
     | tuple[str, Fingerprint, Mapping[str, str], int | None]
     | tuple[str, Fingerprint, Mapping[str, str], int | None, tuple[Fingerprint, ...]]
 )
+
+
+class BatchRow(NamedTuple):
+    """A `BatchItem` with its optional parts filled in: `BatchRow(*item)`."""
+
+    id: str
+    fingerprint: Fingerprint
+    metadata: Mapping[str, str]
+    quality: int | None = None
+    crops: tuple[Fingerprint, ...] = ()
 
 
 class OnExistingId(IntEnum):

@@ -47,6 +47,7 @@ from ..records import (
     AddOutcome,
     AddResult,
     BatchItem,
+    BatchRow,
     CollectionInfo,
     CollectionStats,
     DeleteResult,
@@ -313,14 +314,12 @@ class MilvusEngine:
         info = self._get(collection)
         checked: list[StoredImage] = []
         now, sequence = _now_ms(), time.time_ns()
-        for image_id, fingerprint, metadata, *rest in items:
+        for item in items:  # crop hashes are ignored: Milvus collections have none
+            image_id, fingerprint, metadata, quality, _ = BatchRow(*item)
             bounds.check_id(image_id)
             check_fingerprint(info, fingerprint, "hash")
-            quality = rest[0] if rest else None
-            if isinstance(quality, int):
+            if quality is not None:
                 bounds.check_quality(quality, "quality")
-            else:
-                quality = None
             meta = bounds.check_metadata(metadata)
             checked.append(
                 StoredImage(info.name, image_id, fingerprint, meta, sequence, now, quality)
@@ -494,9 +493,9 @@ class MilvusEngine:
         return matches, truncated
 
     def _search(
-        # The hits' keys, distances and qualities only: Milvus Lite 2.5 fails searches that
-        # ask for the vectors back once a collection has a few hundred rows; rows are read
-        # by key.
+        # The hits' keys, distances and qualities only: Milvus Lite 2.5's server failed
+        # searches asking for the vectors back after some sequences of writes (seen with 4
+        # rows and with 360; not isolated), then retried for minutes; rows are read by key.
         self,
         info: CollectionInfo,
         codes: list[int],

@@ -44,7 +44,9 @@ def milvus_failures(what: str, collection: str = "") -> Iterator[None]:
     except ParamError as exc:
         raise InvalidArgument(f"Milvus refused the {what}'s parameters: {exc}", "request") from exc
     except MilvusException as exc:
-        code = exc.code
+        # pymilvus passes a failed RPC's own `code` method through when the server died
+        # mid-call: no Milvus code, so the generic failure.
+        code = exc.code if isinstance(exc.code, int) else None
         if code == _COLLECTION_NOT_FOUND:
             raise UnknownCollection(
                 f"no collection named {collection!r} in Milvus; create it first"
@@ -56,5 +58,5 @@ def milvus_failures(what: str, collection: str = "") -> Iterator[None]:
                 f"Milvus refused the {what}'s parameters: {exc.message}", "request"
             ) from exc
         raise DatabaseFailure(
-            f"Milvus failed the {what} (code {code}): {exc.message}; retry shortly"
+            f"Milvus failed the {what} (code {code or 'none'}): {exc.message}; retry shortly"
         ) from exc

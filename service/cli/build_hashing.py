@@ -21,7 +21,9 @@ from typing import Any, Protocol
 
 from neardup.index import bounds
 from neardup.index.errors import NeardupError, NotAnImage
-from neardup.index.fingerprint import DEFAULT_LIMITS, hash_image
+from neardup.index.fingerprint import hash_image
+
+from .output import read_image_file
 
 __all__ = [
     "DASK_TASK_FILES",
@@ -65,17 +67,11 @@ Outcome = FileHash | FileFailure
 Pending = Callable[[], list[Outcome]]
 
 
-def _read(path: str) -> bytes:
-    """The file's bytes, no further than one byte past the image byte limit."""
-    with open(path, "rb") as f:
-        return f.read(DEFAULT_LIMITS.max_bytes + 1)
-
-
 def hash_file(path: str, algorithm: str, crops: bool) -> FileHash | FileFailure:
     """One file's hash and metadata, or why not (`path` absolute, as recorded)."""
     try:
         status = os.stat(path)
-        hashes = hash_image(_read(path), algorithm, crops=crops)
+        hashes = hash_image(read_image_file(path), algorithm, crops=crops)
     except NotAnImage as exc:
         return FileFailure(str(exc), not_an_image=True)
     except OSError as exc:

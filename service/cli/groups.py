@@ -105,15 +105,33 @@ def _neighbours(by_code: Mapping[int, list[ReportImage]], near: Near) -> list[di
         return of_crop if own is None else (own, *of_crop)
 
     found: list[dict[int, int]] = [{} for _ in by_code]
+
+    def link(a: int, b: int, distance: int) -> None:
+        if a != b and distance < found[a].get(b, 65):
+            found[a][b] = found[b][a] = distance
+
+    if not crop_owners:  # each stored code is one hash: the plain collection's fast path
+        codes = list(number)
+        for start in range(0, len(codes), NEAR_BATCH):
+            chunk = codes[start : start + NEAR_BATCH]
+            for code, matches in zip(chunk, near(chunk), strict=True):
+                found[number[code]] = {
+                    number[c]: d for c, d in matches if c != code and c in number
+                }
+        return found
     asked = [*number, *(c for c in crop_owners if c not in number)]
     for start in range(0, len(asked), NEAR_BATCH):
         chunk = asked[start : start + NEAR_BATCH]
         for code, matches in zip(chunk, near(chunk), strict=True):
+            sources = owners(code)
             for other, distance in matches:
-                for a in owners(code):
-                    for b in owners(other):
-                        if a != b and distance < found[a].get(b, 65):
-                            found[a][b] = found[b][a] = distance
+                # The hashes first, as a plain collection has only them; then crop owners.
+                plain = number.get(other)
+                for a in sources:
+                    if plain is not None:
+                        link(a, plain, distance)
+                    for b in crop_owners.get(other, ()):
+                        link(a, b, distance)
     return found
 
 
