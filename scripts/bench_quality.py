@@ -40,7 +40,7 @@ from neardup.index import hash_image
 from neardup.index.errors import NeardupError
 from PIL import Image, ImageDraw
 
-ALGORITHMS = ("phash", "phash-1", "imagehash-4", "phash-c")
+ALGORITHMS = ("phash", "phash-2", "phash-1", "imagehash-4", "phash-c")
 ANCHOR = "ImageHash"
 # `phash` in a collection with `crop_hashes`: each image stored and queried under its plain
 # hash and its centre crops' hashes; a pair's distance is the nearest of the two sets.

@@ -1,5 +1,5 @@
-"""Writes (or checks) tests/fixtures/phash_pinned.csv: the exact `phash` and `phash-1` hash
-of every fixture image, as this build computes them.
+"""Writes (or checks) tests/fixtures/phash_pinned.csv: the exact `phash`, `phash-2` and
+`phash-1` hash of every fixture image, as this build computes them.
 
 Stored data depends on these bits: a collection of `phash` hashes is only comparable with
 new hashes while the algorithm gives the same bits for the same file. The test
@@ -7,7 +7,9 @@ tests/index/fingerprint/test_phash_pinned.py fails when any of them moves; rewri
 (`--write`) only together with a deliberate, versioned change of the algorithm. History:
 the border trim moved no fixture's `phash` (none has a uniform border; a silhouette on a
 plain ground is not one); the bits before it live on as `phash-1`, whose column must never
-move, and tests/index/fingerprint/test_borders.py holds the bordered cases.
+move, and tests/index/fingerprint/test_borders.py holds the bordered cases. The pair rule
+(borders come off in opposite pairs) moved none either; the side-by-side rule before it lives
+on as `phash-2`.
 
     python scripts/pin_phash.py          # check, exit 1 on a difference
     python scripts/pin_phash.py --write  # rewrite the pinned values
@@ -26,7 +28,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 PINNED = FIXTURES / "phash_pinned.csv"
 
 
-ALGORITHMS = ("phash-1", "phash")
+ALGORITHMS = ("phash-1", "phash-2", "phash")
 
 
 def current() -> dict[tuple[str, str], str]:

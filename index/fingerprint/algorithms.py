@@ -3,6 +3,7 @@
 | name          | what                                                           |
 |---------------|----------------------------------------------------------------|
 | `phash`       | ImageHash's maths on the canonical decode, borders trimmed (default) |
+| `phash-2`     | `phash` with the first border rule (schema 2-3 collections)    |
 | `phash-1`     | `phash` before the border trim (neardup 0.x collections)       |
 | `imagehash-4` | bit-exact ImageHash 4.3.x `phash()` (hash_size 8)              |
 | `phash-c`     | bit-exact pHash C `ph_dct_imagehash` (0.9.x)                   |
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from ..errors import InvalidArgument, UnknownAlgorithm
+from .borders import Trim
 from .crops import CROP_KEEPS
 from .decode import DEFAULT_LIMITS, DecodeLimits, open_image
 from .imagehash_math import (
@@ -102,12 +104,21 @@ ALGORITHMS: dict[str, Algorithm] = {
             canonical_crop_reductions,
         ),
         Algorithm(
-            "phash-1",
-            "phash before the border trim (collections made by neardup 0.x)",
-            partial(canonical_reduction, trim_borders=False),
+            "phash-2",
+            "phash with the first border rule, every side judged alone "
+            "(collections made with data-dir schema 2 and 3)",
+            partial(canonical_reduction, trim=Trim.EACH_SIDE),
             _oriented_from_the_dct,
             imagehash_bits,
-            partial(canonical_crop_reductions, trim_borders=False),
+            partial(canonical_crop_reductions, trim=Trim.EACH_SIDE),
+        ),
+        Algorithm(
+            "phash-1",
+            "phash before the border trim (collections made by neardup 0.x)",
+            partial(canonical_reduction, trim=Trim.NONE),
+            _oriented_from_the_dct,
+            imagehash_bits,
+            partial(canonical_crop_reductions, trim=Trim.NONE),
         ),
         Algorithm(
             "imagehash-4",

@@ -12,8 +12,9 @@ strictly above the block's median, first coefficient most significant
   `draft`, keeping >= DRAFT_MIN_SIDE px a side) before the Lanczos: 3-4x faster than
   ImageHash on typical uploads, within 2 bits of it on photos (scripts/check_golden.py).
   Uniform borders (letterbox bars, frames, padding) are trimmed before the Lanczos.
-- `phash-1`: the same without the border trim: `phash` as neardup 0.x computed it, kept
-  so that collections hashed before the trim go on comparing like with like.
+- `phash-2` and `phash-1`: the same with the border trim's first rule (`borders.Trim`) and
+  without a trim: `phash` as collections of data-dir schemas 2-3 and 1 computed it, kept
+  so that collections hashed before go on comparing like with like.
 
 The DCT is scipy's FFT-based `fftpack.dct`, as in ImageHash: a matrix-product DCT leaves
 1e-12 noise where symmetric images have exact zeros, and flips those bits.
@@ -26,7 +27,7 @@ import numpy.typing as npt
 from PIL import Image
 from scipy import fftpack
 
-from .borders import picture_box
+from .borders import Trim, picture_box
 from .crops import centre_box
 from .decode import load
 from .orientations import EXIF_ORIENTATION, Orientation, orient_pixels
@@ -112,17 +113,16 @@ def _canonical_gray(image: Image.Image) -> Image.Image:
         return image.convert("RGB").convert("L")
 
 
-def _canonical_picture(image: Image.Image, trim_borders: bool) -> tuple[Image.Image, Orientation]:
+def _canonical_picture(image: Image.Image, trim: Trim) -> tuple[Image.Image, Orientation]:
     """The gray picture `phash` sees (decoded, borders trimmed) and its EXIF orientation."""
     orientation = _exif_orientation(image)
     if image.format in ("JPEG", "MPO"):
         image.draft("L", (DRAFT_MIN_SIDE, DRAFT_MIN_SIDE))
     load(image)
     gray = _canonical_gray(image)
-    if trim_borders:
-        box = picture_box(gray)
-        if box != (0, 0, gray.width, gray.height):
-            gray = gray.crop(box)
+    box = picture_box(gray, trim)
+    if box != (0, 0, gray.width, gray.height):
+        gray = gray.crop(box)
     return gray, orientation
 
 
@@ -131,18 +131,18 @@ def _reduced(gray: Image.Image, orientation: Orientation) -> Reduction:
     return _reduction(orient_pixels(np.asarray(small), orientation))
 
 
-def canonical_reduction(image: Image.Image, trim_borders: bool = True) -> Reduction:
+def canonical_reduction(image: Image.Image, trim: Trim = Trim.OPPOSITE_SIDES) -> Reduction:
     """The 32x32 pixels and DCT of the image on neardup's canonical, fast decode: `phash`
-    (uniform borders trimmed first, `borders.py`) or `phash-1` (`trim_borders` False)."""
-    return _reduced(*_canonical_picture(image, trim_borders))
+    (uniform borders trimmed first, `borders.py`), `phash-2` or `phash-1` (`trim`)."""
+    return _reduced(*_canonical_picture(image, trim))
 
 
 def canonical_crop_reductions(
-    image: Image.Image, keeps: tuple[float, ...], trim_borders: bool = True
+    image: Image.Image, keeps: tuple[float, ...], trim: Trim = Trim.OPPOSITE_SIDES
 ) -> tuple[Reduction, tuple[Reduction, ...]]:
     """`canonical_reduction`, and the reductions of the picture's centre crops (`crops.py`),
     from one decode."""
-    gray, orientation = _canonical_picture(image, trim_borders)
+    gray, orientation = _canonical_picture(image, trim)
     crops = tuple(
         _reduced(gray.crop(centre_box(gray.width, gray.height, keep)), orientation)
         for keep in keeps

@@ -80,6 +80,9 @@ _FIELDS = ["pk", "code", "quality", "metadata", "sequence", "added_unix_ms"]
 _UNKNOWN_QUALITY = -1
 _MAX_KEY = 2 * bounds.MAX_ID_BYTES
 _STRONG = "Strong"
+# A definition's format: 2 since `phash` finds borders on one grid (a "phash" definition of
+# format 1 was hashed by what is now `phash-2`).
+_DEFINITION_FORMAT = 2
 _BOUNDED = "Bounded"
 _PAGE = MILVUS_RESULT_CAP
 # How long one Milvus call may take, its retries included (pymilvus retries a failing call
@@ -142,8 +145,11 @@ class MilvusEngine:
         if not rows:
             return None
         fields = json.loads(rows[0]["definition"])
+        algorithm = fields["algorithm"]
+        if algorithm == "phash" and fields.get("format", 1) < _DEFINITION_FORMAT:
+            algorithm = "phash-2"  # the algorithm that made its hashes (the store's schema 4)
         return CollectionInfo(
-            name, 0, fields["algorithm"], fields["default_radius"], self.settings.index,
+            name, 0, algorithm, fields["default_radius"], self.settings.index,
             fields["created_unix_ms"], 0, fields["min_quality"],
         )  # fmt: skip
 
@@ -207,7 +213,7 @@ class MilvusEngine:
                 client.create_collection(target, schema=schema, index_params=index)
             definition = {
                 "algorithm": algo, "default_radius": radius, "min_quality": floor,
-                "created_unix_ms": info.created_unix_ms,
+                "created_unix_ms": info.created_unix_ms, "format": _DEFINITION_FORMAT,
             }  # fmt: skip
             client.upsert(
                 REGISTRY, [{"name": name, "definition": json.dumps(definition),

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
@@ -108,7 +108,13 @@ CREATE TABLE crop_codes (
 ) WITHOUT ROWID;
 UPDATE meta SET value = 3 WHERE key = 'schema';
 """
-_MIGRATIONS = {1: _MIGRATE_FROM_1, 2: _MIGRATE_FROM_2}
+# Version 3 -> 4: `phash` finds borders on one grid for every picture size; the collections
+# hashed before are renamed to the algorithm that made their hashes.
+_MIGRATE_FROM_3 = """
+UPDATE collections SET algorithm = 'phash-2' WHERE algorithm = 'phash';
+UPDATE meta SET value = 4 WHERE key = 'schema';
+"""
+_MIGRATIONS = {1: _MIGRATE_FROM_1, 2: _MIGRATE_FROM_2, 3: _MIGRATE_FROM_3}
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,3 +112,20 @@ def test_a_data_dir_of_schema_1_is_upgraded_and_keeps_comparing_like_with_like(
             upgraded.search("", [fp(0)], radius=10)
     with Engine(tmp_path / "data", QUIET) as again:  # the upgrade happened once
         assert again.collection("").algorithm == "phash-1"
+
+
+def test_a_data_dir_of_schema_3_keeps_its_phash_collections_on_the_rule_that_hashed_them(
+    tmp_path: Path,
+) -> None:
+    with Engine(tmp_path / "data", QUIET) as old:
+        old.add("", "a", fp(0), quality=80)
+        old.create_collection("kept", "phash-1")
+    with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
+        conn.execute("UPDATE meta SET value = 3 WHERE key = 'schema'")
+    with Engine(tmp_path / "data", QUIET) as upgraded:
+        assert upgraded.collection("").algorithm == "phash-2"
+        assert upgraded.collection("kept").algorithm == "phash-1"
+        assert ids(upgraded.search("", [fp(NEAR, "phash-2")], radius=10).matches) == ["a"]
+        with pytest.raises(AlgorithmMismatch):  # the pair rule's bits never meet them
+            upgraded.search("", [fp(0)], radius=10)
+        assert upgraded.create_collection("new").algorithm == "phash"

@@ -52,3 +52,22 @@ def test_past_milvus_s_cap_near_codes_stay_exact_and_a_search_says_truncated(
     load(engine, "more", QUERY, 8000)
     with pytest.raises(Unsupported, match="lie 0 bits from one code"):
         engine.near_codes("", [QUERY], 2)
+
+
+def test_a_phash_definition_written_before_the_pair_rule_reads_as_phash_2(tmp_path: Path) -> None:
+    import json
+
+    from neardup.index.milvus.names import REGISTRY
+
+    uri = str(tmp_path / "m.db")
+    with MilvusEngine(uri) as first:
+        first.create_collection("legacy", "phash", default_radius=8)
+        row = {"algorithm": "phash", "default_radius": 8, "min_quality": 5, "created_unix_ms": 1}
+        first._client.upsert(  # what the registry held before definitions had a format
+            REGISTRY, [{"name": "legacy", "definition": json.dumps(row), "unused": bytes(1)}]
+        )
+    with MilvusEngine(uri) as again:
+        assert again.collection("legacy").algorithm == "phash-2"
+        assert again.create_collection("fresh", "phash").algorithm == "phash"
+    with MilvusEngine(uri) as third:
+        assert third.collection("fresh").algorithm == "phash"

@@ -150,7 +150,7 @@ def test_a_zero_width_header_is_refused_as_corrupt() -> None:
 
 
 def test_an_unknown_algorithm_lists_the_known_ones(garden_jpeg: bytes) -> None:
-    known = "'dhash'; known: phash, phash-1, imagehash-4, phash-c"
+    known = "'dhash'; known: phash, phash-2, phash-1, imagehash-4, phash-c"
     with pytest.raises(UnknownAlgorithm, match=known):
         hash_image(garden_jpeg, "dhash")
 
