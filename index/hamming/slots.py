@@ -51,6 +51,11 @@ _TABLES_TOP_K_MIN_CODES = 2_000_000
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
+# Past this many slots after the tables' prefix, FAISS scans them rather than numpy: numpy
+# took ~6 ns a code (1M codes loaded while a graph was built aside and the tables waited
+# for it: radius 10 at 5.5 ms p50 for 175 s, scripts/bench_absorb.py), FAISS's flat scan
+# ~1.4 ns plus its call.
+_UNCOVERED_NUMPY_MAX = 16_384
 
 
 class SlotGraph:
@@ -370,11 +375,32 @@ def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tu
 def _uncovered_scan(
     graph: SlotGraph, queries: U64, radius: int, tables: SubstringTables
 ) -> tuple[I64, I64, I64]:
-    """Exact: the slots after the tables' prefix, measured one by one."""
-    start = tables.covered
-    distances = np.bitwise_count(graph.codes[start : graph.n][None, :] ^ queries[:, None])
-    qi, offset = np.nonzero(distances <= radius)
-    return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
+    """Exact: the slots after the tables' prefix, measured one by one (a few), or scanned by
+    FAISS in their range of the graph's storage and of the fresh codes (many)."""
+    start, in_graph = tables.covered, graph.in_graph
+    if graph.n - start <= _UNCOVERED_NUMPY_MAX:
+        distances = np.bitwise_count(graph.codes[start : graph.n][None, :] ^ queries[:, None])
+        qi, offset = np.nonzero(distances <= radius)
+        return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
+    q = codes_from_u64(queries)
+    parts = []
+    if start < in_graph:
+        parts.append(_range_of(graph.flat, q, radius, start, in_graph, first_slot=0))
+    if graph.n > max(start, in_graph):
+        first = max(start, in_graph) - in_graph
+        parts.append(
+            _range_of(graph.fresh, q, radius, first, graph.n - in_graph, first_slot=in_graph)
+        )
+    return _concat(parts)
+
+
+def _range_of(
+    index: Any, q: Any, radius: int, first: int, end: int, first_slot: int
+) -> tuple[I64, I64, I64]:
+    """A range search of the ids [first, end) of a flat index; slots are ids + first_slot."""
+    within = faiss.IDSelectorRange(first, end)
+    lims, dist, ids = index.range_search(q, radius + 1, params=faiss.SearchParameters(sel=within))
+    return ids.astype(np.int64) + first_slot, dist.astype(np.int64), _query_numbers(lims)
 
 
 def _query_numbers(lims: Any) -> I64:

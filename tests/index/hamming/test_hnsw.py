@@ -441,3 +441,25 @@ def test_a_graph_built_aside_is_abandoned_when_the_index_closes() -> None:
     assert report.slots_after == report.slots_before  # nothing swapped in
     assert index.fresh_count == len(codes)  # still searched exactly, snapshotted as fresh
     assert index.search([int(codes[3])], radius=0).matches[0].code == int(codes[3])
+
+
+def test_many_codes_after_the_tables_prefix_are_scanned_exactly_in_the_graph_and_fresh(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a bulk load leaves while a graph is built aside: the tables cover a prefix, the
+    # codes after it (many: FAISS scans them) lie in the graph and among the fresh codes.
+    monkeypatch.setattr(slots, "_UNCOVERED_NUMPY_MAX", 100)
+    index = index_of(codes[:1500], TABLED)
+    index.settle()
+    index.apply(codes[1500:2200], [1] * 700, sequence=2200)
+    index.settle()  # grafted into the graph, after the tables' prefix
+    index.close()  # the background thread stops: what comes now stays fresh
+    index.apply(codes[2200:3000], [1] * 800, sequence=3000)
+    index.apply(codes[2190:2210], [-1] * 20, sequence=3020)  # dead on both sides of the graft
+    assert index.tables_covered < index.slot_count - 1000
+    alive = codes[:2190] + codes[2210:3000]
+    for query in codes[:5] + codes[1495:1505] + codes[2195:2215] + codes[2990:3000]:
+        for radius in (0, 4, 10):
+            got = index.search([query], radius=radius)
+            want = [(d, c) for d, c in brute_force(alive, query) if d <= radius]
+            assert [(m.distance, m.code) for m in got.matches] == want
