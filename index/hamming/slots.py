@@ -51,10 +51,12 @@ _TABLES_TOP_K_MIN_CODES = 2_000_000
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
-# Past this many slots after the tables' prefix, FAISS scans them rather than numpy: numpy
-# took ~6 ns a code (1M codes loaded while a graph was built aside and the tables waited
-# for it: radius 10 at 5.5 ms p50 for 175 s, scripts/bench_absorb.py), FAISS's flat scan
-# ~1.4 ns plus its call.
+# Past this many slots after the tables' prefix, FAISS scans their index part rather than
+# numpy measuring them: over 700k of 1M codes numpy took 3.2 ms, FAISS's plain range search
+# of all 1M 0.8 ms, and the same with an IDSelectorRange of the 700k 2.4 ms (one thread; a
+# scratch measurement, not kept). A 1M bulk load leaves that many while a graph is built
+# aside and the tables wait for it: radius 10 at ~5 ms p50 for its first ~170 s
+# (scripts/bench_absorb.py, latencies by time).
 _UNCOVERED_NUMPY_MAX = 16_384
 
 
@@ -397,10 +399,13 @@ def _uncovered_scan(
 def _range_of(
     index: Any, q: Any, radius: int, first: int, end: int, first_slot: int
 ) -> tuple[I64, I64, I64]:
-    """A range search of the ids [first, end) of a flat index; slots are ids + first_slot."""
-    within = faiss.IDSelectorRange(first, end)
-    lims, dist, ids = index.range_search(q, radius + 1, params=faiss.SearchParameters(sel=within))
-    return ids.astype(np.int64) + first_slot, dist.astype(np.int64), _query_numbers(lims)
+    """The ids [first, end) of a flat index within `radius`, as slots (ids + first_slot):
+    a plain range search of the whole index, filtered (FAISS's ID selectors take it off its
+    fast path)."""
+    lims, dist, ids = index.range_search(q, radius + 1)
+    ids, qi = ids.astype(np.int64), _query_numbers(lims)
+    keep = (ids >= first) & (ids < end)
+    return ids[keep] + first_slot, dist.astype(np.int64)[keep], qi[keep]
 
 
 def _query_numbers(lims: Any) -> I64:
