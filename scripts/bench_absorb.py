@@ -7,8 +7,10 @@ searches through `Engine.search` without waiting (radius 10, top-10; stored code
 0-10 bits flipped and random codes), recording every latency until the engine has settled;
 then the same queries settled. Beside each search, as the anchor under the same load, a
 FAISS `IndexBinaryFlat` of the same codes answers it too (range_search r <= 10, top-10).
-Prints p50/p99 per phase and the ratios the bulk-build issue asks for: p99 while absorbing
-at most 2x settled, and at most the flat scan's.
+Prints p50/p99 per phase, the radius latencies of the absorb by minute (where a slow phase
+shows: the first minutes after a 1M load, while the tables waited for a graph built aside),
+and the ratios the bulk-build issue asks for: p99 while absorbing at most 2x settled, and at
+most the flat scan's.
 
     python scripts/bench_absorb.py [--n 1000000] [--seconds-max 1800]
 """
@@ -34,6 +36,7 @@ LOAD_BATCH = 100_000
 SEARCHES = tuple(
     f"{name}{kind}" for name in ("radius 10", "top-10") for kind in ("", ", engine", ", flat")
 )
+WINDOW_SECONDS = 60  # the absorb's latencies by time: a slow phase shows as its windows
 
 
 def load(engine: Engine, codes: np.ndarray) -> float:
@@ -59,7 +62,7 @@ def search_until(
     """Latencies (ms) of alternating radius-10 and top-10 searches until `done`: through the
     code index, through `Engine.search` (that plus the store's lookup of the images: what a
     caller meets), and, as the anchor under the same load, FAISS's flat scan of the codes."""
-    found: dict[str, list[float]] = {name: [] for name in SEARCHES}
+    found: dict[str, list[float]] = {name: [] for name in ("started", *SEARCHES)}
     i = 0
     # The anchor gets one OpenMP thread, as the engine's searches do; with the default two,
     # each flat call wakes a team thread that spins on the core the graph build is using.
@@ -76,6 +79,7 @@ def _search_once(
     """One query code through each of the six searches, each latency appended."""
     query = [Fingerprint(code, "phash")]
     q = codes_from_u64(np.array([code], dtype=np.uint64))
+    found["started"].append(time.perf_counter())
     index = engine.index("")
     found["radius 10"].append(_ms(partial(index.search, [code], radius=10)))
     found["radius 10, engine"].append(_ms(partial(engine.search, "", query, radius=10)))
@@ -83,6 +87,21 @@ def _search_once(
     found["top-10"].append(_ms(partial(index.search, [code], k=10)))
     found["top-10, engine"].append(_ms(partial(engine.search, "", query, k=10)))
     found["top-10, flat"].append(_ms(partial(flat.search, q, 10)))
+
+
+def print_windows(absorbing: dict[str, list[float]]) -> None:
+    """p50/p99 of radius 10 (code index and flat scan) per WINDOW_SECONDS of the absorb."""
+    started = np.array(absorbing["started"])
+    window = ((started - started[0]) // WINDOW_SECONDS).astype(int)
+    print(f"\nabsorbing by {WINDOW_SECONDS} s: radius 10 p50 / p99 ms, code index | flat scan")
+    for w in np.unique(window):
+        at = np.flatnonzero(window == w)
+        index = [absorbing["radius 10"][i] for i in at]
+        flat = [absorbing["radius 10, flat"][i] for i in at]
+        print(
+            f"  {w * WINDOW_SECONDS:5d} s  {p(index, 50):6.2f} / {p(index, 99):6.2f}"
+            f"  |  {p(flat, 50):6.2f} / {p(flat, 99):6.2f}"
+        )
 
 
 def ratios(name: str, absorbing: dict[str, list[float]], settled: dict[str, list[float]]) -> str:
@@ -129,7 +148,10 @@ def main() -> None:
     print(f"\n{'phase':12s} {'search':18s} {'count':>7s} {'p50 ms':>8s} {'p99 ms':>8s}")
     for phase, found in results.items():
         for name, times in found.items():
+            if name == "started":
+                continue
             print(f"{phase:12s} {name:18s} {len(times):7d} {p(times, 50):8.3f} {p(times, 99):8.3f}")
+    print_windows(results["absorbing"])
     for name in ("radius 10", "top-10"):
         print(ratios(name, results["absorbing"], results["settled"]))
 
