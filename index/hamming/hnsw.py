@@ -212,8 +212,20 @@ class HammingIndex:
             codes, n = graph.codes, graph.n
         tables = SubstringTables(codes[:n])
         with self._lock.write():
-            if self._graph is graph:  # not compacted meanwhile
+            current = graph.tables.covered if graph.tables is not None else 0
+            if self._graph is graph and n > current:  # not compacted nor rebuilt meanwhile
                 graph.tables = tables
+
+    def _between_build_batches(self) -> bool:
+        """Upkeep while a graph is built aside (a 1M bulk load's takes minutes): the serving
+        graph's substring tables follow the codes still arriving, so radius searches do not
+        scan them all meanwhile. True to abandon the build (`close`)."""
+        if self._closing:
+            return True
+        graph = self._graph
+        if graph.tables_due():
+            self._build_tables(graph)
+        return False
 
     def settle(self, timeout: float = 3600.0) -> None:
         """Waits until every fresh code is in the graph (where the graph serves) and the
@@ -399,7 +411,7 @@ class HammingIndex:
                 g = self._graph
                 alive = np.flatnonzero(g.live[: g.n] > 0)
                 codes, counts, before = g.codes[alive].copy(), g.live[alive].copy(), g.n
-            fresh = built_graph(self.params, codes, counts, abandon=lambda: self._closing)
+            fresh = built_graph(self.params, codes, counts, self._between_build_batches)
             if fresh is None:
                 return CompactionReport(before, before, time.perf_counter() - started)
             if fresh.tables_due():  # radius searches keep their tables across the swap

@@ -19,6 +19,7 @@ Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -51,13 +52,15 @@ _TABLES_TOP_K_MIN_CODES = 2_000_000
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
-# Past this many slots after the tables' prefix, FAISS scans their index part rather than
-# numpy measuring them: over 700k of 1M codes numpy took 3.2 ms, FAISS's plain range search
-# of all 1M 0.8 ms, and the same with an IDSelectorRange of the 700k 2.4 ms (one thread; a
-# scratch measurement, not kept). A 1M bulk load leaves that many while a graph is built
-# aside and the tables wait for it: radius 10 at ~5 ms p50 for its first ~170 s
-# (scripts/bench_absorb.py, latencies by time).
-_UNCOVERED_NUMPY_MAX = 16_384
+# The slots after the tables' prefix are measured by numpy one by one, or scanned by FAISS
+# with the whole index part they lie in (its ID selectors take it off its fast path: over
+# 700k of 1M codes, 2.4 ms against 0.8 ms for all 1M), whichever costs less: nanoseconds
+# per call and per code, one thread, radius 10 (scripts/bench_scan_costs.py: numpy ~2 us
+# + 4-7 ns a code, FAISS ~15-25 us + 0.8-1.2 ns a code past 100k). A 1M bulk load leaves
+# ~700k of them while a graph is built aside: numpy's measure of them put radius 10 at
+# ~5 ms p50 for the first ~170 s (scripts/bench_absorb.py, latencies by time).
+_NUMPY_COST_NS = (2_000.0, 6.0)
+_FAISS_COST_NS = (20_000.0, 1.0)
 
 
 class SlotGraph:
@@ -278,15 +281,16 @@ def built_graph(
     params: IndexParams,
     codes: U64,
     counts: npt.NDArray[np.int32],
-    abandon: Callable[[], bool] = lambda: False,
+    between_batches: Callable[[], bool] = lambda: False,
 ) -> SlotGraph | None:
     """These codes at their slots: inserted into the HNSW graph in large batches (FAISS uses
-    every core) where the graph serves their number, else all in the flat part. None when
-    `abandon` says so between two batches."""
+    every core) where the graph serves their number, else all in the flat part.
+    `between_batches` runs before each batch (a long build leaves room for other upkeep);
+    None when it says to abandon the build."""
     graph = SlotGraph.empty(params)
     into_graph = params.graph_serves(len(codes))
     for start in range(0, len(codes), _BUILD_CHUNK):
-        if abandon():
+        if between_batches():
             return None
         chunk = slice(start, start + _BUILD_CHUNK)
         graph.append(codes[chunk], counts[chunk], into_graph=into_graph)
@@ -324,10 +328,13 @@ def _tables_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64
     tables = graph.tables
     if tables is None:
         return None
+    plan = _uncovered_plan(graph, tables)
+    if plan is _Uncovered.SCAN:
+        return None
     found = tables.range_search(queries, radius)
     if found is None:
         return None
-    slots, dist, qi = _concat([found, _uncovered_scan(graph, queries, radius, tables)])
+    slots, dist, qi = _concat([found, _uncovered_scan(graph, queries, radius, tables, plan)])
     alive = graph.live[slots] > 0
     return slots[alive], dist[alive], qi[alive]
 
@@ -374,26 +381,40 @@ def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tu
     return slots[found], dist[found], qi[found]
 
 
+class _Uncovered(enum.Enum):
+    """How a radius search reaches the slots after the substring tables' prefix."""
+
+    NUMPY = "measured one by one"
+    FRESH = "FAISS's scan of the fresh codes (the prefix covers the graph's storage)"
+    SCAN = "FAISS's scan of every code, the tables passed over"
+
+
+def _uncovered_plan(graph: SlotGraph, tables: SubstringTables) -> _Uncovered:
+    """The cheapest way to the slots after the tables' prefix."""
+    if tables.covered >= graph.in_graph:
+        faiss_way, scanned = _Uncovered.FRESH, graph.n - graph.in_graph
+    else:
+        faiss_way, scanned = _Uncovered.SCAN, graph.n
+    numpy_cost = _cost(_NUMPY_COST_NS, graph.n - tables.covered)
+    return _Uncovered.NUMPY if numpy_cost <= _cost(_FAISS_COST_NS, scanned) else faiss_way
+
+
+def _cost(model: tuple[float, float], codes: int) -> float:
+    per_call, per_code = model
+    return per_call + per_code * codes
+
+
 def _uncovered_scan(
-    graph: SlotGraph, queries: U64, radius: int, tables: SubstringTables
+    graph: SlotGraph, queries: U64, radius: int, tables: SubstringTables, plan: _Uncovered
 ) -> tuple[I64, I64, I64]:
-    """Exact: the slots after the tables' prefix, measured one by one (a few), or scanned by
-    FAISS in their range of the graph's storage and of the fresh codes (many)."""
+    """Exact: the slots after the tables' prefix, as `plan` says (NUMPY or FRESH)."""
     start, in_graph = tables.covered, graph.in_graph
-    if graph.n - start <= _UNCOVERED_NUMPY_MAX:
+    if plan is _Uncovered.NUMPY:
         distances = np.bitwise_count(graph.codes[start : graph.n][None, :] ^ queries[:, None])
         qi, offset = np.nonzero(distances <= radius)
         return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
     q = codes_from_u64(queries)
-    parts = []
-    if start < in_graph:
-        parts.append(_range_of(graph.flat, q, radius, start, in_graph, first_slot=0))
-    if graph.n > max(start, in_graph):
-        first = max(start, in_graph) - in_graph
-        parts.append(
-            _range_of(graph.fresh, q, radius, first, graph.n - in_graph, first_slot=in_graph)
-        )
-    return _concat(parts)
+    return _range_of(graph.fresh, q, radius, start - in_graph, graph.n - in_graph, in_graph)
 
 
 def _range_of(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -433,7 +434,7 @@ def test_a_graph_built_aside_is_abandoned_when_the_index_closes() -> None:
 
     codes = np.arange(1, 70_001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     counts = np.ones(len(codes), dtype=np.int32)
-    assert built_graph(SMALL_GRAPH, codes, counts, abandon=lambda: True) is None
+    assert built_graph(SMALL_GRAPH, codes, counts, between_batches=lambda: True) is None
     index = HammingIndex(SMALL_GRAPH)
     index.close()  # what an engine closing mid-absorb does first
     index.apply(codes.tolist(), [1] * len(codes), sequence=1)
@@ -443,12 +444,28 @@ def test_a_graph_built_aside_is_abandoned_when_the_index_closes() -> None:
     assert index.search([int(codes[3])], radius=0).matches[0].code == int(codes[3])
 
 
-def test_many_codes_after_the_tables_prefix_are_scanned_exactly_in_the_graph_and_fresh(
+def _assert_radius_searches_exact(
+    index: HammingIndex, alive: list[int], queries: list[int]
+) -> None:
+    for query in queries:
+        for radius in (0, 4, 10):
+            got = index.search([query], radius=radius)
+            want = [(d, c) for d, c in brute_force(alive, query) if d <= radius]
+            assert [(m.distance, m.code) for m in got.matches] == want
+
+
+@pytest.fixture
+def numpy_dearer_than_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a million codes after the tables' prefix make of a few thousand."""
+    monkeypatch.setattr(slots, "_NUMPY_COST_NS", (1e9, 1e9))
+
+
+@pytest.mark.usefixtures("numpy_dearer_than_faiss")
+def test_many_codes_after_the_tables_prefix_in_the_graph_are_found_by_a_plain_scan(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What a bulk load leaves while a graph is built aside: the tables cover a prefix, the
-    # codes after it (many: FAISS scans them) lie in the graph and among the fresh codes.
-    monkeypatch.setattr(slots, "_UNCOVERED_NUMPY_MAX", 100)
+    # codes after it lie in the graph and among the fresh codes.
     index = index_of(codes[:1500], TABLED)
     index.settle()
     index.apply(codes[1500:2200], [1] * 700, sequence=2200)
@@ -457,9 +474,52 @@ def test_many_codes_after_the_tables_prefix_are_scanned_exactly_in_the_graph_and
     index.apply(codes[2200:3000], [1] * 800, sequence=3000)
     index.apply(codes[2190:2210], [-1] * 20, sequence=3020)  # dead on both sides of the graft
     assert index.tables_covered < index.slot_count - 1000
-    alive = codes[:2190] + codes[2210:3000]
-    for query in codes[:5] + codes[1495:1505] + codes[2195:2215] + codes[2990:3000]:
-        for radius in (0, 4, 10):
-            got = index.search([query], radius=radius)
-            want = [(d, c) for d, c in brute_force(alive, query) if d <= radius]
-            assert [(m.distance, m.code) for m in got.matches] == want
+    monkeypatch.setattr(SubstringTables, "range_search", lambda *args: pytest.fail("probed"))
+    queries = codes[:5] + codes[1495:1505] + codes[2195:2215] + codes[2990:3000]
+    _assert_radius_searches_exact(index, codes[:2190] + codes[2210:3000], queries)
+
+
+@pytest.mark.usefixtures("numpy_dearer_than_faiss")
+def test_many_fresh_codes_after_the_tables_prefix_are_scanned_by_faiss_beside_the_tables(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(codes[:2000], TABLED)
+    index.settle()  # the tables cover the graph
+    index.close()
+    index.apply(codes[2000:3000], [1] * 1000, sequence=3000)
+    index.apply(codes[1990:2010], [-1] * 20, sequence=3020)  # dead in the graph and fresh
+    assert index.tables_covered == index.slot_count - 1000
+    probes: list[int] = []
+    probe = SubstringTables.range_search
+    monkeypatch.setattr(
+        SubstringTables, "range_search", lambda *args: probes.append(1) or probe(*args)
+    )
+    queries = codes[:5] + codes[1985:2015] + codes[2990:3000]
+    _assert_radius_searches_exact(index, codes[:1990] + codes[2010:3000], queries)
+    assert len(probes) == len(queries) * 3  # the tables answered for their prefix
+
+
+def test_the_tables_follow_codes_arriving_while_a_graph_is_built_aside(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 1M bulk load's graph takes minutes to build aside; the codes still arriving
+    # meanwhile get tables between its batches, not only at the swap.
+    monkeypatch.setattr(slots, "_BUILD_CHUNK", 250)
+    monkeypatch.setattr(slots, "_UNCOVERED_FLOOR", 100)
+    monkeypatch.setattr(HammingIndex, "_wake_absorber", lambda self: None)  # no other upkeep
+    index = index_of(codes[:1000], TABLED)
+    index._build_tables(index._graph)
+    serving_covered: list[int] = []
+    append = slots.SlotGraph.append
+
+    def arriving_during_the_build(graph: slots.SlotGraph, *args: Any, **kwargs: Any) -> None:
+        if graph is not index._graph:  # a batch of the graph built aside
+            if not serving_covered:
+                index.apply(codes[1000:3000], [1] * 2000, sequence=3000)
+            serving_covered.append(index.tables_covered)
+        append(graph, *args, **kwargs)
+
+    monkeypatch.setattr(slots.SlotGraph, "append", arriving_during_the_build)
+    index.compact()
+    assert serving_covered[0] == 1000
+    assert len(serving_covered) > 2 and set(serving_covered[1:]) == {len(set(codes[:3000]))}
