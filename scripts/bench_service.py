@@ -36,49 +36,13 @@ import numpy as np
 from bench_hash import load_sets
 from bench_index import clustered_codes
 from corpus_args import DEFAULT_SHARED
+from echo_server import ECHO_METHOD, EchoProcess
 from neardup.index import Engine, EngineSettings, Fingerprint, hash_image
 from neardup.service.client import AsyncClient, add_request, search_request
 from neardup.v1 import neardup_pb2 as pb
 
 # the entry point installed beside this interpreter, activated or not
 NEARDUP = str(Path(sys.executable).with_name("neardup"))
-
-ECHO_METHOD = "/bench.Echo/Echo"
-
-
-async def echo_server(port_file: Path) -> None:
-    """The floor: a grpc.aio server that returns the bytes it receives."""
-
-    async def echo(request: bytes, context: object) -> bytes:
-        return request
-
-    server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", 64 << 20),
-            ("grpc.max_send_message_length", 64 << 20),
-        ]
-    )
-    handler = grpc.method_handlers_generic_handler(
-        "bench.Echo",
-        {"Echo": grpc.unary_unary_rpc_method_handler(echo, lambda b: b, lambda b: b)},
-    )
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    port_file.write_text(str(port))
-    await server.wait_for_termination()
-
-
-def start_process(
-    args: list[str], ready: Callable[[], str | None]
-) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    deadline = time.monotonic() + 600
-    while (target := ready()) is None:
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"{args} did not start")
-        time.sleep(0.05)
-    return process, target
 
 
 async def latencies(call: Callable[[int], Awaitable[object]], count: int) -> list[float]:
@@ -288,11 +252,7 @@ def main() -> int:
         type=Path,
         help="keep the data dir of N hashes here (made once, ~9 min at 1M) and copy it per run",
     )
-    parser.add_argument("--echo-server", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.echo_server:
-        asyncio.run(echo_server(args.echo_server))
-        return 0
     originals = args.shared / "bench" / "originals"
     if not originals.is_dir():
         print(f"no corpus at {originals}", file=sys.stderr)
@@ -312,23 +272,15 @@ def main() -> int:
             f"data dir of {args.n:,} hashes made in {time.perf_counter() - started:.0f} s; "
             f"engine top-10 path {path}"
         )
-        port_file = Path(folder) / "echo.port"
-        echo, echo_target = start_process(
-            [sys.executable, __file__, "--echo-server", str(port_file)],
-            lambda: (
-                f"127.0.0.1:{port_file.read_text()}"
-                if port_file.exists() and port_file.read_text()
-                else None
-            ),
-        )
         serve, serve_target = start_server([NEARDUP], data)
         try:
-            asyncio.run(bench(args, data, echo_target, serve_target, jpegs, queries, engine_p50))
+            with EchoProcess() as echo:
+                asyncio.run(
+                    bench(args, data, echo.target, serve_target, jpegs, queries, engine_p50)
+                )
         finally:
             serve.terminate()
-            echo.terminate()
             serve.wait(120)
-            echo.wait(30)
     return 0
 
 

@@ -4,11 +4,7 @@ bare grpc.aio echo server driven at the same concurrency."""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -139,31 +135,7 @@ class Mix:
 async def echo_latencies(concurrency: int, seconds: float) -> list[float]:
     """The anchor: latencies (ms) of a bare grpc.aio echo server process (the one
     scripts/bench_service.py measures against) at `concurrency` in flight."""
-    import grpc
-    from bench_service import ECHO_METHOD
+    from echo_server import echo_latencies as latencies
 
-    with tempfile.TemporaryDirectory() as folder:
-        port_file = Path(folder) / "echo.port"
-        script = Path(__file__).with_name("bench_service.py")
-        echo = subprocess.Popen([sys.executable, str(script), "--echo-server", str(port_file)])
-        try:
-            while not port_file.exists() or not port_file.read_text():
-                await asyncio.sleep(0.05)
-            target = f"127.0.0.1:{port_file.read_text()}"
-            async with grpc.aio.insecure_channel(target) as channel:
-                call = channel.unary_unary(ECHO_METHOD)
-                payload = search_request(hash="0" * 16, k=10).SerializeToString()
-                times: list[float] = []
-                stop_at = time.monotonic() + seconds
-
-                async def worker() -> None:
-                    while time.monotonic() < stop_at:
-                        at = time.perf_counter()
-                        await call(payload)
-                        times.append((time.perf_counter() - at) * 1000)
-
-                await asyncio.gather(*(worker() for _ in range(concurrency)))
-                return times
-        finally:
-            echo.terminate()
-            echo.wait(30)
+    payload = search_request(hash="0" * 16, k=10).SerializeToString()
+    return await latencies(payload, concurrency, seconds)

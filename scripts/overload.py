@@ -3,17 +3,21 @@
     python scripts/overload.py [--burst 600] [--seconds 20]
 
 A real `neardup serve` (defaults: 256 calls admitted) gets Add calls carrying a JPEG: first
-4 in flight (calm: the anchor), then --burst in flight for --seconds (each caller retries a
-refused call after 50 ms), then 4 in flight again; beside the burst, 8 AddStreams of 100
-images each. Prints per phase the calls answered and refused, the latency of both (a refusal
-must come at once; an admitted call's latency must stay bounded), the server's peak RSS
-against its calm RSS, and the streams' items answered (back-pressure, not errors).
+4 in flight (calm: the anchor of admitted latency), then --burst in flight for --seconds
+(each caller retries a refused call after 50 ms), then 4 in flight again; beside the burst,
+8 AddStreams of 100 images each. Prints per phase the calls answered and refused, the
+latency of both (a refusal must come at once; an admitted call's latency must stay
+bounded), the server's peak RSS against its calm RSS, and the streams' items answered
+(back-pressure, not errors). The anchor of refusal latency: the same burst of callers
+sending the same request to a bare grpc.aio server that answers nothing (what any answer
+costs at that load, before any work).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+from echo_server import echo_latencies
 from neardup.service.client import AsyncClient, NeardupRpcError, add_request
 from neardup.v1 import neardup_pb2 as pb
 from server_process import ServerProcess
@@ -103,6 +108,24 @@ async def run_phase(
     return phase, streamed
 
 
+def server_side_ms(log: Path, began: float, ended: float) -> dict[str, list[float]]:
+    """Latencies (ms) the server's call log gives its Add calls between two times, by
+    status code: what the server itself took, without the client's and the network's
+    share (both clients and server share this machine's cores)."""
+    found: dict[str, list[float]] = {}
+    for text in log.read_text().splitlines():
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            continue
+        if entry.get("logger") != "neardup.calls" or entry.get("method") != "Add":
+            continue
+        at = time.mktime(time.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S"))
+        if began <= at <= ended:
+            found.setdefault(entry["code"], []).append(float(entry["ms"]))
+    return found
+
+
 def line(name: str, phase: Phase, seconds: float) -> str:
     def p(values: list[float], q: float) -> str:
         return f"{np.percentile(values, q):8.1f}" if values else f"{'-':>8s}"
@@ -123,24 +146,48 @@ async def run(args: argparse.Namespace) -> int:
         try:
             idle = server.rss_mb()
             calm, _ = await run_phase(uploads, server, 4, args.calm_seconds)
+            burst_began = time.time()
             burst, streamed = await run_phase(uploads, server, args.burst, args.seconds, 8)
+            burst_ended = time.time()
             after, _ = await run_phase(uploads, server, 4, args.calm_seconds)
         finally:
             for client in clients:
                 await client.close()
             server.stop()
+        served = server_side_ms(server.log_path, burst_began + 1, burst_ended - 1)
+    anchor = await echo_latencies(
+        add_request(uploads.image, id="anchor").SerializeToString(),
+        args.burst,
+        min(args.seconds, 10.0),
+        channels=CHANNELS,
+        empty=True,
+    )
     print(f"server RSS idle {idle:.0f} MB; image {IMAGE.name}, {len(uploads.image)} bytes\n")
     print(f"{'phase':8s} {'adds/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'refused':>8s} "
           f"{'ref p50':>8s} {'ref p99':>8s} {'peak MB':>8s}  other codes")  # fmt: skip
     print(line("calm", calm, args.calm_seconds))
     print(line("burst", burst, args.seconds))
     print(line("after", after, args.calm_seconds))
+    print(
+        "in the server (its call log: from the request received to the answer), Add in the "
+        "burst: "
+        + "; ".join(
+            f"{code} p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms"
+            for code, ms in sorted(served.items())
+        )
+    )
+    print(
+        f"anchor, a bare grpc.aio server answering nothing to {args.burst} callers of the "
+        f"same request: p50 {np.percentile(anchor, 50):.1f} ms, p99 "
+        f"{np.percentile(anchor, 99):.1f} ms ({len(anchor) / min(args.seconds, 10.0):.0f} calls/s)"
+    )
     print(f"\nAddStream beside the burst, 8 x 100 items: {dict(streamed)}")
     calm_p99 = float(np.percentile(calm.answered, 99))
     print(
         f"admitted p99 burst / calm: {np.percentile(burst.answered, 99) / calm_p99:.1f}x; "
         f"refusal p50 {np.percentile(burst.refused, 50) if burst.refused else float('nan'):.1f} "
-        f"ms; peak RSS in the burst {burst.peak_rss_mb - idle:+.0f} MB over idle; after the "
+        f"ms ({np.percentile(burst.refused, 50) / np.percentile(anchor, 50):.1f}x the anchor's "
+        f"p50); peak RSS in the burst {burst.peak_rss_mb - idle:+.0f} MB over idle; after the "
         f"burst p99 {np.percentile(after.answered, 99) / calm_p99:.1f}x calm"
     )
     unexpected = sum(p.others.total() for p in (calm, burst, after))

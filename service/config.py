@@ -27,6 +27,8 @@ _ENV_PREFIX = "NEARDUP_"
 # Calls (and their requests' bytes) being served at once: see service/admission.py.
 DEFAULT_MAX_PENDING_CALLS = 256
 DEFAULT_MAX_PENDING_BYTES = 256 * 2**20
+# Seconds of work the calls admitted may bring each worker: see service/admission.py.
+DEFAULT_MAX_QUEUE_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +43,10 @@ class ServerConfig:
     workers: threads for decoding, hashing and index work (default: one per core).
     max_concurrent_rpcs: calls gRPC accepts at once; more are refused with
     RESOURCE_EXHAUSTED instead of queuing without bound.
-    max_pending_calls, max_pending_bytes: calls (and their requests' bytes) being served
-    at once; a call beyond either is refused with RESOURCE_EXHAUSTED at once, so that the
-    calls admitted keep their latency and memory stays bounded (AddStream waits instead).
+    max_pending_calls, max_pending_bytes, max_queue_seconds: calls (their requests' bytes,
+    and the seconds of work they bring each worker) being served at once; a call beyond
+    any is refused with RESOURCE_EXHAUSTED at once, so that the calls admitted keep their
+    latency and memory stays bounded (AddStream waits instead).
     grace_seconds: how long a shutdown lets calls in flight finish.
     tokens_file: bearer tokens and their scopes (service/auth.py); without it the server
     accepts every call and listens on loopback only.
@@ -62,6 +65,7 @@ class ServerConfig:
     max_concurrent_rpcs: int = 1024
     max_pending_calls: int = DEFAULT_MAX_PENDING_CALLS
     max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
+    max_queue_seconds: float = DEFAULT_MAX_QUEUE_SECONDS
     grace_seconds: float = 10.0
     snapshot_every_seconds: float = EngineSettings().snapshot_every_seconds
     tokens_file: Path | None = None

@@ -64,6 +64,8 @@ class NeardupServer:
                 config.decode_limits(),
                 max_pending_calls=config.max_pending_calls,
                 max_pending_bytes=config.max_pending_bytes,
+                max_queue_seconds=config.max_queue_seconds,
+                workers=config.workers,
             ),
         )
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)

@@ -14,8 +14,10 @@ import asyncio
 import base64
 import binascii
 import functools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,8 +28,12 @@ from neardup.index.fingerprint import DecodeLimits, Fingerprint, ImageHashes, ha
 from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
-from .admission import Admission
-from .config import DEFAULT_MAX_PENDING_BYTES, DEFAULT_MAX_PENDING_CALLS
+from .admission import Admission, Ticket
+from .config import (
+    DEFAULT_MAX_PENDING_BYTES,
+    DEFAULT_MAX_PENDING_CALLS,
+    DEFAULT_MAX_QUEUE_SECONDS,
+)
 from .status import DeadlinePassed, NotReady, Refusal, refusal, to_status, unexpected
 
 __all__ = ["NeardupServicer", "ServiceLimits"]
@@ -40,6 +46,8 @@ DEFAULT_PAGE_SIZE = 100
 # stream is pipelined but a fast sender cannot make the server buffer without bound: gRPC's
 # flow control holds the sender while the window is full.
 ADD_STREAM_WINDOW = 32
+# The method a call's pool work is timed under (`admission` learns what each kind costs).
+_CALL_KIND: ContextVar[str] = ContextVar("neardup_call_kind", default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +56,13 @@ class ServiceLimits:
 
     decode: DecodeLimits = field(default_factory=DecodeLimits)
     max_search_batch: int = MAX_SEARCH_BATCH
-    # Calls being served at once, and their requests' bytes, beyond which a call is
-    # refused with RESOURCE_EXHAUSTED (a stream's items wait): see `admission`.
+    # Calls being served at once, their requests' bytes and the seconds of work they
+    # bring each worker, beyond which a call is refused with RESOURCE_EXHAUSTED (a
+    # stream's items wait): see `admission`.
     max_pending_calls: int = DEFAULT_MAX_PENDING_CALLS
     max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
+    max_queue_seconds: float = DEFAULT_MAX_QUEUE_SECONDS
+    workers: int = 1
 
 
 class _AtField(Exception):
@@ -86,12 +97,12 @@ def _refusing(handler: Handler) -> Handler:
     async def wrapper(self: NeardupServicer, request: Any, context: Any) -> Any:
         try:
             _check_deadline(context)
-            cost = request.ByteSize()
-            await self.admission.enter(cost, wait=False)
+            _CALL_KIND.set(handler.__name__)
+            ticket = await self.admission.enter(request.ByteSize(), handler.__name__, wait=False)
             try:
                 response = await handler(self, request, context)
             finally:
-                self.admission.leave(cost)
+                self.admission.leave(ticket)
             _check_deadline(context)
             return response
         except grpc.aio.AbortError:
@@ -120,7 +131,12 @@ class NeardupServicer:
 
     def __init__(self, pool: ThreadPoolExecutor, limits: ServiceLimits) -> None:
         self.limits = limits
-        self.admission = Admission(limits.max_pending_calls, limits.max_pending_bytes)
+        self.admission = Admission(
+            limits.max_pending_calls,
+            limits.max_pending_bytes,
+            limits.workers,
+            limits.max_queue_seconds,
+        )
         self._pool = pool
         self._engine: Backend | None = None
 
@@ -135,11 +151,20 @@ class NeardupServicer:
         """Starts serving with a loaded engine."""
         self._engine = engine
 
-    def _left(self, cost: int, _: object) -> None:
-        self.admission.leave(cost)
+    def _left(self, ticket: Ticket, _: object) -> None:
+        self.admission.leave(ticket)
 
     async def _run(self, call: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        timed = functools.partial(self._timed, _CALL_KIND.get(), call)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, timed)
+
+    def _timed(self, kind: str, call: Callable[[], T]) -> T:
+        """`call` in a worker, its time reported to `admission` under the call's kind."""
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            self.admission.observe(kind, time.perf_counter() - started)
 
     def _hash(
         self, data: bytes, algorithm: str, orientations: bool, field: str, crops: bool = False
@@ -308,13 +333,14 @@ class NeardupServicer:
         )
 
         async def read() -> None:
+            _CALL_KIND.set("Add")  # each item is the work of an Add
             try:
                 index = 0
                 async for request in request_iterator:
-                    cost = request.ByteSize()
-                    await self.admission.enter(cost, wait=True)  # back-pressure when busy
+                    # back-pressure when busy
+                    ticket = await self.admission.enter(request.ByteSize(), "Add", wait=True)
                     task = asyncio.ensure_future(self._added(request))
-                    task.add_done_callback(functools.partial(self._left, cost))
+                    task.add_done_callback(functools.partial(self._left, ticket))
                     await window.put((index, request.id, task))
                     index += 1
             finally:

@@ -1,6 +1,7 @@
-"""More uploads at once than the server admits: the extra calls are refused at once with
-RESOURCE_EXHAUSTED, the admitted ones are answered, a stream waits instead of failing, and
-the server serves normally once the burst is over."""
+"""More uploads at once than the server admits (more calls, or more seconds of work for its
+workers, than its bounds): the extra calls are refused at once with RESOURCE_EXHAUSTED, the
+admitted ones are answered, a stream waits instead of failing, and the server serves
+normally once the burst is over."""
 
 from __future__ import annotations
 
@@ -18,11 +19,20 @@ from tests.service.conftest import RunningServer, config_for, start_server
 BURST = 48
 
 
-@pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(
-        config_for(tmp_path_factory.mktemp("overload") / "data", workers=1, max_pending_calls=3)
-    )
+@pytest.fixture(
+    scope="module",
+    params=[{"max_pending_calls": 3}, {"max_queue_seconds": 0.005}],
+    ids=["bound-on-calls", "bound-on-seconds-of-work"],
+)
+def small_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    data = tmp_path_factory.mktemp("overload") / "data"
+    running = start_server(config_for(data, workers=1, **request.param))
+    # the server learns what a hash and an add cost (the bound on seconds reads that)
+    _hash_code(running.target, read_image("mate__LadyBird.jpg"))
+    with Client(running.target, timeout=60) as client:
+        client.add(read_image("mate__Garden__jpeg30.jpg"), id="learnt")
     yield running
     running.shutdown()
 
