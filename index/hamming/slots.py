@@ -20,6 +20,7 @@ Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,14 @@ _UNCOVERED_FLOOR = 8_192
 # + 4-7 ns a code, FAISS ~15-25 us + 0.8-1.2 ns a code past 100k). A 1M bulk load leaves
 # ~700k of them while a graph is built aside: numpy's measure of them put radius 10 at
 # ~5 ms p50 for the first ~170 s (scripts/bench_absorb.py, latencies by time).
+# Exact top-k over a scan: FAISS's range search is ~2x faster than its top-k search of the
+# same codes (1M codes, one thread: p50 0.9-1.0 against 1.2-2.5 ms, p99 1.5 against 2.5-2.9;
+# a scratch measurement, not kept; scripts/bench_absorb.py measures the result), so a scan
+# asks for the codes within the radius that should hold this many times k, and takes the
+# k nearest (a query with fewer falls back to the top-k search).
+_RANGE_TOP_K_SPARE = 3
+# The share of uniform 64-bit codes within r bits of a point, r = 0..64.
+_UNIFORM_WITHIN = np.cumsum([float(math.comb(BITS, r)) for r in range(BITS + 1)]) / 2.0**BITS
 _NUMPY_COST_NS = (2_000.0, 6.0)
 _FAISS_COST_NS = (20_000.0, 1.0)
 
@@ -310,8 +319,11 @@ def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
     """Exact: the substring tables and the slots after them when the tables are cheaper,
     else a range search of the graph's storage and of the fresh codes."""
     found = _tables_range(graph, u64_from_codes(q), radius)
-    if found is not None:
-        return found
+    return found if found is not None else _scanned_range(graph, q, radius)
+
+
+def _scanned_range(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
+    """Exact: a range search of the graph's storage and of the fresh codes."""
     sel = graph.selector()
     params = faiss.SearchParameters(sel=sel) if sel is not None else None
     lims, dist, slots = graph.flat.range_search(q, radius + 1, params=params)
@@ -357,7 +369,13 @@ def tables_top_k(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | Non
 
 
 def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tuple[I64, I64, I64]:
-    """Top-k of the graph (the HNSW graph, or its storage exactly) and of the fresh codes."""
+    """Top-k of the graph (the HNSW graph, or its storage exactly) and of the fresh codes:
+    exactly by one range search where it holds k codes for every query, else by FAISS's
+    top-k search of each part."""
+    if not use_graph:
+        by_range = _top_k_by_range(graph, q, k)
+        if by_range is not None:
+            return by_range
     sel = graph.selector()
     if use_graph:
         params = faiss.SearchParametersHNSW(efSearch=ef)
@@ -387,6 +405,39 @@ class _Uncovered(enum.Enum):
     NUMPY = "measured one by one"
     FRESH = "FAISS's scan of the fresh codes (the prefix covers the graph's storage)"
     SCAN = "FAISS's scan of every code, the tables passed over"
+
+
+def _top_k_by_range(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | None:
+    """Exact top-k per query from a range search at the radius within which uniform codes
+    would put `_RANGE_TOP_K_SPARE` x k of them (the k-th neighbour is then almost always
+    inside: no code outside can be nearer); nearest first, lowest slot on ties, as FAISS's
+    top-k search. None when some query has fewer than k codes within it."""
+    slots, dist, qi = _scanned_range(graph, q, _top_k_radius(graph.n, k))
+    counts = np.bincount(qi, minlength=len(q))
+    if (counts < k).any():
+        return None
+    order = np.argsort(qi, kind="stable")
+    slots, dist = slots[order], dist[order]
+    ends = np.cumsum(counts)
+    parts = [_nearest(slots[end - n : end], dist[end - n : end], k, j) for j, (end, n) in
+             enumerate(zip(ends.tolist(), counts.tolist(), strict=True))]  # fmt: skip
+    return _concat(parts)
+
+
+def _nearest(slots: I64, dist: I64, k: int, query: int) -> tuple[I64, I64, I64]:
+    """The k nearest of one query's codes, lowest slot on ties (a partition first: a
+    dense neighbourhood can put many thousands within the radius)."""
+    if len(dist) > k:
+        within = dist <= np.partition(dist, k - 1)[k - 1]
+        slots, dist = slots[within], dist[within]
+    order = np.lexsort((slots, dist))[:k]
+    return slots[order], dist[order], np.full(len(order), query, dtype=np.int64)
+
+
+def _top_k_radius(n: int, k: int) -> int:
+    """The least radius within which n uniform codes put `_RANGE_TOP_K_SPARE` x k codes."""
+    wanted = _RANGE_TOP_K_SPARE * k / max(n, 1)
+    return min(BITS, int(np.searchsorted(_UNIFORM_WITHIN, wanted)))
 
 
 def _uncovered_plan(graph: SlotGraph, tables: SubstringTables) -> _Uncovered:

@@ -523,3 +523,27 @@ def test_the_tables_follow_codes_arriving_while_a_graph_is_built_aside(
     index.compact()
     assert serving_covered[0] == 1000
     assert len(serving_covered) > 2 and set(serving_covered[1:]) == {len(set(codes[:3000]))}
+
+
+def test_an_exact_top_k_by_one_range_search_finds_the_k_nearest_distances(
+    codes: list[int],
+) -> None:
+    index = index_of(codes, IndexParams(exact_threshold=10**6))  # no graph: scans
+    for query in [*codes[:5], codes[7] ^ 0xFF, 0x0123456789ABCDEF]:
+        for k in (1, 10, 40):
+            got = index.search([query], k=k)
+            assert [m.distance for m in got.matches] == [d for d, _ in brute_force(codes, query)][
+                :k
+            ]
+
+
+def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Codes far from a uniform spread: the radius that should hold 3k of them holds none.
+    codes = [(1 << 63) - 1 - (1 << i) for i in range(40)] + [0]
+    monkeypatch.setattr(slots, "_top_k_radius", lambda n, k: 2)
+    index = index_of(codes, IndexParams(exact_threshold=10**6))
+    got = index.search([0], k=5)
+    assert [m.code for m in got.matches][:1] == [0]
+    assert [m.distance for m in got.matches] == [0, 62, 62, 62, 62]
