@@ -525,6 +525,12 @@ def test_the_tables_follow_codes_arriving_while_a_graph_is_built_aside(
     assert len(serving_covered) > 2 and set(serving_covered[1:]) == {len(set(codes[:3000]))}
 
 
+@pytest.fixture
+def range_top_k_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slots, "_RANGE_TOP_K_MIN_CODES", 0)
+
+
+@pytest.mark.usefixtures("range_top_k_at_any_size")
 def test_an_exact_top_k_by_one_range_search_finds_the_k_nearest_distances(
     codes: list[int],
 ) -> None:
@@ -537,6 +543,7 @@ def test_an_exact_top_k_by_one_range_search_finds_the_k_nearest_distances(
             ]
 
 
+@pytest.mark.usefixtures("range_top_k_at_any_size")
 def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
