@@ -28,7 +28,7 @@ _ENV_PREFIX = "NEARDUP_"
 DEFAULT_MAX_PENDING_CALLS = 256
 DEFAULT_MAX_PENDING_BYTES = 256 * 2**20
 # Seconds of work the calls admitted may bring each worker: see service/admission.py.
-DEFAULT_MAX_QUEUE_SECONDS = 0.5
+DEFAULT_MAX_QUEUE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
