@@ -60,11 +60,11 @@ _UNCOVERED_FLOOR = 8_192
 # + 4-7 ns a code, FAISS ~15-25 us + 0.8-1.2 ns a code past 100k). A 1M bulk load leaves
 # ~700k of them while a graph is built aside: numpy's measure of them put radius 10 at
 # ~5 ms p50 for the first ~170 s (scripts/bench_absorb.py, latencies by time).
-# Exact top-k over a scan: FAISS's range search is ~2x faster than its top-k search of the
-# same codes (1M codes, one thread: p50 0.9-1.0 against 1.2-2.5 ms, p99 1.5 against 2.5-2.9;
-# a scratch measurement, not kept; scripts/bench_absorb.py measures the result), so a scan
-# asks for the codes within the radius that should hold this many times k, and takes the
-# k nearest (a query with fewer falls back to the top-k search).
+# Exact top-k over a scan: FAISS's range search is faster than its top-k search of the same
+# codes (scripts/bench_scan_costs.py, top-10 at 1M through the code index: 1.22-1.40 ms
+# against 1.40-2.68, two runs; scripts/bench_absorb.py measures it during an absorb), so a
+# scan asks for the codes within the radius that should hold this many times k, and takes
+# the k nearest (a query with fewer falls back to the top-k search).
 _RANGE_TOP_K_SPARE = 3
 # Below this many codes the range search saves less than its selection of the k nearest
 # costs (scripts/bench_scan_costs.py, top-10 through the code index: 10k codes 0.34 ms

@@ -274,11 +274,7 @@ def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
         "range_search",
         lambda tables, *args: taken.append(1) or original(tables, *args),
     )
-    for query in codes[:5] + codes[1990:2010] + codes[2590:2600]:
-        for radius in (0, 4, 10):
-            got = index.search([query], radius=radius)
-            want = [(d, c) for d, c in brute_force(alive, query) if d <= radius]
-            assert [(m.distance, m.code) for m in got.matches] == want
+    _assert_radius_searches_exact(index, alive, codes[:5] + codes[1990:2010] + codes[2590:2600])
     assert len(taken) == 35 * 3
 
 
