@@ -1,8 +1,9 @@
 """`SlotGraph`: the codes of one collection at their slots, and the scans over them.
 
-Slots [0, in_graph) are in a FAISS `IndexBinaryHNSW`, whose `storage` (an `IndexBinaryFlat`
-of the same codes) doubles as the exact path; slots [in_graph, n) are *fresh*, in a small
-`IndexBinaryFlat` until `absorb` moves them into the graph. Per slot: the code, how many live
+Slots [0, in_graph) are in a FAISS `IndexBinaryHNSW`; slots [in_graph, n) are *fresh*, only
+in the slots' code array until `absorb` moves them into the graph (a collection whose graph
+does not serve keeps them all there). Exact scans read that array in place (`scans.py`):
+the graph's own `storage` copy serves only the graph. Per slot: the code, how many live
 images carry it, and a bit in the bitmap that FAISS's ID selector reads (live or dead). A
 sorted array (plus a dict of codes added since it was sorted) maps codes to slots. Once the
 collection is large, `SubstringTables` over a prefix of the slots answer small-radius
@@ -11,8 +12,6 @@ thread) when the slots after that prefix pile up.
 
 The scans (`range_scan`, `top_k_scan`) search the graph part and the fresh part and return
 slots, distances and query numbers as arrays; `merge` keeps each slot once.
-
-FAISS binary `range_search(r)` returns distances strictly below r: we ask for r + 1.
 
 Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
 """
@@ -29,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
+from . import scans
 from .params import IndexParams
 from .substrings import SubstringTables
 
@@ -40,9 +40,6 @@ I64 = npt.NDArray[np.int64]
 # Bulk builds insert into the graph in batches this large: FAISS parallelises within one,
 # and a build aside can be abandoned between two (an engine closing mid-absorb).
 _BUILD_CHUNK = 1 << 16
-# The radii at which every substring table probes one more flipped bit (r = 4f + 3): a
-# top-k search grows its radius through these, as the probes' cost grows in those steps.
-_GROWTH_RADII = (3, 7, 11, 15)
 # Exact top-10 through the tables against FAISS's flat scan (scripts/bench_topk.py, p50,
 # near / random queries): 0.9x / 0.7x at 1M codes (the k-th neighbour lies too far for
 # the tables' cheap radii), 2.2x / 2.0x at 10M; at 100k 4x slower. Nothing between 1M and
@@ -53,9 +50,8 @@ _TABLES_TOP_K_MIN_CODES = 2_000_000
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
-# The slots after the tables' prefix are measured by numpy one by one, or scanned by FAISS
-# with the whole index part they lie in (its ID selectors take it off its fast path: over
-# 700k of 1M codes, 2.4 ms against 0.8 ms for all 1M), whichever costs less: nanoseconds
+# The slots after the tables' prefix are measured by numpy one by one, or scanned in place
+# by FAISS's kernel (`scans.within`), whichever costs less: nanoseconds
 # per call and per code, one thread, radius 10 (scripts/bench_scan_costs.py: numpy ~2 us
 # + 4-7 ns a code, FAISS ~15-25 us + 0.8-1.2 ns a code past 100k). A 1M bulk load leaves
 # ~700k of them while a graph is built aside: numpy's measure of them put radius 10 at
@@ -103,9 +99,6 @@ class SlotGraph:
             xb = faiss.vector_to_array(self.flat.xb).reshape(in_graph, 8)
             self.codes[:in_graph] = u64_from_codes(xb)
         self.codes[in_graph:n] = fresh
-        self.fresh = faiss.IndexBinaryFlat(BITS)
-        if len(fresh):
-            self.fresh.add(codes_from_u64(fresh))
         self.live = np.zeros(capacity, dtype=np.int32)
         self.live[:n] = live
         self.n = n
@@ -191,8 +184,8 @@ class SlotGraph:
         return int(self.index.ntotal)
 
     def append(self, codes: U64, counts: npt.NDArray[np.int32], into_graph: bool = False) -> None:
-        """Adds new (absent) codes with their live counts at the next slots: to the fresh
-        flat index, or straight into the graph (bulk builds, when nothing is fresh)."""
+        """Adds new (absent) codes with their live counts at the next slots: fresh, or
+        straight into the graph (bulk builds, when nothing is fresh)."""
         if len(codes) == 0:
             return
         start, end = self.n, self.n + len(codes)
@@ -200,7 +193,6 @@ class SlotGraph:
         if into_graph and self.in_graph == self.n:
             self.index.add(codes_from_u64(codes))
         else:
-            self.fresh.add(codes_from_u64(codes))
             self._fresh_dead += int(np.count_nonzero(counts == 0))
         self.codes[start:end] = codes
         self.live[start:end] = counts
@@ -219,9 +211,6 @@ class SlotGraph:
         if moved:
             self._fresh_dead -= int(np.count_nonzero(self.live[start : start + moved] == 0))
             self.index.add(codes_from_u64(self.codes[start : start + moved]))
-            self.fresh = faiss.IndexBinaryFlat(BITS)
-            if self.n > start + moved:
-                self.fresh.add(codes_from_u64(self.codes[start + moved : self.n]))
         return moved
 
     def fresh_dead(self) -> int:
@@ -229,8 +218,8 @@ class SlotGraph:
         return self._fresh_dead
 
     def fresh_selector(self) -> tuple[Any, npt.NDArray[np.uint8] | None]:
-        """An ID selector of the live fresh codes (ids of the fresh index), and the bitmap
-        it reads (keep it alive while searching); (None, None) when none is dead. Asking
+        """An ID selector of the live fresh codes (ids from the first fresh slot), and the
+        bitmap it reads (keep it alive while searching); (None, None) when none is dead. Asking
         the fresh index for k + dead codes instead cost a 100k-code top-10 11.8 ms with
         20k dead against 1.5 ms (a heap of 20k per query)."""
         if self._fresh_dead == 0:
@@ -287,7 +276,7 @@ class SlotGraph:
         ours = self.codes.nbytes + self.live.nbytes + self.bitmap.nbytes
         lookup = self._sorted_codes.nbytes + self._sorted_slots.nbytes + 100 * len(self._recent)
         tables = self.tables.nbytes if self.tables is not None else 0
-        return int(8 * self.n + graph + ours + lookup + tables)
+        return int(8 * self.in_graph + graph + ours + lookup + tables)
 
 
 def built_graph(
@@ -327,15 +316,8 @@ def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
 
 
 def _scanned_range(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
-    """Exact: a range search of the graph's storage and of the fresh codes."""
-    sel = graph.selector()
-    params = faiss.SearchParameters(sel=sel) if sel is not None else None
-    lims, dist, slots = graph.flat.range_search(q, radius + 1, params=params)
-    parts = [(slots.astype(np.int64), dist.astype(np.int64), _query_numbers(lims))]
-    if graph.fresh.ntotal:
-        lims, dist, local = graph.fresh.range_search(q, radius + 1)
-        parts.append(_fresh_part(graph, local, dist, _query_numbers(lims)))
-    return _concat(parts)
+    """Exact: a range search of every live slot."""
+    return scans.within(u64_from_codes(q), graph.codes[: graph.n], radius, graph.selector())
 
 
 def _tables_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64] | None:
@@ -345,8 +327,6 @@ def _tables_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64
     if tables is None:
         return None
     plan = _uncovered_plan(graph, tables)
-    if plan is _Uncovered.SCAN:
-        return None
     found = tables.range_search(queries, radius)
     if found is None:
         return None
@@ -362,8 +342,11 @@ def tables_top_k(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | Non
     radius would have to grow past where the tables beat a scan: the caller scans."""
     if graph.n < _TABLES_TOP_K_MIN_CODES:
         return None
+    tables = graph.tables
+    if tables is None:
+        return None
     queries = u64_from_codes(q)
-    for radius in _GROWTH_RADII:
+    for radius in tables.growth_radii:
         found = _tables_range(graph, queries, radius)
         if found is None:
             return None
@@ -380,22 +363,23 @@ def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tu
         by_range = _top_k_by_range(graph, q, k)
         if by_range is not None:
             return by_range
-    sel = graph.selector()
+    queries = u64_from_codes(q)
     if use_graph:
         params = faiss.SearchParametersHNSW(efSearch=ef)
+        sel = graph.selector()
         if sel is not None:
             params.sel = sel
         dist, slots = graph.index.search(q, k, params=params)
+        start = graph.in_graph
     else:
-        params = faiss.SearchParameters(sel=sel) if sel is not None else None
-        dist, slots = graph.flat.search(q, k, params=params)
+        slots, dist = scans.nearest(queries, graph.codes[: graph.n], k, graph.selector())
+        start = graph.n
     per_query = np.repeat(np.arange(len(q), dtype=np.int64), k)
     parts = [(slots.ravel().astype(np.int64), dist.ravel().astype(np.int64), per_query)]
-    if graph.fresh.ntotal:
-        k_fresh = min(int(graph.fresh.ntotal), k)
+    if graph.n > start:  # the fresh codes beside the graph
+        k_fresh = min(graph.n - start, k)
         fresh_sel, _bits = graph.fresh_selector()
-        params = faiss.SearchParameters(sel=fresh_sel) if fresh_sel is not None else None
-        dist, local = graph.fresh.search(q, k_fresh, params=params)
+        local, dist = scans.nearest(queries, graph.codes[start : graph.n], k_fresh, fresh_sel)
         per_query = np.repeat(np.arange(len(q), dtype=np.int64), k_fresh)
         parts.append(_fresh_part(graph, local.ravel(), dist.ravel(), per_query))
     slots, dist, qi = _concat(parts)
@@ -407,8 +391,7 @@ class _Uncovered(enum.Enum):
     """How a radius search reaches the slots after the substring tables' prefix."""
 
     NUMPY = "measured one by one"
-    FRESH = "FAISS's scan of the fresh codes (the prefix covers the graph's storage)"
-    SCAN = "FAISS's scan of every code, the tables passed over"
+    FAISS = "FAISS's scan of them, in place"
 
 
 def _top_k_by_range(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | None:
@@ -445,13 +428,10 @@ def _top_k_radius(n: int, k: int) -> int:
 
 
 def _uncovered_plan(graph: SlotGraph, tables: SubstringTables) -> _Uncovered:
-    """The cheapest way to the slots after the tables' prefix."""
-    if tables.covered >= graph.in_graph:
-        faiss_way, scanned = _Uncovered.FRESH, graph.n - graph.in_graph
-    else:
-        faiss_way, scanned = _Uncovered.SCAN, graph.n
-    numpy_cost = _cost(_NUMPY_COST_NS, graph.n - tables.covered)
-    return _Uncovered.NUMPY if numpy_cost <= _cost(_FAISS_COST_NS, scanned) else faiss_way
+    """The cheaper way to the slots after the tables' prefix."""
+    uncovered = graph.n - tables.covered
+    numpy_cost = _cost(_NUMPY_COST_NS, uncovered)
+    return _Uncovered.NUMPY if numpy_cost <= _cost(_FAISS_COST_NS, uncovered) else _Uncovered.FAISS
 
 
 def _cost(model: tuple[float, float], codes: int) -> float:
@@ -462,30 +442,14 @@ def _cost(model: tuple[float, float], codes: int) -> float:
 def _uncovered_scan(
     graph: SlotGraph, queries: U64, radius: int, tables: SubstringTables, plan: _Uncovered
 ) -> tuple[I64, I64, I64]:
-    """Exact: the slots after the tables' prefix, as `plan` says (NUMPY or FRESH)."""
-    start, in_graph = tables.covered, graph.in_graph
+    """Exact: the slots after the tables' prefix, as `plan` says."""
+    start = tables.covered
     if plan is _Uncovered.NUMPY:
         distances = np.bitwise_count(graph.codes[start : graph.n][None, :] ^ queries[:, None])
         qi, offset = np.nonzero(distances <= radius)
         return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
-    q = codes_from_u64(queries)
-    return _range_of(graph.fresh, q, radius, start - in_graph, graph.n - in_graph, in_graph)
-
-
-def _range_of(
-    index: Any, q: Any, radius: int, first: int, end: int, first_slot: int
-) -> tuple[I64, I64, I64]:
-    """The ids [first, end) of a flat index within `radius`, as slots (ids + first_slot):
-    a plain range search of the whole index, filtered (FAISS's ID selectors take it off its
-    fast path)."""
-    lims, dist, ids = index.range_search(q, radius + 1)
-    ids, qi = ids.astype(np.int64), _query_numbers(lims)
-    keep = (ids >= first) & (ids < end)
-    return ids[keep] + first_slot, dist.astype(np.int64)[keep], qi[keep]
-
-
-def _query_numbers(lims: Any) -> I64:
-    return np.repeat(np.arange(len(lims) - 1, dtype=np.int64), np.diff(lims.astype(np.int64)))
+    offset, distances, qi = scans.within(queries, graph.codes[start : graph.n], radius)
+    return offset + start, distances, qi
 
 
 def _fresh_part(graph: SlotGraph, local: Any, dist: Any, qi: I64) -> tuple[I64, I64, I64]:

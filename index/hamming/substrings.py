@@ -1,17 +1,23 @@
 """`SubstringTables`: exact small-radius range search by multi-index hashing.
 
-A 64-bit code within r bits of a query is, in at least one of its four 16-bit substrings,
-within r // 4 bits of the query's substring (pigeonhole; more exactly, with r = 4f + a, one
-of the first a + 1 substrings is within f bits or one of the others within f - 1). Four
-tables list the slots by substring value; a query probes every value that close to its own
-substrings and measures only the codes listed there (Norouzi, Punjani and Fleet, "Fast exact
-search in Hamming space with multi-index hashing", 2014).
+A 64-bit code cut into m substrings that is within r bits of a query is, in at least one
+substring, within r // m bits of the query's substring (pigeonhole; more exactly, with
+r = m f + a, one of the first a + 1 substrings is within f bits or one of the others within
+f - 1). One table per substring lists the slots by substring value; a query probes every
+value that close to its own substrings and measures only the codes listed there (Norouzi,
+Punjani and Fleet, "Fast exact search in Hamming space with multi-index hashing", 2014).
 
 Why: every Add asks for the stored codes within the duplicate radius (10 bits by default),
 and a flat scan of 1M codes costs ~0.5 ms of a core, the largest share of an add's work after
 hashing; the tables measure a few thousand candidates instead (scripts/bench_index.py prints
 both). Wide radii, or codes crowding the probed values, make a scan cheaper:
 `range_search` then says so.
+
+How many substrings: the paper's rule is substrings of about log2(N) bits, so that a
+substring value lists about one code; shorter ones list many codes a probe, longer ones need
+many more probes a query. Measured here (`DEFAULT_WIDTHS`), four of 16 bits are faster at
+the duplicate radius than three longer ones up to 30M codes: a probe is a cache miss, and
+listed codes are read in contiguous runs.
 
 The tables cover a fixed prefix of slots, [0, covered); the caller scans the codes after it.
 Immutable once built, so searches read them without a lock of their own.
@@ -21,98 +27,153 @@ from __future__ import annotations
 
 from functools import cache
 from itertools import combinations
+from math import comb
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SubstringTables"]
+from .probes import candidate_count, probe_and_measure
+
+__all__ = ["DEFAULT_WIDTHS", "SubstringTables"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-_TABLES = 4
-_BITS = 16
-_VALUES = 1 << _BITS
-# Past covered / 16 candidates a scan is cheaper: FAISS's flat scan costs ~0.5 ns a code
-# (0.51 ms at 1M, bench_index.py), a candidate here roughly 16x that (radius 12 at 1M probes
-# ~17k candidates, a count from a scratch run, and took 0.226 ms in bench_index.py).
+# Past covered / 16 candidates (expected for uniform codes, or counted) a scan is cheaper:
+# FAISS's flat scan costs ~0.5 ns a code (0.51 ms at 1M, bench_index.py), a candidate here
+# cost roughly 16x that in numpy (radius 12 at 1M lists ~17k candidates, a count from a
+# scratch run, and took 0.226 ms in bench_index.py). The compiled loop costs less a
+# candidate; the bound was not re-tuned, so it leaves some queries to a scan early.
 _SCAN_COST_RATIO = 16
-_SHIFTS = np.arange(_TABLES, dtype=np.uint64) * np.uint64(_BITS)
+# A probe (an offset read and its share of the gathering) costs a few codes of a scan;
+# past covered / 4 probes a scan is cheaper. Not measured on its own: the bound only keeps
+# wide radii (many probes) off small tables.
+_PROBE_COST_RATIO = 4
+# Four substrings of 16 bits. Three of 21-22 bits (the paper's log2(N) at 2M-4M codes)
+# halve the codes listed but need 8x the probes, each a cache miss in a 64 MB offsets
+# table: at radius 10 they were slower at 1M, 10M and 30M alike (0.184 / 0.511 / 1.070 ms
+# p50 against 0.133 / 0.430 / 0.801 for four of 16 bits, near queries) and only won at
+# radius 8 and below; their growth radii (2, 5, 8, 11, 14) leave a top-10 to the scan
+# (scripts/bench_substrings.py --n 1000000,10000000,30000000, run of 2026-12-02).
+DEFAULT_WIDTHS = (16, 16, 16, 16)
+# The outputs a query's measure starts with (slots found within the radius).
+_FIRST_OUTPUT = 1024
 
 
 @cache
-def _flip_masks(flips: int) -> list[int]:
-    """Every 16-bit mask with at most `flips` bits set."""
+def _flip_masks(width: int, flips: int) -> list[int]:
+    """Every `width`-bit mask with at most `flips` bits set."""
     return [
         sum(1 << bit for bit in bits)
         for weight in range(flips + 1)
-        for bits in combinations(range(_BITS), weight)
+        for bits in combinations(range(width), weight)
     ]
 
 
 @cache
-def _probe_plan(radius: int) -> tuple[I64, I64] | None:
-    """For a radius: per probe, which table it reads and the mask it flips the query's
-    substring with (None when the probes alone would cost more than a scan)."""
-    flips, spare = divmod(radius, _TABLES)
+def _probe_plan(widths: tuple[int, ...], radius: int) -> tuple[I64, I64, I64]:
+    """For a layout and a radius: per probe, which table it reads, the mask it flips the
+    query's substring with, and how many bits that mask flips."""
+    flips, spare = divmod(radius, len(widths))
     tables: list[int] = []
     masks: list[int] = []
-    for table in range(_TABLES):
+    for table, width in enumerate(widths):
         table_flips = flips if table <= spare else flips - 1
         if table_flips >= 0:
-            table_masks = _flip_masks(table_flips)
+            table_masks = _flip_masks(width, min(table_flips, width))
             tables += [table] * len(table_masks)
             masks += table_masks
-    # Codes spread over the 65,536 values of a substring: past 4,096 probes the expected
-    # candidates alone pass the scan's cost.
-    if len(masks) * _SCAN_COST_RATIO > _VALUES:
-        return None
-    return np.array(tables, dtype=np.int64), np.array(masks, dtype=np.int64)
+    flipped = [mask.bit_count() for mask in masks]
+    return tuple(np.array(column, dtype=np.int64) for column in (tables, masks, flipped))  # type: ignore[return-value]
 
 
-def _substrings(codes: U64, shift: U64 | np.uint64) -> npt.NDArray[np.uint16]:
-    return ((codes >> shift) & np.uint64(_VALUES - 1)).astype(np.uint16)
+@cache
+def _probe_cost(widths: tuple[int, ...], radius: int) -> tuple[int, float]:
+    """How many values a query probes at this radius, and the share of uniform codes they
+    list (without making the masks)."""
+    flips, spare = divmod(radius, len(widths))
+    probes, share = 0, 0.0
+    for table, width in enumerate(widths):
+        table_flips = flips if table <= spare else flips - 1
+        count = sum(comb(width, j) for j in range(min(table_flips, width) + 1))
+        probes, share = probes + count, share + count / (1 << width)
+    return probes, share
 
 
 class SubstringTables:
-    """Four 16-bit substring tables over the codes of slots [0, covered)."""
+    """One table per substring over the codes of slots [0, covered)."""
 
-    def __init__(self, codes: U64) -> None:
-        """Tables of these codes (slot i holds codes[i])."""
+    def __init__(self, codes: U64, widths: tuple[int, ...] | None = None) -> None:
+        """Tables of these codes (slot i holds codes[i]), with substrings of these widths
+        (low bits first; `DEFAULT_WIDTHS` unless given)."""
         n = len(codes)
+        self.widths = widths if widths is not None else DEFAULT_WIDTHS
+        if sum(self.widths) != 64 or min(self.widths) < 16:
+            raise ValueError(f"substring widths {self.widths}: at least 16 bits, 64 in all")
         self.covered = n  # slots [0, covered) are in the tables
-        perm = np.empty(_TABLES * n, dtype=np.int32)
-        offsets = np.empty(_TABLES * _VALUES + 1, dtype=np.int64)
+        m = len(self.widths)
+        self._shifts = np.cumsum((0, *self.widths[:-1])).astype(np.uint64)
+        self._masks = np.array([(1 << w) - 1 for w in self.widths], dtype=np.uint64)
+        self._bases = np.cumsum((0, *(1 << w for w in self.widths[:-1]))).astype(np.int64)
+        perm = np.empty(m * n, dtype=np.int32)
+        offsets = np.empty(sum(1 << w for w in self.widths) + 1, dtype=np.int64)
         offsets[0] = 0
-        for table in range(_TABLES):
-            keys = _substrings(codes, _SHIFTS[table])
-            # stable sort of 16-bit keys: numpy's radix sort
+        for table in range(m):
+            keys = self._substrings(codes, table)
+            # stable sort: within a value, slots ascend
             perm[table * n : (table + 1) * n] = np.argsort(keys, kind="stable")
-            counts = np.bincount(keys, minlength=_VALUES)
-            span = slice(table * _VALUES + 1, (table + 1) * _VALUES + 1)
+            counts = np.bincount(keys, minlength=1 << self.widths[table])
+            base = int(self._bases[table])
+            span = slice(base + 1, base + (1 << self.widths[table]) + 1)
             offsets[span] = np.cumsum(counts) + table * n
         self._perm = perm
         self._offsets = offsets
-        # The codes again, in table order: a probe's candidates are then contiguous.
-        self._codes = codes[perm]
+        # The codes again, in table order, so that a probe's candidates are contiguous; less
+        # the table's own substring (the probe's value gives it), so 48 bits for 64: the
+        # high 32 and the low 16 of each.
+        rests = np.concatenate([self._rests(codes[perm[t * n : (t + 1) * n]], t) for t in range(m)])
+        self._rest_high = (rests >> np.uint64(16)).astype(np.uint32)
+        self._rest_low = (rests & np.uint64(0xFFFF)).astype(np.uint16)
+
+    def _rests(self, codes: U64, table: int) -> U64:
+        """The codes without one table's substring: the bits above it moved down onto it."""
+        shift, width = int(self._shifts[table]), self.widths[table]
+        below = codes & np.uint64((1 << shift) - 1)
+        above = codes >> np.uint64(shift + width) if shift + width < 64 else np.zeros_like(codes)
+        return below | (above << np.uint64(shift))
+
+    def _substrings(self, codes: U64, table: int) -> npt.NDArray[np.int64]:
+        """Each code's value in one table."""
+        values: npt.NDArray[np.int64] = (codes >> self._shifts[table]) & self._masks[table]
+        return values.astype(np.int64)
 
     @property
     def nbytes(self) -> int:
-        return int(self._perm.nbytes + self._offsets.nbytes + self._codes.nbytes)
+        held = (self._perm, self._offsets, self._rest_high, self._rest_low)
+        return int(sum(part.nbytes for part in held))
+
+    @property
+    def growth_radii(self) -> tuple[int, ...]:
+        """The radii at which every table probes one more flipped bit (r = m f + m - 1): a
+        top-k search grows its radius through these, as the probes' cost grows in those
+        steps."""
+        m = len(self.widths)
+        return tuple(m * flips + m - 1 for flips in range(4))
 
     def range_search(self, queries: U64, radius: int) -> tuple[I64, I64, I64] | None:
         """Slots within `radius` bits of each query, their distances and query numbers
         (each slot once per query, by slot); None when a scan would be cheaper."""
-        plan = _probe_plan(radius)
-        if plan is None:
-            return None
-        per_query = [self._probe(q, *plan) for q in queries]
-        total = sum(int(lengths.sum()) for _, lengths in per_query)
-        if total * _SCAN_COST_RATIO > self.covered * len(per_query):
+        probes, share = _probe_cost(self.widths, radius)
+        if share * _SCAN_COST_RATIO > 1 or probes * _PROBE_COST_RATIO > max(self.covered, 1 << 14):
+            return None  # the candidates or the probes alone would cost more than a scan
+        tables, masks, flipped = _probe_plan(self.widths, radius)
+        values = [self._probed_values(np.uint64(q), tables, masks) for q in queries]
+        listed = [candidate_count(v, self._offsets) for v in values]
+        if sum(listed) * _SCAN_COST_RATIO > self.covered * len(queries):
             return None
         parts = [
-            self._measure(starts, lengths, q, radius, number)
-            for number, ((starts, lengths), q) in enumerate(zip(per_query, queries, strict=True))
+            self._measure(np.uint64(q), radius, v, tables, flipped, count, number)
+            for number, (q, v, count) in enumerate(zip(queries, values, listed, strict=True))
         ]
         return (
             np.concatenate([p[0] for p in parts]),
@@ -120,27 +181,31 @@ class SubstringTables:
             np.concatenate([p[2] for p in parts]),
         )
 
-    def _probe(self, query: np.uint64, tables: I64, masks: I64) -> tuple[I64, I64]:
-        """Where the probed substring values' slots start in the tables, and how many."""
-        substrings = _substrings(np.array([query] * _TABLES, dtype=np.uint64), _SHIFTS)
-        values = (substrings[tables].astype(np.int64) ^ masks) + tables * _VALUES
-        starts = self._offsets[values]
-        return starts, self._offsets[values + 1] - starts
+    def _probed_values(self, query: np.uint64, tables: I64, masks: I64) -> I64:
+        """Where in the offsets each probe of one query reads."""
+        substrings = ((query >> self._shifts) & self._masks).astype(np.int64)
+        values: I64 = (substrings[tables] ^ masks) + self._bases[tables]
+        return values
 
     def _measure(
-        self, starts: I64, lengths: I64, query: np.uint64, radius: int, number: int
-    ) -> tuple[I64, I64, I64]:
-        """The probed slots within `radius` of the query: slots, distances, query numbers."""
-        ends = np.cumsum(lengths)
-        positions = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(
-            starts - (ends - lengths), lengths
-        )
-        distances = np.bitwise_count(self._codes[positions] ^ query)
-        near = np.flatnonzero(distances <= radius)
+        self, query: np.uint64, radius: int, values: I64, tables: I64, flipped: I64,
+        listed: int, number: int,
+    ) -> tuple[I64, I64, I64]:  # fmt: skip
+        """The listed slots within `radius` of one query: slots, distances, query numbers."""
+        # Most queries find a few codes: outputs as long as the listed codes (a megabyte
+        # at 10M, fresh pages each time) cost more than measuring them again.
+        size = min(listed, _FIRST_OUTPUT)
+        one = np.array([query], dtype=np.uint64)
+        rests = np.concatenate([self._rests(one, t) for t in range(len(self.widths))])
+        while True:
+            slots, distances = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+            found = probe_and_measure(
+                values, tables, flipped, radius, self._offsets, self._rest_high,
+                self._rest_low, self._perm, rests, slots, distances,
+            )  # fmt: skip
+            if found < size or size == listed:
+                break
+            size = listed
         # a code near in several substrings is listed by several tables: keep it once
-        slots, first = np.unique(self._perm[positions[near]], return_index=True)
-        return (
-            slots.astype(np.int64),
-            distances[near[first]].astype(np.int64),
-            np.full(len(slots), number, dtype=np.int64),
-        )
+        slots, first = np.unique(slots[:found], return_index=True)
+        return slots, distances[first], np.full(len(slots), number, dtype=np.int64)

@@ -457,7 +457,7 @@ def numpy_dearer_than_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("numpy_dearer_than_faiss")
-def test_many_codes_after_the_tables_prefix_in_the_graph_are_found_by_a_plain_scan(
+def test_many_codes_after_the_tables_prefix_in_the_graph_are_scanned_in_place_beside_them(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What a bulk load leaves while a graph is built aside: the tables cover a prefix, the
@@ -470,9 +470,14 @@ def test_many_codes_after_the_tables_prefix_in_the_graph_are_found_by_a_plain_sc
     index.apply(codes[2200:3000], [1] * 800, sequence=3000)
     index.apply(codes[2190:2210], [-1] * 20, sequence=3020)  # dead on both sides of the graft
     assert index.tables_covered < index.slot_count - 1000
-    monkeypatch.setattr(SubstringTables, "range_search", lambda *args: pytest.fail("probed"))
+    probes: list[int] = []
+    probe = SubstringTables.range_search
+    monkeypatch.setattr(
+        SubstringTables, "range_search", lambda *args: probes.append(1) or probe(*args)
+    )
     queries = codes[:5] + codes[1495:1505] + codes[2195:2215] + codes[2990:3000]
     _assert_radius_searches_exact(index, codes[:2190] + codes[2210:3000], queries)
+    assert probes  # the tables answered for their prefix, the rest was scanned
 
 
 @pytest.mark.usefixtures("numpy_dearer_than_faiss")
