@@ -4,55 +4,24 @@ measure the codes they list.
 Why compiled (numba): the loop is a few thousand short, scattered runs of codes a query. In
 numpy each step (building the positions of every listed code, gathering them, measuring
 them) is a pass over a temporary array: at 10M codes, radius 10 cost ~0.4 ms a query, most
-of it in those passes; a plain loop that measures each listed code where it lies does the
-same work without them (scripts/bench_substrings.py measures both layouts). The functions
-release the GIL, as FAISS's do, so concurrent searches use every core.
+of it in those passes (a scratch profile, not a kept script); a plain loop that measures
+each listed code where it lies does the same work without them (scripts/bench_substrings.py
+measures it against the flat scan).
 
-Compiled once per machine and cached beside this file (numba's `cache=True`).
+Compiled once per machine and cached (`compiled.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar, cast
-
-import numba
 import numpy as np
 import numpy.typing as npt
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _compiled(inline: bool = False) -> Callable[[_F], _F]:
-    """numba's compile without Python objects, cached on disk, releasing the GIL (inlined
-    into its callers when `inline`); the function keeps its own signature for the type
-    checker."""
-
-    def compile_(function: _F) -> _F:
-        where: Literal["always", "never"] = "always" if inline else "never"
-        return cast(_F, numba.njit(cache=True, nogil=True, inline=where)(function))
-
-    return compile_
-
+from .compiled import compiled, popcount
 
 __all__ = ["candidate_count", "probe_and_measure"]
 
-_M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_H01 = np.uint64(0x0101010101010101)
 
-
-@_compiled(inline=True)
-def _popcount(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
-    # the SWAR count, which LLVM turns into the popcnt instruction
-    x = x - ((x >> np.uint64(1)) & _M1)
-    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
-    x = (x + (x >> np.uint64(4))) & _M4
-    return (x * _H01) >> np.uint64(56)
-
-
-@_compiled()
+@compiled()
 def candidate_count(
     values: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64]
 ) -> int:  # pragma: no cover - compiled
@@ -64,7 +33,7 @@ def candidate_count(
     return total
 
 
-@_compiled()
+@compiled()
 def probe_and_measure(
     values: npt.NDArray[np.int64],
     probe_tables: npt.NDArray[np.int64],
@@ -91,7 +60,7 @@ def probe_and_measure(
         rest = query_rests[probe_tables[i]]
         for p in range(offsets[v], offsets[v + 1]):
             listed = (np.uint64(rest_high[p]) << np.uint64(16)) | np.uint64(rest_low[p])
-            d = np.int64(_popcount(listed ^ rest)) + flipped[i]
+            d = np.int64(popcount(listed ^ rest)) + flipped[i]
             if d <= radius:
                 if found == slots_out.shape[0]:
                     return found

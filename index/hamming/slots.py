@@ -5,10 +5,10 @@ in the slots' code array until `absorb` moves them into the graph (a collection 
 does not serve keeps them all there). Exact scans read that array in place (`scans.py`):
 the graph's own `storage` copy serves only the graph. Per slot: the code, how many live
 images carry it, and a bit in the bitmap that FAISS's ID selector reads (live or dead). A
-sorted array (plus a dict of codes added since it was sorted) maps codes to slots. Once the
-collection is large, `SubstringTables` over a prefix of the slots answer small-radius
-range searches without a full scan; they are rebuilt (by `HammingIndex`'s background
-thread) when the slots after that prefix pile up.
+`CodeMap` says which slot holds a code. Once the collection is large, `SubstringTables`
+over a prefix of the slots answer small-radius range searches without a full scan; they
+are rebuilt (by `HammingIndex`'s background thread) when the slots after that prefix pile
+up.
 
 The scans (`range_scan`, `top_k_scan`) search the graph part and the fresh part and return
 slots, distances and query numbers as arrays; `merge` keeps each slot once.
@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
 from . import scans
+from .codemap import CodeMap
 from .params import IndexParams
 from .substrings import SubstringTables
 
@@ -110,7 +111,7 @@ class SlotGraph:
         self.bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
         self.bitmap[: (n + 7) // 8] = np.packbits(live > 0, bitorder="little")
         self.tables: SubstringTables | None = None
-        self._reindex()
+        self._map = CodeMap(self.codes[:n])
 
     def serialized(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], U64]:
         """A copy for a snapshot: the FAISS graph's bytes, live counts, fresh codes."""
@@ -146,25 +147,9 @@ class SlotGraph:
         index.hnsw.efSearch = params.ef_search
         return cls(params, index, np.zeros(0, dtype=np.int32))
 
-    # -- code -> slot: a sorted array for the bulk, a dict for codes added since -------------
-    def _reindex(self) -> None:
-        order = np.argsort(self.codes[: self.n], kind="stable")
-        self._sorted_codes = self.codes[: self.n][order]
-        self._sorted_slots = order.astype(np.int64)
-        self._recent: dict[int, int] = {}
-
     def lookup(self, codes: U64) -> I64:
         """The slot of each code, -1 where absent."""
-        pos = np.searchsorted(self._sorted_codes, codes)
-        pos_clipped = np.minimum(pos, max(len(self._sorted_codes) - 1, 0))
-        slots = np.full(len(codes), -1, dtype=np.int64)
-        if len(self._sorted_codes):
-            found = self._sorted_codes[pos_clipped] == codes
-            slots[found] = self._sorted_slots[pos_clipped[found]]
-        if self._recent:
-            for i in np.flatnonzero(slots < 0):
-                slots[i] = self._recent.get(int(codes[i]), -1)
-        return slots
+        return self._map.lookup(self.codes, codes)
 
     def _grow(self, needed: int) -> None:
         capacity = len(self.codes)
@@ -200,9 +185,7 @@ class SlotGraph:
         self._set_bits(np.arange(start, end, dtype=np.int64))
         self.dead += int(np.count_nonzero(counts == 0))
         self.total += int(counts.sum())
-        self._recent.update(zip(codes.tolist(), range(start, end), strict=True))
-        if len(self._recent) > max(65_536, self.n // 8):
-            self._reindex()
+        self._map.add(self.codes, codes, start)
 
     def absorb(self, limit: int) -> int:
         """Moves up to `limit` fresh codes into the graph; returns how many it moved."""
@@ -274,7 +257,7 @@ class SlotGraph:
         hnsw = self.index.hnsw
         graph = 4 * (hnsw.neighbors.size() + hnsw.levels.size()) + 8 * hnsw.offsets.size()
         ours = self.codes.nbytes + self.live.nbytes + self.bitmap.nbytes
-        lookup = self._sorted_codes.nbytes + self._sorted_slots.nbytes + 100 * len(self._recent)
+        lookup = self._map.nbytes
         tables = self.tables.nbytes if self.tables is not None else 0
         return int(8 * self.in_graph + graph + ours + lookup + tables)
 

@@ -1,0 +1,48 @@
+"""How the Hamming structure's few hot loops are compiled (numba), and the bit count they
+share.
+
+Why numba: those loops (the substring tables' probes, the code map's binary search) touch a
+few thousand scattered places a call; numpy can only do them in passes over temporary
+arrays. Compiled once per machine and cached on disk (numba's `cache=True`, beside the
+sources or in numba's user cache); the compiled functions release the GIL, as FAISS's do,
+so concurrent searches use every core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, cast
+
+import numba
+import numpy as np
+
+__all__ = ["compiled", "popcount"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def compiled(inline: bool = False) -> Callable[[_F], _F]:
+    """numba's compile without Python objects, cached on disk, releasing the GIL (inlined
+    into its callers when `inline`); the function keeps its own signature for the type
+    checker."""
+
+    def compile_(function: _F) -> _F:
+        where: Literal["always", "never"] = "always" if inline else "never"
+        return cast(_F, numba.njit(cache=True, nogil=True, inline=where)(function))
+
+    return compile_
+
+
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
+@compiled(inline=True)
+def popcount(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """The bits set in a 64-bit word (the SWAR count, which LLVM turns into popcnt)."""
+    x = x - ((x >> np.uint64(1)) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return (x * _H01) >> np.uint64(56)
