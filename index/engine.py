@@ -254,7 +254,7 @@ class Engine:
         name: str,
         algorithm: str = "",
         default_radius: int | None = None,
-        params: Mapping[str, int | None] | None = None,
+        params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
         crop_hashes: bool = False,
     ) -> CollectionInfo:

@@ -66,7 +66,7 @@ def on_existing_from_message(value: int) -> OnExistingId:
 _INDEX_PARAMS = tuple(pb.IndexParams.DESCRIPTOR.fields_by_name)
 
 
-def index_overrides(message: pb.IndexParams) -> dict[str, int | None]:
+def index_overrides(message: pb.IndexParams) -> dict[str, int | str | None]:
     """The index parameters a request sets (unset fields: None, the server's default)."""
     return {
         name: getattr(message, name) if message.HasField(name) else None for name in _INDEX_PARAMS

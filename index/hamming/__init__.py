@@ -1,13 +1,18 @@
 """A collection's Hamming structures, behind the code-index seam (`code_index`).
 
     code_index   the seam: `CodeIndex`, its values, and the one factory
-    params       `IndexParams`: a collection's declared tuning, with measured defaults
-    hnsw         `HammingIndex`: FAISS HNSW + flat storage + fresh codes (the kind today)
-    slots        the codes at their slots, and the scans over them
-    substrings   multi-index hashing tables for exact small-radius searches
+    params       `IndexParams`: a collection's declared tuning and kind ("hnsw", or the
+                 compact "tables": no graph), with measured defaults
+    hnsw         `HammingIndex`: FAISS HNSW where it serves + fresh codes + tables
+    slots        the codes at their slots, and the searches over them
+    scans        exact scans of a run of the slots' code array (FAISS's kernels, in place)
+    codemap      which slot holds a code
+    substrings   multi-index hashing tables for exact small-radius and top-k searches
+    probes       the tables' compiled inner loop; compiled: how loops are compiled (numba)
     openmp       one OpenMP thread per search; rwlock: many searches, one mutation
 
-Only `hnsw`, `slots` and `openmp` import FAISS, and only when a structure is made.
+Only `hnsw`, `slots`, `scans` and `openmp` import FAISS, and numba only the compiled
+loops' modules: both only when a structure is made.
 """
 
 from typing import Any

@@ -6,8 +6,8 @@ The engine holds each collection's distinct 64-bit codes in a `CodeIndex` and sp
 only through this module: it applies committed changes (+1 / -1 per code), searches codes by
 k and/or radius, reads counts and memory, exports an image of the structure for a snapshot
 and restores one. Which structure answers (FAISS's HNSW graph with its flat storage and
-substring tables today; a compact kind without the graph later) is the factory's choice from
-the collection's `IndexParams`, so no FAISS type crosses this seam.
+substring tables, or the compact "tables" kind without the graph) follows the collection's
+`IndexParams.kind`, so no FAISS type crosses this seam.
 
 The FAISS implementation is imported only when a structure is made: a process that imports
 this module (the engine's records, the service) loads no FAISS until it opens a data dir.
@@ -23,7 +23,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .params import IndexParams
+from .params import KINDS, IndexParams
 
 __all__ = [
     "CodeIndex",
@@ -36,9 +36,6 @@ __all__ = [
     "new_code_index",
     "restore_code_index",
 ]
-
-# The one kind there is today; a snapshot names the kind that wrote it.
-HNSW_KIND = "hnsw"
 
 
 class SearchPath(IntEnum):
@@ -202,10 +199,14 @@ def build_code_index(params: IndexParams, counts: Mapping[int, int], sequence: i
 
 
 def restore_code_index(params: IndexParams, image: IndexImage) -> CodeIndex:
-    """The structure `export` gave; ValueError when the image is not one this kind reads
-    (FAISS raises RuntimeError on a malformed blob)."""
-    if image.kind != HNSW_KIND:
-        raise ValueError(f"a snapshot of index kind {image.kind!r}; this engine reads 'hnsw'")
+    """The structure `export` gave; ValueError when the image is not of the collection's
+    kind (FAISS raises RuntimeError on a malformed blob)."""
+    if image.kind != params.kind:
+        known = "a kind this engine reads" if image.kind in KINDS else "an unknown kind"
+        raise ValueError(
+            f"a snapshot of index kind {image.kind!r} ({known}) for a collection of kind "
+            f"{params.kind!r}"
+        )
     from .hnsw import HammingIndex
 
     return HammingIndex.restore(params, image)

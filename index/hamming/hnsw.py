@@ -51,7 +51,6 @@ import numpy.typing as npt
 
 from ..fingerprint.value import codes_from_ints
 from .code_index import (
-    HNSW_KIND,
     CodeMatch,
     CodeSearch,
     CompactionReport,
@@ -59,10 +58,10 @@ from .code_index import (
     SearchPath,
 )
 from .openmp import all_but_one_core, one_thread
-from .params import IndexParams
+from .params import TABLES_KIND, IndexParams
 from .rwlock import ReadersWriterLock
 from .slots import SlotGraph, built_graph, merge, range_scan, tables_top_k, top_k_scan
-from .substrings import SubstringTables
+from .substrings import DEFAULT_WIDTHS, SubstringTables
 
 __all__ = ["HammingIndex", "graft_due"]
 
@@ -366,7 +365,10 @@ class HammingIndex:
 
     @property
     def kind(self) -> str:
-        """The FAISS structure, as Stats reports it."""
+        """The structure, as Stats reports it."""
+        if self.params.kind == TABLES_KIND:
+            widths = "+".join(str(width) for width in DEFAULT_WIDTHS)
+            return f"SubstringTables({widths} bits, no graph)"
         return f"IndexBinaryHNSW(M={self.params.hnsw_m})"
 
     def memory_bytes(self) -> int:
@@ -379,7 +381,7 @@ class HammingIndex:
         """A consistent copy for a snapshot: serialised graph, live counts, fresh codes,
         and the store sequence it covers."""
         with self._applying, self._lock.read():
-            return IndexImage(HNSW_KIND, *self._graph.serialized(), self.sequence)
+            return IndexImage(self.params.kind, *self._graph.serialized(), self.sequence)
 
     @classmethod
     def restore(cls, params: IndexParams, image: IndexImage) -> HammingIndex:

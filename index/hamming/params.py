@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..errors import InvalidArgument
 
-__all__ = ["IndexParams"]
+__all__ = ["HNSW_KIND", "KINDS", "TABLES_KIND", "IndexParams"]
+
+HNSW_KIND = "hnsw"
+TABLES_KIND = "tables"
+KINDS = (HNSW_KIND, TABLES_KIND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +45,13 @@ class IndexParams:
     exact_threshold: int = 250_000
     hnsw_max_codes: int = 2_000_000
     substring_tables_min_codes: int = 100_000
+    kind: str = HNSW_KIND
 
     def graph_serves(self, codes: int) -> bool:
         """Whether top-k queries over this many codes go through the HNSW graph: only then
-        is a graph worth building (below and above, a flat scan answers them)."""
-        return self.exact_threshold <= codes < self.hnsw_max_codes
+        is a graph worth building (below and above, a flat scan answers them; never for the
+        "tables" kind)."""
+        return self.kind == HNSW_KIND and self.exact_threshold <= codes < self.hnsw_max_codes
 
     def validated(self) -> IndexParams:
         """Itself, or InvalidArgument naming the field out of bounds."""
@@ -56,6 +63,10 @@ class IndexParams:
             "hnsw_max_codes": (0, 1 << 40),
             "substring_tables_min_codes": (0, 1 << 40),
         }
+        if self.kind not in KINDS:
+            raise InvalidArgument(
+                f"index.kind must be one of {', '.join(KINDS)}, got {self.kind!r}", "index.kind"
+            )
         for name, (low, high) in bounds.items():
             value = getattr(self, name)
             if not low <= value <= high:
@@ -64,7 +75,14 @@ class IndexParams:
                 )
         return self
 
-    def with_overrides(self, **overrides: int | None) -> IndexParams:
+    def with_overrides(self, **overrides: int | str | None) -> IndexParams:
         """These parameters with the given non-None fields replaced, validated."""
-        given = {name: value for name, value in overrides.items() if value is not None}
+        given: dict[str, Any] = {}
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            wanted = str if name == "kind" else int
+            if not isinstance(value, wanted) or isinstance(value, bool):
+                raise InvalidArgument(f"index.{name} must be a {wanted.__name__}", f"index.{name}")
+            given[name] = value
         return replace(self, **given).validated()

@@ -151,11 +151,13 @@ class SlotGraph:
         """The slot of each code, -1 where absent."""
         return self._map.lookup(self.codes, codes)
 
-    def _grow(self, needed: int) -> None:
+    def reserve(self, needed: int) -> None:
+        """Room for this many slots. Grown by a quarter at a time: per-slot arrays are most
+        of a compact index's memory, and doubling them left up to 12 B a slot unused."""
         capacity = len(self.codes)
         if needed <= capacity:
             return
-        capacity = max(needed, capacity * 2)
+        capacity = max(needed, capacity + capacity // 4)
         self.codes = np.resize(self.codes, capacity)
         self.live = np.resize(self.live, capacity)
         self.live[self.n :] = 0
@@ -174,7 +176,7 @@ class SlotGraph:
         if len(codes) == 0:
             return
         start, end = self.n, self.n + len(codes)
-        self._grow(end)
+        self.reserve(end)
         if into_graph and self.in_graph == self.n:
             self.index.add(codes_from_u64(codes))
         else:
@@ -273,6 +275,7 @@ def built_graph(
     `between_batches` runs before each batch (a long build leaves room for other upkeep);
     None when it says to abandon the build."""
     graph = SlotGraph.empty(params)
+    graph.reserve(len(codes))
     into_graph = params.graph_serves(len(codes))
     for start in range(0, len(codes), _BUILD_CHUNK):
         if between_batches():

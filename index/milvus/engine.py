@@ -173,7 +173,7 @@ class MilvusEngine:
         name: str,
         algorithm: str = "",
         default_radius: int | None = None,
-        params: Mapping[str, int | None] | None = None,
+        params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
         crop_hashes: bool = False,
     ) -> CollectionInfo:

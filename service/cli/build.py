@@ -26,9 +26,10 @@ from typing import Any, TextIO
 from neardup.index import bounds
 from neardup.index.errors import InvalidArgument
 from neardup.index.fingerprint import ALGORITHMS, Fingerprint
+from neardup.index.hamming.params import KINDS
 
 from .build_hashing import DaskHashing, FileFailure, Hashing, Pending, ThreadHashing
-from .build_targets import Batch, BuildTarget, DataDirTarget, ServerTarget
+from .build_targets import Batch, BuildTarget, CollectionSpec, DataDirTarget, ServerTarget
 from .library import LibraryFile, SourceError, library_files
 from .options import add_where_options
 from .progress import BuildProgress, BuildTally
@@ -67,6 +68,13 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         "--crop-hashes",
         action="store_true",
         help="create the collection with crop hashes (a crop then finds its original)",
+    )
+    command.add_argument(
+        "--index-kind",
+        choices=KINDS,
+        default=None,
+        help="create the collection with this index: hnsw (the default: a graph where it is "
+        "fastest) or tables (no graph, ~60 B an image, every search exact)",
     )
 
 
@@ -184,10 +192,9 @@ def run(args: argparse.Namespace) -> int:
     errors_path = args.errors or (
         Path(args.data_dir) / ERRORS_FILE if args.data_dir else Path(ERRORS_FILE)
     )
+    spec = CollectionSpec(args.collection, args.algorithm, args.crop_hashes, args.index_kind)
     target: BuildTarget = (
-        ServerTarget(args, args.collection, args.algorithm, args.crop_hashes)
-        if args.server
-        else DataDirTarget(args.data_dir, args.collection, args.algorithm, args.crop_hashes)
+        ServerTarget(args, spec) if args.server else DataDirTarget(args.data_dir, spec)
     )
     try:
         hashing: Hashing = DaskHashing(args.dask) if args.dask else ThreadHashing()

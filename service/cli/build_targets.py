@@ -21,10 +21,22 @@ if TYPE_CHECKING:
     from neardup.index import Engine
     from neardup.service.client import Client
 
-__all__ = ["Batch", "BuildTarget", "DataDirTarget", "ServerTarget", "Stored"]
+__all__ = ["Batch", "BuildTarget", "CollectionSpec", "DataDirTarget", "ServerTarget", "Stored"]
 
 # id, hash, metadata, quality, crop hashes (none unless the collection has crop_hashes)
 Batch = list[tuple[str, Fingerprint, dict[str, str], int, tuple[Fingerprint, ...]]]
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """The collection a build writes to, and how it is made when it does not exist (its
+    algorithm, crop hashes and index kind are fixed then: an existing collection made
+    otherwise is refused)."""
+
+    name: str
+    algorithm: str | None = None
+    crop_hashes: bool = False
+    index_kind: str | None = None
 
 
 @dataclass
@@ -58,40 +70,45 @@ class BuildTarget(Protocol):
 
 
 def _refuse_other_settings(
-    collection: str, holds: str, wanted: str | None, has_crops: bool, wants_crops: bool
+    spec: CollectionSpec, holds: str, has_crops: bool, index_kind: str
 ) -> None:
-    if wanted and wanted != holds:
+    if spec.algorithm and spec.algorithm != holds:
         raise InvalidArgument(
-            f"collection {collection!r} holds {holds!r} hashes, not {wanted!r}", "algorithm"
+            f"collection {spec.name!r} holds {holds!r} hashes, not {spec.algorithm!r}",
+            "algorithm",
         )
-    if wants_crops and not has_crops:
+    set_at_creation = "which are set when a collection is created: build into a new one"
+    if spec.crop_hashes and not has_crops:
         raise InvalidArgument(
-            f"collection {collection!r} exists without crop hashes, which are set when a "
-            "collection is created: build into a new one (--collection NAME)",
+            f"collection {spec.name!r} exists without crop hashes, {set_at_creation} "
+            "(--collection NAME)",
             "crop_hashes",
+        )
+    if spec.index_kind and spec.index_kind != index_kind:
+        raise InvalidArgument(
+            f"collection {spec.name!r} has index kind {index_kind!r}, not "
+            f"{spec.index_kind!r}, {set_at_creation} (--collection NAME)",
+            "index.kind",
         )
 
 
 class DataDirTarget:
     """A data dir, opened (and locked) for the build's duration."""
 
-    def __init__(
-        self, data_dir: str, collection: str, algorithm: str | None, crop_hashes: bool = False
-    ) -> None:
+    def __init__(self, data_dir: str, spec: CollectionSpec) -> None:
         from neardup.index import Engine  # FAISS and SQLite: only for a data dir
 
         self._engine: Engine = Engine(data_dir)
-        self._collection = collection
+        self._collection = spec.name
         try:
             try:
-                info = self._engine.collection(collection)
+                info = self._engine.collection(spec.name)
             except UnknownCollection:
                 info = self._engine.create_collection(
-                    collection, algorithm or "", crop_hashes=crop_hashes
-                )
-            _refuse_other_settings(
-                collection, info.algorithm, algorithm, info.crop_hashes, crop_hashes
-            )
+                    spec.name, spec.algorithm or "", crop_hashes=spec.crop_hashes,
+                    params={"kind": spec.index_kind},
+                )  # fmt: skip
+            _refuse_other_settings(spec, info.algorithm, info.crop_hashes, info.params.kind)
         except BaseException:
             self._engine.close()
             raise
@@ -129,35 +146,29 @@ class ServerTarget:
     """A running server: GetMany for the resume, AddStream (flow-controlled by gRPC and the
     server's window) for the writes."""
 
-    def __init__(
-        self,
-        args: argparse.Namespace,
-        collection: str,
-        algorithm: str | None,
-        crop_hashes: bool = False,
-    ) -> None:
+    def __init__(self, args: argparse.Namespace, spec: CollectionSpec) -> None:
         from neardup.service.client import NeardupRpcError
         from neardup.v1 import neardup_pb2 as pb
 
         from .options import connect
 
         self._client: Client = connect(args)
-        self._collection = collection
+        self._collection = spec.name
         try:
             try:
                 self._client.call(
                     "CreateCollection",
                     pb.CreateCollectionRequest(
-                        name=collection, algorithm=algorithm or "", crop_hashes=crop_hashes
+                        name=spec.name, algorithm=spec.algorithm or "",
+                        crop_hashes=spec.crop_hashes,
+                        index=pb.IndexParams(kind=spec.index_kind),
                     ),
-                )
+                )  # fmt: skip
             except NeardupRpcError as error:
                 if error.code.name != "ALREADY_EXISTS":
                     raise
-            info = self._client.stats(collection).collection
-            _refuse_other_settings(
-                collection, info.algorithm, algorithm, info.crop_hashes, crop_hashes
-            )
+            info = self._client.stats(spec.name).collection
+            _refuse_other_settings(spec, info.algorithm, info.crop_hashes, info.index.kind)
         except BaseException:
             self._client.close()
             raise

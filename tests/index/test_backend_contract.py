@@ -1,15 +1,26 @@
 """The engine seam's contract, one suite for every engine: the local `Engine` (SQLite + FAISS
-in a temporary data dir) and `MilvusEngine` on a real Milvus Lite (its own `.db` file and
-embedded server per test). Results are checked against a numpy scan of the same codes."""
+in a temporary data dir), with its default index and with the compact "tables" kind (its
+substring tables made from the first code and serving top-k queries, which at these sizes
+a scan would otherwise answer), and `MilvusEngine` on a real Milvus Lite (its own `.db` file
+and embedded server per test). Results are checked against a numpy scan of the same
+codes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from neardup.index import AddOutcome, Engine, EngineSettings, Fingerprint, OnExistingId
+from neardup.index import (
+    AddOutcome,
+    Engine,
+    EngineSettings,
+    Fingerprint,
+    IndexParams,
+    OnExistingId,
+)
 from neardup.index.backend import Backend
 from neardup.index.errors import (
     AlgorithmMismatch,
@@ -21,9 +32,11 @@ from neardup.index.errors import (
     Unsupported,
 )
 from neardup.index.fingerprint import Orientation
+from neardup.index.hamming import slots
 
 SETTINGS = EngineSettings(maintenance_interval_seconds=3600, result_limit=50)
-ENGINES = ["local", "milvus-lite"]
+TABLES = replace(SETTINGS, index=IndexParams(kind="tables", substring_tables_min_codes=0))
+ENGINES = ["local", "local-tables", "milvus-lite"]
 
 
 def fp(value: int) -> Fingerprint:
@@ -41,12 +54,17 @@ def _milvus(path: Path) -> Backend:
 
 OPENERS: dict[str, Callable[[Path], Backend]] = {
     "local": lambda path: Engine(path / "data", SETTINGS),
+    "local-tables": lambda path: Engine(path / "data", TABLES),
     "milvus-lite": _milvus,
 }
 
 
 @pytest.fixture(params=ENGINES)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Backend]:
+    if request.param == "local-tables":
+        monkeypatch.setattr(slots, "_TABLES_TOP_K_MIN_CODES", 0)
     opened = OPENERS[request.param](tmp_path)
     try:
         yield opened

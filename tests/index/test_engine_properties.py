@@ -17,6 +17,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams, OnExistingId
+from neardup.index.hamming import slots
 
 POOL = [0x0, 0xFFFF_0000_FFFF_0000, 0x1234_5678_9ABC_DEF0, 0xF0F0_F0F0_0F0F_0F0F]
 IDS = [f"i{n}" for n in range(12)]
@@ -37,10 +38,12 @@ def fp(value: int) -> Fingerprint:
 
 
 class EngineAgainstADict(RuleBasedStateMachine):
+    engine_settings = SETTINGS
+
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="neardup-prop-"))
-        self.engine = Engine(self.folder, SETTINGS)
+        self.engine = Engine(self.folder, self.engine_settings)
         self.model: dict[str, int] = {}
 
     def teardown(self) -> None:
@@ -96,7 +99,7 @@ class EngineAgainstADict(RuleBasedStateMachine):
     @rule(final_snapshot=st.booleans())
     def restart(self, final_snapshot: bool) -> None:
         self.engine.close(final_snapshot=final_snapshot)
-        self.engine = Engine(self.folder, SETTINGS)
+        self.engine = Engine(self.folder, self.engine_settings)
 
     @invariant()
     def index_holds_the_store_s_codes(self) -> None:
@@ -108,7 +111,32 @@ class EngineAgainstADict(RuleBasedStateMachine):
         assert self.engine.collection("").image_count == len(self.model)
 
 
-EngineAgainstADict.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=25, deadline=None
-)
+class TablesEngineAgainstADict(EngineAgainstADict):
+    """The same on the compact "tables" kind: substring tables from the first code, and
+    serving top-k queries at any size (a scan would answer them at these sizes)."""
+
+    engine_settings = EngineSettings(
+        index=IndexParams(kind="tables", substring_tables_min_codes=0),
+        maintenance_interval_seconds=3600,
+    )
+
+    def __init__(self) -> None:
+        self._gate = slots._TABLES_TOP_K_MIN_CODES
+        slots._TABLES_TOP_K_MIN_CODES = 0
+        super().__init__()
+
+    def teardown(self) -> None:
+        super().teardown()
+        slots._TABLES_TOP_K_MIN_CODES = self._gate
+
+    @rule(query=hashes, k=st.integers(1, 15))
+    def graph_top_k(self, query: int, k: int) -> None:
+        got = self.engine.search("", [fp(query)], k=k)  # exact without asking
+        want = self.expected(query, 64)
+        assert [m.distance for m in got.matches] == [d for d, _ in want[:k]]
+
+
+for machine in (EngineAgainstADict, TablesEngineAgainstADict):
+    machine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
 TestEngineAgainstADict = pytest.mark.slow(EngineAgainstADict.TestCase)
+TestTablesEngineAgainstADict = pytest.mark.slow(TablesEngineAgainstADict.TestCase)

@@ -335,3 +335,22 @@ def test_an_expired_deadline_is_deadline_exceeded(server: RunningServer) -> None
             stub.Hash(pb.HashRequest(image=GARDEN), timeout=0.0001)
         assert caught.value.code() == Code.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
         assert stub.Hash(pb.HashRequest(image=GARDEN), timeout=30).hash.hex
+
+
+def test_a_collection_of_the_compact_tables_kind_is_made_reported_and_searched(
+    client: Client,
+) -> None:
+    request = pb.CreateCollectionRequest(name="compact", index=pb.IndexParams(kind="tables"))
+    assert client.call("CreateCollection", request).index.kind == "tables"
+    stats = client.stats("compact")
+    assert stats.collection.index.kind == "tables"
+    assert stats.index_kind.startswith("SubstringTables(")
+    assert stats.default_top_k_path == pb.SEARCH_PATH_EXACT
+    client.add(GARDEN, id="garden", collection="compact")
+    found = client.search(MIRROR, collection="compact", orientations=True)
+    assert [m.id for m in found.matches] == ["garden"]
+    assert found.path == pb.SEARCH_PATH_EXACT
+    unknown = pb.CreateCollectionRequest(name="other", index=pb.IndexParams(kind="graph"))
+    error = refused(client.call, "CreateCollection", unknown)
+    assert error.code is Code.INVALID_ARGUMENT and "index.kind must be one of" in error.message
+    assert error.field == "index.kind"

@@ -82,20 +82,22 @@ class CreateCollectionRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ...) -> None: ...
 
 class IndexParams(_message.Message):
-    __slots__ = ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes", "substring_tables_min_codes")
+    __slots__ = ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes", "substring_tables_min_codes", "kind")
     HNSW_M_FIELD_NUMBER: _ClassVar[int]
     EF_CONSTRUCTION_FIELD_NUMBER: _ClassVar[int]
     EF_SEARCH_FIELD_NUMBER: _ClassVar[int]
     EXACT_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     HNSW_MAX_CODES_FIELD_NUMBER: _ClassVar[int]
     SUBSTRING_TABLES_MIN_CODES_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     hnsw_m: int
     ef_construction: int
     ef_search: int
     exact_threshold: int
     hnsw_max_codes: int
     substring_tables_min_codes: int
-    def __init__(self, hnsw_m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., ef_search: _Optional[int] = ..., exact_threshold: _Optional[int] = ..., hnsw_max_codes: _Optional[int] = ..., substring_tables_min_codes: _Optional[int] = ...) -> None: ...
+    kind: str
+    def __init__(self, hnsw_m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., ef_search: _Optional[int] = ..., exact_threshold: _Optional[int] = ..., hnsw_max_codes: _Optional[int] = ..., substring_tables_min_codes: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class Collection(_message.Message):
     __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality", "crop_hashes")

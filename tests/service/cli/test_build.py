@@ -249,3 +249,26 @@ def test_a_build_hashed_on_a_dask_local_cluster_stores_what_a_local_build_stores
         }
     again = run("build", str(tmp_path / "lib"), "--data-dir", str(on_dask), "--dask", "local")
     assert "0 added, 0 updated, 12 already stored" in again.stderr  # resumes
+
+
+def test_index_kind_is_set_when_the_build_creates_the_collection_and_checked_after(
+    server: RunningServer, photos: Path, tmp_path: Path
+) -> None:
+    from neardup.service.client import Client
+
+    data = str(tmp_path / "data")
+    made = run(
+        "build", str(photos), "--data-dir", data, "--collection", "c", "--index-kind", "tables"
+    )
+    assert made.returncode == 0, made.stderr
+    with Engine(tmp_path / "data") as engine:
+        assert engine.collection("c").params.kind == "tables"
+    other = run(
+        "build", str(photos), "--data-dir", data, "--collection", "c", "--index-kind", "hnsw"
+    )
+    assert other.returncode == 2
+    assert "has index kind 'tables', not 'hnsw'" in other.stderr
+    remote = ["build", str(photos), "--server", server.target, "--collection", "compact"]
+    assert run(*remote, "--index-kind", "tables").returncode == 0
+    with Client(server.target) as client:
+        assert client.stats("compact").collection.index.kind == "tables"

@@ -1,0 +1,79 @@
+"""The compact "tables" index kind: codes and substring tables, no graph at any size, every
+answer exact; snapshots of it restore only as that kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from neardup.index import HammingIndex, IndexParams, SearchPath
+from neardup.index.errors import InvalidArgument
+from neardup.index.hamming import restore_code_index, slots
+
+from .test_hnsw import brute_force, clustered_codes, index_of
+
+COMPACT = IndexParams(kind="tables", exact_threshold=0, substring_tables_min_codes=1000)
+
+
+@pytest.fixture
+def tables_top_k_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slots, "_TABLES_TOP_K_MIN_CODES", 0)
+
+
+@pytest.fixture(scope="module")
+def codes() -> list[int]:
+    return clustered_codes(4000, seed=21)
+
+
+def test_a_tables_collection_builds_no_graph_even_where_an_hnsw_one_would(
+    codes: list[int],
+) -> None:
+    index = index_of(codes, COMPACT)
+    index.settle()
+    assert index.fresh_count == index.slot_count  # nothing went into a graph
+    assert index.tables_covered == index.slot_count
+    assert index.top_k_path() is SearchPath.EXACT
+    assert index.kind == "SubstringTables(16+16+16+16 bits, no graph)"
+    index.close()
+
+
+@pytest.mark.usefixtures("tables_top_k_at_any_size")
+def test_top_k_and_radius_answers_equal_a_brute_force_scan_after_adds_and_deletes(
+    codes: list[int],
+) -> None:
+    index = index_of(codes[:3000], COMPACT)
+    index.settle()
+    index.apply(codes[3000:], [1] * 1000, sequence=4000)  # after the tables' prefix
+    index.apply(codes[:100], [-1] * 100, sequence=4100)  # dead inside the tables
+    alive = codes[100:]
+    rng = np.random.default_rng(8)
+    near = [c ^ int(rng.integers(0, 1 << 12)) for c in codes[:20] + codes[3500:3520]]
+    queries = near + [int(v) for v in rng.integers(0, 2**63, 20, dtype=np.uint64)]
+    for query in queries:
+        truth = brute_force(alive, query)
+        for k in (1, 10, 40):
+            got = index.search([query], k=k)
+            assert got.path is SearchPath.EXACT
+            assert [m.distance for m in got.matches] == [d for d, _ in truth[:k]]
+        within = index.search([query], radius=10)
+        assert [(m.distance, m.code) for m in within.matches] == [t for t in truth if t[0] <= 10]
+    index.close()
+
+
+def test_a_snapshot_of_the_tables_kind_restores_as_that_kind_only(codes: list[int]) -> None:
+    index = index_of(codes, COMPACT)
+    index.settle()
+    image = index.export()
+    assert image.kind == "tables"
+    restored = restore_code_index(COMPACT, image)
+    assert isinstance(restored, HammingIndex)
+    assert restored.live_codes() == index.live_codes()
+    assert restored.search([codes[7]], k=1).matches[0].code == codes[7]
+    with pytest.raises(ValueError, match=r"kind 'tables'.*kind 'hnsw'"):
+        restore_code_index(IndexParams(), image)
+    for opened in (index, restored):
+        opened.close()
+
+
+def test_an_unknown_kind_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidArgument, match=r"index\.kind must be one of hnsw, tables"):
+        IndexParams().with_overrides(kind="graph")
