@@ -279,21 +279,20 @@ class HammingIndex:
         q = codes_from_ints(queries)
         with self._lock.read(), one_thread():
             graph = self._graph
-            unmerged = False
             if radius is not None and (k is None or radius <= _RANGE_SEARCH_MAX_RADIUS):
                 path = SearchPath.EXACT
                 slots, dist, qi = range_scan(graph, q, radius)
             elif k is not None:
                 path = SearchPath.EXACT if radius is not None else self.top_k_path(exact)
-                slots, dist, qi, unmerged = self._top_k(graph, q, k, path)
+                slots, dist, qi = self._top_k(graph, q, k, path)
                 if radius is not None:
                     within = dist <= radius
                     slots, dist, qi = slots[within], dist[within], qi[within]
             else:
                 raise ValueError("a search needs k, a radius or both")
-            if len(q) > 1 or graph.in_graph < graph.n or unmerged:
+            if len(q) > 1:  # a code near several queries: once, for the closest
                 slots, dist, qi = merge(slots, dist, qi)
-            elif path is SearchPath.EXACT and radius is not None:  # range results are unsorted
+            else:  # one query's parts hold distinct slots: only their order is left
                 order = np.argsort(dist, kind="stable")
                 slots, dist, qi = slots[order], dist[order], qi[order]
             bound = k if k is not None else limit
@@ -304,17 +303,14 @@ class HammingIndex:
         )
         return CodeSearch([CodeMatch(*match) for match in found], path, truncated)
 
-    def _top_k(
-        self, graph: SlotGraph, q: Any, k: int, path: SearchPath
-    ) -> tuple[I64, I64, I64, bool]:
-        """Top-k candidates: on the exact path through the substring tables when they
-        prove the answer cheaper than a scan (then unsorted: True), else by `top_k_scan`."""
+    def _top_k(self, graph: SlotGraph, q: Any, k: int, path: SearchPath) -> tuple[I64, I64, I64]:
+        """Top-k candidates (unordered): on the exact path through the substring tables
+        when they prove the answer cheaper than a scan, else by `top_k_scan`."""
         if path is SearchPath.EXACT:
             found = tables_top_k(graph, q, k)
             if found is not None:
-                return (*found, True)
-        ef = max(self.params.ef_search, k)
-        return (*top_k_scan(graph, q, k, path is SearchPath.HNSW, ef), False)
+                return found
+        return top_k_scan(graph, q, k, path is SearchPath.HNSW, max(self.params.ef_search, k))
 
     # -- inspection -----------------------------------------------------------------------
     def live_count(self, code: int) -> int:

@@ -20,44 +20,80 @@ from .compiled import compiled, popcount
 
 __all__ = ["candidate_count", "probe_and_measure"]
 
+I64s = npt.NDArray[np.int64]
+U64s = npt.NDArray[np.uint64]
+
+
+@compiled(inline=True)
+def _value(
+    query: np.uint64, table: int, mask: int, shifts: U64s, widths: U64s, bases: I64s
+) -> int:  # pragma: no cover - compiled
+    """Where in the offsets a probe reads: the query's substring in `table`, flipped by
+    `mask`, within that table's values."""
+    substring = (query >> shifts[table]) & ((np.uint64(1) << widths[table]) - np.uint64(1))
+    return int((np.int64(substring) ^ mask) + bases[table])
+
+
+@compiled(inline=True)
+def _rest(
+    query: np.uint64, table: int, shifts: U64s, widths: U64s
+) -> np.uint64:  # pragma: no cover
+    """The query less its substring in `table`, the bits above it moved down onto it."""
+    shift, end = shifts[table], shifts[table] + widths[table]
+    below = query & ((np.uint64(1) << shift) - np.uint64(1))
+    above = query >> end if end < np.uint64(64) else np.uint64(0)
+    return np.uint64(below | (above << shift))
+
 
 @compiled()
 def candidate_count(
-    values: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64]
+    query: np.uint64,
+    tables: I64s,
+    masks: I64s,
+    shifts: U64s,
+    widths: U64s,
+    bases: I64s,
+    offsets: I64s,
 ) -> int:  # pragma: no cover - compiled
-    """How many codes the probed values list (a code listed by several tables counts once
+    """How many codes a query's probes list (a code listed by several tables counts once
     per table)."""
     total = 0
-    for v in values:
+    for i in range(tables.shape[0]):
+        v = _value(query, tables[i], masks[i], shifts, widths, bases)
         total += offsets[v + 1] - offsets[v]
     return total
 
 
 @compiled()
 def probe_and_measure(
-    values: npt.NDArray[np.int64],
-    probe_tables: npt.NDArray[np.int64],
-    flipped: npt.NDArray[np.int64],
+    query: np.uint64,
     radius: int,
-    offsets: npt.NDArray[np.int64],
+    tables: I64s,
+    masks: I64s,
+    flipped: I64s,
+    shifts: U64s,
+    widths: U64s,
+    bases: I64s,
+    offsets: I64s,
     rest_high: npt.NDArray[np.uint32],
     rest_low: npt.NDArray[np.uint16],
     perm: npt.NDArray[np.int32],
-    query_rests: npt.NDArray[np.uint64],
-    slots_out: npt.NDArray[np.int64],
-    dist_out: npt.NDArray[np.int64],
+    slots_out: I64s,
+    dist_out: I64s,
 ) -> int:  # pragma: no cover - compiled
-    """Writes the slot and distance of every code the probed values list within `radius`
-    of the query to the outputs (a slot listed by several tables more than once) and
-    returns how many; stops at the outputs' length (the caller gives longer ones when they
-    filled up).
+    """Writes the slot and distance of every code the query's probes list within `radius`
+    to the outputs (a slot listed by several tables more than once) and returns how many;
+    stops at the outputs' length (the caller gives longer ones when they filled up).
 
     A listed code's distance is its rest's (the code less the table's substring) from the
     query's rest in that table, plus the bits the probe flipped in the substring."""
+    rests = np.empty(shifts.shape[0], dtype=np.uint64)
+    for table in range(shifts.shape[0]):
+        rests[table] = _rest(query, table, shifts, widths)
     found = 0
-    for i in range(values.shape[0]):
-        v = values[i]
-        rest = query_rests[probe_tables[i]]
+    for i in range(tables.shape[0]):
+        v = _value(query, tables[i], masks[i], shifts, widths, bases)
+        rest = rests[tables[i]]
         for p in range(offsets[v], offsets[v + 1]):
             listed = (np.uint64(rest_high[p]) << np.uint64(16)) | np.uint64(rest_low[p])
             d = np.int64(popcount(listed ^ rest)) + flipped[i]

@@ -115,6 +115,7 @@ class SubstringTables:
         self._shifts = np.cumsum((0, *self.widths[:-1])).astype(np.uint64)
         self._masks = np.array([(1 << w) - 1 for w in self.widths], dtype=np.uint64)
         self._bases = np.cumsum((0, *(1 << w for w in self.widths[:-1]))).astype(np.int64)
+        self._widths = np.array(self.widths, dtype=np.uint64)
         perm = np.empty(m * n, dtype=np.int32)
         offsets = np.empty(sum(1 << w for w in self.widths) + 1, dtype=np.int64)
         offsets[0] = 0
@@ -167,41 +168,35 @@ class SubstringTables:
         if share * _SCAN_COST_RATIO > 1 or probes * _PROBE_COST_RATIO > max(self.covered, 1 << 14):
             return None  # the candidates or the probes alone would cost more than a scan
         tables, masks, flipped = _probe_plan(self.widths, radius)
-        values = [self._probed_values(np.uint64(q), tables, masks) for q in queries]
-        listed = [candidate_count(v, self._offsets) for v in values]
+        layout = (self._shifts, self._widths, self._bases)
+        listed = [candidate_count(q, tables, masks, *layout, self._offsets) for q in queries]
         if sum(listed) * _SCAN_COST_RATIO > self.covered * len(queries):
             return None
         parts = [
-            self._measure(np.uint64(q), radius, v, tables, flipped, count, number)
-            for number, (q, v, count) in enumerate(zip(queries, values, listed, strict=True))
+            self._measure(q, radius, (tables, masks, flipped), count, number)
+            for number, (q, count) in enumerate(zip(queries, listed, strict=True))
         ]
+        if len(parts) == 1:
+            return parts[0]
         return (
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]),
         )
 
-    def _probed_values(self, query: np.uint64, tables: I64, masks: I64) -> I64:
-        """Where in the offsets each probe of one query reads."""
-        substrings = ((query >> self._shifts) & self._masks).astype(np.int64)
-        values: I64 = (substrings[tables] ^ masks) + self._bases[tables]
-        return values
-
     def _measure(
-        self, query: np.uint64, radius: int, values: I64, tables: I64, flipped: I64,
-        listed: int, number: int,
+        self, query: np.uint64, radius: int, plan: tuple[I64, I64, I64], listed: int,
+        number: int,
     ) -> tuple[I64, I64, I64]:  # fmt: skip
         """The listed slots within `radius` of one query: slots, distances, query numbers."""
         # Most queries find a few codes: outputs as long as the listed codes (a megabyte
         # at 10M, fresh pages each time) cost more than measuring them again.
         size = min(listed, _FIRST_OUTPUT)
-        one = np.array([query], dtype=np.uint64)
-        rests = np.concatenate([self._rests(one, t) for t in range(len(self.widths))])
         while True:
             slots, distances = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
             found = probe_and_measure(
-                values, tables, flipped, radius, self._offsets, self._rest_high,
-                self._rest_low, self._perm, rests, slots, distances,
+                query, radius, *plan, self._shifts, self._widths, self._bases, self._offsets,
+                self._rest_high, self._rest_low, self._perm, slots, distances,
             )  # fmt: skip
             if found < size or size == listed:
                 break
