@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from neardup.index import Backend, EngineSettings
+from neardup.index import Backend, EngineSettings, IndexParams
 from neardup.index.errors import InvalidArgument
 from neardup.index.fingerprint import DecodeLimits
 
@@ -54,6 +54,8 @@ class ServerConfig:
     tls_client_ca: also require client certificates signed by this CA (mTLS).
     backend: "local" (the data dir) or "milvus" (a Milvus at milvus_uri, with milvus_token
     when it asks for one; nothing is kept in the data dir).
+    index_kind: the index kind of collections created without one, the default collection
+    of a new data dir included ("hnsw" or the compact "tables"; the local engine's).
     """
 
     data_dir: Path = Path("data")
@@ -75,6 +77,7 @@ class ServerConfig:
     backend: str = "local"
     milvus_uri: str | None = None
     milvus_token: str | None = None
+    index_kind: str = IndexParams().kind
 
     def host_and_port(self, address: str | None = None, field: str = "listen") -> tuple[str, int]:
         """An address (default: `listen`) split; raises InvalidArgument when malformed."""
@@ -114,6 +117,10 @@ class ServerConfig:
             raise InvalidArgument(f"backend is local or milvus, not {self.backend!r}", "backend")
         if self.backend == "milvus" and not self.milvus_uri:
             raise InvalidArgument("the milvus backend needs milvus_uri", "milvus_uri")
+        if self.backend == "milvus" and self.index_kind != IndexParams().kind:
+            raise InvalidArgument(
+                "index_kind chooses the local engine's index; Milvus keeps its own", "index_kind"
+            )
 
     def open_backend(self) -> Backend:
         """The engine this configuration serves: the data dir's, or Milvus's."""
@@ -137,7 +144,10 @@ class ServerConfig:
 
     def engine_settings(self) -> EngineSettings:
         """The engine's settings under this configuration."""
-        return EngineSettings(snapshot_every_seconds=self.snapshot_every_seconds)
+        return EngineSettings(
+            index=IndexParams().with_overrides(kind=self.index_kind),
+            snapshot_every_seconds=self.snapshot_every_seconds,
+        )
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -310,7 +310,8 @@ class HammingIndex:
             found = tables_top_k(graph, q, k)
             if found is not None:
                 return found
-        return top_k_scan(graph, q, k, path is SearchPath.HNSW, max(self.params.ef_search, k))
+        ef = max(self.params.ef_for(graph.in_graph), k)
+        return top_k_scan(graph, q, k, path is SearchPath.HNSW, ef)
 
     # -- inspection -----------------------------------------------------------------------
     def live_count(self, code: int) -> int:

@@ -74,7 +74,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         choices=KINDS,
         default=None,
         help="create the collection with this index: hnsw (the default: a graph where it is "
-        "fastest) or tables (no graph, ~60 B an image, every search exact)",
+        "fastest) or tables (no graph, under 64 B an image, every search exact)",
     )
 
 

@@ -30,6 +30,10 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         help="http://HOST:19530 of a Milvus server, or a FILE.db for Milvus Lite",
     )  # fmt: skip
     command.add_argument("--milvus-token", default=None, metavar="TOKEN")
+    command.add_argument(
+        "--index-kind", choices=["hnsw", "tables"], default=None,
+        help="the index of new collections: hnsw (default) or tables (compact, no graph)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             "backend": args.backend,
             "milvus_uri": args.milvus_uri,
             "milvus_token": args.milvus_token,
+            "index_kind": args.index_kind,
         },
     )
     config.check_loopback()

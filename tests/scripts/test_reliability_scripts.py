@@ -29,7 +29,12 @@ def test_a_short_mixed_load_meets_no_unexpected_error_and_reports_memory() -> No
     assert "server RSS MB" in done.stdout and "anchor, bare gRPC echo" in done.stdout
 
 
-def test_a_few_sigkill_rounds_lose_no_acknowledged_write() -> None:
-    done = _run("crash_loop.py", "--rounds", "3", "--max-seconds", "1.5", timeout=300)
+@pytest.mark.parametrize(("kind", "rounds"), [("hnsw", 3), ("tables", 2)])
+def test_a_few_sigkill_rounds_lose_no_acknowledged_write(kind: str, rounds: int) -> None:
+    done = _run(
+        "crash_loop.py", "--rounds", str(rounds), "--max-seconds", "1.5", "--index-kind", kind,
+        timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 rounds of SIGKILL" in done.stdout and ", 0 violations;" in done.stdout
+    assert f"{rounds} rounds of SIGKILL ({kind} index)" in done.stdout
+    assert ", 0 violations;" in done.stdout

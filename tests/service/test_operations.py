@@ -131,3 +131,17 @@ def test_settings_come_from_file_then_environment_then_flags(tmp_path: Path) -> 
         load_config(file, environ={})
     with pytest.raises(InvalidArgument, match="workers"):
         load_config(None, environ={"NEARDUP_WORKERS": "many"})
+
+
+def test_the_index_kind_of_new_collections_is_a_setting_checked_before_serving(
+    tmp_path: Path,
+) -> None:
+    config = load_config(None, environ={"NEARDUP_INDEX_KIND": "tables"})
+    assert config.engine_settings().index.kind == "tables"
+    with pytest.raises(InvalidArgument, match=r"index\.kind must be one of"):
+        load_config(None, environ={"NEARDUP_INDEX_KIND": "graph"}).engine_settings()
+    milvus = load_config(
+        None, environ={}, flags={"backend": "milvus", "milvus_uri": "x.db", "index_kind": "tables"}
+    )
+    with pytest.raises(InvalidArgument, match="Milvus keeps its own"):
+        milvus.check_backend()

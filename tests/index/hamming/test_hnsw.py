@@ -555,3 +555,25 @@ def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_sea
     got = index.search([0], k=5)
     assert [m.code for m in got.matches][:1] == [0]
     assert [m.distance for m in got.matches] == [0, 62, 62, 62, 62]
+
+
+def test_large_graphs_are_searched_with_more_effort(monkeypatch: pytest.MonkeyPatch) -> None:
+    from neardup.index.hamming import hnsw, params
+
+    assert IndexParams().ef_for(1_999_999) == 160
+    assert IndexParams().ef_for(2_000_000) == 256  # 0.952 recall@10 at 10M
+    assert IndexParams(ef_search=64).ef_for(5_000_000) == 102
+    monkeypatch.setattr(params, "_LARGE_GRAPH_CODES", 1000)
+    asked: list[int] = []
+    scan = hnsw.top_k_scan
+    monkeypatch.setattr(
+        hnsw,
+        "top_k_scan",
+        lambda graph, q, k, use_graph, ef: asked.append(ef) or scan(graph, q, k, use_graph, ef),
+    )
+    codes = clustered_codes(1500)
+    index = index_of(codes, SMALL_GRAPH)
+    index.settle()
+    assert index.search([codes[3]], k=5).path is SearchPath.HNSW
+    assert asked == [round(64 * 1.6)]
+    index.close()
