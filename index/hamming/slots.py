@@ -316,7 +316,9 @@ def _tables_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64
     found = tables.range_search(queries, radius)
     if found is None:
         return None
-    slots, dist, qi = _concat([found, _uncovered_scan(graph, queries, radius, tables, plan)])
+    if graph.n > tables.covered:
+        found = _concat([found, _uncovered_scan(graph, queries, radius, tables, plan)])
+    slots, dist, qi = found
     alive = graph.live[slots] > 0
     return slots[alive], dist[alive], qi[alive]
 
