@@ -41,10 +41,12 @@ I64 = npt.NDArray[np.int64]
 # Bulk builds insert into the graph in batches this large: FAISS parallelises within one,
 # and a build aside can be abandoned between two (an engine closing mid-absorb).
 _BUILD_CHUNK = 1 << 16
-# Exact top-10 through the tables against FAISS's flat scan (scripts/bench_topk.py, p50,
-# near / random queries): 0.9x / 0.7x at 1M codes (the k-th neighbour lies too far for
-# the tables' cheap radii), 2.2x / 2.0x at 10M; at 100k 4x slower. Nothing between 1M and
-# 10M was measured: the bound sits at 2M, where the HNSW graph stops serving top-k.
+# Exact top-10 grown through the tables against FAISS's flat scan, p50, near / random
+# queries (scripts/bench_substrings.py, the tables alone): 3.8x / 2.2x at 1M codes, 9.8x /
+# 9.7x at 10M; at 100k 4x slower (an older, numpy version: the tenth neighbour lies past
+# the cheap radii). At 1M the one range search below is about as fast (1.8x the flat scan
+# through the index, scripts/bench_topk.py): the bound sits at 2M, where it was measured
+# first, not re-tuned between 1M and 2M.
 _TABLES_TOP_K_MIN_CODES = 2_000_000
 # Substring tables are rebuilt once the slots after them pass this share of the slots they
 # cover (or a floor): a range search measures those codes one by one with numpy, which keeps

@@ -51,8 +51,8 @@ _SCAN_COST_RATIO = 16
 _PROBE_COST_RATIO = 4
 # Four substrings of 16 bits. Three of 21-22 bits (the paper's log2(N) at 2M-4M codes)
 # halve the codes listed but need 8x the probes, each a cache miss in a 64 MB offsets
-# table: at radius 10 they were slower at 1M, 10M and 30M alike (0.184 / 0.511 / 1.070 ms
-# p50 against 0.133 / 0.430 / 0.801 for four of 16 bits, near queries) and only won at
+# table: at radius 10 they were slower at 1M, 10M and 30M alike (0.149 / 0.426 / 0.794 ms
+# p50 against 0.076 / 0.267 / 0.503 for four of 16 bits, near queries) and only won at
 # radius 8 and below; their growth radii (2, 5, 8, 11, 14) leave a top-10 to the scan
 # (scripts/bench_substrings.py --n 1000000,10000000,30000000, run of 2026-12-02).
 DEFAULT_WIDTHS = (16, 16, 16, 16)
