@@ -30,13 +30,14 @@ import numpy.typing as npt
 from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
 from . import scans
 from .codemap import CodeMap
-from .params import IndexParams
+from .params import TABLES_KIND, IndexParams
 from .substrings import SubstringTables
 
 __all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "tables_top_k", "top_k_scan"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 
 # Bulk builds insert into the graph in batches this large: FAISS parallelises within one,
 # and a build aside can be abandoned between two (an engine closing mid-absorb).
@@ -116,12 +117,13 @@ class SlotGraph:
         self._map = CodeMap(self.codes[:n])
 
     def serialized(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], U64]:
-        """A copy for a snapshot: the FAISS graph's bytes, live counts, fresh codes."""
-        return (
-            faiss.serialize_index_binary(self.index),
-            self.live[: self.n].copy(),
-            self.codes[self.in_graph : self.n].copy(),
-        )
+        """A copy for a snapshot: the structure's bytes (the FAISS graph's; for the tables
+        kind its substring tables', empty before they are built), live counts, fresh codes."""
+        if self.params.kind == TABLES_KIND:
+            blob = self.tables.to_bytes() if self.tables is not None else np.zeros(0, np.uint8)
+        else:
+            blob = faiss.serialize_index_binary(self.index)
+        return blob, self.live[: self.n].copy(), self.codes[self.in_graph : self.n].copy()
 
     @classmethod
     def deserialized(
@@ -132,6 +134,8 @@ class SlotGraph:
         fresh: U64,
     ) -> SlotGraph:
         """The graph `serialized` copied (ValueError or RuntimeError on a bad blob)."""
+        if params.kind == TABLES_KIND:
+            return cls._with_tables(params, serialized, live, fresh)
         # read_index_binary already returns the concrete type; a downcast of the temporary
         # would leave a wrapper on memory freed with it.
         index = faiss.deserialize_index_binary(serialized)
@@ -143,11 +147,20 @@ class SlotGraph:
         return cls(params, index, live, fresh)
 
     @classmethod
+    def _with_tables(
+        cls, params: IndexParams, serialized: npt.NDArray[np.uint8], live: I32, fresh: U64
+    ) -> SlotGraph:
+        """A graphless structure of these codes, with the tables the snapshot kept."""
+        tables = SubstringTables.from_bytes(serialized) if len(serialized) else None
+        if tables is not None and tables.covered > len(fresh):
+            raise ValueError("the snapshot's substring tables cover more codes than it holds")
+        graph = cls(params, _new_hnsw(params), live, fresh)
+        graph.tables = tables
+        return graph
+
+    @classmethod
     def empty(cls, params: IndexParams) -> SlotGraph:
-        index = faiss.IndexBinaryHNSW(BITS, params.hnsw_m)
-        index.hnsw.efConstruction = params.ef_construction
-        index.hnsw.efSearch = params.ef_search
-        return cls(params, index, np.zeros(0, dtype=np.int32))
+        return cls(params, _new_hnsw(params), np.zeros(0, dtype=np.int32))
 
     def lookup(self, codes: U64) -> I64:
         """The slot of each code, -1 where absent."""
@@ -264,6 +277,14 @@ class SlotGraph:
         lookup = self._map.nbytes
         tables = self.tables.nbytes if self.tables is not None else 0
         return int(8 * self.in_graph + graph + ours + lookup + tables)
+
+
+def _new_hnsw(params: IndexParams) -> Any:
+    """An empty FAISS graph with the collection's settings."""
+    index = faiss.IndexBinaryHNSW(BITS, params.hnsw_m)
+    index.hnsw.efConstruction = params.ef_construction
+    index.hnsw.efSearch = params.ef_search
+    return index
 
 
 def built_graph(

@@ -3,11 +3,14 @@ answer exact; snapshots of it restore only as that kind."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from neardup.index import HammingIndex, IndexParams, SearchPath
 from neardup.index.errors import InvalidArgument
 from neardup.index.hamming import restore_code_index, slots
+from neardup.index.hamming.substrings import SubstringTables
 
 from .test_hnsw import brute_force, clustered_codes, index_of
 
@@ -72,6 +75,38 @@ def test_a_snapshot_of_the_tables_kind_restores_as_that_kind_only(codes: list[in
         restore_code_index(IndexParams(), image)
     for opened in (index, restored):
         opened.close()
+
+
+def test_a_snapshot_of_the_tables_kind_keeps_its_tables_so_a_restart_need_not_rebuild_them(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(codes, COMPACT)
+    index.settle()
+    index.close()
+    index.apply(codes[:30], [-1] * 30, sequence=5000)  # dead slots inside the tables
+    index.apply([1, 2, 3], [1, 1, 1], sequence=5001)  # codes after the tables' prefix
+    image = index.export()
+    built: list[int] = []
+    monkeypatch.setattr(SubstringTables, "__init__", _counting(SubstringTables.__init__, built))
+    restored = restore_code_index(COMPACT, image)
+    assert isinstance(restored, HammingIndex)
+    restored.close()  # no background rebuild either
+    assert built == [1]  # only the layout's empty arrays: nothing sorted
+    assert restored.tables_covered == index.tables_covered
+    for query in [*codes[:40:4], 2]:
+        assert restored.search([query], radius=10) == index.search([query], radius=10)
+    with pytest.raises(ValueError, match="truncated"):
+        SubstringTables.from_bytes(image.blob[:-10])
+    with pytest.raises(ValueError, match="not serialised"):
+        SubstringTables.from_bytes(image.blob[5:])
+
+
+def _counting(init: Any, calls: list[int]) -> Any:
+    def counted(self: SubstringTables, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        init(self, *args, **kwargs)
+
+    return counted
 
 
 def test_an_unknown_kind_is_refused_naming_the_field() -> None:
