@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from .compiled import compiled, popcount
 
-__all__ = ["candidate_count", "probe_and_measure"]
+__all__ = ["candidate_count", "probe_and_measure", "rests_of"]
 
 I64s = npt.NDArray[np.int64]
 U64s = npt.NDArray[np.uint64]
@@ -43,6 +43,15 @@ def _rest(
     below = query & ((np.uint64(1) << shift) - np.uint64(1))
     above = query >> end if end < np.uint64(64) else np.uint64(0)
     return np.uint64(below | (above << shift))
+
+
+@compiled()
+def rests_of(
+    codes: U64s, table: int, shifts: U64s, widths: U64s, out: U64s
+) -> None:  # pragma: no cover - compiled
+    """Each code less its substring in `table` (what the table keeps of it), into `out`."""
+    for i in range(codes.shape[0]):
+        out[i] = _rest(codes[i], table, shifts, widths)
 
 
 @compiled()

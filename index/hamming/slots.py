@@ -325,8 +325,13 @@ def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
 
 
 def _scanned_range(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
-    """Exact: a range search of every live slot."""
-    return scans.within(u64_from_codes(q), graph.codes[: graph.n], radius, graph.selector())
+    """Exact: a range search of every slot, dead ones dropped after (an ID selector takes
+    FAISS's scan off its fast path: 2.4 ms against 0.8 over 1M codes, a scratch timing)."""
+    slots, dist, qi = scans.within(u64_from_codes(q), graph.codes[: graph.n], radius)
+    if graph.dead:
+        alive = graph.live[slots] > 0
+        slots, dist, qi = slots[alive], dist[alive], qi[alive]
+    return slots, dist, qi
 
 
 def _tables_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64] | None:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .probes import candidate_count, probe_and_measure
+from .probes import candidate_count, probe_and_measure, rests_of
 
 __all__ = ["DEFAULT_WIDTHS", "SubstringTables"]
 
@@ -136,7 +136,10 @@ class SubstringTables:
         # The codes again, in table order, so that a probe's candidates are contiguous; less
         # the table's own substring (the probe's value gives it), so 48 bits for 64: the
         # high 32 and the low 16 of each.
-        rests = np.concatenate([self._rests(codes[perm[t * n : (t + 1) * n]], t) for t in range(m)])
+        rests = np.empty(m * n, dtype=np.uint64)
+        for t in range(m):
+            part = slice(t * n, (t + 1) * n)
+            rests_of(codes[perm[part]], t, self._shifts, self._widths, rests[part])
         self._rest_high = (rests >> np.uint64(16)).astype(np.uint32)
         self._rest_low = (rests & np.uint64(0xFFFF)).astype(np.uint16)
 
@@ -144,36 +147,36 @@ class SubstringTables:
         """The tables as one byte array a snapshot keeps (`from_bytes` loads it back without
         rebuilding: 7-8 s of sorting at 10M codes)."""
         header = json.dumps({"widths": list(self.widths), "covered": self.covered}).encode()
-        parts = [_SERIAL_MAGIC, struct.pack("<I", len(header)), header]
-        parts += [np.ascontiguousarray(part).view(np.uint8).tobytes() for part in self._parts()]
-        return np.frombuffer(b"".join(parts), dtype=np.uint8)
+        head = np.frombuffer(_SERIAL_MAGIC + struct.pack("<I", len(header)) + header, np.uint8)
+        return np.concatenate([head, *(part.view(np.uint8) for part in self._parts())])
 
     @classmethod
     def from_bytes(cls, data: npt.NDArray[np.uint8]) -> SubstringTables:
         """The tables `to_bytes` wrote (copied out of `data`); ValueError when malformed."""
-        raw = data.tobytes()
-        if not raw.startswith(_SERIAL_MAGIC):
+        at = len(_SERIAL_MAGIC) + 4
+        if len(data) < at or data[: len(_SERIAL_MAGIC)].tobytes() != _SERIAL_MAGIC:
             raise ValueError("not serialised substring tables")
-        at = len(_SERIAL_MAGIC)
-        (length,) = struct.unpack_from("<I", raw, at)
+        (length,) = struct.unpack("<I", data[at - 4 : at].tobytes())
         try:
-            header = json.loads(raw[at + 4 : at + 4 + length])
+            header = json.loads(data[at : at + length].tobytes())
             widths, covered = tuple(int(w) for w in header["widths"]), int(header["covered"])
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"substring tables' header: {exc}") from None
+        if covered < 0:
+            raise ValueError(f"substring tables cover {covered} codes")
         tables = cls(np.zeros(0, dtype=np.uint64), widths)  # the layout's small arrays
         m = len(widths)
         sizes = [(np.int32, m * covered), (np.int64, len(tables._offsets)),
                  (np.uint32, m * covered), (np.uint16, m * covered)]  # fmt: skip
-        at += 4 + length
+        at += length
         arrays = []
         for dtype, count in sizes:
             end = at + np.dtype(dtype).itemsize * count
-            if end > len(raw):
+            if end > len(data):
                 raise ValueError("serialised substring tables are truncated")
-            arrays.append(np.frombuffer(raw, dtype=dtype, count=count, offset=at).copy())
+            arrays.append(data[at:end].view(dtype).copy())
             at = end
-        if at != len(raw):
+        if at != len(data):
             raise ValueError("serialised substring tables have trailing bytes")
         tables._perm, tables._offsets, tables._rest_high, tables._rest_low = arrays
         tables.covered = covered
@@ -181,13 +184,6 @@ class SubstringTables:
 
     def _parts(self) -> tuple[npt.NDArray[Any], ...]:
         return (self._perm, self._offsets, self._rest_high, self._rest_low)
-
-    def _rests(self, codes: U64, table: int) -> U64:
-        """The codes without one table's substring: the bits above it moved down onto it."""
-        shift, width = int(self._shifts[table]), self.widths[table]
-        below = codes & np.uint64((1 << shift) - 1)
-        above = codes >> np.uint64(shift + width) if shift + width < 64 else np.zeros_like(codes)
-        return below | (above << np.uint64(shift))
 
     def _substrings(self, codes: U64, table: int) -> npt.NDArray[np.int64]:
         """Each code's value in one table."""

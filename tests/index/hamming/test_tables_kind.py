@@ -99,6 +99,8 @@ def test_a_snapshot_of_the_tables_kind_keeps_its_tables_so_a_restart_need_not_re
         SubstringTables.from_bytes(image.blob[:-10])
     with pytest.raises(ValueError, match="not serialised"):
         SubstringTables.from_bytes(image.blob[5:])
+    with pytest.raises(ValueError, match="not serialised"):
+        SubstringTables.from_bytes(image.blob[:29])  # the magic and half its header length
 
 
 def _counting(init: Any, calls: list[int]) -> Any:
