@@ -71,7 +71,14 @@ if TYPE_CHECKING:
         hash_image,
         similarity,
     )
-    from .hamming import CodeIndex, CompactionReport, HammingIndex, IndexParams, SearchPath
+    from .hamming import (
+        CodeIndex,
+        CompactionReport,
+        HammingIndex,
+        IndexParams,
+        OverBudget,
+        SearchPath,
+    )
     from .records import (
         AddOutcome,
         AddResult,
@@ -127,6 +134,7 @@ __all__ = [
     "NotFound",
     "OnExistingId",
     "Orientation",
+    "OverBudget",
     "SearchPath",
     "SearchResult",
     "SnapshotInfo",

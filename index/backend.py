@@ -142,13 +142,16 @@ class Backend(Protocol):
         exclude_id: str | None = None,
         query_quality: int | None = None,
         crop_queries: Sequence[Fingerprint] = (),
+        budget: float | None = None,
     ) -> SearchResult:
         """Stored images nearest to the query hash (or to any of its 8 orientation hashes),
         nearest first, ties by id, each once; k and radius as the contract's SearchRequest
         states. Below the collection's `min_quality` (the query's, or a stored image's
         quality) only exact matches count, and the result's `quality_note` says so.
         `crop_queries`: in a `crop_hashes` collection, the query's crop hashes, each in the
-        layout of `queries_`, crop after crop."""
+        layout of `queries_`, crop after crop. `budget`: OverBudget, with nothing searched,
+        unless the index search is predicted to take at most this many seconds and need
+        not wait (the service runs such searches on its event loop)."""
         ...
 
     def near_codes(

@@ -557,6 +557,7 @@ class Engine:
         exclude_id: str | None = None,
         query_quality: int | None = None,
         crop_queries: Sequence[Fingerprint] = (),
+        budget: float | None = None,
     ) -> SearchResult:
         """Stored images nearest to the query (or to any of its orientations).
 
@@ -569,6 +570,8 @@ class Engine:
         crop_queries: in a `crop_hashes` collection, the query's crop hashes, each in the
         layout of `queries_` (its hash, or its 8 orientation hashes), crop after crop;
         elsewhere, and below the quality floor, left unused.
+        budget: OverBudget unless each index search is planned within this many seconds
+        without waiting for a writer (the store's lookup of the matches comes on top).
         """
         coll = self._get(collection)
         coll.check_searchable()
@@ -584,7 +587,9 @@ class Engine:
         per_image = 1 + len(CROP_KEEPS) if coll.info.crop_hashes else 1
         fetch = None if top_k is None else (top_k + (exclude_id is not None)) * per_image
         while True:
-            found = coll.index.search(sent, k=fetch, radius=within, exact=exact, limit=limit)
+            found = coll.index.search(
+                sent, k=fetch, radius=within, exact=exact, limit=limit, budget=budget
+            )
             with self._store.read() as conn:
                 matches = self._expand(
                     conn, coll, found.matches, bound + 1, exclude_id, len(queries_)

@@ -6,9 +6,12 @@ A real `neardup serve` process holding N clustered hashes (as bench_index.py mak
 and, in the same run, an echo server process (the floor: Python grpc.aio doing nothing),
 both on 127.0.0.1, client and servers sharing this machine's cores. Prints:
 
-- Search by hash: p50/p99 at 1 in flight and req/s at 1 and 16 in flight, beside the echo
-  floor for a payload of the same size, and the engine's own search p50 (in process, same
-  queries); the service's own overhead = service p50 - echo p50 - engine p50.
+- Search by hash, top-10 and a radius-10 duplicate check (k=10, max_distance=10): p50/p99
+  at 1 in flight and req/s at 1 and 16 in flight, beside the echo floor for a payload of the
+  same size, and the engine's own search p50 (in process, same queries); the service's own
+  overhead = service p50 - echo p50 - engine p50. Twice: the server as configured by default
+  (searches the planner predicts under 100 us run on its event loop), and with
+  NEARDUP_INLINE_SEARCH_US=0 (every search through the thread pool: the anchor).
 - Add of typical 1024 px JPEGs (from ../shared/bench): unary Add at 16 in flight (p50,
   images/s) and AddStream images/s, against the ceiling 1 / (1/H + 1/E), where H is
   hash-only images/s on 2 threads and E the echo server's req/s for the same payload at 16
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import statistics
@@ -98,14 +102,17 @@ def prepare_data_dir(data: Path, codes: np.ndarray, cache: Path | None) -> None:
     shutil.copytree(cached, data, ignore=shutil.ignore_patterns("LOCK"))
 
 
-def start_server(command: list[str], data: Path) -> tuple[subprocess.Popen[str], str]:
-    """`command serve` on the data dir at 127.0.0.1:<free port>; returns the process and its
-    target once it is serving."""
+def start_server(
+    command: list[str], data: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """`command serve` on the data dir at 127.0.0.1:<free port> (with these environment
+    variables added); returns the process and its target once it is serving."""
     serve = subprocess.Popen(
         [*command, "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     assert serve.stdout is not None
     target = serve.stdout.readline().rsplit(" ", 1)[1].strip()
@@ -114,58 +121,64 @@ def start_server(command: list[str], data: Path) -> tuple[subprocess.Popen[str],
     return serve, target
 
 
-def engine_search_p50(folder: Path, queries: list[int]) -> tuple[float, str]:
+# The searches timed: top-10, and the duplicate check an upload makes (radius 10, k=10).
+SEARCHES: dict[str, dict[str, int]] = {
+    "top-10": {"k": 10},
+    "radius 10, k=10": {"k": 10, "max_distance": 10},
+}
+
+
+def engine_search_p50s(folder: Path, queries: list[int]) -> dict[str, tuple[float, str]]:
+    """Per search of `SEARCHES`: the engine's p50 ms in this process, and the path taken."""
+    found = {}
     with Engine(folder, EngineSettings(maintenance_interval_seconds=3600)) as engine:
-        times, path = [], ""
-        for q in queries:
-            start = time.perf_counter()
-            result = engine.search("", [Fingerprint(q, "phash")], k=10)
-            times.append((time.perf_counter() - start) * 1e3)
-            path = result.path.name
-        return statistics.median(times), path
+        for label, search in SEARCHES.items():
+            radius = search.get("max_distance")
+            times, path = [], ""
+            for q in queries:
+                start = time.perf_counter()
+                result = engine.search("", [Fingerprint(q, "phash")], k=10, radius=radius)
+                times.append((time.perf_counter() - start) * 1e3)
+                path = result.path.name
+            found[label] = (statistics.median(times), path)
+    return found
 
 
-async def bench(
+async def searches(
     args: argparse.Namespace,
-    data: Path,
-    echo_target: str,
-    serve_target: str,
-    jpegs: list[bytes],
+    client: AsyncClient,
+    echo_call: Callable[[bytes], Awaitable[bytes]],
     queries: list[int],
-    engine_p50: float,
+    engine_p50s: dict[str, tuple[float, str]],
+    server: str,
 ) -> None:
-    echo = grpc.aio.insecure_channel(
-        echo_target,
-        options=[
-            ("grpc.max_send_message_length", 64 << 20),
-            ("grpc.max_receive_message_length", 64 << 20),
-        ],
-    )
-    echo_call = echo.unary_unary(
-        ECHO_METHOD, request_serializer=lambda b: b, response_deserializer=lambda b: b
-    )
-    async with AsyncClient(serve_target, timeout=60) as client:
-        # -- search by hash ---------------------------------------------------------------
-        requests = [search_request(hash=f"{q:016x}", k=10) for q in queries]
+    """Each search of `SEARCHES` by hash through the service, beside the echo floor."""
+    for label, search in SEARCHES.items():
+        requests = [search_request(hash=f"{q:016x}", **search) for q in queries]
         sample = await client.call("Search", requests[0])
         payload = bytes(max(len(requests[0].SerializeToString()), len(sample.SerializeToString())))
         for _ in range(200):  # warm both
             await client.call("Search", requests[0])
             await echo_call(payload)
-        search_times = await latencies(
-            lambda i: client.call("Search", requests[i % len(requests)]), len(requests)
-        )
-        echo_times = await latencies(lambda i: echo_call(payload), len(requests))
-        search_1 = await rate(
-            lambda i: client.call("Search", requests[i % len(requests)]), 1, args.seconds
-        )
-        echo_1 = await rate(lambda i: echo_call(payload), 1, args.seconds)
-        search_16 = await rate(
-            lambda i: client.call("Search", requests[i % len(requests)]), 16, args.seconds
-        )
-        echo_16 = await rate(lambda i: echo_call(payload), 16, args.seconds)
+
+        def one(i: int, requests: list[pb.SearchRequest] = requests) -> Awaitable[object]:
+            return client.call("Search", requests[i % len(requests)])
+
+        def echoed(i: int, payload: bytes = payload) -> Awaitable[bytes]:
+            return echo_call(payload)
+
+        search_times = await latencies(one, len(requests))
+        echo_times = await latencies(echoed, len(requests))
+        search_1 = await rate(one, 1, args.seconds)
+        echo_1 = await rate(echoed, 1, args.seconds)
+        search_16 = await rate(one, 16, args.seconds)
+        echo_16 = await rate(echoed, 16, args.seconds)
         s50, e50 = pct(search_times, 50), pct(echo_times, 50)
-        print(f"\nSearch by hash, k=10, {args.n:,} stored ({len(payload)} B messages):")
+        engine_p50, path = engine_p50s[label]
+        print(
+            f"\nSearch by hash, {label}, {args.n:,} stored, {server} "
+            f"({len(payload)} B messages; engine path {path}):"
+        )
         print(f"  {'':<10}{'p50 ms':>9}{'p99 ms':>9}{'req/s 1':>10}{'req/s 16':>10}")
         print(
             f"  {'echo':<10}{e50:>9.3f}{pct(echo_times, 99):>9.3f}{echo_1:>10,.0f}{echo_16:>10,.0f}"
@@ -179,6 +192,48 @@ async def bench(
             f"  service overhead: {s50:.3f} - {e50:.3f} - {engine_p50:.3f} = "
             f"{s50 - e50 - engine_p50:.3f} ms (bound 0.15)"
         )
+
+
+def echo_caller(target: str) -> tuple[grpc.aio.Channel, Callable[[bytes], Awaitable[bytes]]]:
+    """A channel to the echo server and its one method."""
+    echo = grpc.aio.insecure_channel(
+        target,
+        options=[
+            ("grpc.max_send_message_length", 64 << 20),
+            ("grpc.max_receive_message_length", 64 << 20),
+        ],
+    )
+    call = echo.unary_unary(
+        ECHO_METHOD, request_serializer=lambda b: b, response_deserializer=lambda b: b
+    )
+    return echo, call
+
+
+async def bench_pooled(
+    args: argparse.Namespace,
+    echo_target: str,
+    serve_target: str,
+    queries: list[int],
+    engine_p50s: dict[str, tuple[float, str]],
+) -> None:
+    """The searches against a server that runs every search in its pool (the anchor)."""
+    echo, echo_call = echo_caller(echo_target)
+    async with AsyncClient(serve_target, timeout=60) as client:
+        await searches(args, client, echo_call, queries, engine_p50s, "every search in the pool")
+    await echo.close()
+
+
+async def bench(
+    args: argparse.Namespace,
+    echo_target: str,
+    serve_target: str,
+    jpegs: list[bytes],
+    queries: list[int],
+    engine_p50s: dict[str, tuple[float, str]],
+) -> None:
+    echo, echo_call = echo_caller(echo_target)
+    async with AsyncClient(serve_target, timeout=60) as client:
+        await searches(args, client, echo_call, queries, engine_p50s, "as configured by default")
 
         # -- adds of typical JPEGs --------------------------------------------------------
         with ThreadPoolExecutor(2) as pool:
@@ -267,20 +322,20 @@ def main() -> int:
         data = Path(folder) / "data"
         started = time.perf_counter()
         prepare_data_dir(data, codes, args.data_cache)
-        engine_p50, path = engine_search_p50(data, queries)
-        print(
-            f"data dir of {args.n:,} hashes made in {time.perf_counter() - started:.0f} s; "
-            f"engine top-10 path {path}"
-        )
-        serve, serve_target = start_server([NEARDUP], data)
-        try:
-            with EchoProcess() as echo:
-                asyncio.run(
-                    bench(args, data, echo.target, serve_target, jpegs, queries, engine_p50)
-                )
-        finally:
-            serve.terminate()
-            serve.wait(120)
+        engine_p50s = engine_search_p50s(data, queries)
+        print(f"data dir of {args.n:,} hashes made in {time.perf_counter() - started:.0f} s")
+        with EchoProcess() as echo:
+            for env in ({"NEARDUP_INLINE_SEARCH_US": "0"}, {}):
+                serve, serve_target = start_server([NEARDUP], data, env)
+                try:
+                    if env:
+                        run = bench_pooled(args, echo.target, serve_target, queries, engine_p50s)
+                    else:
+                        run = bench(args, echo.target, serve_target, jpegs, queries, engine_p50s)
+                    asyncio.run(run)
+                finally:
+                    serve.terminate()
+                    serve.wait(120)
     return 0
 
 

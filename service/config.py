@@ -29,6 +29,9 @@ DEFAULT_MAX_PENDING_CALLS = 256
 DEFAULT_MAX_PENDING_BYTES = 256 * 2**20
 # Seconds of work the calls admitted may bring each worker: see service/admission.py.
 DEFAULT_MAX_QUEUE_SECONDS = 1.0
+# The issue of the path planner's bound: a search predicted under ~100 us runs on the event
+# loop (the pool's hand-off and return cost ~0.1 ms: README "The service").
+DEFAULT_INLINE_SEARCH_SECONDS = 100e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,9 @@ class ServerConfig:
     when it asks for one; nothing is kept in the data dir).
     index_kind: the index kind of collections created without one, the default collection
     of a new data dir included ("hnsw" or the compact "tables"; the local engine's).
+    inline_search_us: a Search by hash or id (k at most 100) whose index search the planner
+    predicts within this many microseconds runs on the event loop instead of the pool; 0
+    runs every search in the pool.
     """
 
     data_dir: Path = Path("data")
@@ -78,6 +84,7 @@ class ServerConfig:
     milvus_uri: str | None = None
     milvus_token: str | None = None
     index_kind: str = IndexParams().kind
+    inline_search_us: float = DEFAULT_INLINE_SEARCH_SECONDS * 1e6
 
     def host_and_port(self, address: str | None = None, field: str = "listen") -> tuple[str, int]:
         """An address (default: `listen`) split; raises InvalidArgument when malformed."""

@@ -66,6 +66,7 @@ class NeardupServer:
                 max_pending_bytes=config.max_pending_bytes,
                 max_queue_seconds=config.max_queue_seconds,
                 workers=config.workers,
+                inline_search_seconds=config.inline_search_us / 1e6,
             ),
         )
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
-from neardup.index import Backend
+from neardup.index import Backend, OverBudget
 from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError
 from neardup.index.fingerprint import DecodeLimits, Fingerprint, ImageHashes, hash_image
 from neardup.v1 import neardup_pb2 as pb
@@ -30,6 +30,7 @@ from neardup.v1 import neardup_pb2 as pb
 from . import messages
 from .admission import Admission, Ticket
 from .config import (
+    DEFAULT_INLINE_SEARCH_SECONDS,
     DEFAULT_MAX_PENDING_BYTES,
     DEFAULT_MAX_PENDING_CALLS,
     DEFAULT_MAX_QUEUE_SECONDS,
@@ -46,6 +47,9 @@ DEFAULT_PAGE_SIZE = 100
 # stream is pipelined but a fast sender cannot make the server buffer without bound: gRPC's
 # flow control holds the sender while the window is full.
 ADD_STREAM_WINDOW = 32
+# A search runs on the event loop only with a bounded answer (the store's lookup of its
+# matches runs there too): k at most this.
+INLINE_MAX_K = 100
 # The method a call's pool work is timed under (`admission` learns what each kind costs).
 _CALL_KIND: ContextVar[str] = ContextVar("neardup_call_kind", default="")
 
@@ -63,6 +67,10 @@ class ServiceLimits:
     max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
     max_queue_seconds: float = DEFAULT_MAX_QUEUE_SECONDS
     workers: int = 1
+    # A Search by hash or id whose index plan is predicted within this many seconds runs
+    # on the event loop, not in the pool (0: never): a hand-off to the pool and back costs
+    # ~0.1 ms, more than such a search (see `NeardupServicer.Search`).
+    inline_search_seconds: float = DEFAULT_INLINE_SEARCH_SECONDS
 
 
 class _AtField(Exception):
@@ -370,7 +378,7 @@ class NeardupServicer:
         return pb.DeleteResponse(deleted=result.deleted, not_found=result.not_found)
 
     # -- reads ----------------------------------------------------------------------------
-    def _search(self, request: pb.SearchRequest) -> pb.SearchResponse:
+    def _search(self, request: pb.SearchRequest, budget: float | None = None) -> pb.SearchResponse:
         info = self.engine.collection(request.collection)
         query = request.WhichOneof("query")
         if request.orientations and query != "image":
@@ -415,6 +423,7 @@ class NeardupServicer:
                 exclude_id=exclude,
                 query_quality=quality,
                 crop_queries=crops,
+                budget=budget,
             )
         except AlgorithmMismatch as exc:
             raise _AtField(exc, "hash.algorithm") from exc
@@ -422,7 +431,26 @@ class NeardupServicer:
 
     @_refusing
     async def Search(self, request: pb.SearchRequest, context: Any) -> pb.SearchResponse:
+        """On the event loop when the engine's planner predicts the index search within
+        `inline_search_seconds` and no writer holds the index (the pool's hand-off would
+        cost more than the search: bench_service.py); else, and for image queries (decoding
+        and hashing), in the pool."""
+        answered = self._searched_on_loop(request)
+        if answered is not None:
+            return answered
         return await self._run(lambda: self._search(request))
+
+    def _searched_on_loop(self, request: pb.SearchRequest) -> pb.SearchResponse | None:
+        """The answer, searched here on the loop within the budget; None to use the pool."""
+        budget = self.limits.inline_search_seconds
+        if budget <= 0 or request.WhichOneof("query") == "image":
+            return None
+        if not 0 < request.k <= INLINE_MAX_K:
+            return None
+        try:
+            return self._search(request, budget)
+        except OverBudget:
+            return None
 
     @_refusing
     async def SearchBatch(

@@ -7,11 +7,12 @@
     slots        the codes at their slots, and the searches over them
     scans        exact scans of a run of the slots' code array (FAISS's kernels, in place)
     codemap      which slot holds a code
+    planner      which route answers a search, from measured costs
     substrings   multi-index hashing tables for exact small-radius and top-k searches
     probes       the tables' compiled inner loop; compiled: how loops are compiled (numba)
     openmp       one OpenMP thread per search; rwlock: many searches, one mutation
 
-Only `hnsw`, `slots`, `scans` and `openmp` import FAISS, and numba only the compiled
+Only `hnsw`, `slots`, `planner`, `scans` and `openmp` import FAISS, and numba only the compiled
 loops' modules: both only when a structure is made.
 """
 
@@ -23,6 +24,7 @@ from .code_index import (
     CodeSearch,
     CompactionReport,
     IndexImage,
+    OverBudget,
     SearchPath,
     build_code_index,
     new_code_index,
@@ -38,6 +40,7 @@ __all__ = [
     "HammingIndex",
     "IndexImage",
     "IndexParams",
+    "OverBudget",
     "SearchPath",
     "build_code_index",
     "new_code_index",

@@ -31,6 +31,7 @@ __all__ = [
     "CodeSearch",
     "CompactionReport",
     "IndexImage",
+    "OverBudget",
     "SearchPath",
     "build_code_index",
     "new_code_index",
@@ -43,6 +44,13 @@ class SearchPath(IntEnum):
 
     EXACT = 1
     HNSW = 2
+    TABLES = 3
+
+
+class OverBudget(Exception):
+    """A search given a time budget was not run: its plan is predicted to take longer, or a
+    writer holds the index (the caller runs it where waiting is allowed). Not an error a
+    client sees."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +127,16 @@ class CodeIndex(Protocol):
         radius: int | None = None,
         exact: bool = False,
         limit: int = 10_000,
+        budget: float | None = None,
     ) -> CodeSearch:
         """The stored codes nearest to any of the query codes (k and/or radius, inclusive);
-        radius queries are exact; `exact` demands an exact top-k."""
+        radius queries are exact; `exact` demands an exact top-k. `budget`: OverBudget
+        unless the search is predicted to take at most this many seconds without waiting
+        for a writer."""
         ...
 
     def top_k_path(self, exact: bool = False) -> SearchPath:
-        """The path a top-k query takes at the current size."""
+        """The path a one-code top-10 query takes at the current size."""
         ...
 
     @property

@@ -7,17 +7,18 @@ keeps how many live images carry the code; a slot whose count falls to 0 is dead
 cannot delete) and is filtered from every search by an ID selector until `compact` rebuilds
 the graph without it. Which images carry a code is the store's business, not this module's.
 
-Two search paths, one answer:
-- EXACT: a scan of the graph's `storage`, an `IndexBinaryFlat` of the same codes (no extra
-  memory). Every radius query takes it, and top-k queries below `exact_threshold` distinct
-  codes (a flat scan is as fast there) or at/above `hnsw_max_codes` (where the graph's
-  recall@10 falls below 0.95 at the default efSearch: measured by scripts/bench_index.py).
-  From `substring_tables_min_codes` on, radius queries narrow enough for substring tables
-  (multi-index hashing, `substrings.py`) take those instead of the scan: same answer.
-- HNSW: the graph, for top-k queries between the two thresholds; its distances are exact
-  Hamming distances, so its results are already ranked exactly, but it may miss neighbours.
+Three routes, and the planner (`planner.py`) picks the cheapest from costs measured on
+this machine and on the structures themselves:
+- a scan of the slots' codes (FAISS's kernels in place): exact, any query;
+- the substring tables (multi-index hashing, `substrings.py`), built from
+  `substring_tables_min_codes` codes on: exact radius queries, and exact top-k grown
+  until k codes are proven nearest;
+- the HNSW graph, where it serves (`IndexParams.graph_serves`: between `exact_threshold`
+  and `hnsw_max_codes` codes, of the "hnsw" kind): top-k only, and only where it is
+  predicted cheaper than both exact routes; its distances are exact Hamming distances,
+  so its results are ranked exactly, but it may miss neighbours.
 
-New codes land first in a *fresh* `IndexBinaryFlat` (slots after the graph's), searched
+New codes land first as *fresh* slots (after the graph's), searched
 exactly beside the graph: an add or a start-up replay costs a copy, not an HNSW insertion
 (~60 us a code at 1M). A graph is only worth its cost where it serves top-k queries
 (`IndexParams.graph_serves`: between `exact_threshold` and `hnsw_max_codes` codes); outside
@@ -49,17 +50,27 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..fingerprint.value import codes_from_ints
+from ..fingerprint.value import codes_from_ints, u64_from_codes
 from .code_index import (
     CodeMatch,
     CodeSearch,
     CompactionReport,
     IndexImage,
+    OverBudget,
     SearchPath,
 )
 from .openmp import all_but_one_core, one_thread
 from .params import TABLES_KIND, IndexParams
-from .rwlock import ReadersWriterLock
+from .planner import (
+    FRESH_HIGH_WATER,
+    RANGE_SEARCH_MAX_RADIUS,
+    Plan,
+    Route,
+    measure_tables,
+    plans,
+    scan_costs,
+)
+from .rwlock import ReadersWriterLock, WouldWait
 from .slots import SlotGraph, built_graph, merge, range_scan, tables_top_k, top_k_scan
 from .substrings import DEFAULT_WIDTHS, SubstringTables
 
@@ -67,6 +78,7 @@ __all__ = ["HammingIndex", "graft_due"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
+_ANY_QUERY = np.zeros(1, dtype=np.uint64)
 
 # Fresh codes enter the graph in chunks of this many, the write lock released in between
 # (128 took about 30 ms of insertion at 1M codes, efConstruction 200, on 2 cores: an
@@ -77,24 +89,19 @@ _ABSORB_CHUNK = 32
 # does not wait on the write lock behind each chunk nor share the cores with HNSW insertion;
 # fresh codes are searched exactly meanwhile. Past the high water mark it grafts anyway: at
 # the flat scan's ~1.1 ms per million codes (bench_index.py), 65,536 fresh codes add ~70 us
-# to a query.
+# to a query (the planner does not plan a graph search past it).
 _ABSORB_QUIET_SECONDS = 0.2
-_FRESH_HIGH_WATER = 65_536
 _ABSORBER_IDLE_SECONDS = 1.0
 # A graph built aside waits for the writes to pause too, so a bulk load arriving in batches
 # is built once, not once per batch that crosses the threshold (a 1M load in 100k batches
 # built 1.3M codes); but no longer than this, so a steady stream of adds is absorbed anyway.
 _ASIDE_WAIT_SECONDS = 60.0
-# Radius queries up to this many bits use a range search; wider ones with a k bound use a
-# flat top-k scan filtered by distance, which does not materialise a large share of the
-# collection.
-_RANGE_SEARCH_MAX_RADIUS = 16
 
 
 def graft_due(fresh: int, quiet_seconds: float) -> bool:
     """Whether the background thread grafts a chunk now: there are fresh codes and the
     writes have paused, or the fresh codes have passed the high water mark."""
-    return fresh > 0 and (quiet_seconds >= _ABSORB_QUIET_SECONDS or fresh >= _FRESH_HIGH_WATER)
+    return fresh > 0 and (quiet_seconds >= _ABSORB_QUIET_SECONDS or fresh >= FRESH_HIGH_WATER)
 
 
 class HammingIndex:
@@ -115,6 +122,9 @@ class HammingIndex:
         self._closing = False
         self._last_apply = 0.0
         self.sequence = sequence  # store sequence of the newest change applied
+        scan_costs()  # the planner's scan costs: measured once per process, at start-up
+        if self._graph.graph_costs_due():
+            self._graph.measure_graph()
         self._wake_absorber()
 
     # -- mutation -------------------------------------------------------------------------
@@ -186,7 +196,7 @@ class HammingIndex:
                 continue
             now = time.monotonic()
             quiet = now - self._last_apply
-            if pending > max(_FRESH_HIGH_WATER, graph.in_graph // 8):
+            if pending > max(FRESH_HIGH_WATER, graph.in_graph // 8):
                 aside_due_since = aside_due_since or now
                 if quiet < _ABSORB_QUIET_SECONDS and now - aside_due_since < _ASIDE_WAIT_SECONDS:
                     time.sleep(_ABSORB_QUIET_SECONDS / 4)  # a bulk load still arriving
@@ -201,6 +211,9 @@ class HammingIndex:
                 continue
             with self._lock.write():
                 self._graph.absorb(_ABSORB_CHUNK)
+            if self._graph.graph_costs_due():
+                with self._lock.read():
+                    self._graph.measure_graph()
             idle_since = time.monotonic()
             time.sleep(0.0005)  # hand the lock to a waiting writer or search
 
@@ -210,10 +223,11 @@ class HammingIndex:
             # Slots are append-only and a grown array is a new one: codes[:n] stays as is.
             codes, n = graph.codes, graph.n
         tables = SubstringTables(codes[:n])
+        costs = measure_tables(tables, codes[:n])
         with self._lock.write():
             current = graph.tables.covered if graph.tables is not None else 0
             if self._graph is graph and n > current:  # not compacted nor rebuilt meanwhile
-                graph.tables = tables
+                graph.set_tables(tables, costs)
 
     def _between_build_batches(self) -> bool:
         """Upkeep while a graph is built aside (a 1M bulk load's takes minutes): the serving
@@ -249,14 +263,16 @@ class HammingIndex:
 
     # -- search ---------------------------------------------------------------------------
     def top_k_path(self, exact: bool = False) -> SearchPath:
-        """The path a top-k query takes at the current size: the graph where it serves and
-        holds all but a few codes, else an exact scan."""
-        graph = self._graph
-        if exact or not self.params.graph_serves(graph.n):
-            return SearchPath.EXACT
-        if graph.n - graph.in_graph > _FRESH_HIGH_WATER:  # being absorbed: scan exactly
-            return SearchPath.EXACT
-        return SearchPath.HNSW
+        """The path the planner gives a one-code top-10 query at the current size."""
+        with self._lock.read():
+            return plans(self._graph, _ANY_QUERY, 10, None, exact)[0].path
+
+    def plans(
+        self, queries: Sequence[int], k: int | None, radius: int | None, exact: bool = False
+    ) -> list[Plan]:
+        """The routes that could answer this search now, predicted, the planner's first."""
+        with self._lock.read():
+            return plans(self._graph, np.array(queries, dtype=np.uint64), k, radius, exact)
 
     def search(
         self,
@@ -266,52 +282,42 @@ class HammingIndex:
         radius: int | None = None,
         exact: bool = False,
         limit: int = 10_000,
+        budget: float | None = None,
+        route: Route | None = None,
     ) -> CodeSearch:
         """The stored codes nearest to any of the query codes (e.g. the 8 orientations).
 
         k: at most this many codes; radius: only codes within this many bits (inclusive).
-        At least one must be given. Radius queries are exact; top-k queries take
-        `top_k_path`. A code matched by several queries is reported once, for the query
-        that is closest. `limit` bounds radius-only results (`truncated` says so).
+        At least one must be given. Radius queries are exact; top-k queries take the
+        planner's route (`planner.plans`). A code matched by several queries is reported
+        once, for the query that is closest. `limit` bounds radius-only results
+        (`truncated` says so). `budget`: OverBudget, with nothing searched, when the plan's
+        route is predicted to take longer than this many seconds (the search's fixed part,
+        ~45-75 us of Python and locking on this machine, comes on top) or a writer holds
+        the index. `route`: this route instead of the planner's choice (benchmarks compare
+        them); ValueError where it cannot answer.
         """
         if not queries:
             raise ValueError("a search needs at least one query code")
         q = codes_from_ints(queries)
-        with self._lock.read(), one_thread():
-            graph = self._graph
-            if radius is not None and (k is None or radius <= _RANGE_SEARCH_MAX_RADIUS):
-                path = SearchPath.EXACT
-                slots, dist, qi = range_scan(graph, q, radius)
-            elif k is not None:
-                path = SearchPath.EXACT if radius is not None else self.top_k_path(exact)
-                slots, dist, qi = self._top_k(graph, q, k, path)
-                if radius is not None:
-                    within = dist <= radius
-                    slots, dist, qi = slots[within], dist[within], qi[within]
-            else:
-                raise ValueError("a search needs k, a radius or both")
-            if len(q) > 1:  # a code near several queries: once, for the closest
-                slots, dist, qi = merge(slots, dist, qi)
-            else:  # one query's parts hold distinct slots: only their order is left
-                order = np.argsort(dist, kind="stable")
-                slots, dist, qi = slots[order], dist[order], qi[order]
-            bound = k if k is not None else limit
-            truncated = k is None and len(slots) > limit
-            codes, images = graph.codes[slots[:bound]], graph.live[slots[:bound]]
+        try:
+            with self._lock.read(wait=budget is None), one_thread():
+                graph = self._graph
+                options = plans(graph, u64_from_codes(q), k, radius, exact)
+                plan = options[0] if route is None else _taking(options, route)
+                if budget is not None and plan.seconds > budget:
+                    raise OverBudget(f"predicted {plan.seconds * 1e6:.0f} us by {plan.route.value}")
+                scan = next(option for option in options if option.route is Route.SCAN)
+                slots, dist, qi, path = _searched(graph, q, k, radius, plan, scan)
+                bound = k if k is not None else limit
+                truncated = k is None and len(slots) > limit
+                codes, images = graph.codes[slots[:bound]], graph.live[slots[:bound]]
+        except WouldWait:
+            raise OverBudget("a writer holds the index") from None
         found = zip(
             codes.tolist(), dist[:bound].tolist(), qi[:bound].tolist(), images.tolist(), strict=True
         )
         return CodeSearch([CodeMatch(*match) for match in found], path, truncated)
-
-    def _top_k(self, graph: SlotGraph, q: Any, k: int, path: SearchPath) -> tuple[I64, I64, I64]:
-        """Top-k candidates (unordered): on the exact path through the substring tables
-        when they prove the answer cheaper than a scan, else by `top_k_scan`."""
-        if path is SearchPath.EXACT:
-            found = tables_top_k(graph, q, k)
-            if found is not None:
-                return found
-        ef = max(self.params.ef_for(graph.in_graph), k)
-        return top_k_scan(graph, q, k, path is SearchPath.HNSW, ef)
 
     # -- inspection -----------------------------------------------------------------------
     def live_count(self, code: int) -> int:
@@ -414,7 +420,10 @@ class HammingIndex:
             if fresh is None:
                 return CompactionReport(before, before, time.perf_counter() - started)
             if fresh.tables_due():  # radius searches keep their tables across the swap
-                fresh.tables = SubstringTables(fresh.codes[: fresh.n])
+                tables = SubstringTables(fresh.codes[: fresh.n])
+                fresh.set_tables(tables, measure_tables(tables, fresh.codes[: fresh.n]))
+            if fresh.graph_costs_due():
+                fresh.measure_graph()
             with self._lock.write():
                 old = self._graph
                 alive = np.flatnonzero(old.live[: old.n] > 0)
@@ -428,3 +437,40 @@ class HammingIndex:
                 after = fresh.n
         self._wake_absorber()
         return CompactionReport(before, after, time.perf_counter() - started)
+
+
+def _taking(options: list[Plan], route: Route) -> Plan:
+    for plan in options:
+        if plan.route is route:
+            return plan
+    raise ValueError(f"{route.value} cannot answer this search here")
+
+
+def _searched(
+    graph: SlotGraph, q: Any, k: int | None, radius: int | None, plan: Plan, scan: Plan
+) -> tuple[I64, I64, I64, SearchPath]:
+    """The plan carried out: matching slots, distances and query numbers, nearest first
+    (ties by query number), and the path that answered (a scan when the tables' growth
+    gave up)."""
+    path = plan.path
+    if radius is not None and (k is None or radius <= RANGE_SEARCH_MAX_RADIUS):
+        slots, dist, qi = range_scan(graph, q, radius, plan)
+    else:
+        assert k is not None
+        found = None
+        if plan.route is Route.TABLES:
+            found = tables_top_k(graph, q, k, scan.seconds * 1e9)
+        if found is None:
+            path = path if plan.route is Route.HNSW else SearchPath.EXACT
+            ef = max(graph.params.ef_for(graph.in_graph), k)
+            found = top_k_scan(graph, q, k, plan.route is Route.HNSW, ef)
+        slots, dist, qi = found
+        if radius is not None:
+            within = dist <= radius
+            slots, dist, qi = slots[within], dist[within], qi[within]
+    if len(q) > 1:  # a code near several queries: once, for the closest
+        slots, dist, qi = merge(slots, dist, qi)
+    else:  # one query's parts hold distinct slots: only their order is left
+        order = np.argsort(dist, kind="stable")
+        slots, dist, qi = slots[order], dist[order], qi[order]
+    return slots, dist, qi, path

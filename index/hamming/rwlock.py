@@ -13,7 +13,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["ReadersWriterLock"]
+__all__ = ["ReadersWriterLock", "WouldWait"]
+
+
+class WouldWait(Exception):
+    """The read side was asked for without waiting, and a writer holds or awaits it."""
 
 
 class ReadersWriterLock:
@@ -27,10 +31,13 @@ class ReadersWriterLock:
         self.writes = 0  # write-side holds so far (how often searches had to wait)
 
     @contextmanager
-    def read(self) -> Iterator[None]:
-        """Holds the read side for the block."""
+    def read(self, wait: bool = True) -> Iterator[None]:
+        """Holds the read side for the block; without `wait`, WouldWait instead of waiting
+        (a caller that must not block: the service's event loop)."""
         with self._cond:
             while self._writer or self._writers_waiting:
+                if not wait:
+                    raise WouldWait("a writer holds or awaits the lock")
                 self._cond.wait()
             self._readers += 1
         try:

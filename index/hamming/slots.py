@@ -18,8 +18,6 @@ Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
 
 from __future__ import annotations
 
-import enum
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +26,21 @@ import numpy as np
 import numpy.typing as npt
 
 from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
-from . import scans
+from . import planner, scans
 from .codemap import CodeMap
 from .params import TABLES_KIND, IndexParams
+from .planner import (
+    RANGE_TOP_K_MIN_CODES,
+    RANGE_TOP_K_SPARE,
+    UNIFORM_WITHIN,
+    GraphCosts,
+    Plan,
+    Route,
+    TablesCosts,
+    measure_graph,
+    measure_tables,
+    tables_range_ns,
+)
 from .substrings import SubstringTables
 
 __all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "tables_top_k", "top_k_scan"]
@@ -42,38 +52,11 @@ I32 = npt.NDArray[np.int32]
 # Bulk builds insert into the graph in batches this large: FAISS parallelises within one,
 # and a build aside can be abandoned between two (an engine closing mid-absorb).
 _BUILD_CHUNK = 1 << 16
-# Exact top-10 grown through the tables against FAISS's flat scan, p50, near / random
-# queries (scripts/bench_substrings.py, the tables alone): 3.8x / 2.2x at 1M codes, 9.8x /
-# 9.7x at 10M; at 100k 4x slower (an older, numpy version: the tenth neighbour lies past
-# the cheap radii). At 1M the one range search below is about as fast (1.8x the flat scan
-# through the index, scripts/bench_topk.py): the bound sits at 2M, where it was measured
-# first, not re-tuned between 1M and 2M.
-_TABLES_TOP_K_MIN_CODES = 2_000_000
 # Substring tables are rebuilt once the slots after them pass this share of the slots they
 # cover (or a floor): a range search measures those codes one by one with numpy, which keeps
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
-# The slots after the tables' prefix are measured by numpy one by one, or scanned in place
-# by FAISS's kernel (`scans.within`), whichever costs less: nanoseconds
-# per call and per code, one thread, radius 10 (scripts/bench_scan_costs.py: numpy ~2 us
-# + 4-7 ns a code, FAISS ~15-25 us + 0.8-1.2 ns a code past 100k). A 1M bulk load leaves
-# ~700k of them while a graph is built aside: numpy's measure of them put radius 10 at
-# ~5 ms p50 for the first ~170 s (scripts/bench_absorb.py, latencies by time).
-# Exact top-k over a scan: FAISS's range search is faster than its top-k search of the same
-# codes (scripts/bench_scan_costs.py, top-10 at 1M through the code index: 1.22-1.40 ms
-# against 1.40-2.68, two runs; scripts/bench_absorb.py measures it during an absorb), so a
-# scan asks for the codes within the radius that should hold this many times k, and takes
-# the k nearest (a query with fewer falls back to the top-k search).
-_RANGE_TOP_K_SPARE = 3
-# Below this many codes the range search saves less than its selection of the k nearest
-# costs (scripts/bench_scan_costs.py, top-10 through the code index: 10k codes 0.34 ms
-# against 0.23 with FAISS's top-k search, 100k 0.48 against 0.49, 1M 1.40 against 2.68).
-_RANGE_TOP_K_MIN_CODES = 100_000
-# The share of uniform 64-bit codes within r bits of a point, r = 0..64.
-_UNIFORM_WITHIN = np.cumsum([float(math.comb(BITS, r)) for r in range(BITS + 1)]) / 2.0**BITS
-_NUMPY_COST_NS = (2_000.0, 6.0)
-_FAISS_COST_NS = (20_000.0, 1.0)
 
 
 class SlotGraph:
@@ -114,6 +97,10 @@ class SlotGraph:
         self.bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
         self.bitmap[: (n + 7) // 8] = np.packbits(live > 0, bitorder="little")
         self.tables: SubstringTables | None = None
+        self.tables_costs: TablesCosts | None = None
+        # the graph's search costs, measured at `_graph_measured_at` codes in it
+        self.graph_costs: GraphCosts | None = None
+        self._graph_measured_at = 0
         self._map = CodeMap(self.codes[:n])
 
     def serialized(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], U64]:
@@ -155,7 +142,8 @@ class SlotGraph:
         if tables is not None and tables.covered > len(fresh):
             raise ValueError("the snapshot's substring tables cover more codes than it holds")
         graph = cls(params, _new_hnsw(params), live, fresh)
-        graph.tables = tables
+        if tables is not None:
+            graph.set_tables(tables, measure_tables(tables, graph.codes[: tables.covered]))
         return graph
 
     @classmethod
@@ -254,6 +242,22 @@ class SlotGraph:
         alive = self.live[slots] > 0
         np.bitwise_or.at(self.bitmap, byte[alive], mask[alive])
 
+    def set_tables(self, tables: SubstringTables, costs: TablesCosts) -> None:
+        """Substring tables of a prefix of the slots, and their measured costs."""
+        self.tables, self.tables_costs = tables, costs
+
+    def graph_costs_due(self) -> bool:
+        """Whether the graph's search costs should be (re)measured: it serves and has
+        doubled since they were (searching a graph slows as it grows out of the caches)."""
+        if not self.params.graph_serves(self.n) or self.in_graph == 0:
+            return False
+        return self.graph_costs is None or self.in_graph >= 2 * self._graph_measured_at
+
+    def measure_graph(self) -> None:
+        """Times the graph's searches for the planner (~30 ms at 10M codes)."""
+        self.graph_costs = measure_graph(self.index, self.params.ef_for(self.in_graph))
+        self._graph_measured_at = self.in_graph
+
     def tables_due(self) -> bool:
         """Whether substring tables should be (re)built: the collection has reached
         `substring_tables_min_codes` and too many slots lie after the tables' prefix."""
@@ -317,11 +321,12 @@ def merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
     return slots[first], distances[first], queries[first]
 
 
-def range_scan(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
-    """Exact: the substring tables and the slots after them when the tables are cheaper,
-    else a range search of the graph's storage and of the fresh codes."""
-    found = _tables_range(graph, u64_from_codes(q), radius)
-    return found if found is not None else _scanned_range(graph, q, radius)
+def range_scan(graph: SlotGraph, q: Any, radius: int, plan: Plan) -> tuple[I64, I64, I64]:
+    """Exact, by the plan's route: the substring tables and the slots after them, or a
+    range search of every slot."""
+    if plan.route is Route.TABLES and graph.tables is not None:
+        return _tables_range(graph, u64_from_codes(q), radius, plan.listed or None)
+    return _scanned_range(graph, q, radius)
 
 
 def _scanned_range(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
@@ -334,38 +339,37 @@ def _scanned_range(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64
     return slots, dist, qi
 
 
-def _tables_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64] | None:
-    """The live slots within `radius` through the substring tables and the slots after
-    them; None without tables, or when they would cost more than a scan."""
+def _tables_range(
+    graph: SlotGraph, queries: U64, radius: int, listed: tuple[int, ...] | list[int] | None
+) -> tuple[I64, I64, I64]:
+    """The live slots within `radius` through the substring tables (`listed`: their
+    counts, when known) and the slots after them."""
     tables = graph.tables
-    if tables is None:
-        return None
-    plan = _uncovered_plan(graph, tables)
-    found = tables.range_search(queries, radius)
-    if found is None:
-        return None
+    assert tables is not None
+    found = tables.range_search(queries, radius, listed)
     if graph.n > tables.covered:
-        found = _concat([found, _uncovered_scan(graph, queries, radius, tables, plan)])
+        found = _concat([found, _uncovered_scan(graph, queries, radius, tables.covered)])
     slots, dist, qi = found
     alive = graph.live[slots] > 0
     return slots[alive], dist[alive], qi[alive]
 
 
-def tables_top_k(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | None:
+def tables_top_k(graph: SlotGraph, q: Any, k: int, scan_ns: float) -> tuple[I64, I64, I64] | None:
     """Exact top-k by multi-index hashing: a radius search through the substring tables,
     grown until at least k live codes lie within the radius, when no code outside it can
-    be nearer than the k-th (Norouzi, Punjani and Fleet's k-NN search). None when the
-    radius would have to grow past where the tables beat a scan: the caller scans."""
-    if graph.n < _TABLES_TOP_K_MIN_CODES:
-        return None
+    be nearer than the k-th (Norouzi, Punjani and Fleet's k-NN search). None when growing
+    on would cost more than the `scan_ns` a scan is predicted to: the caller scans."""
     tables = graph.tables
     if tables is None:
         return None
     queries = u64_from_codes(q)
+    spent = 0.0
     for radius in tables.growth_radii:
-        found = _tables_range(graph, queries, radius)
-        if found is None:
+        listed = tables.listed(queries, radius)
+        spent += tables_range_ns(graph, len(queries), radius, float(sum(listed))) or 0.0
+        if spent > scan_ns:
             return None
+        found = _tables_range(graph, queries, radius, listed)
         if len(np.unique(found[0])) >= k:
             return found
     return None
@@ -375,7 +379,7 @@ def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tu
     """Top-k of the graph (the HNSW graph, or its storage exactly) and of the fresh codes:
     exactly by one range search where it holds k codes for every query, else by FAISS's
     top-k search of each part."""
-    if not use_graph and graph.n >= _RANGE_TOP_K_MIN_CODES:
+    if not use_graph and graph.n >= RANGE_TOP_K_MIN_CODES:
         by_range = _top_k_by_range(graph, q, k)
         if by_range is not None:
             return by_range
@@ -403,16 +407,9 @@ def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tu
     return slots[found], dist[found], qi[found]
 
 
-class _Uncovered(enum.Enum):
-    """How a radius search reaches the slots after the substring tables' prefix."""
-
-    NUMPY = "measured one by one"
-    FAISS = "FAISS's scan of them, in place"
-
-
 def _top_k_by_range(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | None:
     """Exact top-k per query from a range search at the radius within which uniform codes
-    would put `_RANGE_TOP_K_SPARE` x k of them (the k-th neighbour is then almost always
+    would put `RANGE_TOP_K_SPARE` x k of them (the k-th neighbour is then almost always
     inside: no code outside can be nearer); nearest first, lowest slot on ties, as FAISS's
     top-k search. None when some query has fewer than k codes within it."""
     slots, dist, qi = _scanned_range(graph, q, _top_k_radius(graph.n, k))
@@ -438,33 +435,23 @@ def _nearest(slots: I64, dist: I64, k: int, query: int) -> tuple[I64, I64, I64]:
 
 
 def _top_k_radius(n: int, k: int) -> int:
-    """The least radius within which n uniform codes put `_RANGE_TOP_K_SPARE` x k codes."""
-    wanted = _RANGE_TOP_K_SPARE * k / max(n, 1)
-    return min(BITS, int(np.searchsorted(_UNIFORM_WITHIN, wanted)))
-
-
-def _uncovered_plan(graph: SlotGraph, tables: SubstringTables) -> _Uncovered:
-    """The cheaper way to the slots after the tables' prefix."""
-    uncovered = graph.n - tables.covered
-    numpy_cost = _cost(_NUMPY_COST_NS, uncovered)
-    return _Uncovered.NUMPY if numpy_cost <= _cost(_FAISS_COST_NS, uncovered) else _Uncovered.FAISS
-
-
-def _cost(model: tuple[float, float], codes: int) -> float:
-    per_call, per_code = model
-    return per_call + per_code * codes
+    """The least radius within which n uniform codes put `RANGE_TOP_K_SPARE` x k codes."""
+    wanted = RANGE_TOP_K_SPARE * k / max(n, 1)
+    return min(BITS, int(np.searchsorted(UNIFORM_WITHIN, wanted)))
 
 
 def _uncovered_scan(
-    graph: SlotGraph, queries: U64, radius: int, tables: SubstringTables, plan: _Uncovered
+    graph: SlotGraph, queries: U64, radius: int, start: int
 ) -> tuple[I64, I64, I64]:
-    """Exact: the slots after the tables' prefix, as `plan` says."""
-    start = tables.covered
-    if plan is _Uncovered.NUMPY:
-        distances = np.bitwise_count(graph.codes[start : graph.n][None, :] ^ queries[:, None])
+    """Exact: the slots from `start` on (after the tables' prefix), measured by numpy or
+    scanned by FAISS's kernel, whichever this machine does faster for their number."""
+    codes = graph.codes[start : graph.n]
+    costs, units = planner.scan_costs(), float(len(codes)) * len(queries)
+    if costs.measure.ns(units, len(queries)) <= costs.within.ns(units, len(queries)):
+        distances = np.bitwise_count(codes[None, :] ^ queries[:, None])
         qi, offset = np.nonzero(distances <= radius)
         return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
-    offset, distances, qi = scans.within(queries, graph.codes[start : graph.n], radius)
+    offset, distances, qi = scans.within(queries, codes, radius)
     return offset + start, distances, qi
 
 

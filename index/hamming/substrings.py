@@ -10,8 +10,8 @@ Punjani and Fleet, "Fast exact search in Hamming space with multi-index hashing"
 Why: every Add asks for the stored codes within the duplicate radius (10 bits by default),
 and a flat scan of 1M codes costs ~0.5 ms of a core, the largest share of an add's work after
 hashing; the tables measure a few thousand candidates instead (scripts/bench_index.py prints
-both). Wide radii, or codes crowding the probed values, make a scan cheaper:
-`range_search` then says so.
+both). Wide radii, or codes crowding the probed values, make a scan cheaper: `listed`
+counts what a search would measure, and the planner (`planner.py`) chooses.
 
 How many substrings: the paper's rule is substrings of about log2(N) bits, so that a
 substring value lists about one code; shorter ones list many codes a probe, longer ones need
@@ -37,21 +37,11 @@ import numpy.typing as npt
 
 from .probes import candidate_count, probe_and_measure, rests_of
 
-__all__ = ["DEFAULT_WIDTHS", "SubstringTables"]
+__all__ = ["DEFAULT_WIDTHS", "SubstringTables", "probe_cost"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-# Past covered / 16 candidates (expected for uniform codes, or counted) a scan is cheaper:
-# FAISS's flat scan costs ~0.5 ns a code (0.51 ms at 1M, bench_index.py), a candidate here
-# cost roughly 16x that in numpy (radius 12 at 1M lists ~17k candidates, a count from a
-# scratch run, and took 0.226 ms in bench_index.py). The compiled loop costs less a
-# candidate; the bound was not re-tuned, so it leaves some queries to a scan early.
-_SCAN_COST_RATIO = 16
-# A probe (an offset read and its share of the gathering) costs a few codes of a scan;
-# past covered / 4 probes a scan is cheaper. Not measured on its own: the bound only keeps
-# wide radii (many probes) off small tables.
-_PROBE_COST_RATIO = 4
 # Four substrings of 16 bits. Three of 21-22 bits (the paper's log2(N) at 2M-4M codes)
 # halve the codes listed but need 8x the probes, each a cache miss in a 64 MB offsets
 # table: at radius 10 they were slower at 1M, 10M and 30M alike (0.149 / 0.426 / 0.794 ms
@@ -92,7 +82,7 @@ def _probe_plan(widths: tuple[int, ...], radius: int) -> tuple[I64, I64, I64]:
 
 
 @cache
-def _probe_cost(widths: tuple[int, ...], radius: int) -> tuple[int, float]:
+def probe_cost(widths: tuple[int, ...], radius: int) -> tuple[int, float]:
     """How many values a query probes at this radius, and the share of uniform codes they
     list (without making the masks)."""
     flips, spare = divmod(radius, len(widths))
@@ -202,19 +192,24 @@ class SubstringTables:
         m = len(self.widths)
         return tuple(m * flips + m - 1 for flips in range(4))
 
-    def range_search(self, queries: U64, radius: int) -> tuple[I64, I64, I64] | None:
-        """Slots within `radius` bits of each query, their distances and query numbers
-        (each slot once per query, by slot); None when a scan would be cheaper."""
-        probes, share = _probe_cost(self.widths, radius)
-        if share * _SCAN_COST_RATIO > 1 or probes * _PROBE_COST_RATIO > max(self.covered, 1 << 14):
-            return None  # the candidates or the probes alone would cost more than a scan
-        tables, masks, flipped = _probe_plan(self.widths, radius)
+    def listed(self, queries: U64, radius: int) -> list[int]:
+        """How many codes each query's probes list at this radius (a code listed by several
+        tables once per table): what a search of them costs (`planner`)."""
+        tables, masks, _ = _probe_plan(self.widths, radius)
         layout = (self._shifts, self._widths, self._bases)
-        listed = [candidate_count(q, tables, masks, *layout, self._offsets) for q in queries]
-        if sum(listed) * _SCAN_COST_RATIO > self.covered * len(queries):
-            return None
+        return [candidate_count(q, tables, masks, *layout, self._offsets) for q in queries]
+
+    def range_search(
+        self, queries: U64, radius: int, listed: list[int] | tuple[int, ...] | None = None
+    ) -> tuple[I64, I64, I64]:
+        """Slots within `radius` bits of each query, their distances and query numbers
+        (each slot once per query, by slot). `listed`: `listed`'s counts, when known.
+        At any radius, whatever it costs: whether a scan is cheaper is the planner's call."""
+        plan = _probe_plan(self.widths, radius)
+        if listed is None:
+            listed = self.listed(queries, radius)
         parts = [
-            self._measure(q, radius, (tables, masks, flipped), count, number)
+            self._measure(q, radius, plan, count, number)
             for number, (q, count) in enumerate(zip(queries, listed, strict=True))
         ]
         if len(parts) == 1:

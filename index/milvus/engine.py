@@ -42,7 +42,7 @@ from ..errors import (
     Unsupported,
 )
 from ..fingerprint import Fingerprint, Orientation, get_algorithm
-from ..hamming import CompactionReport, SearchPath
+from ..hamming import CompactionReport, OverBudget, SearchPath
 from ..records import (
     AddOutcome,
     AddResult,
@@ -431,9 +431,13 @@ class MilvusEngine:
         exclude_id: str | None = None,
         query_quality: int | None = None,
         crop_queries: Sequence[Fingerprint] = (),
+        budget: float | None = None,
     ) -> SearchResult:
         """As `Engine.search` (every search is exact: BIN_FLAT; crop hashes are unused:
-        Milvus collections have none); read Bounded."""
+        Milvus collections have none); read Bounded. A budget is never met: every search
+        is a round trip to Milvus."""
+        if budget is not None:
+            raise OverBudget("a Milvus search is a network round trip")
         info = self._get(collection)
         plan = plan_search(info, queries_, crop_queries, k, radius, query_quality)
         top_k, within, note = plan.top_k, plan.within, plan.note

@@ -8,6 +8,7 @@ codes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +33,8 @@ from neardup.index.errors import (
     Unsupported,
 )
 from neardup.index.fingerprint import Orientation
-from neardup.index.hamming import slots
+
+from .conftest import structures_preferred
 
 SETTINGS = EngineSettings(maintenance_interval_seconds=3600, result_limit=50)
 TABLES = replace(SETTINGS, index=IndexParams(kind="tables", substring_tables_min_codes=0))
@@ -60,16 +62,15 @@ OPENERS: dict[str, Callable[[Path], Backend]] = {
 
 
 @pytest.fixture(params=ENGINES)
-def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Backend]:
-    if request.param == "local-tables":
-        monkeypatch.setattr(slots, "_TABLES_TOP_K_MIN_CODES", 0)
-    opened = OPENERS[request.param](tmp_path)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    # the tables kind's tables answer top-k at these sizes too
+    preferred = structures_preferred() if request.param == "local-tables" else nullcontext()
+    with preferred:
+        opened = OPENERS[request.param](tmp_path)
+        try:
+            yield opened
+        finally:
+            opened.close()
 
 
 def pairs(matches: object) -> list[tuple[str, int]]:

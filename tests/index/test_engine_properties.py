@@ -17,7 +17,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams, OnExistingId
-from neardup.index.hamming import slots
+
+from .conftest import structures_preferred
 
 POOL = [0x0, 0xFFFF_0000_FFFF_0000, 0x1234_5678_9ABC_DEF0, 0xF0F0_F0F0_0F0F_0F0F]
 IDS = [f"i{n}" for n in range(12)]
@@ -113,7 +114,7 @@ class EngineAgainstADict(RuleBasedStateMachine):
 
 class TablesEngineAgainstADict(EngineAgainstADict):
     """The same on the compact "tables" kind: substring tables from the first code, and
-    serving top-k queries at any size (a scan would answer them at these sizes)."""
+    planned for top-k queries at any size (a scan would answer them at these sizes)."""
 
     engine_settings = EngineSettings(
         index=IndexParams(kind="tables", substring_tables_min_codes=0),
@@ -121,13 +122,13 @@ class TablesEngineAgainstADict(EngineAgainstADict):
     )
 
     def __init__(self) -> None:
-        self._gate = slots._TABLES_TOP_K_MIN_CODES
-        slots._TABLES_TOP_K_MIN_CODES = 0
+        self._preferred = structures_preferred()
+        self._preferred.__enter__()
         super().__init__()
 
     def teardown(self) -> None:
         super().teardown()
-        slots._TABLES_TOP_K_MIN_CODES = self._gate
+        self._preferred.__exit__(None, None, None)
 
     @rule(query=hashes, k=st.integers(1, 15))
     def graph_top_k(self, query: int, k: int) -> None:

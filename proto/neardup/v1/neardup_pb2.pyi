@@ -23,6 +23,7 @@ class SearchPath(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEARCH_PATH_UNSPECIFIED: _ClassVar[SearchPath]
     SEARCH_PATH_EXACT: _ClassVar[SearchPath]
     SEARCH_PATH_HNSW: _ClassVar[SearchPath]
+    SEARCH_PATH_TABLES: _ClassVar[SearchPath]
 
 class OnExistingId(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +49,7 @@ ORIENTATION_MIRROR_ROTATE_270: Orientation
 SEARCH_PATH_UNSPECIFIED: SearchPath
 SEARCH_PATH_EXACT: SearchPath
 SEARCH_PATH_HNSW: SearchPath
+SEARCH_PATH_TABLES: SearchPath
 ON_EXISTING_ID_ERROR: OnExistingId
 ON_EXISTING_ID_REPLACE: OnExistingId
 ON_EXISTING_ID_SKIP: OnExistingId

@@ -73,9 +73,11 @@ def test_exact_top_k_returns_the_true_nearest_distances(
         assert [m.distance for m in got.matches] == want
 
 
-def test_hnsw_path_serves_top_k_above_the_threshold_with_exact_distances(
+@pytest.mark.usefixtures("scans_dear")
+def test_the_graph_answers_top_k_where_it_is_predicted_cheapest_with_exact_distances(
     index: HammingIndex, codes: list[int]
 ) -> None:
+    index.settle()  # the graph's costs are measured as codes enter it
     hits = 0
     for query in codes[:100]:
         got = index.search([query], k=5)
@@ -86,11 +88,21 @@ def test_hnsw_path_serves_top_k_above_the_threshold_with_exact_distances(
     assert hits >= 95  # a stored code is found at distance 0 nearly always
 
 
-def test_the_size_policy_chooses_the_path() -> None:
+def test_a_scan_answers_top_k_where_it_is_predicted_cheaper_than_the_graph(
+    index: HammingIndex, codes: list[int]
+) -> None:
+    assert index.top_k_path() is SearchPath.EXACT  # 3,000 codes: a scan costs less
+    assert index.search([codes[0]], k=5).path is SearchPath.EXACT
+
+
+@pytest.mark.usefixtures("scans_dear")
+def test_the_graph_answers_only_between_its_size_bounds_and_never_when_exact_is_asked() -> None:
     codes = clustered_codes(500)
     below = index_of(codes, IndexParams(exact_threshold=501))
     between = index_of(codes, IndexParams(exact_threshold=500, hnsw_max_codes=501))
     above = index_of(codes, IndexParams(exact_threshold=10, hnsw_max_codes=500))
+    for index in (below, between, above):
+        index.settle()
     assert below.top_k_path() is SearchPath.EXACT
     assert between.top_k_path() is SearchPath.HNSW
     assert between.top_k_path(exact=True) is SearchPath.EXACT
@@ -208,6 +220,7 @@ def test_parameters_out_of_bounds_are_refused_naming_the_field() -> None:
     assert "4..128" in str(caught.value)
 
 
+@pytest.mark.usefixtures("scans_dear")
 def test_new_codes_are_searched_exactly_until_the_background_thread_grafts_them(
     codes: list[int],
 ) -> None:
@@ -258,6 +271,7 @@ def test_grafting_waits_for_a_pause_in_the_writes_unless_fresh_codes_pile_up() -
 TABLED = replace(SMALL_GRAPH, substring_tables_min_codes=1000)
 
 
+@pytest.mark.usefixtures("scans_dear")
 def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -278,13 +292,7 @@ def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
     assert len(taken) == 35 * 3
 
 
-@pytest.fixture
-def tables_top_k_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Top-k through the tables from the first code (they only pay from millions on)."""
-    monkeypatch.setattr(slots, "_TABLES_TOP_K_MIN_CODES", 0)
-
-
-@pytest.mark.usefixtures("tables_top_k_at_any_size")
+@pytest.mark.usefixtures("scans_dear", "growth_expected_to_finish")
 def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_answer(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -298,7 +306,9 @@ def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_ans
     monkeypatch.setattr(
         SubstringTables,
         "range_search",
-        lambda tables, queries, radius: radii.append(radius) or original(tables, queries, radius),
+        lambda tables, queries, radius, *rest: (
+            radii.append(radius) or original(tables, queries, radius, *rest)
+        ),
     )
     near = [c ^ 1 for c in codes[:3] + codes[1995:2000] + codes[2595:2600]]
     far = [int(c) for c in np.random.default_rng(3).integers(0, 2**63, 5, dtype=np.uint64)]
@@ -308,11 +318,14 @@ def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_ans
             want = brute_force(alive, query)[:k]
             assert [m.distance for m in got.matches] == [d for d, _ in want]
             assert all((m.code ^ query).bit_count() == m.distance for m in got.matches)
-            assert len({m.code for m in got.matches}) == k and got.path is SearchPath.EXACT
+            assert len({m.code for m in got.matches}) == k
+            # the tables prove an answer whose k-th code lies within their widest growth
+            proven = want[-1][0] <= max(index._graph.tables.growth_radii)
+            assert got.path is (SearchPath.TABLES if proven else SearchPath.EXACT)
     assert 3 in radii and 7 in radii  # near queries stop early, others grow
 
 
-@pytest.mark.usefixtures("tables_top_k_at_any_size")
+@pytest.mark.usefixtures("scans_dear", "growth_expected_to_finish")
 def test_exact_top_k_of_several_queries_through_the_tables_ranks_each_code_once(
     codes: list[int],
 ) -> None:
@@ -450,12 +463,6 @@ def _assert_radius_searches_exact(
             assert [(m.distance, m.code) for m in got.matches] == want
 
 
-@pytest.fixture
-def numpy_dearer_than_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a million codes after the tables' prefix make of a few thousand."""
-    monkeypatch.setattr(slots, "_NUMPY_COST_NS", (1e9, 1e9))
-
-
 @pytest.mark.usefixtures("numpy_dearer_than_faiss")
 def test_many_codes_after_the_tables_prefix_in_the_graph_are_scanned_in_place_beside_them(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
@@ -528,7 +535,7 @@ def test_the_tables_follow_codes_arriving_while_a_graph_is_built_aside(
 
 @pytest.fixture
 def range_top_k_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(slots, "_RANGE_TOP_K_MIN_CODES", 0)
+    monkeypatch.setattr(slots, "RANGE_TOP_K_MIN_CODES", 0)
 
 
 @pytest.mark.usefixtures("range_top_k_at_any_size")
@@ -557,6 +564,7 @@ def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_sea
     assert [m.distance for m in got.matches] == [0, 62, 62, 62, 62]
 
 
+@pytest.mark.usefixtures("scans_dear")
 def test_large_graphs_are_searched_with_more_effort(monkeypatch: pytest.MonkeyPatch) -> None:
     from neardup.index.hamming import hnsw, params
 
