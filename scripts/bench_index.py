@@ -1,9 +1,11 @@
 """Benchmark of the Hamming engine against IndexBinaryFlat, in one run.
 
     python scripts/bench_index.py [--n 1000000] [--index-only] [--ef 64,128,256,512,1024]
-                                  [--kind hnsw|tables]
+                                  [--kind hnsw|tables] [--codes clustered|uniform|duplicated]
 
-Data (as ANCHORS.md): 70% random 64-bit codes, 30% copies of them with 1..8 bits flipped.
+Data (as ANCHORS.md, `--codes clustered`): 70% random 64-bit codes, 30% copies of them with
+1..8 bits flipped; `uniform`: all random; `duplicated`: half in 1,000 tight families (a base
+and variants 1-4 bits from it, one picture re-encoded over and over), half random.
 Queries: half stored codes with 0..10 bits flipped, half random codes; one at a time, one
 FAISS thread per query. Prints, each beside its anchor:
 
@@ -11,7 +13,7 @@ FAISS thread per query. Prints, each beside its anchor:
   the whole index until its substring tables are built;
 - memory: RSS growth per code of our index (tables included), and of the flat anchor;
 - top-k (k=10): p50/p99 and recall@10 of the HNSW path at each efSearch (the hnsw kind), and
-  of the default policy for near and random queries apart, against a flat scan (recall is
+  of the planner's choice for near and random queries apart, against a flat scan (recall is
   tie-aware: a result counts when its distance is at most the true 10th distance);
 - radius r = 4, 8, 10, 12, 16 (10 is the duplicate check of every Add): recall and p50
   against flat range search, the substring tables alone (at any size, even below
@@ -39,6 +41,7 @@ from neardup.index import Engine, EngineSettings, Fingerprint, HammingIndex, Ind
 from neardup.index.fingerprint import codes_from_u64
 from neardup.index.hamming import restore_code_index
 from neardup.index.hamming.params import HNSW_KIND, KINDS
+from neardup.index.hamming.planner import Route
 from neardup.index.hamming.substrings import SubstringTables
 from neardup.index.store.snapshot import read_snapshot, write_snapshot
 
@@ -64,6 +67,27 @@ def clustered_codes(n: int, rng: np.random.Generator) -> np.ndarray:
     flips ^= np.left_shift(np.uint64(1), rng.integers(0, 64, size=len(copies)).astype(np.uint64))
     codes[copies] = codes[sources] ^ flips
     return codes
+
+
+def uniform_codes(n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 2**64, size=n, dtype=np.uint64, endpoint=False)
+
+
+def duplicated_codes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Half the codes in 1,000 families of variants 1-4 bits from their base, half random:
+    substring values crowded by the families' codes."""
+    codes = uniform_codes(n, rng)
+    members = n // 2
+    bases = uniform_codes(1000, rng)[rng.integers(0, 1000, size=members)]
+    flips = np.zeros(members, dtype=np.uint64)
+    for _ in range(4):
+        bit = rng.integers(0, 64, size=members).astype(np.uint64)
+        flips |= np.left_shift(np.uint64(1), bit)
+    codes[:members] = bases ^ flips
+    return codes
+
+
+CODES = {"clustered": clustered_codes, "uniform": uniform_codes, "duplicated": duplicated_codes}
 
 
 def queries_for(codes: np.ndarray, count: int, rng: np.random.Generator) -> list[int]:
@@ -119,6 +143,7 @@ def main() -> int:
     parser.add_argument("--m", type=int, default=IndexParams().hnsw_m)
     parser.add_argument("--ef-construction", type=int, default=IndexParams().ef_construction)
     parser.add_argument("--kind", choices=KINDS, default=IndexParams().kind)
+    parser.add_argument("--codes", choices=sorted(CODES), default="clustered")
     parts = parser.add_mutually_exclusive_group()
     parts.add_argument("--index-only", action="store_true", help="skip the store benchmarks")
     parts.add_argument("--engine-only", action="store_true", help="only the store benchmarks")
@@ -127,11 +152,11 @@ def main() -> int:
     threads = faiss.omp_get_max_threads()
     params = IndexParams(hnsw_m=args.m, ef_construction=args.ef_construction, kind=args.kind)
     print(
-        f"n={args.n:,}  kind={params.kind}  M={params.hnsw_m} efC={params.ef_construction}  "
-        f"threads={threads}"
+        f"n={args.n:,}  codes={args.codes}  kind={params.kind}  M={params.hnsw_m} "
+        f"efC={params.ef_construction}  threads={threads}"
     )
 
-    codes = clustered_codes(args.n, rng)
+    codes = CODES[args.codes](args.n, rng)
     if not args.engine_only:
         bench_index(args, codes, params, queries_for(codes, args.queries, rng), threads)
     if not args.index_only:
@@ -197,9 +222,12 @@ def bench_index(
     print(f"\ntop-{K}: flat anchor p50 {flat_p50:.3f} ms  p99 {p(flat_times, 99):.3f} ms")
     print(f"  {'path':<22}{'p50 ms':>9}{'p99 ms':>9}{'recall@10':>11}{'x flat p50':>12}")
 
-    def run_top_k(label: str, idx_params: IndexParams) -> None:
-        index.params = idx_params
-        times, results = latencies(lambda q: index.search([q], k=K), queries)
+    def run_top_k(label: str, idx_params: IndexParams, route: Route | None = None) -> None:
+        # a benchmark's override of the collection's settings (the graph reads its own)
+        index.params = index._graph.params = idx_params
+        if route is Route.HNSW and index._graph.graph_costs is None:
+            index._graph.measure_graph()  # a graph the default settings do not plan
+        times, results = latencies(lambda q: index.search([q], k=K, route=route), queries)
         hits = [
             min(K, sum(m.distance <= truth[i] for m in r.matches))  # type: ignore[attr-defined]
             for i, r in enumerate(results)
@@ -214,8 +242,8 @@ def bench_index(
     forced = replace(params, exact_threshold=0, hnsw_max_codes=1 << 40)
     if params.kind == HNSW_KIND:
         for ef in (int(e) for e in args.ef.split(",") if e):
-            run_top_k(f"HNSW efS={ef}", replace(forced, ef_search=ef))
-    run_top_k("default policy", params)
+            run_top_k(f"HNSW efS={ef}", replace(forced, ef_search=ef), Route.HNSW)
+    run_top_k("planner", params)
     near, far = list(range(len(queries) // 2)), list(range(len(queries) // 2, len(queries)))
     for label, part in (("near queries", near), ("random queries", far)):
         times, results = latencies(lambda i: index.search([queries[i]], k=K), part)
@@ -225,7 +253,7 @@ def bench_index(
             for i, r in zip(part, results, strict=True)
         )
         print(
-            f"  default, {label}: p50 {p(times, 50):.3f} ms  p99 {p(times, 99):.3f} ms  "
+            f"  planner, {label}: p50 {p(times, 50):.3f} ms  p99 {p(times, 99):.3f} ms  "
             f"(flat {p(theirs, 50):.3f} / {p(theirs, 99):.3f}: {p(theirs, 50) / p(times, 50):.1f}x"
             f" at p50)  recall@10 {hits / (K * len(part)):.3f}"
         )
