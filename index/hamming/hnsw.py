@@ -45,12 +45,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..fingerprint.value import codes_from_ints, u64_from_codes
 from .code_index import (
     CodeMatch,
     CodeSearch,
@@ -299,11 +297,11 @@ class HammingIndex:
         """
         if not queries:
             raise ValueError("a search needs at least one query code")
-        q = codes_from_ints(queries)
+        q = np.fromiter(queries, dtype=np.uint64, count=len(queries))
         try:
             with self._lock.read(wait=budget is None), one_thread():
                 graph = self._graph
-                options = plans(graph, u64_from_codes(q), k, radius, exact)
+                options = plans(graph, q, k, radius, exact)
                 plan = options[0] if route is None else _taking(options, route)
                 if budget is not None and plan.seconds > budget:
                     raise OverBudget(f"predicted {plan.seconds * 1e6:.0f} us by {plan.route.value}")
@@ -447,7 +445,7 @@ def _taking(options: list[Plan], route: Route) -> Plan:
 
 
 def _searched(
-    graph: SlotGraph, q: Any, k: int | None, radius: int | None, plan: Plan, scan: Plan
+    graph: SlotGraph, q: U64, k: int | None, radius: int | None, plan: Plan, scan: Plan
 ) -> tuple[I64, I64, I64, SearchPath]:
     """The plan carried out: matching slots, distances and query numbers, nearest first
     (ties by query number), and the path that answered (a scan when the tables' growth

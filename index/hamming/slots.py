@@ -321,18 +321,18 @@ def merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
     return slots[first], distances[first], queries[first]
 
 
-def range_scan(graph: SlotGraph, q: Any, radius: int, plan: Plan) -> tuple[I64, I64, I64]:
+def range_scan(graph: SlotGraph, queries: U64, radius: int, plan: Plan) -> tuple[I64, I64, I64]:
     """Exact, by the plan's route: the substring tables and the slots after them, or a
     range search of every slot."""
     if plan.route is Route.TABLES and graph.tables is not None:
-        return _tables_range(graph, u64_from_codes(q), radius, plan.listed or None)
-    return _scanned_range(graph, q, radius)
+        return _tables_range(graph, queries, radius, plan.listed or None)
+    return _scanned_range(graph, queries, radius)
 
 
-def _scanned_range(graph: SlotGraph, q: Any, radius: int) -> tuple[I64, I64, I64]:
+def _scanned_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64]:
     """Exact: a range search of every slot, dead ones dropped after (an ID selector takes
     FAISS's scan off its fast path: 2.4 ms against 0.8 over 1M codes, a scratch timing)."""
-    slots, dist, qi = scans.within(u64_from_codes(q), graph.codes[: graph.n], radius)
+    slots, dist, qi = scans.within(queries, graph.codes[: graph.n], radius)
     if graph.dead:
         alive = graph.live[slots] > 0
         slots, dist, qi = slots[alive], dist[alive], qi[alive]
@@ -350,11 +350,15 @@ def _tables_range(
     if graph.n > tables.covered:
         found = _concat([found, _uncovered_scan(graph, queries, radius, tables.covered)])
     slots, dist, qi = found
+    if graph.dead == 0:
+        return slots, dist, qi
     alive = graph.live[slots] > 0
     return slots[alive], dist[alive], qi[alive]
 
 
-def tables_top_k(graph: SlotGraph, q: Any, k: int, scan_ns: float) -> tuple[I64, I64, I64] | None:
+def tables_top_k(
+    graph: SlotGraph, queries: U64, k: int, scan_ns: float
+) -> tuple[I64, I64, I64] | None:
     """Exact top-k by multi-index hashing: a radius search through the substring tables,
     grown until at least k live codes lie within the radius, when no code outside it can
     be nearer than the k-th (Norouzi, Punjani and Fleet's k-NN search). None when growing
@@ -362,7 +366,6 @@ def tables_top_k(graph: SlotGraph, q: Any, k: int, scan_ns: float) -> tuple[I64,
     tables = graph.tables
     if tables is None:
         return None
-    queries = u64_from_codes(q)
     spent = 0.0
     for radius in tables.growth_radii:
         listed = tables.listed(queries, radius)
@@ -375,45 +378,46 @@ def tables_top_k(graph: SlotGraph, q: Any, k: int, scan_ns: float) -> tuple[I64,
     return None
 
 
-def top_k_scan(graph: SlotGraph, q: Any, k: int, use_graph: bool, ef: int) -> tuple[I64, I64, I64]:
+def top_k_scan(
+    graph: SlotGraph, queries: U64, k: int, use_graph: bool, ef: int
+) -> tuple[I64, I64, I64]:
     """Top-k of the graph (the HNSW graph, or its storage exactly) and of the fresh codes:
     exactly by one range search where it holds k codes for every query, else by FAISS's
     top-k search of each part."""
     if not use_graph and graph.n >= RANGE_TOP_K_MIN_CODES:
-        by_range = _top_k_by_range(graph, q, k)
+        by_range = _top_k_by_range(graph, queries, k)
         if by_range is not None:
             return by_range
-    queries = u64_from_codes(q)
     if use_graph:
         params = faiss.SearchParametersHNSW(efSearch=ef)
         sel = graph.selector()
         if sel is not None:
             params.sel = sel
-        dist, slots = graph.index.search(q, k, params=params)
+        dist, slots = graph.index.search(codes_from_u64(queries), k, params=params)
         start = graph.in_graph
     else:
         slots, dist = scans.nearest(queries, graph.codes[: graph.n], k, graph.selector())
         start = graph.n
-    per_query = np.repeat(np.arange(len(q), dtype=np.int64), k)
+    per_query = np.repeat(np.arange(len(queries), dtype=np.int64), k)
     parts = [(slots.ravel().astype(np.int64), dist.ravel().astype(np.int64), per_query)]
     if graph.n > start:  # the fresh codes beside the graph
         k_fresh = min(graph.n - start, k)
         fresh_sel, _bits = graph.fresh_selector()
         local, dist = scans.nearest(queries, graph.codes[start : graph.n], k_fresh, fresh_sel)
-        per_query = np.repeat(np.arange(len(q), dtype=np.int64), k_fresh)
+        per_query = np.repeat(np.arange(len(queries), dtype=np.int64), k_fresh)
         parts.append(_fresh_part(graph, local.ravel(), dist.ravel(), per_query))
     slots, dist, qi = _concat(parts)
     found = slots >= 0
     return slots[found], dist[found], qi[found]
 
 
-def _top_k_by_range(graph: SlotGraph, q: Any, k: int) -> tuple[I64, I64, I64] | None:
+def _top_k_by_range(graph: SlotGraph, queries: U64, k: int) -> tuple[I64, I64, I64] | None:
     """Exact top-k per query from a range search at the radius within which uniform codes
     would put `RANGE_TOP_K_SPARE` x k of them (the k-th neighbour is then almost always
     inside: no code outside can be nearer); nearest first, lowest slot on ties, as FAISS's
     top-k search. None when some query has fewer than k codes within it."""
-    slots, dist, qi = _scanned_range(graph, q, _top_k_radius(graph.n, k))
-    counts = np.bincount(qi, minlength=len(q))
+    slots, dist, qi = _scanned_range(graph, queries, _top_k_radius(graph.n, k))
+    counts = np.bincount(qi, minlength=len(queries))
     if (counts < k).any():
         return None
     order = np.argsort(qi, kind="stable")

@@ -39,10 +39,15 @@ def fp(value: int) -> Fingerprint:
 
 
 class EngineAgainstADict(RuleBasedStateMachine):
+    """Planned as a large collection would be (scans priced dear): the graph answers top-k
+    once codes are in it, though a scan of these few would be cheaper."""
+
     engine_settings = SETTINGS
 
     def __init__(self) -> None:
         super().__init__()
+        self._preferred = structures_preferred()
+        self._preferred.__enter__()
         self.folder = Path(tempfile.mkdtemp(prefix="neardup-prop-"))
         self.engine = Engine(self.folder, self.engine_settings)
         self.model: dict[str, int] = {}
@@ -50,6 +55,7 @@ class EngineAgainstADict(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.engine.close(final_snapshot=False)
         shutil.rmtree(self.folder, ignore_errors=True)
+        self._preferred.__exit__(None, None, None)
 
     def expected(self, query: int, radius: int) -> list[tuple[int, str]]:
         near = [((v ^ query).bit_count(), i) for i, v in self.model.items()]
@@ -120,15 +126,6 @@ class TablesEngineAgainstADict(EngineAgainstADict):
         index=IndexParams(kind="tables", substring_tables_min_codes=0),
         maintenance_interval_seconds=3600,
     )
-
-    def __init__(self) -> None:
-        self._preferred = structures_preferred()
-        self._preferred.__enter__()
-        super().__init__()
-
-    def teardown(self) -> None:
-        super().teardown()
-        self._preferred.__exit__(None, None, None)
 
     @rule(query=hashes, k=st.integers(1, 15))
     def graph_top_k(self, query: int, k: int) -> None:
