@@ -237,8 +237,4 @@ class SubstringTables:
             if found < size or size == listed:
                 break
             size = listed
-        if found < 2:  # most duplicate checks: nothing to keep once
-            return slots[:found], distances[:found], np.full(found, number, dtype=np.int64)
-        # a code near in several substrings is listed by several tables: keep it once
-        slots, first = np.unique(slots[:found], return_index=True)
-        return slots, distances[first], np.full(len(slots), number, dtype=np.int64)
+        return slots[:found], distances[:found], np.full(found, number, dtype=np.int64)

@@ -34,6 +34,14 @@ def scans_dear(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def scans_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans priced at nothing: no structure can be predicted cheaper (whatever this noisy
+    machine timed them at)."""
+    free = planner.ScanCosts(*(planner.Linear(0.0, 0.0),) * 3)
+    monkeypatch.setattr(planner, "scan_costs", lambda: free)
+
+
+@pytest.fixture
 def growth_expected_to_finish(monkeypatch: pytest.MonkeyPatch) -> None:
     """Codes as dense as a collection of billions: the planner expects a top-k grown through
     the tables to find its k codes at the first radius, and plans it at any size."""

@@ -28,6 +28,7 @@ def found(tables: SubstringTables, queries: np.ndarray, radius: int) -> set[tupl
     slots, distances, qi = searched(tables, queries, radius)
     triples = list(zip(qi, slots, distances, strict=True))
     assert len(triples) == len(set(triples)), "a slot reported twice for one query"
+    assert triples == sorted(triples), "a query's slots out of order"
     return set(triples)
 
 
@@ -64,6 +65,16 @@ def test_codes_differing_in_one_substring_only_are_found(codes: np.ndarray) -> N
         (2, 10),
         (3, 10),
     ]
+
+
+def test_more_codes_found_than_a_first_output_holds_are_all_found_once() -> None:
+    # 4,096 codes alike but in their top 12 bits: a query among them finds thousands,
+    # each listed by three tables
+    alike = np.uint64(0x0000_A5A5_5A5A_F00F) ^ (np.arange(4096, dtype=np.uint64) << np.uint64(52))
+    tables = SubstringTables(alike)
+    queries = alike[:2]
+    assert len(found(tables, queries, 11)) > 2 * 1024
+    assert found(tables, queries, 11) == scan(alike, queries, 11)
 
 
 def test_empty_tables_find_nothing() -> None:
