@@ -287,7 +287,7 @@ def bench_index(
         )
         print(
             f"  r={radius:<3} flat p50 {p(ft, 50):.3f} ms   ours p50 {p(ot, 50):.3f} ms "
-            f"({p(ot, 50) / p(ft, 50):.2f}x flat)   tables alone p50 {alone}   "
+            f"(flat / ours {p(ft, 50) / p(ot, 50):.1f}x)   tables alone p50 {alone}   "
             f"recall {got / max(want, 1):.3f} ({want} matches)"
         )
     faiss.omp_set_num_threads(threads)

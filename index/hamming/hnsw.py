@@ -305,8 +305,7 @@ class HammingIndex:
                 plan = options[0] if route is None else _taking(options, route)
                 if budget is not None and plan.seconds > budget:
                     raise OverBudget(f"predicted {plan.seconds * 1e6:.0f} us by {plan.route.value}")
-                scan = next(option for option in options if option.route is Route.SCAN)
-                slots, dist, qi, path = _searched(graph, q, k, radius, plan, scan)
+                slots, dist, qi, path = _searched(graph, q, k, radius, plan, options)
                 bound = k if k is not None else limit
                 truncated = k is None and len(slots) > limit
                 codes, images = graph.codes[slots[:bound]], graph.live[slots[:bound]]
@@ -445,11 +444,11 @@ def _taking(options: list[Plan], route: Route) -> Plan:
 
 
 def _searched(
-    graph: SlotGraph, q: U64, k: int | None, radius: int | None, plan: Plan, scan: Plan
+    graph: SlotGraph, q: U64, k: int | None, radius: int | None, plan: Plan, options: list[Plan]
 ) -> tuple[I64, I64, I64, SearchPath]:
-    """The plan carried out: matching slots, distances and query numbers, nearest first
-    (ties by query number), and the path that answered (a scan when the tables' growth
-    gave up)."""
+    """The plan (one of `options`) carried out: matching slots, distances and query
+    numbers, nearest first (ties by query number), and the path that answered (a scan when
+    the tables' growth gave up)."""
     path = plan.path
     if radius is not None and (k is None or radius <= RANGE_SEARCH_MAX_RADIUS):
         slots, dist, qi = range_scan(graph, q, radius, plan)
@@ -457,6 +456,7 @@ def _searched(
         assert k is not None
         found = None
         if plan.route is Route.TABLES:
+            scan = _taking(options, Route.SCAN)
             found = tables_top_k(graph, q, k, scan.seconds * 1e9)
         if found is None:
             path = path if plan.route is Route.HNSW else SearchPath.EXACT
@@ -468,7 +468,7 @@ def _searched(
             slots, dist, qi = slots[within], dist[within], qi[within]
     if len(q) > 1:  # a code near several queries: once, for the closest
         slots, dist, qi = merge(slots, dist, qi)
-    else:  # one query's parts hold distinct slots: only their order is left
+    elif len(slots) > 1:  # one query's parts hold distinct slots: only their order is left
         order = np.argsort(dist, kind="stable")
         slots, dist, qi = slots[order], dist[order], qi[order]
     return slots, dist, qi, path

@@ -18,26 +18,29 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import faiss
 
 __all__ = ["all_but_one_core", "one_thread", "threads"]
 
 
-@contextmanager
-def threads(count: int) -> Iterator[None]:
-    """FAISS calls inside the block use `count` OpenMP threads (on the calling thread)."""
-    before = faiss.omp_get_max_threads()
-    if before == count:
-        yield
-        return
-    faiss.omp_set_num_threads(count)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+class threads:
+    """FAISS calls inside the `with` block use `count` OpenMP threads (on the calling
+    thread). A plain class, not a generator: every search enters one."""
+
+    __slots__ = ("_before", "_count")
+
+    def __init__(self, count: int) -> None:
+        self._count, self._before = count, count
+
+    def __enter__(self) -> None:
+        self._before = faiss.omp_get_max_threads()
+        if self._before != self._count:
+            faiss.omp_set_num_threads(self._count)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._before != self._count:
+            faiss.omp_set_num_threads(self._before)
 
 
 def one_thread() -> contextlib.AbstractContextManager[None]:

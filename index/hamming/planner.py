@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import faiss
 import numpy as np
@@ -164,10 +164,10 @@ class GraphCosts:
         return self.per_ef.ns(float(ef) * queries, queries)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """A route, its predicted seconds, and for a radius search through the tables the codes
-    each query's probes list (counted to predict; the search reuses them)."""
+    each query's probes list (counted to predict; the search reuses them). A named tuple:
+    every search makes two or three."""
 
     route: Route
     seconds: float
@@ -321,7 +321,8 @@ def tables_range_ns(
     probes, share = probe_cost(tables.widths, radius)
     if listed is None:
         listed = share * tables.covered * queries
-    uncovered = scan_costs().range_ns(graph.n - tables.covered, queries)
+    after = graph.n - tables.covered
+    uncovered = scan_costs().range_ns(after, queries) if after else 0.0
     return costs.ns(probes, listed, queries) + uncovered
 
 

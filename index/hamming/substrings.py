@@ -208,6 +208,8 @@ class SubstringTables:
         plan = _probe_plan(self.widths, radius)
         if listed is None:
             listed = self.listed(queries, radius)
+        if len(queries) == 1:  # most searches: an upload's duplicate check
+            return self._measure(queries[0], radius, plan, listed[0], 0)
         parts = [
             self._measure(q, radius, plan, count, number)
             for number, (q, count) in enumerate(zip(queries, listed, strict=True))
