@@ -11,7 +11,8 @@ both on 127.0.0.1, client and servers sharing this machine's cores. Prints:
   same size, and the engine's own search p50 (in process, same queries); the service's own
   overhead = service p50 - echo p50 - engine p50. Twice: the server as configured by default
   (searches the planner predicts under 100 us run on its event loop), and with
-  NEARDUP_INLINE_SEARCH_US=0 (every search through the thread pool: the anchor).
+  NEARDUP_INLINE_SEARCH_US=0 (every search through the thread pool: the anchor); with the
+  share of the timed searches the server answered on its loop (its neardup_searches_total).
 - Add of typical 1024 px JPEGs (from ../shared/bench): unary Add at 16 in flight (p50,
   images/s) and AddStream images/s, against the ceiling 1 / (1/H + 1/E), where H is
   hash-only images/s on 2 threads and E the echo server's req/s for the same payload at 16
@@ -26,11 +27,13 @@ import asyncio
 import os
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -121,6 +124,22 @@ def start_server(
     return serve, target
 
 
+def searches_on_loop(metrics_url: str) -> float:
+    """The server's count of Search calls answered on its event loop so far."""
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith('neardup_searches_total{thread="loop"}'):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (for the server's /metrics)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 # The searches timed: top-10, and the duplicate check an upload makes (radius 10, k=10).
 SEARCHES: dict[str, dict[str, int]] = {
     "top-10": {"k": 10},
@@ -151,6 +170,7 @@ async def searches(
     queries: list[int],
     engine_p50s: dict[str, tuple[float, str]],
     server: str,
+    metrics_url: str,
 ) -> None:
     """Each search of `SEARCHES` by hash through the service, beside the echo floor."""
     for label, search in SEARCHES.items():
@@ -167,7 +187,9 @@ async def searches(
         def echoed(i: int, payload: bytes = payload) -> Awaitable[bytes]:
             return echo_call(payload)
 
+        on_loop = searches_on_loop(metrics_url)
         search_times = await latencies(one, len(requests))
+        on_loop = (searches_on_loop(metrics_url) - on_loop) / len(requests)
         echo_times = await latencies(echoed, len(requests))
         search_1 = await rate(one, 1, args.seconds)
         echo_1 = await rate(echoed, 1, args.seconds)
@@ -177,7 +199,8 @@ async def searches(
         engine_p50, path = engine_p50s[label]
         print(
             f"\nSearch by hash, {label}, {args.n:,} stored, {server} "
-            f"({len(payload)} B messages; engine path {path}):"
+            f"({len(payload)} B messages; engine path {path}; {on_loop:.0%} of the timed "
+            "searches answered on the event loop):"
         )
         print(f"  {'':<10}{'p50 ms':>9}{'p99 ms':>9}{'req/s 1':>10}{'req/s 16':>10}")
         print(
@@ -209,89 +232,86 @@ def echo_caller(target: str) -> tuple[grpc.aio.Channel, Callable[[bytes], Awaita
     return echo, call
 
 
-async def bench_pooled(
-    args: argparse.Namespace,
-    echo_target: str,
-    serve_target: str,
-    queries: list[int],
-    engine_p50s: dict[str, tuple[float, str]],
-) -> None:
-    """The searches against a server that runs every search in its pool (the anchor)."""
-    echo, echo_call = echo_caller(echo_target)
-    async with AsyncClient(serve_target, timeout=60) as client:
-        await searches(args, client, echo_call, queries, engine_p50s, "every search in the pool")
-    await echo.close()
-
-
 async def bench(
     args: argparse.Namespace,
     echo_target: str,
     serve_target: str,
-    jpegs: list[bytes],
+    jpegs: list[bytes] | None,
     queries: list[int],
     engine_p50s: dict[str, tuple[float, str]],
+    label: str,
+    metrics_url: str,
 ) -> None:
+    """The searches against this server, and with `jpegs` the adds."""
     echo, echo_call = echo_caller(echo_target)
     async with AsyncClient(serve_target, timeout=60) as client:
-        await searches(args, client, echo_call, queries, engine_p50s, "as configured by default")
-
-        # -- adds of typical JPEGs --------------------------------------------------------
-        with ThreadPoolExecutor(2) as pool:
-            start = time.perf_counter()
-            rounds = 0
-            while time.perf_counter() - start < args.seconds:
-                list(pool.map(hash_image, jpegs))
-                rounds += 1
-            hash_rate = rounds * len(jpegs) / (time.perf_counter() - start)
-        jpeg_payload = jpegs[0]
-        echo_jpeg_16 = await rate(lambda i: echo_call(jpeg_payload), 16, args.seconds)
-        ceiling = 1 / (1 / hash_rate + 1 / echo_jpeg_16)
-        hash_rpc_16 = await rate(
-            lambda i: client.call("Hash", pb.HashRequest(image=jpegs[i % len(jpegs)])),
-            16,
-            args.seconds,
-        )
-        counter = iter(range(10**9))
-
-        async def add_one(i: int) -> object:
-            n = next(counter)
-            return await client.add(jpegs[n % len(jpegs)], id=f"unary/{n}")
-
-        add_times = await latencies(add_one, 100)
-        add_16 = await rate(add_one, 16, args.seconds)
-        streamed = 0
-        total = int(max(ceiling, 100) * args.seconds)
-
-        async def stream_requests():  # type: ignore[no-untyped-def]
-            for n in range(total):
-                yield add_request(jpegs[n % len(jpegs)], id=f"stream/{n}")
-
-        start = time.perf_counter()
-        async for response in client.add_stream(stream_requests()):
-            assert response.HasField("added"), response
-            streamed += 1
-        stream_rate = streamed / (time.perf_counter() - start)
-        kb = statistics.mean(len(j) for j in jpegs) / 1024
-        print(
-            f"\nAdd of typical JPEGs ({len(jpegs)} distinct, mean {kb:.0f} KB), "
-            f"into {args.n:,} stored:"
-        )
-        print(f"  hash only, 2 threads (H): {hash_rate:,.0f} images/s")
-        print(f"  echo of one JPEG, 16 in flight (E): {echo_jpeg_16:,.0f} req/s")
-        print(f"  ceiling 1/(1/H + 1/E): {ceiling:,.0f} images/s")
-        print(
-            f"  Hash RPC (decode and hash, nothing stored), 16 in flight: {hash_rpc_16:,.0f} "
-            f"images/s ({hash_rpc_16 / ceiling:.0%} of the ceiling)"
-        )
-        print(
-            f"  Add, 1 in flight: p50 {pct(add_times, 50):.2f} ms; 16 in flight: "
-            f"{add_16:,.0f} images/s ({add_16 / ceiling:.0%} of the ceiling)"
-        )
-        print(
-            f"  AddStream: {stream_rate:,.0f} images/s "
-            f"({stream_rate / ceiling:.0%} of the ceiling; bound 70%)"
-        )
+        await searches(args, client, echo_call, queries, engine_p50s, label, metrics_url)
+        if jpegs is not None:
+            await adds(args, client, echo_call, jpegs)
     await echo.close()
+
+
+async def adds(
+    args: argparse.Namespace,
+    client: AsyncClient,
+    echo_call: Callable[[bytes], Awaitable[bytes]],
+    jpegs: list[bytes],
+) -> None:
+    """Adds of typical JPEGs: unary and streamed, beside hashing alone and the echo."""
+    with ThreadPoolExecutor(2) as pool:
+        start = time.perf_counter()
+        rounds = 0
+        while time.perf_counter() - start < args.seconds:
+            list(pool.map(hash_image, jpegs))
+            rounds += 1
+        hash_rate = rounds * len(jpegs) / (time.perf_counter() - start)
+    jpeg_payload = jpegs[0]
+    echo_jpeg_16 = await rate(lambda i: echo_call(jpeg_payload), 16, args.seconds)
+    ceiling = 1 / (1 / hash_rate + 1 / echo_jpeg_16)
+    hash_rpc_16 = await rate(
+        lambda i: client.call("Hash", pb.HashRequest(image=jpegs[i % len(jpegs)])),
+        16,
+        args.seconds,
+    )
+    counter = iter(range(10**9))
+
+    async def add_one(i: int) -> object:
+        n = next(counter)
+        return await client.add(jpegs[n % len(jpegs)], id=f"unary/{n}")
+
+    add_times = await latencies(add_one, 100)
+    add_16 = await rate(add_one, 16, args.seconds)
+    streamed = 0
+    total = int(max(ceiling, 100) * args.seconds)
+
+    async def stream_requests():  # type: ignore[no-untyped-def]
+        for n in range(total):
+            yield add_request(jpegs[n % len(jpegs)], id=f"stream/{n}")
+
+    start = time.perf_counter()
+    async for response in client.add_stream(stream_requests()):
+        assert response.HasField("added"), response
+        streamed += 1
+    stream_rate = streamed / (time.perf_counter() - start)
+    kb = statistics.mean(len(j) for j in jpegs) / 1024
+    print(
+        f"\nAdd of typical JPEGs ({len(jpegs)} distinct, mean {kb:.0f} KB), into {args.n:,} stored:"
+    )
+    print(f"  hash only, 2 threads (H): {hash_rate:,.0f} images/s")
+    print(f"  echo of one JPEG, 16 in flight (E): {echo_jpeg_16:,.0f} req/s")
+    print(f"  ceiling 1/(1/H + 1/E): {ceiling:,.0f} images/s")
+    print(
+        f"  Hash RPC (decode and hash, nothing stored), 16 in flight: {hash_rpc_16:,.0f} "
+        f"images/s ({hash_rpc_16 / ceiling:.0%} of the ceiling)"
+    )
+    print(
+        f"  Add, 1 in flight: p50 {pct(add_times, 50):.2f} ms; 16 in flight: "
+        f"{add_16:,.0f} images/s ({add_16 / ceiling:.0%} of the ceiling)"
+    )
+    print(
+        f"  AddStream: {stream_rate:,.0f} images/s "
+        f"({stream_rate / ceiling:.0%} of the ceiling; bound 70%)"
+    )
 
 
 def main() -> int:
@@ -325,13 +345,18 @@ def main() -> int:
         engine_p50s = engine_search_p50s(data, queries)
         print(f"data dir of {args.n:,} hashes made in {time.perf_counter() - started:.0f} s")
         with EchoProcess() as echo:
-            for env in ({"NEARDUP_INLINE_SEARCH_US": "0"}, {}):
+            for inline in ({"NEARDUP_INLINE_SEARCH_US": "0"}, {}):
+                metrics = f"127.0.0.1:{free_port()}"
+                env = {**inline, "NEARDUP_METRICS_LISTEN": metrics}
                 serve, serve_target = start_server([NEARDUP], data, env)
+                metrics_url = f"http://{metrics}/metrics"
                 try:
-                    if env:
-                        run = bench_pooled(args, echo.target, serve_target, queries, engine_p50s)
-                    else:
-                        run = bench(args, echo.target, serve_target, jpegs, queries, engine_p50s)
+                    label = "every search in the pool" if inline else "as configured by default"
+                    added = None if inline else jpegs
+                    run = bench(
+                        args, echo.target, serve_target, added, queries, engine_p50s, label,
+                        metrics_url,
+                    )  # fmt: skip
                     asyncio.run(run)
                 finally:
                     serve.terminate()

@@ -91,16 +91,28 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.searches = Counter(
+            "neardup_searches",
+            "Search calls by where their index search ran: the event loop (predicted within "
+            "inline_search_us) or the pool",
+            ["thread"],
+            registry=self.registry,
+        )
         self.registry.register(_EngineCollector(engine))
         # labels() looks the child up under a lock on every call; methods and codes are few.
         self._counters: dict[tuple[str, ...], Any] = {}
         self._histograms: dict[tuple[str, ...], Any] = {}
+        self._placements: dict[tuple[str, ...], Any] = {}
         self._http: object | None = None
 
     def observe(self, method: str, code: str, seconds: float) -> None:
         """Counts one answered call."""
         _child(self._counters, self.requests, method, code).inc()
         _child(self._histograms, self.latency, method).observe(seconds)
+
+    def searched(self, thread: str) -> None:
+        """Counts one Search call answered on this thread ("loop" or "pool")."""
+        _child(self._placements, self.searches, thread).inc()
 
     def serve_http(self, host: str, port: int) -> int:
         """Starts the /metrics endpoint; returns its port (port 0 picks a free one)."""

@@ -68,6 +68,7 @@ class NeardupServer:
                 workers=config.workers,
                 inline_search_seconds=config.inline_search_us / 1e6,
             ),
+            self.metrics.searched,
         )
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

@@ -137,8 +137,15 @@ def _at(field: str, call: Callable[[], T]) -> T:
 class NeardupServicer:
     """The gRPC face of one engine."""
 
-    def __init__(self, pool: ThreadPoolExecutor, limits: ServiceLimits) -> None:
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        limits: ServiceLimits,
+        searched: Callable[[str], None] = lambda thread: None,
+    ) -> None:
+        """`searched` is told where each Search ran: "loop" or "pool" (a metric)."""
         self.limits = limits
+        self._searched = searched
         self.admission = Admission(
             limits.max_pending_calls,
             limits.max_pending_bytes,
@@ -437,8 +444,11 @@ class NeardupServicer:
         and hashing), in the pool."""
         answered = self._searched_on_loop(request)
         if answered is not None:
+            self._searched("loop")
             return answered
-        return await self._run(lambda: self._search(request))
+        answered = await self._run(lambda: self._search(request))
+        self._searched("pool")
+        return answered
 
     def _searched_on_loop(self, request: pb.SearchRequest) -> pb.SearchResponse | None:
         """The answer, searched here on the loop within the budget; None to use the pool."""

@@ -102,3 +102,17 @@ def test_with_a_zero_budget_every_search_waits_for_a_worker(
         finally:
             busy.release()
         assert [m.id for m in impatient.search(hash=code, k=1).matches] == ["garden.jpg"]
+
+
+def _searches_on(server: RunningServer, thread: str) -> float:
+    registry = server.server.metrics.registry
+    return registry.get_sample_value("neardup_searches_total", {"thread": thread}) or 0.0
+
+
+def test_a_metric_counts_the_searches_answered_on_the_loop_and_in_the_pool(
+    inline: tuple[RunningServer, Client, str],
+) -> None:
+    server, client, code = inline
+    client.search(hash=code, k=10, max_distance=10)
+    client.search(GARDEN, k=10)  # an image: decoded and hashed in the pool
+    assert (_searches_on(server, "loop"), _searches_on(server, "pool")) == (1.0, 1.0)
