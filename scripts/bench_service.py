@@ -10,7 +10,7 @@ both on 127.0.0.1, client and servers sharing this machine's cores. Prints:
   at 1 in flight and req/s at 1 and 16 in flight, beside the echo floor for a payload of the
   same size, and the engine's own search p50 (in process, same queries); the service's own
   overhead = service p50 - echo p50 - engine p50. Twice: the server as configured by default
-  (searches the planner predicts under 100 us run on its event loop), and with
+  (searches the planner predicts within inline_search_us run on its event loop), and with
   NEARDUP_INLINE_SEARCH_US=0 (every search through the thread pool: the anchor); with the
   share of the timed searches the server answered on its loop (its neardup_searches_total).
 - Add of typical 1024 px JPEGs (from ../shared/bench): unary Add at 16 in flight (p50,
