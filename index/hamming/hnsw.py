@@ -168,7 +168,12 @@ class HammingIndex:
     def _work_due(self, graph: SlotGraph) -> bool:
         """Whether the background thread has something to do for this graph."""
         fresh = graph.n > graph.in_graph and self.params.graph_serves(graph.n)
-        return fresh or graph.tables_due()
+        return fresh or graph.tables_due() or self._graph_costs_due(graph)
+
+    def _graph_costs_due(self, graph: SlotGraph) -> bool:
+        """Whether a serving graph's search costs are still to be measured (the planner
+        does not plan the graph without them)."""
+        return graph.in_graph > 0 and self.params.graph_serves(graph.n) and graph.graph_costs_due()
 
     def _absorb(self) -> None:
         """Background: (re)builds the substring tables when due, and, where the graph serves
@@ -182,6 +187,7 @@ class HammingIndex:
                 graph = self._graph
                 pending = graph.n - graph.in_graph if self.params.graph_serves(graph.n) else 0
                 tables_due = graph.tables_due()
+                costs_due = pending == 0 and self._graph_costs_due(graph)
                 idle = time.monotonic() - idle_since
                 if self._closing or (
                     pending == 0 and not tables_due and idle > _ABSORBER_IDLE_SECONDS
@@ -191,6 +197,10 @@ class HammingIndex:
             if tables_due:
                 self._build_tables(graph)
                 idle_since = time.monotonic()
+                continue
+            if costs_due:  # not measured yet (settle() waits for it)
+                with self._lock.read():
+                    graph.measure_graph()
                 continue
             now = time.monotonic()
             quiet = now - self._last_apply
@@ -209,7 +219,7 @@ class HammingIndex:
                 continue
             with self._lock.write():
                 self._graph.absorb(_ABSORB_CHUNK)
-            if self._graph.graph_costs_due():
+            if self._graph_costs_due(self._graph):
                 with self._lock.read():
                     self._graph.measure_graph()
             idle_since = time.monotonic()
