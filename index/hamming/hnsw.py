@@ -187,10 +187,10 @@ class HammingIndex:
                 graph = self._graph
                 pending = graph.n - graph.in_graph if self.params.graph_serves(graph.n) else 0
                 tables_due = graph.tables_due()
-                costs_due = pending == 0 and self._graph_costs_due(graph)
+                costs_due = self._graph_costs_due(graph)
                 idle = time.monotonic() - idle_since
                 if self._closing or (
-                    pending == 0 and not tables_due and idle > _ABSORBER_IDLE_SECONDS
+                    pending == 0 and not (tables_due or costs_due) and idle > _ABSORBER_IDLE_SECONDS
                 ):
                     self._absorber = None
                     return
@@ -198,7 +198,7 @@ class HammingIndex:
                 self._build_tables(graph)
                 idle_since = time.monotonic()
                 continue
-            if costs_due:  # not measured yet (settle() waits for it)
+            if costs_due:  # after a graft that doubled the graph, or none measured yet
                 with self._lock.read():
                     graph.measure_graph()
                 continue
@@ -219,9 +219,6 @@ class HammingIndex:
                 continue
             with self._lock.write():
                 self._graph.absorb(_ABSORB_CHUNK)
-            if self._graph_costs_due(self._graph):
-                with self._lock.read():
-                    self._graph.measure_graph()
             idle_since = time.monotonic()
             time.sleep(0.0005)  # hand the lock to a waiting writer or search
 

@@ -96,6 +96,7 @@ def probe_and_measure(
     tables: I64s,
     masks: I64s,
     flipped: I64s,
+    allowed: I64s,
     shifts: U64s,
     widths: U64s,
     bases: I64s,
@@ -117,11 +118,11 @@ def probe_and_measure(
     runs are located first (independent reads of the offsets, which the CPU overlaps), then
     measured in turn with the runs `_RUNS_AHEAD` on prefetched: each run is a few cache
     lines in a table of hundreds of MB, and waiting for them one run at a time cost ~3x at
-    1M codes and ~1.8x at 10M (radius 10; scripts/bench_substrings.py)."""
+    1M codes and ~1.8x at 10M (radius 10, the loop alone, scratch timings; the tables'
+    ratio to the flat scan in scripts/bench_substrings.py went from 23x to 53x at 10M)."""
     rests = np.empty(shifts.shape[0], dtype=np.uint64)
     for table in range(shifts.shape[0]):
         rests[table] = _rest(query, table, shifts, widths)
-    flips, spare = divmod(radius, shifts.shape[0])
     probes = tables.shape[0]
     starts, ends = np.empty(probes, dtype=np.int64), np.empty(probes, dtype=np.int64)
     for i in range(probes):
@@ -137,7 +138,7 @@ def probe_and_measure(
         for p in range(starts[i], ends[i]):
             apart = ((np.uint64(rest_high[p]) << np.uint64(16)) | np.uint64(rest_low[p])) ^ rest
             d = np.int64(popcount(apart)) + flipped[i]
-            if d > radius or _listed_before(apart, tables[i], flips, spare, shifts, widths):
+            if d > radius or _listed_before(apart, tables[i], allowed, shifts, widths):
                 continue
             if found == slots_out.shape[0]:
                 return found
@@ -152,15 +153,14 @@ def probe_and_measure(
 
 @compiled(inline=True)
 def _listed_before(
-    apart: np.uint64, table: int, flips: int, spare: int, shifts: U64s, widths: U64s
+    apart: np.uint64, table: int, allowed: I64s, shifts: U64s, widths: U64s
 ) -> bool:  # pragma: no cover - compiled
     """Whether a code found in `table` was listed by an earlier one too: within that
-    table's flips of the query there (`apart`: the code's bits that differ from the query's
-    outside `table`; the earlier tables' substrings lie below it, where a rest keeps its
-    bits in place)."""
+    table's `allowed` flips of the query there (`apart`: the code's bits that differ from
+    the query's outside `table`; the earlier tables' substrings lie below it, where a rest
+    keeps its bits in place)."""
     for earlier in range(table):
-        allowed = flips if earlier <= spare else flips - 1
         mask = (np.uint64(1) << widths[earlier]) - np.uint64(1)
-        if allowed >= 0 and popcount((apart >> shifts[earlier]) & mask) <= allowed:
+        if np.int64(popcount((apart >> shifts[earlier]) & mask)) <= allowed[earlier]:
             return True
     return False

@@ -64,32 +64,38 @@ def _flip_masks(width: int, flips: int) -> list[int]:
     ]
 
 
-@cache
-def _probe_plan(widths: tuple[int, ...], radius: int) -> tuple[I64, I64, I64]:
-    """For a layout and a radius: per probe, which table it reads, the mask it flips the
-    query's substring with, and how many bits that mask flips."""
+def _table_flips(widths: tuple[int, ...], radius: int) -> list[int]:
+    """Per table, how many bits of its substring a probe flips at this radius (-1: none
+    probed): the pigeonhole's split of the radius over the tables."""
     flips, spare = divmod(radius, len(widths))
+    return [min(flips if t <= spare else flips - 1, w) for t, w in enumerate(widths)]
+
+
+@cache
+def _probe_plan(widths: tuple[int, ...], radius: int) -> tuple[I64, I64, I64, I64]:
+    """For a layout and a radius: per probe, which table it reads, the mask it flips the
+    query's substring with, and how many bits that mask flips; and per table, the flips
+    its probes go up to (`_table_flips`)."""
+    allowed = _table_flips(widths, radius)
     tables: list[int] = []
     masks: list[int] = []
     for table, width in enumerate(widths):
-        table_flips = flips if table <= spare else flips - 1
-        if table_flips >= 0:
-            table_masks = _flip_masks(width, min(table_flips, width))
+        if allowed[table] >= 0:
+            table_masks = _flip_masks(width, allowed[table])
             tables += [table] * len(table_masks)
             masks += table_masks
     flipped = [mask.bit_count() for mask in masks]
-    return tuple(np.array(column, dtype=np.int64) for column in (tables, masks, flipped))  # type: ignore[return-value]
+    columns = (tables, masks, flipped, allowed)
+    return tuple(np.array(column, dtype=np.int64) for column in columns)  # type: ignore[return-value]
 
 
 @cache
 def probe_cost(widths: tuple[int, ...], radius: int) -> tuple[int, float]:
     """How many values a query probes at this radius, and the share of uniform codes they
     list (without making the masks)."""
-    flips, spare = divmod(radius, len(widths))
     probes, share = 0, 0.0
-    for table, width in enumerate(widths):
-        table_flips = flips if table <= spare else flips - 1
-        count = sum(comb(width, j) for j in range(min(table_flips, width) + 1))
+    for width, table_flips in zip(widths, _table_flips(widths, radius), strict=True):
+        count = sum(comb(width, j) for j in range(table_flips + 1))
         probes, share = probes + count, share + count / (1 << width)
     return probes, share
 
@@ -195,7 +201,7 @@ class SubstringTables:
     def listed(self, queries: U64, radius: int) -> list[int]:
         """How many codes each query's probes list at this radius (a code listed by several
         tables once per table): what a search of them costs (`planner`)."""
-        tables, masks, _ = _probe_plan(self.widths, radius)
+        tables, masks = _probe_plan(self.widths, radius)[:2]
         layout = (self._shifts, self._widths, self._bases)
         return [candidate_count(q, tables, masks, *layout, self._offsets) for q in queries]
 
@@ -223,7 +229,7 @@ class SubstringTables:
         )
 
     def _measure(
-        self, query: np.uint64, radius: int, plan: tuple[I64, I64, I64], listed: int,
+        self, query: np.uint64, radius: int, plan: tuple[I64, I64, I64, I64], listed: int,
         number: int,
     ) -> tuple[I64, I64, I64]:  # fmt: skip
         """The listed slots within `radius` of one query: slots, distances, query numbers."""
