@@ -44,9 +44,8 @@ def query_sets(codes: np.ndarray, count: int, rng: np.random.Generator) -> dict[
 def grown_top_k(tables: SubstringTables, query: np.ndarray) -> np.ndarray | None:
     """The distances of the k nearest, proven by growing the radius; None: a scan."""
     for radius in tables.growth_radii:
-        found = tables.range_search(query, radius)
-        if found is None:
-            return None
+        found = tables.range_search(query, radius).found
+        assert found is not None  # no bound asked
         if len(found[0]) >= K:
             return np.sort(found[1])[:K]
     return None
@@ -99,9 +98,9 @@ def measure_block(
         for q in queries:
             one = q.reshape(1)
             for radius in RADII:
-                ms, found = timed(lambda t=tables, r=radius, x=one: t.range_search(x, r))
-                times.setdefault((widths, radius), []).append(ms if found else np.nan)
-                assert found is None or np.array_equal(np.sort(found[1]), truth[int(q), radius])
+                ms, probed = timed(lambda t=tables, r=radius, x=one: t.range_search(x, r))
+                times.setdefault((widths, radius), []).append(ms)
+                assert np.array_equal(np.sort(probed.found[1]), truth[int(q), radius])
             ms, got = timed(lambda t=tables, x=one: grown_top_k(t, x))
             times.setdefault((widths, "top"), []).append(ms if got is not None else np.nan)
             assert got is None or np.array_equal(got, truth[int(q), "top"])

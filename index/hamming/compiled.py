@@ -21,7 +21,7 @@ from numba.core import cgutils as _cgutils
 from numba.core import types
 from numba.core.extending import intrinsic
 
-__all__ = ["compiled", "popcount", "prefetch"]
+__all__ = ["compiled", "grown", "popcount", "prefetch"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -51,6 +51,15 @@ def popcount(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
     x = (x + (x >> np.uint64(4))) & _M4
     return (x * _H01) >> np.uint64(56)
+
+
+@compiled(inline=True)
+def grown(values: npt.NDArray[np.int64], most: int) -> npt.NDArray[np.int64]:  # pragma: no cover
+    """`values` copied into an output twice as long (at most `most`): a loop whose output
+    filled up goes on in it."""
+    longer = np.empty(min(2 * values.shape[0], most), dtype=np.int64)
+    longer[: values.shape[0]] = values
+    return longer
 
 
 cgutils: Any = _cgutils  # numba's code-generation helpers carry no type hints

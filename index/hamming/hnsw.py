@@ -42,6 +42,7 @@ lock, so searches go on meanwhile.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -69,7 +70,15 @@ from .planner import (
     scan_costs,
 )
 from .rwlock import ReadersWriterLock, WouldWait
-from .slots import SlotGraph, built_graph, merge, range_scan, tables_top_k, top_k_scan
+from .slots import (
+    SlotGraph,
+    built_graph,
+    merge,
+    scanned_range,
+    tables_range,
+    tables_top_k,
+    top_k_scan,
+)
 from .substrings import DEFAULT_WIDTHS, SubstringTables
 
 __all__ = ["HammingIndex", "graft_due"]
@@ -298,9 +307,10 @@ class HammingIndex:
         once, for the query that is closest. `limit` bounds radius-only results
         (`truncated` says so). `budget`: OverBudget, with nothing searched, when the plan's
         route is predicted to take longer than this many seconds (the search's fixed part,
-        ~45-75 us of Python and locking on this machine, comes on top) or a writer holds
-        the index. `route`: this route instead of the planner's choice (benchmarks compare
-        them); ValueError where it cannot answer.
+        ~45-75 us of Python and locking on this machine, comes on top), when the tables'
+        probes list more codes than that allows and a scan would take longer too (only
+        counted), or when a writer holds the index. `route`: this route instead of the
+        planner's choice (benchmarks compare them); ValueError where it cannot answer.
         """
         if not queries:
             raise ValueError("a search needs at least one query code")
@@ -312,7 +322,9 @@ class HammingIndex:
                 plan = options[0] if route is None else _taking(options, route)
                 if budget is not None and plan.seconds > budget:
                     raise OverBudget(f"predicted {plan.seconds * 1e6:.0f} us by {plan.route.value}")
-                slots, dist, qi, path = _searched(graph, q, k, radius, plan, options)
+                slots, dist, qi, path = _searched(
+                    graph, q, k, radius, plan, options, budget, planned=route is None
+                )
                 bound = k if k is not None else limit
                 truncated = k is None and len(slots) > limit
                 codes, images = graph.codes[slots[:bound]], graph.live[slots[:bound]]
@@ -450,15 +462,40 @@ def _taking(options: list[Plan], route: Route) -> Plan:
     raise ValueError(f"{route.value} cannot answer this search here")
 
 
+def _range_searched(
+    graph: SlotGraph, q: U64, radius: int, plan: Plan, options: list[Plan],
+    budget: float | None, planned: bool,
+) -> tuple[I64, I64, I64, SearchPath]:  # fmt: skip
+    """A radius search by the plan. Through the tables, a planned one is bounded by what the
+    scan is predicted to cost, or the budget allows when less: past it (codes crowding the
+    probed values), the scan answers, or OverBudget where the scan is over the budget too."""
+    if plan.route is not Route.TABLES or graph.tables is None:
+        return *scanned_range(graph, q, radius), SearchPath.EXACT
+    scan = _taking(options, Route.SCAN).seconds
+    limit = min(scan, budget if budget is not None else scan) if planned else math.inf
+    found = tables_range(graph, q, radius, limit)
+    if found is not None:
+        return *found, SearchPath.TABLES
+    if budget is not None and scan > budget:
+        raise OverBudget(
+            f"the tables list more codes than {budget * 1e6:.0f} us allow and a scan is "
+            f"predicted {scan * 1e6:.0f} us"
+        )
+    return *scanned_range(graph, q, radius), SearchPath.EXACT
+
+
 def _searched(
-    graph: SlotGraph, q: U64, k: int | None, radius: int | None, plan: Plan, options: list[Plan]
-) -> tuple[I64, I64, I64, SearchPath]:
+    graph: SlotGraph, q: U64, k: int | None, radius: int | None, plan: Plan, options: list[Plan],
+    budget: float | None, planned: bool,
+) -> tuple[I64, I64, I64, SearchPath]:  # fmt: skip
     """The plan (one of `options`) carried out: matching slots, distances and query
     numbers, nearest first (ties by query number), and the path that answered (a scan when
-    the tables' growth gave up)."""
+    the tables listed more than the plan allows or their growth gave up). `planned`: the
+    planner chose the plan (not a caller's `route`), so it is bounded as `_range_searched`
+    says."""
     path = plan.path
     if radius is not None and (k is None or radius <= RANGE_SEARCH_MAX_RADIUS):
-        slots, dist, qi = range_scan(graph, q, radius, plan)
+        slots, dist, qi, path = _range_searched(graph, q, radius, plan, options, budget, planned)
     else:
         assert k is not None
         found = None

@@ -7,8 +7,8 @@ rather than assumed, because which route wins moves with the machine, the collec
 and the query (a 10M collection's tables answer radius 10 twentyfold faster than a scan, a
 100k one's top-10 four times slower):
 
-- a scan costs per code and query (FAISS's range and top-k kernels, and numpy's measure of
-  a few thousand codes): measured once per process, at start-up, on synthetic codes large
+- a scan costs per code and query (FAISS's range and top-k kernels, and a compiled measure
+  for short runs): measured once per process, at start-up, on synthetic codes large
   enough to leave the caches (`scan_costs`);
 - the tables cost per probe and per listed code, and the graph per efSearch step: measured
   on the structure itself when it is built or restored (`measure_tables`, `measure_graph`),
@@ -16,7 +16,11 @@ and the query (a 10M collection's tables answer radius 10 twentyfold faster than
 
 A plan names its route and its predicted seconds (the service runs the short ones on its
 event loop). The graph is planned only where it is predicted cheaper than every exact
-route: at a cost a scan can answer exactly, no approximate answer is given.
+route: at a cost a scan can answer exactly, no approximate answer is given. A radius search
+through the tables is planned at what uniform codes would cost and bounded by what it may
+cost (`tables_listed_bound`): its probes count the codes they list before any is measured,
+and past the bound the search scans instead (codes crowding the probed values list many
+more than uniform ones), for no more than that count beyond the scan.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from ..fingerprint.value import BITS, codes_from_u64
 from . import scans
 from .code_index import SearchPath
 from .openmp import one_thread
-from .substrings import SubstringTables, probe_cost
+from .substrings import UNBOUNDED, SubstringTables, probe_cost
 
 if TYPE_CHECKING:
     from .slots import SlotGraph
@@ -53,6 +57,7 @@ __all__ = [
     "measure_tables",
     "plans",
     "scan_costs",
+    "tables_listed_bound",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -124,7 +129,7 @@ class Linear:
 @dataclass(frozen=True, slots=True)
 class ScanCosts:
     """This machine's scans, per code and query: FAISS's range kernel, its top-k kernel, and
-    numpy's measure (cheaper for a few thousand codes: no call into FAISS)."""
+    the compiled measure (`scans.measured`: no call into FAISS, cheaper for short runs)."""
 
     within: Linear
     nearest: Linear
@@ -165,13 +170,10 @@ class GraphCosts:
 
 
 class Plan(NamedTuple):
-    """A route, its predicted seconds, and for a radius search through the tables the codes
-    each query's probes list (counted to predict; the search reuses them). A named tuple:
-    every search makes two or three."""
+    """A route and its predicted seconds. A named tuple: every search makes two or three."""
 
     route: Route
     seconds: float
-    listed: tuple[int, ...] = ()
 
     @property
     def path(self) -> SearchPath:
@@ -195,7 +197,7 @@ def _random_codes(count: int, seed: int) -> U64:
 
 @cache
 def scan_costs() -> ScanCosts:
-    """This machine's scan costs, measured once per process (~60 ms, one thread)."""
+    """This machine's scan costs, measured once per process (~0.1 s, one thread)."""
     codes = _random_codes(_CALIBRATION_CODES, seed=1)
     query = _random_codes(1, seed=2)
     small, large = 4096, _CALIBRATION_CODES
@@ -209,16 +211,12 @@ def scan_costs() -> ScanCosts:
             (small, _ns_of(lambda: scans.nearest(query, codes[:small], 10))),
             (large, _ns_of(lambda: scans.nearest(query, codes, 10))),
         )
+    scans.measured(query, codes[:small], 10)  # loads the compiled loop
     measure = Linear.through(
-        (256, _ns_of(lambda: _numpy_measure(query, codes[:256], 10))),
-        (16384, _ns_of(lambda: _numpy_measure(query, codes[:16384], 10))),
+        (256, _ns_of(lambda: scans.measured(query, codes[:256], 10))),
+        (large, _ns_of(lambda: scans.measured(query, codes, 10))),
     )
     return ScanCosts(within, nearest, measure)
-
-
-def _numpy_measure(queries: U64, codes: U64, radius: int) -> Any:
-    distances = np.bitwise_count(codes[None, :] ^ queries[:, None])
-    return np.nonzero(distances <= radius)
 
 
 def measure_tables(tables: SubstringTables, codes: U64) -> TablesCosts:
@@ -233,7 +231,7 @@ def measure_tables(tables: SubstringTables, codes: U64) -> TablesCosts:
     probe = _ns_of(lambda: tables.listed(queries, wide), repeats=3) / probes_at[wide]
     points = []
     for radius in _TIMED_RADII:
-        listed = sum(tables.listed(queries, radius))
+        listed = tables.listed(queries, radius)
         searching = _ns_of(partial(tables.range_search, queries, radius), repeats=3)
         points.append((float(listed), searching - probes_at[radius] * probe))
     per_listed = Linear.through(points[0], points[1])
@@ -298,16 +296,23 @@ def plans(
 def _tables_range_plan(
     graph: SlotGraph, queries: U64, radius: int, scan_seconds: float
 ) -> Plan | None:
-    """The tables' plan for a radius search, from the codes its probes list (counted, a
-    few us); None without tables, or when even uniform codes would cost twice a scan (a
-    wide radius: not worth counting)."""
+    """The tables' plan for a radius search, at what uniform codes would list (the search
+    itself is bounded by `tables_listed_bound`); None without tables, or when even that
+    would cost twice a scan (a wide radius)."""
     expected = tables_range_ns(graph, len(queries), radius, None)
-    if graph.tables is None or expected is None or expected / 1e9 > 2 * scan_seconds:
+    if expected is None or expected / 1e9 > 2 * scan_seconds:
         return None
-    listed = graph.tables.listed(queries, radius)
-    predicted = tables_range_ns(graph, len(queries), radius, float(sum(listed)))
-    assert predicted is not None
-    return Plan(Route.TABLES, predicted / 1e9, tuple(listed))
+    return Plan(Route.TABLES, expected / 1e9)
+
+
+def tables_listed_bound(graph: SlotGraph, queries: int, radius: int, seconds: float) -> int:
+    """The most codes a radius search's probes may list for the tables and the slots after
+    them to take at most `seconds` (-1: not even none)."""
+    fixed, costs = tables_range_ns(graph, queries, radius, 0.0), graph.tables_costs
+    if fixed is None or costs is None or fixed > seconds * 1e9:
+        return -1
+    most = (seconds * 1e9 - fixed) / costs.listed if costs.listed > 0.0 else math.inf
+    return UNBOUNDED if most >= UNBOUNDED else int(most)
 
 
 def tables_range_ns(

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .compiled import compiled, popcount, prefetch
+from .compiled import compiled, grown, popcount, prefetch
 
-__all__ = ["candidate_count", "probe_and_measure", "rests_of"]
+__all__ = ["probe_and_measure", "rests_of"]
 
 I64s = npt.NDArray[np.int64]
 U64s = npt.NDArray[np.uint64]
@@ -27,6 +27,8 @@ U64s = npt.NDArray[np.uint64]
 # (2, 4 and 8 timed within noise of each other at 10M codes, scratch runs).
 _LINE = 64
 _RUNS_AHEAD = 4
+# The outputs a search starts with (slots found within the radius).
+_FIRST_OUTPUT = 1024
 
 
 @compiled(inline=True)
@@ -59,25 +61,6 @@ def rests_of(
         out[i] = _rest(codes[i], table, shifts, widths)
 
 
-@compiled()
-def candidate_count(
-    query: np.uint64,
-    tables: I64s,
-    masks: I64s,
-    shifts: U64s,
-    widths: U64s,
-    bases: I64s,
-    offsets: I64s,
-) -> int:  # pragma: no cover - compiled
-    """How many codes a query's probes list (a code listed by several tables counts once
-    per table)."""
-    total = 0
-    for i in range(tables.shape[0]):
-        v = _value(query, tables[i], masks[i], shifts, widths, bases)
-        total += offsets[v + 1] - offsets[v]
-    return total
-
-
 @compiled(inline=True)
 def _prefetch_run(
     start: int, end: int, rest_high: npt.NDArray[np.uint32], rest_low: npt.NDArray[np.uint16]
@@ -91,7 +74,7 @@ def _prefetch_run(
 
 @compiled()
 def probe_and_measure(
-    query: np.uint64,
+    queries: U64s,
     radius: int,
     tables: I64s,
     masks: I64s,
@@ -104,51 +87,71 @@ def probe_and_measure(
     rest_high: npt.NDArray[np.uint32],
     rest_low: npt.NDArray[np.uint16],
     perm: npt.NDArray[np.int32],
-    slots_out: I64s,
-    dist_out: I64s,
-) -> int:  # pragma: no cover - compiled
-    """Writes the slot and distance of every code the query's probes list within `radius`
-    to the outputs, each slot once and in ascending order, and returns how many; stops at
-    the outputs' length, unordered (the caller gives longer ones when they filled up).
+    max_listed: int,
+) -> tuple[I64s, I64s, I64s, int]:  # pragma: no cover - compiled
+    """The slot, distance and query number of every code the queries' probes list within
+    `radius` (each slot once a query, query by query, slots ascending), and how many codes
+    the probes listed; when they list more than `max_listed`, that count and nothing
+    measured (the planner's bound: past it a scan costs less; -1 only counts).
 
     A listed code's distance is its rest's (the code less the table's substring) from the
     query's rest in that table, plus the bits the probe flipped in the substring. A code
     near in several substrings is listed by several tables: it is kept from the first
     (`_listed_before`), where sorting out the repeats afterwards cost ~10 us a query. The
-    runs are located first (independent reads of the offsets, which the CPU overlaps), then
-    measured in turn with the runs `_RUNS_AHEAD` on prefetched: each run is a few cache
-    lines in a table of hundreds of MB, and waiting for them one run at a time cost ~3x at
-    1M codes and ~1.8x at 10M (radius 10, the loop alone, scratch timings; the tables'
-    ratio to the flat scan in scripts/bench_substrings.py went from 23x to 53x at 10M)."""
+    runs are located first (independent reads of the offsets, which the CPU overlaps, and
+    the count the bound is checked against, which a separate counting pass read again),
+    then measured in turn with the runs `_RUNS_AHEAD` on prefetched: each run is a few
+    cache lines in a table of hundreds of MB, and waiting for them one run at a time cost
+    ~3x at 1M codes and ~1.8x at 10M (radius 10, the loop alone, scratch timings; the
+    tables' ratio to the flat scan in scripts/bench_substrings.py went from 23x to 53x at
+    10M)."""
+    count, probes = queries.shape[0], tables.shape[0]
+    starts = np.empty(count * probes, dtype=np.int64)
+    ends = np.empty(count * probes, dtype=np.int64)
+    listed = 0
+    for j in range(count):
+        for i in range(probes):
+            v = _value(queries[j], tables[i], masks[i], shifts, widths, bases)
+            starts[j * probes + i], ends[j * probes + i] = offsets[v], offsets[v + 1]
+            listed += offsets[v + 1] - offsets[v]
+    if listed > max_listed:
+        nothing = np.empty(0, dtype=np.int64)
+        return nothing, nothing, nothing, listed
+    # Most queries find a few codes: outputs as long as the listed codes (a megabyte at
+    # 10M, fresh pages each time) cost more than growing short ones when they fill.
+    size = max(min(listed, _FIRST_OUTPUT), 1)
+    slots, dist = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    numbers = np.empty(size, dtype=np.int64)
     rests = np.empty(shifts.shape[0], dtype=np.uint64)
-    for table in range(shifts.shape[0]):
-        rests[table] = _rest(query, table, shifts, widths)
-    probes = tables.shape[0]
-    starts, ends = np.empty(probes, dtype=np.int64), np.empty(probes, dtype=np.int64)
-    for i in range(probes):
-        v = _value(query, tables[i], masks[i], shifts, widths, bases)
-        starts[i], ends[i] = offsets[v], offsets[v + 1]
-    for i in range(min(_RUNS_AHEAD, probes)):
-        _prefetch_run(starts[i], ends[i], rest_high, rest_low)
     found = 0
-    for i in range(probes):
-        if i + _RUNS_AHEAD < probes:
-            _prefetch_run(starts[i + _RUNS_AHEAD], ends[i + _RUNS_AHEAD], rest_high, rest_low)
-        rest = rests[tables[i]]
-        for p in range(starts[i], ends[i]):
-            apart = ((np.uint64(rest_high[p]) << np.uint64(16)) | np.uint64(rest_low[p])) ^ rest
-            d = np.int64(popcount(apart)) + flipped[i]
-            if d > radius or _listed_before(apart, tables[i], allowed, shifts, widths):
-                continue
-            if found == slots_out.shape[0]:
-                return found
-            slots_out[found] = perm[p]
-            dist_out[found] = d
-            found += 1
-    if found > 1:
-        order = np.argsort(slots_out[:found])
-        slots_out[:found], dist_out[:found] = slots_out[order], dist_out[order]
-    return found
+    for j in range(count):
+        for table in range(shifts.shape[0]):
+            rests[table] = _rest(queries[j], table, shifts, widths)
+        run, first = j * probes, found
+        for i in range(min(_RUNS_AHEAD, probes)):
+            _prefetch_run(starts[run + i], ends[run + i], rest_high, rest_low)
+        for i in range(probes):
+            if i + _RUNS_AHEAD < probes:
+                ahead = run + i + _RUNS_AHEAD
+                _prefetch_run(starts[ahead], ends[ahead], rest_high, rest_low)
+            rest = rests[tables[i]]
+            for p in range(starts[run + i], ends[run + i]):
+                apart = ((np.uint64(rest_high[p]) << np.uint64(16)) | np.uint64(rest_low[p])) ^ rest
+                d = np.int64(popcount(apart)) + flipped[i]
+                if d > radius or _listed_before(apart, tables[i], allowed, shifts, widths):
+                    continue
+                if found == slots.shape[0]:  # never past `listed`: each listed code once
+                    slots, dist, numbers = (
+                        grown(slots, listed),
+                        grown(dist, listed),
+                        grown(numbers, listed),
+                    )
+                slots[found], dist[found], numbers[found] = perm[p], d, j
+                found += 1
+        if found - first > 1:
+            order = np.argsort(slots[first:found]) + first
+            slots[first:found], dist[first:found] = slots[order], dist[order]
+    return slots[:found], dist[:found], numbers[:found], listed
 
 
 @compiled(inline=True)

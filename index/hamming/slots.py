@@ -10,8 +10,9 @@ over a prefix of the slots answer small-radius range searches without a full sca
 are rebuilt (by `HammingIndex`'s background thread) when the slots after that prefix pile
 up.
 
-The scans (`range_scan`, `top_k_scan`) search the graph part and the fresh part and return
-slots, distances and query numbers as arrays; `merge` keeps each slot once.
+The searches (`scanned_range`, `tables_range`, `tables_top_k`, `top_k_scan`) search the
+graph part and the fresh part and return slots, distances and query numbers as arrays;
+`merge` keeps each slot once.
 
 Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
 """
@@ -34,16 +35,23 @@ from .planner import (
     RANGE_TOP_K_SPARE,
     UNIFORM_WITHIN,
     GraphCosts,
-    Plan,
-    Route,
     TablesCosts,
     measure_graph,
     measure_tables,
+    tables_listed_bound,
     tables_range_ns,
 )
-from .substrings import SubstringTables
+from .substrings import Probed, SubstringTables
 
-__all__ = ["SlotGraph", "built_graph", "merge", "range_scan", "tables_top_k", "top_k_scan"]
+__all__ = [
+    "SlotGraph",
+    "built_graph",
+    "merge",
+    "scanned_range",
+    "tables_range",
+    "tables_top_k",
+    "top_k_scan",
+]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -53,7 +61,7 @@ I32 = npt.NDArray[np.int32]
 # and a build aside can be abandoned between two (an engine closing mid-absorb).
 _BUILD_CHUNK = 1 << 16
 # Substring tables are rebuilt once the slots after them pass this share of the slots they
-# cover (or a floor): a range search measures those codes one by one with numpy, which keeps
+# cover (or a floor): a range search measures those codes one by one, which keeps
 # them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
@@ -321,39 +329,40 @@ def merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
     return slots[first], distances[first], queries[first]
 
 
-def range_scan(graph: SlotGraph, queries: U64, radius: int, plan: Plan) -> tuple[I64, I64, I64]:
-    """Exact, by the plan's route: the substring tables and the slots after them, or a
-    range search of every slot."""
-    if plan.route is Route.TABLES and graph.tables is not None:
-        return _tables_range(graph, queries, radius, plan.listed or None)
-    return _scanned_range(graph, queries, radius)
-
-
-def _scanned_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64]:
+def scanned_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64]:
     """Exact: a range search of every slot, dead ones dropped after (an ID selector takes
     FAISS's scan off its fast path: 2.4 ms against 0.8 over 1M codes, a scratch timing)."""
-    slots, dist, qi = scans.within(queries, graph.codes[: graph.n], radius)
+    slots, dist, qi = _scan(graph, queries, radius, 0)
     if graph.dead:
         alive = graph.live[slots] > 0
         slots, dist, qi = slots[alive], dist[alive], qi[alive]
     return slots, dist, qi
 
 
-def _tables_range(
-    graph: SlotGraph, queries: U64, radius: int, listed: tuple[int, ...] | list[int] | None
-) -> tuple[I64, I64, I64]:
-    """The live slots within `radius` through the substring tables (`listed`: their
-    counts, when known) and the slots after them."""
+def tables_range(
+    graph: SlotGraph, queries: U64, radius: int, seconds: float
+) -> tuple[I64, I64, I64] | None:
+    """Exact: the live slots within `radius` through the substring tables and the slots
+    after them; None, with only the probes' codes counted, where they list more than the
+    tables would search in `seconds` (`planner.tables_listed_bound`)."""
+    bound = tables_listed_bound(graph, len(queries), radius, seconds)
+    return _tables_range(graph, queries, radius, bound).found
+
+
+def _tables_range(graph: SlotGraph, queries: U64, radius: int, max_listed: int) -> Probed:
     tables = graph.tables
     assert tables is not None
-    found = tables.range_search(queries, radius, listed)
+    probed = tables.range_search(queries, radius, max_listed)
+    if probed.found is None:
+        return probed
+    found = probed.found
     if graph.n > tables.covered:
-        found = _concat([found, _uncovered_scan(graph, queries, radius, tables.covered)])
-    slots, dist, qi = found
-    if graph.dead == 0:
-        return slots, dist, qi
-    alive = graph.live[slots] > 0
-    return slots[alive], dist[alive], qi[alive]
+        found = _concat([found, _scan(graph, queries, radius, tables.covered)])
+    if graph.dead:
+        slots, dist, qi = found
+        alive = graph.live[slots] > 0
+        found = slots[alive], dist[alive], qi[alive]
+    return Probed(found, probed.listed)
 
 
 def tables_top_k(
@@ -363,18 +372,17 @@ def tables_top_k(
     grown until at least k live codes lie within the radius, when no code outside it can
     be nearer than the k-th (Norouzi, Punjani and Fleet's k-NN search). None when growing
     on would cost more than the `scan_ns` a scan is predicted to: the caller scans."""
-    tables = graph.tables
-    if tables is None:
+    if graph.tables is None:
         return None
     spent = 0.0
-    for radius in tables.growth_radii:
-        listed = tables.listed(queries, radius)
-        spent += tables_range_ns(graph, len(queries), radius, float(sum(listed))) or 0.0
-        if spent > scan_ns:
+    for radius in graph.tables.growth_radii:
+        bound = tables_listed_bound(graph, len(queries), radius, (scan_ns - spent) / 1e9)
+        probed = _tables_range(graph, queries, radius, bound)
+        if probed.found is None:
             return None
-        found = _tables_range(graph, queries, radius, listed)
-        if len(np.unique(found[0])) >= k:
-            return found
+        spent += tables_range_ns(graph, len(queries), radius, float(probed.listed)) or 0.0
+        if len(np.unique(probed.found[0])) >= k:
+            return probed.found
     return None
 
 
@@ -416,7 +424,7 @@ def _top_k_by_range(graph: SlotGraph, queries: U64, k: int) -> tuple[I64, I64, I
     would put `RANGE_TOP_K_SPARE` x k of them (the k-th neighbour is then almost always
     inside: no code outside can be nearer); nearest first, lowest slot on ties, as FAISS's
     top-k search. None when some query has fewer than k codes within it."""
-    slots, dist, qi = _scanned_range(graph, queries, _top_k_radius(graph.n, k))
+    slots, dist, qi = scanned_range(graph, queries, _top_k_radius(graph.n, k))
     counts = np.bincount(qi, minlength=len(queries))
     if (counts < k).any():
         return None
@@ -444,18 +452,15 @@ def _top_k_radius(n: int, k: int) -> int:
     return min(BITS, int(np.searchsorted(UNIFORM_WITHIN, wanted)))
 
 
-def _uncovered_scan(
-    graph: SlotGraph, queries: U64, radius: int, start: int
-) -> tuple[I64, I64, I64]:
-    """Exact: the slots from `start` on (after the tables' prefix), measured by numpy or
-    scanned by FAISS's kernel, whichever this machine does faster for their number."""
+def _scan(graph: SlotGraph, queries: U64, radius: int, start: int) -> tuple[I64, I64, I64]:
+    """Exact: the slots from `start` on, dead ones included, by the compiled measure or
+    FAISS's kernel, whichever this machine does faster for their number."""
     codes = graph.codes[start : graph.n]
     costs, units = planner.scan_costs(), float(len(codes)) * len(queries)
     if costs.measure.ns(units, len(queries)) <= costs.within.ns(units, len(queries)):
-        distances = np.bitwise_count(codes[None, :] ^ queries[:, None])
-        qi, offset = np.nonzero(distances <= radius)
-        return (offset + start).astype(np.int64), distances[qi, offset].astype(np.int64), qi
-    offset, distances, qi = scans.within(queries, codes, radius)
+        offset, distances, qi = scans.measured(queries, codes, radius)
+    else:
+        offset, distances, qi = scans.within(queries, codes, radius)
     return offset + start, distances, qi
 
 

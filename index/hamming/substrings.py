@@ -30,14 +30,14 @@ import struct
 from functools import cache
 from itertools import combinations
 from math import comb
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .probes import candidate_count, probe_and_measure, rests_of
+from .probes import probe_and_measure, rests_of
 
-__all__ = ["DEFAULT_WIDTHS", "SubstringTables", "probe_cost"]
+__all__ = ["DEFAULT_WIDTHS", "UNBOUNDED", "Probed", "SubstringTables", "probe_cost"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -50,8 +50,8 @@ I64 = npt.NDArray[np.int64]
 # (scripts/bench_substrings.py --n 1000000,10000000,30000000, run of 2026-12-02).
 DEFAULT_WIDTHS = (16, 16, 16, 16)
 _SERIAL_MAGIC = b"NEARDUP-SUBSTRING-TABLES-1\n"
-# The outputs a query's measure starts with (slots found within the radius).
-_FIRST_OUTPUT = 1024
+# No bound on the codes a search may list.
+UNBOUNDED = np.iinfo(np.int64).max
 
 
 @cache
@@ -198,51 +198,27 @@ class SubstringTables:
         m = len(self.widths)
         return tuple(m * flips + m - 1 for flips in range(4))
 
-    def listed(self, queries: U64, radius: int) -> list[int]:
-        """How many codes each query's probes list at this radius (a code listed by several
+    def listed(self, queries: U64, radius: int) -> int:
+        """How many codes the queries' probes list at this radius (a code listed by several
         tables once per table): what a search of them costs (`planner`)."""
-        tables, masks = _probe_plan(self.widths, radius)[:2]
-        layout = (self._shifts, self._widths, self._bases)
-        return [candidate_count(q, tables, masks, *layout, self._offsets) for q in queries]
+        return self.range_search(queries, radius, max_listed=-1).listed
 
-    def range_search(
-        self, queries: U64, radius: int, listed: list[int] | tuple[int, ...] | None = None
-    ) -> tuple[I64, I64, I64]:
-        """Slots within `radius` bits of each query, their distances and query numbers
-        (each slot once per query, by slot). `listed`: `listed`'s counts, when known.
-        At any radius, whatever it costs: whether a scan is cheaper is the planner's call."""
-        plan = _probe_plan(self.widths, radius)
-        if listed is None:
-            listed = self.listed(queries, radius)
-        if len(queries) == 1:  # most searches: an upload's duplicate check
-            return self._measure(queries[0], radius, plan, listed[0], 0)
-        parts = [
-            self._measure(q, radius, plan, count, number)
-            for number, (q, count) in enumerate(zip(queries, listed, strict=True))
-        ]
-        if len(parts) == 1:
-            return parts[0]
-        return (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]),
-        )
+    def range_search(self, queries: U64, radius: int, max_listed: int = UNBOUNDED) -> Probed:
+        """The slots within `radius` bits of each query, unless the queries' probes list more
+        than `max_listed` codes in all (`Probed.found` is None then: nothing measured). At
+        any radius, whatever it costs: whether a scan is cheaper is the planner's call, and
+        `max_listed` the point past which it is."""
+        slots, distances, numbers, listed = probe_and_measure(
+            queries, radius, *_probe_plan(self.widths, radius), self._shifts, self._widths,
+            self._bases, self._offsets, self._rest_high, self._rest_low, self._perm, max_listed,
+        )  # fmt: skip
+        return Probed((slots, distances, numbers) if listed <= max_listed else None, listed)
 
-    def _measure(
-        self, query: np.uint64, radius: int, plan: tuple[I64, I64, I64, I64], listed: int,
-        number: int,
-    ) -> tuple[I64, I64, I64]:  # fmt: skip
-        """The listed slots within `radius` of one query: slots, distances, query numbers."""
-        # Most queries find a few codes: outputs as long as the listed codes (a megabyte
-        # at 10M, fresh pages each time) cost more than measuring them again.
-        size = min(listed, _FIRST_OUTPUT)
-        while True:
-            slots, distances = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
-            found = probe_and_measure(
-                query, radius, *plan, self._shifts, self._widths, self._bases, self._offsets,
-                self._rest_high, self._rest_low, self._perm, slots, distances,
-            )  # fmt: skip
-            if found < size or size == listed:
-                break
-            size = listed
-        return slots[:found], distances[:found], np.full(found, number, dtype=np.int64)
+
+class Probed(NamedTuple):
+    """A search of the tables: the slots found, their distances and query numbers (each
+    slot once a query; query by query, slots ascending), or None when the probes listed more
+    codes than the search's bound; and how many they listed."""
+
+    found: tuple[I64, I64, I64] | None
+    listed: int

@@ -5,6 +5,7 @@ budgeted search is refused, unsearched, rather than run long or wait for a write
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -45,14 +46,22 @@ def test_plans_come_cheapest_first_and_name_the_contract_s_paths(tabled: Hamming
     assert {p.path for p in options} == {SearchPath.EXACT, SearchPath.TABLES}
 
 
-def test_a_narrow_radius_over_tables_is_planned_through_them_from_its_counted_codes(
+def test_a_narrow_radius_over_tables_is_planned_through_them(tabled: HammingIndex) -> None:
+    code = tabled._graph.codes[7]
+    assert _plans(tabled, int(code), radius=6)[0].route is Route.TABLES
+    assert tabled.search([int(code)], radius=6).path is SearchPath.TABLES
+
+
+def test_the_tables_bound_is_the_codes_they_can_list_in_the_time_given(
     tabled: HammingIndex,
 ) -> None:
-    code = tabled._graph.codes[7]
-    plan = _plans(tabled, int(code), radius=6)[0]
-    assert plan.route is Route.TABLES
-    assert list(plan.listed) == tabled._graph.tables.listed(np.array([code]), 6)
-    assert tabled.search([int(code)], radius=6).path is SearchPath.TABLES
+    graph = tabled._graph
+    assert graph.tables_costs is not None
+    fixed = planner.tables_range_ns(graph, 1, 10, 0.0)
+    assert fixed is not None
+    assert planner.tables_listed_bound(graph, 1, 10, fixed / 2e9) == -1
+    more_time = [planner.tables_listed_bound(graph, 1, 10, fixed * f / 1e9) for f in (2, 4)]
+    assert 0 <= more_time[0] < more_time[1]
 
 
 def test_a_wide_radius_is_left_to_a_scan(tabled: HammingIndex) -> None:
@@ -61,14 +70,39 @@ def test_a_wide_radius_is_left_to_a_scan(tabled: HammingIndex) -> None:
     assert got.path is SearchPath.EXACT
 
 
-def test_codes_crowding_the_probed_substrings_are_left_to_a_scan() -> None:
-    # 20k codes alike in their low 48 bits: every table but one lists them all
+@pytest.fixture(scope="module")
+def crowded() -> Iterator[tuple[HammingIndex, np.ndarray]]:
+    """20k codes alike in their low 48 bits: every table but one lists them all."""
     alike = np.uint64(0x0000_A5A5_5A5A_F00F) ^ (np.arange(20_000, dtype=np.uint64) << np.uint64(48))
     index = index_of([int(c) for c in alike], replace(TABLED, exact_threshold=10**6))
     index.settle()
-    assert _plans(index, int(alike[0]), radius=4)[0].route is Route.SCAN
-    assert _plans(index, 0x1234_5678_9ABC_DEF0, radius=4)[0].route is Route.TABLES
+    yield index, alike
     index.close()
+
+
+def test_codes_crowding_the_probed_substrings_are_left_to_a_scan(
+    crowded: tuple[HammingIndex, np.ndarray],
+) -> None:
+    index, alike = crowded
+    got = index.search([int(alike[0])], radius=4, limit=10**6)
+    assert got.path is SearchPath.EXACT  # the probes' count passed the tables' bound
+    assert sorted((m.distance, m.code) for m in got.matches) == [
+        (d, c) for d, c in brute_force(alike.tolist(), int(alike[0])) if d <= 4
+    ]
+    assert index.search([0x1234_5678_9ABC_DEF0], radius=4).path is SearchPath.TABLES
+
+
+@pytest.mark.usefixtures("scans_dear")
+def test_a_budgeted_search_whose_tables_list_too_many_is_refused_when_a_scan_is_over_too(
+    crowded: tuple[HammingIndex, np.ndarray],
+) -> None:
+    index, alike = crowded
+    hundred_listed = planner.tables_range_ns(index._graph, 1, 4, 100.0)
+    assert hundred_listed is not None
+    with pytest.raises(OverBudget, match="tables list more codes"):
+        index.search([int(alike[0])], radius=4, budget=hundred_listed / 1e9)
+    sparse = index.search([0x1234_5678_9ABC_DEF0], radius=4, budget=hundred_listed / 1e9)
+    assert sparse.path is SearchPath.TABLES
 
 
 @pytest.mark.usefixtures("scans_free")

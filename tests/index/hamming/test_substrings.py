@@ -20,7 +20,9 @@ def scan(codes: np.ndarray, queries: np.ndarray, radius: int) -> set[tuple[int, 
 def searched(
     tables: SubstringTables, queries: np.ndarray, radius: int
 ) -> tuple[list[int], list[int], list[int]]:
-    slots, distances, qi = tables.range_search(queries, radius)
+    probed = tables.range_search(queries, radius)
+    assert probed.found is not None  # no bound asked
+    slots, distances, qi = probed.found
     return slots.tolist(), distances.tolist(), qi.tolist()
 
 
@@ -87,7 +89,30 @@ def test_a_query_s_listed_codes_count_each_code_once_per_table_that_lists_it() -
                       dtype=np.uint64)  # fmt: skip
     tables = SubstringTables(stored)
     # at radius 3 each table probes the query's own substring (one of four is within 0 bits)
-    assert tables.listed(stored[:1], 3) == [1 + 2 + 2 + 2]
+    assert tables.listed(stored[:1], 3) == 1 + 2 + 2 + 2
     # at radius 0 the first table alone answers
-    assert tables.listed(stored[:1], 0) == [1]
-    assert tables.listed(np.array([0x1234_1234_1234_1234], dtype=np.uint64), 3) == [0]
+    assert tables.listed(stored[:1], 0) == 1
+    assert tables.listed(np.array([0x1234_1234_1234_1234], dtype=np.uint64), 3) == 0
+    # several queries: their counts summed
+    assert tables.listed(stored[:2], 0) == 2
+
+
+def test_a_search_listing_more_codes_than_its_bound_measures_none_and_says_how_many() -> None:
+    stored = np.array([0x0001_0002_0003_0004, 0x0001_0002_0003_0005, 0xFFFF_0000_0000_0000],
+                      dtype=np.uint64)  # fmt: skip
+    tables = SubstringTables(stored)
+    assert tables.range_search(stored[:1], 3, max_listed=6) == (None, 7)
+    bounded = tables.range_search(stored[:1], 3, max_listed=7)
+    assert bounded.found is not None and bounded.listed == 7
+    assert sorted(bounded.found[0].tolist()) == [0, 1]
+
+
+def test_several_queries_are_answered_query_by_query_each_in_slot_order(
+    codes: np.ndarray, tables: SubstringTables
+) -> None:
+    queries = codes[[5, 3, 900]]
+    slots, _, qi = searched(tables, queries, 8)
+    assert qi == sorted(qi) and set(qi) == {0, 1, 2}
+    for number in range(3):
+        of_query = [s for s, q in zip(slots, qi, strict=True) if q == number]
+        assert of_query == sorted(of_query)
