@@ -472,7 +472,7 @@ def _range_searched(
     if plan.route is not Route.TABLES or graph.tables is None:
         return *scanned_range(graph, q, radius), SearchPath.EXACT
     scan = _taking(options, Route.SCAN).seconds
-    limit = min(scan, budget if budget is not None else scan) if planned else math.inf
+    limit = (scan if budget is None else min(scan, budget)) if planned else math.inf
     found = tables_range(graph, q, radius, limit)
     if found is not None:
         return *found, SearchPath.TABLES
