@@ -104,7 +104,9 @@ def probe_and_measure(
     cache lines in a table of hundreds of MB, and waiting for them one run at a time cost
     ~3x at 1M codes and ~1.8x at 10M (radius 10, the loop alone, scratch timings; the
     tables' ratio to the flat scan in scripts/bench_substrings.py went from 23x to 53x at
-    10M)."""
+    10M). A run is first counted without a branch (`_any_within`: vector instructions) and
+    measured code by code only when it holds a code within the radius: the loop alone took
+    154 us against 202 at 10M codes, radius 10 (a scratch timing)."""
     count, probes = queries.shape[0], tables.shape[0]
     starts = np.empty(count * probes, dtype=np.int64)
     ends = np.empty(count * probes, dtype=np.int64)
@@ -134,9 +136,11 @@ def probe_and_measure(
             if i + _RUNS_AHEAD < probes:
                 ahead = run + i + _RUNS_AHEAD
                 _prefetch_run(starts[ahead], ends[ahead], rest_high, rest_low)
-            rest = rests[tables[i]]
-            for p in range(starts[run + i], ends[run + i]):
-                apart = ((np.uint64(rest_high[p]) << np.uint64(16)) | np.uint64(rest_low[p])) ^ rest
+            rest, start, end = rests[tables[i]], starts[run + i], ends[run + i]
+            if not _any_within(rest_high, rest_low, start, end, rest, radius - flipped[i]):
+                continue
+            for p in range(start, end):
+                apart = _stored_rest(rest_high, rest_low, p) ^ rest
                 d = np.int64(popcount(apart)) + flipped[i]
                 if d > radius or _listed_before(apart, tables[i], allowed, shifts, widths):
                     continue
@@ -152,6 +156,32 @@ def probe_and_measure(
             order = np.argsort(slots[first:found]) + first
             slots[first:found], dist[first:found] = slots[order], dist[order]
     return slots[:found], dist[:found], numbers[:found], listed
+
+
+@compiled(inline=True)
+def _stored_rest(
+    rest_high: npt.NDArray[np.uint32], rest_low: npt.NDArray[np.uint16], p: int
+) -> np.uint64:  # pragma: no cover - compiled
+    """The rest a table keeps at position p, put back together from its two parts."""
+    return (np.uint64(rest_high[p]) << np.uint64(16)) | np.uint64(rest_low[p])
+
+
+@compiled(inline=True)
+def _any_within(
+    rest_high: npt.NDArray[np.uint32],
+    rest_low: npt.NDArray[np.uint16],
+    start: int,
+    end: int,
+    rest: np.uint64,
+    within: int,
+) -> bool:  # pragma: no cover - compiled
+    """Whether any rest of a run lies within `within` bits of the query's. A count with no
+    branch in it, which the compiler turns into vector instructions (4 codes at a time
+    here); most runs hold no code within the radius, so most are read only by this."""
+    hits = np.int64(0)
+    for p in range(start, end):
+        hits += np.int64(popcount(_stored_rest(rest_high, rest_low, p) ^ rest)) <= within
+    return bool(hits > 0)
 
 
 @compiled(inline=True)

@@ -32,6 +32,8 @@ I64 = npt.NDArray[np.int64]
 _CODE_BYTES = 8
 # The outputs a measure starts with: most runs hold few codes within the radius.
 _FIRST_OUTPUT = 64
+# Codes a measure counts at a time before it looks for the ones within the radius.
+_BLOCK = 256
 
 
 def _bytes(codes: U64) -> npt.NDArray[np.uint8]:
@@ -113,12 +115,29 @@ def _measure_from(
     """Writes the codes within `radius` from `begin` on after the `found` first outputs;
     returns where it stopped (the end, or the code that found the outputs full) and how
     many outputs are written. Its own function, not inlined: with the outputs' growth in
-    the same loop, the loop ran ~15x slower (a scratch timing)."""
-    for i in range(begin, codes.shape[0]):
-        d = np.int64(popcount(codes[i] ^ query))
-        if d <= radius:
-            if found == positions.shape[0]:
-                return i, found
-            positions[found], distances[found], numbers[found] = i, d, number
-            found += 1
+    the same loop, the loop ran ~15x slower (a scratch timing). Block by block, each
+    counted first without a branch (vector instructions) and measured code by code only
+    when it holds a code within the radius."""
+    for block in range(begin, codes.shape[0], _BLOCK):
+        end = min(block + _BLOCK, codes.shape[0])
+        if _count_within(codes, block, end, query, radius) == 0:
+            continue
+        for i in range(block, end):
+            d = np.int64(popcount(codes[i] ^ query))
+            if d <= radius:
+                if found == positions.shape[0]:
+                    return i, found
+                positions[found], distances[found], numbers[found] = i, d, number
+                found += 1
     return codes.shape[0], found
+
+
+@compiled(inline=True)
+def _count_within(
+    codes: U64, begin: int, end: int, query: np.uint64, radius: int
+) -> int:  # pragma: no cover - compiled
+    """How many of codes[begin:end] lie within `radius` bits of the query."""
+    count = np.int64(0)
+    for i in range(begin, end):
+        count += np.int64(popcount(codes[i] ^ query)) <= radius
+    return int(count)
