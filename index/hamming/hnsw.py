@@ -42,6 +42,7 @@ lock, so searches go on meanwhile.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -82,6 +83,8 @@ from .slots import (
 from .substrings import DEFAULT_WIDTHS, SubstringTables
 
 __all__ = ["HammingIndex", "graft_due"]
+
+log = logging.getLogger(__name__)
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -126,6 +129,9 @@ class HammingIndex:
         self._applying = threading.Lock()
         self._absorber_guard = threading.Lock()
         self._absorber: threading.Thread | None = None
+        # Why the last background thread died, until `settle` reports it or a write
+        # starts another one.
+        self._absorber_failure: BaseException | None = None
         self._closing = False
         self._last_apply = 0.0
         self.sequence = sequence  # store sequence of the newest change applied
@@ -169,6 +175,7 @@ class HammingIndex:
             if not self._work_due(self._graph) or self._closing:
                 return
             if self._absorber is None:
+                self._absorber_failure = None
                 self._absorber = threading.Thread(
                     target=self._absorb, name="hamming-absorber", daemon=True
                 )
@@ -185,6 +192,18 @@ class HammingIndex:
         return graph.in_graph > 0 and self.params.graph_serves(graph.n) and graph.graph_costs_due()
 
     def _absorb(self) -> None:
+        """The background thread: its work until idle; a failure is logged and kept for
+        `settle`, and the next write starts a new thread (searches stay exact meanwhile:
+        the fresh codes and the codes after the tables are scanned)."""
+        try:
+            self._absorb_until_idle()
+        except BaseException as failure:
+            log.exception("the index's background work failed; the next write retries it")
+            with self._absorber_guard:
+                self._absorber = None
+                self._absorber_failure = failure
+
+    def _absorb_until_idle(self) -> None:
         """Background: (re)builds the substring tables when due, and, where the graph serves
         top-k queries, brings fresh codes into it: a new graph built aside when many came at
         once, else a chunk per write-lock hold once the writes pause (or the fresh codes
@@ -257,10 +276,15 @@ class HammingIndex:
     def settle(self, timeout: float = 3600.0) -> None:
         """Waits until every fresh code is in the graph (where the graph serves) and the
         substring tables are current (benchmarks and tests); returns at once after `close`,
-        which leaves fresh codes fresh. TimeoutError after `timeout` seconds."""
+        which leaves fresh codes fresh. TimeoutError after `timeout` seconds; RuntimeError
+        (from the cause) when the background thread died of it."""
         deadline = time.monotonic() + timeout
         while self._work_due(self._graph):
             with self._absorber_guard:
+                if self._absorber_failure is not None:
+                    raise RuntimeError(
+                        "the index's background work failed"
+                    ) from self._absorber_failure
                 if self._absorber is None:
                     return
             if time.monotonic() > deadline:

@@ -362,6 +362,30 @@ def test_substring_tables_are_rebuilt_once_codes_after_them_pile_up() -> None:
     assert index.tables_covered == index.slot_count
 
 
+def test_a_failed_background_rebuild_is_raised_by_settle_and_retried_by_the_next_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = index_of(clustered_codes(1000, seed=1), TABLED)
+    index.settle()
+    real_build = SubstringTables.__init__
+
+    def failing_build(self: SubstringTables, *args: Any, **kwargs: Any) -> None:
+        raise MemoryError("no room for the tables")
+
+    monkeypatch.setattr(SubstringTables, "__init__", failing_build)
+    index.apply(clustered_codes(9000, seed=2), [1] * 9000, sequence=10_000)
+    with pytest.raises(RuntimeError, match="background work failed") as raised:
+        index.settle(timeout=60)
+    assert isinstance(raised.value.__cause__, MemoryError)
+    query = clustered_codes(9000, seed=2)[5]
+    assert [m.distance for m in index.search([query], radius=0).matches] == [0]
+
+    monkeypatch.setattr(SubstringTables, "__init__", real_build)
+    index.apply(clustered_codes(10, seed=3), [1] * 10, sequence=10_010)
+    index.settle(timeout=60)
+    assert index.tables_covered == index.slot_count
+
+
 def test_top_k_over_fewer_codes_than_the_tables_pay_for_scans_and_keeps_dead_codes_out(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
