@@ -1,6 +1,7 @@
 """Where an AddStream's time goes, per add, beside hashing alone (the anchor), in one run.
 
     python scripts/profile_add_stream.py [--n 1000000] [--seconds 10] [--data-cache DIR]
+                                         [--in-process]
 
 A `neardup serve` process on N clustered hashes (bench_service.py's data dir, reused from
 --data-cache) whose servicer, engine and store are wrapped with timers (this script's
@@ -12,6 +13,12 @@ the store writer's groups (size, wall time) and an operation's wall and CPU time
 wall time on a pool thread and its wait for the writer; and, over the measured stream, the
 share of a core each kind of thread used (the pool's threads summed), the server's CPU per
 add and the machine's idle share (/proc).
+
+With --in-process, no server: `Engine.submit_add` (the add's validation and duplicate
+search) on a copy of the same data dir in this process, its CPU on the calling thread per
+add, the writer keeping up (16 adds in flight), beside decoding and hashing alone: what the
+server's figure holds without its other threads competing for the GIL and the cores, which
+on this 2-core machine move it by more than a change to it.
 """
 
 from __future__ import annotations
@@ -149,6 +156,36 @@ async def stream(target: str, jpegs: list[bytes], seconds: float, tag: str) -> i
     return done
 
 
+def submit_add_cpu(data: Path, jpegs: list[bytes], adds: int) -> list[float]:
+    """Per add, the calling thread's CPU seconds in `Engine.submit_add`, into the data dir
+    (its substring tables rebuilt first, as a server's are before it is timed), after a
+    warm-up of 1,000 adds; 16 adds in flight."""
+    from neardup.index import Engine, EngineSettings, hash_image
+
+    hashes = [hash_image(jpeg, "phash") for jpeg in jpegs]
+    cpu: list[float] = []
+    with Engine(data, EngineSettings(maintenance_interval_seconds=3600)) as engine:
+        engine.index("").settle()
+        in_flight: list[Any] = []
+        for n in range(1000 + adds):
+            image = hashes[n % len(hashes)]
+            started = time.thread_time()
+            in_flight.append(
+                engine.submit_add(
+                    "", f"in-process/{n}", image.fingerprint, {}, quality=image.quality
+                )
+            )
+            if n >= 1000:
+                cpu.append(time.thread_time() - started)
+            if len(in_flight) == 16:
+                for future in in_flight:
+                    future.result()
+                in_flight.clear()
+        for future in in_flight:
+            future.result()
+    return cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,6 +194,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--data-cache", type=Path)
+    parser.add_argument("--in-process", action="store_true", help="Engine.submit_add alone")
     parser.add_argument("--timed-server", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     if args.timed_server:
@@ -177,6 +215,15 @@ def main() -> int:
         prepare_data_dir(
             data, clustered_codes(args.n, np.random.default_rng(20261125)), args.data_cache
         )
+        if args.in_process:
+            cpu = submit_add_cpu(data, jpegs, 3000)
+            print(f"Engine.submit_add into {args.n:,} stored, in this process, 3,000 adds:")
+            print(f"  decode and hash alone, one thread (anchor): {hash_alone * 1e3:.3f} ms CPU")
+            print(
+                f"  validation and duplicate search, CPU: mean {statistics.fmean(cpu) * 1e3:.3f}"
+                f" ms, p50 {statistics.median(cpu) * 1e3:.3f} ms (bound 0.15)"
+            )
+            return 0
         serve, target = start_server(
             [sys.executable, __file__, "--timed-server", str(stats_file)], data
         )
