@@ -106,6 +106,10 @@ _ABSORBER_IDLE_SECONDS = 1.0
 # is built once, not once per batch that crosses the threshold (a 1M load in 100k batches
 # built 1.3M codes); but no longer than this, so a steady stream of adds is absorbed anyway.
 _ASIDE_WAIT_SECONDS = 60.0
+# After the background thread died, a write starts another one no sooner than this: a
+# failure that recurs (memory short for the tables) is then retried, and logged, a few
+# times a minute rather than on every add, each retry a whole build.
+_ABSORBER_RETRY_SECONDS = 10.0
 
 
 def graft_due(fresh: int, quiet_seconds: float) -> bool:
@@ -129,9 +133,9 @@ class HammingIndex:
         self._applying = threading.Lock()
         self._absorber_guard = threading.Lock()
         self._absorber: threading.Thread | None = None
-        # Why the last background thread died, until `settle` reports it or a write
-        # starts another one.
+        # Why the last background thread died, and when, until a write starts another one.
         self._absorber_failure: BaseException | None = None
+        self._absorber_failed_at = 0.0
         self._closing = False
         self._last_apply = 0.0
         self.sequence = sequence  # store sequence of the newest change applied
@@ -175,6 +179,9 @@ class HammingIndex:
             if not self._work_due(self._graph) or self._closing:
                 return
             if self._absorber is None:
+                failed = self._absorber_failure is not None
+                if failed and time.monotonic() - self._absorber_failed_at < _ABSORBER_RETRY_SECONDS:
+                    return
                 self._absorber_failure = None
                 self._absorber = threading.Thread(
                     target=self._absorb, name="hamming-absorber", daemon=True
@@ -193,8 +200,9 @@ class HammingIndex:
 
     def _absorb(self) -> None:
         """The background thread: its work until idle; a failure is logged and kept for
-        `settle`, and the next write starts a new thread (searches stay exact meanwhile:
-        the fresh codes and the codes after the tables are scanned)."""
+        `settle`, and the first write `_ABSORBER_RETRY_SECONDS` later starts a new thread
+        (searches stay exact meanwhile: the fresh codes and the codes after the tables are
+        scanned)."""
         try:
             self._absorb_until_idle()
         except BaseException as failure:
@@ -202,6 +210,7 @@ class HammingIndex:
             with self._absorber_guard:
                 self._absorber = None
                 self._absorber_failure = failure
+                self._absorber_failed_at = time.monotonic()
 
     def _absorb_until_idle(self) -> None:
         """Background: (re)builds the substring tables when due, and, where the graph serves

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from neardup.index import HammingIndex, IndexParams, SearchPath
-from neardup.index.hamming import restore_code_index, slots
+from neardup.index.hamming import hnsw, restore_code_index, slots
 from neardup.index.hamming.substrings import SubstringTables
 
 SMALL_GRAPH = IndexParams(hnsw_m=8, ef_construction=32, ef_search=64, exact_threshold=0)
@@ -362,7 +362,7 @@ def test_substring_tables_are_rebuilt_once_codes_after_them_pile_up() -> None:
     assert index.tables_covered == index.slot_count
 
 
-def test_a_failed_background_rebuild_is_raised_by_settle_and_retried_by_the_next_write(
+def test_a_failed_background_rebuild_is_raised_by_settle_and_retried_by_a_later_write(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index = index_of(clustered_codes(1000, seed=1), TABLED)
@@ -382,6 +382,10 @@ def test_a_failed_background_rebuild_is_raised_by_settle_and_retried_by_the_next
 
     monkeypatch.setattr(SubstringTables, "__init__", real_build)
     index.apply(clustered_codes(10, seed=3), [1] * 10, sequence=10_010)
+    with pytest.raises(RuntimeError, match="background work failed"):  # not yet retried
+        index.settle(timeout=60)
+    monkeypatch.setattr(hnsw, "_ABSORBER_RETRY_SECONDS", 0.0)
+    index.apply(clustered_codes(10, seed=4), [1] * 10, sequence=10_020)
     index.settle(timeout=60)
     assert index.tables_covered == index.slot_count
 
@@ -591,7 +595,7 @@ def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_sea
 
 @pytest.mark.usefixtures("scans_dear")
 def test_large_graphs_are_searched_with_more_effort(monkeypatch: pytest.MonkeyPatch) -> None:
-    from neardup.index.hamming import hnsw, params
+    from neardup.index.hamming import params
 
     assert IndexParams().ef_for(1_999_999) == 160
     assert IndexParams().ef_for(2_000_000) == 256  # 0.952 recall@10 at 10M
