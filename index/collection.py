@@ -12,7 +12,7 @@ import bisect
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import IndexUnavailable
@@ -78,11 +78,20 @@ class LoadedCollection:
     # rebuilt index is swapped in. Searches are refused meanwhile, and nothing is snapshotted.
     stale: bool = False
     resyncing: threading.Lock = field(default_factory=threading.Lock)
+    # `current_info`'s last answer: every search asks, the count moves only with writes.
+    _counted: CollectionInfo | None = field(default=None, init=False, repr=False)
 
     @property
     def image_count(self) -> int:
         """Live images (the index counts their crop codes too)."""
         return self.index.image_count - self.crop_codes
+
+    def current_info(self) -> CollectionInfo:
+        """The definition with today's image count."""
+        count, counted = self.image_count, self._counted
+        if counted is None or counted.image_count != count:
+            counted = self._counted = replace(self.info, image_count=count)
+        return counted
 
     def check_searchable(self) -> None:
         """Raises IndexUnavailable while the index is being resynchronised."""

@@ -246,9 +246,6 @@ class Engine:
         if self._collections.get(coll.info.name) is not coll:
             raise UnknownCollection(f"no collection named {coll.info.name!r}")
 
-    def _info(self, coll: LoadedCollection) -> CollectionInfo:
-        return replace(coll.info, image_count=coll.image_count)
-
     def create_collection(
         self,
         name: str,
@@ -316,12 +313,12 @@ class Engine:
     def collections(self) -> list[CollectionInfo]:
         """Every collection, by name, with its image count."""
         return sorted(
-            (self._info(c) for c in list(self._collections.values())), key=lambda i: i.name
+            (c.current_info() for c in list(self._collections.values())), key=lambda i: i.name
         )
 
     def collection(self, name: str) -> CollectionInfo:
         """One collection's definition and image count."""
-        return self._info(self._get(name))
+        return self._get(name).current_info()
 
     # -- writes ---------------------------------------------------------------------------
     def submit_add(
@@ -671,7 +668,7 @@ class Engine:
         index = coll.index
         replayed = {r.collection: r.replayed for r in self.load_reports}
         return CollectionStats(
-            self._info(coll),
+            coll.current_info(),
             index.code_count,
             index.dead_slots,
             index.kind,

@@ -8,8 +8,10 @@
   trivial call on the event loop.
 - A 10-match SearchResponse built by `service.messages.search_message` against building
   each Match and its hash as separate messages (anchor).
-- A bare grpc.aio server with the call observer (metrics + JSON log line) against the same
-  server without it (anchor), answering the same 545 B payload, calls interleaved.
+- A bare grpc.aio server with the call observer (metrics, and a JSON log line for the calls
+  `log_calls` names: "problems", the default, or "all") against the same server without it
+  (anchor), answering the same 545 B payload, calls interleaved: the latency a call sees
+  (the observer works after the answer has left) and the server's CPU a call.
 
 Prints medians (us) and ratios; the machine is noisy, compare the ratios.
 """
@@ -40,7 +42,7 @@ from neardup.index.hamming import SearchPath
 from neardup.index.hamming.openmp import one_thread
 from neardup.index.records import Match, SearchResult, StoredImage
 from neardup.service import messages
-from neardup.service.calls import CallObserver, JsonFormatter
+from neardup.service.calls import LOG_CALLS, CallObserver, JsonFormatter
 from neardup.service.metrics import Metrics
 from neardup.v1 import neardup_pb2 as pb
 
@@ -155,12 +157,17 @@ def message_building(calls: int) -> None:
     line("build", median_us(times["anchor"]), median_us(times["ours"]))
 
 
-async def observed_server(observed: bool, port_file: Path) -> None:
-    """An echo server, with or without the call observer (its log lines to /dev/null)."""
+# The servers of the observer part: without it (the anchor), and with each `log_calls`.
+OBSERVERS = ("none", *LOG_CALLS)
+
+
+async def observed_server(observer: str, port_file: Path) -> None:
+    """An echo server, with the call observer logging as `observer` says (its log lines to
+    /dev/null), or without it ("none")."""
     handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    interceptors = [CallObserver(Metrics(lambda: None))] if observed else []
+    interceptors = [] if observer == "none" else [CallObserver(Metrics(lambda: None), observer)]
     server = grpc.aio.server(interceptors=interceptors)
 
     async def echo(request: bytes, context: object) -> bytes:
@@ -181,48 +188,62 @@ async def observed_server(observed: bool, port_file: Path) -> None:
 
 
 async def observer_cost(calls: int) -> None:
+    """One server per entry of OBSERVERS, called in turn 100 calls at a time, the order
+    rotated each round so that the machine's swings fall on all alike."""
     header("A unary call to a bare aio server (anchor: without the call observer)")
     with tempfile.TemporaryDirectory() as folder:
         processes, targets = [], {}
-        for observed in (False, True):
-            port_file = Path(folder) / f"port-{observed}"
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--serve-observed",
-                        str(int(observed)),
-                        str(port_file),
-                    ]
-                )
-            )
+        for observer in OBSERVERS:
+            port_file = Path(folder) / f"port-{observer}"
+            command = [sys.executable, __file__, "--serve-observed", observer, str(port_file)]
+            processes.append(subprocess.Popen(command))
             while not (port_file.exists() and port_file.read_text()):
                 time.sleep(0.05)
-            targets[observed] = f"127.0.0.1:{port_file.read_text()}"
+            targets[observer] = f"127.0.0.1:{port_file.read_text()}"
         channels = {k: grpc.aio.insecure_channel(t) for k, t in targets.items()}
-        stubs: dict[bool, Callable[[bytes], Awaitable[bytes]]] = {
+        stubs: dict[str, Callable[[bytes], Awaitable[bytes]]] = {
             k: c.unary_unary(ECHO, request_serializer=bytes, response_deserializer=bytes)
             for k, c in channels.items()
         }
         payload = bytes(545)
-        times: dict[bool, list[float]] = {False: [], True: []}
+        times: dict[str, list[float]] = {k: [] for k in OBSERVERS}
+        cpu: dict[str, float] = {}
         for round_ in range(calls // 100 + 1):
-            for observed in (False, True):
+            if round_ == 1:
+                cpu = {k: cpu_seconds(p.pid) for k, p in zip(OBSERVERS, processes, strict=True)}
+            turn = round_ % len(OBSERVERS)
+            for observer in OBSERVERS[turn:] + OBSERVERS[:turn]:
                 for _ in range(100):
                     start = time.perf_counter()
-                    await stubs[observed](payload)
-                    if round_:  # the first round warms both
-                        times[observed].append(time.perf_counter() - start)
+                    await stubs[observer](payload)
+                    if round_:  # the first round warms them all
+                        times[observer].append(time.perf_counter() - start)
+        for observer, process in zip(OBSERVERS, processes, strict=True):
+            cpu[observer] = (cpu_seconds(process.pid) - cpu[observer]) / len(times[observer])
         for channel in channels.values():
             await channel.close()
         for process in processes:
             process.terminate()
             process.wait(30)
-    line("call p50", median_us(times[False]), median_us(times[True]))
-    print(
-        f"  the observer's cost: {median_us(times[True]) - median_us(times[False]):.1f} us a call"
-    )
+    for observer in LOG_CALLS:
+        line(
+            f"call p50, log_calls = {observer}",
+            median_us(times["none"]),
+            median_us(times[observer]),
+        )
+    for observer in LOG_CALLS:
+        line(f"server CPU a call, log_calls = {observer}", cpu["none"] * 1e6, cpu[observer] * 1e6)
+        print(
+            f"  the observer's cost with log_calls = {observer}: "
+            f"{median_us(times[observer]) - median_us(times['none']):.1f} us of a call's latency, "
+            f"{(cpu[observer] - cpu['none']) * 1e6:.1f} us of the server's CPU"
+        )
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -234,9 +255,7 @@ def main() -> int:
     parser.add_argument("--serve-observed", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_observed:
-        asyncio.run(
-            observed_server(bool(int(args.serve_observed[0])), Path(args.serve_observed[1]))
-        )
+        asyncio.run(observed_server(args.serve_observed[0], Path(args.serve_observed[1])))
         return 0
     openmp_searches(args.codes, args.calls)
     asyncio.run(hop(args.calls))

@@ -139,7 +139,7 @@ def line(name: str, phase: Phase, seconds: float) -> str:
 
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as scratch:
-        server = ServerProcess(Path(scratch) / "data")
+        server = ServerProcess(Path(scratch) / "data", {"log_calls": "all"})
         server.start()
         clients = [AsyncClient(server.address, timeout=120) for _ in range(CHANNELS)]
         uploads = Uploads(clients, IMAGE.read_bytes())

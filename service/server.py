@@ -43,6 +43,7 @@ class NeardupServer:
     def __init__(self, config: ServerConfig) -> None:
         config.check_loopback()
         config.check_tls()
+        config.check_log_calls()
         self.config = config
         self.engine: Backend | None = None
         self.port = 0
@@ -56,7 +57,7 @@ class NeardupServer:
                 ("grpc.max_send_message_length", config.max_message_bytes + 64 * 1024),
             ],
             maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-            interceptors=[CallObserver(self.metrics), *_interceptors(config)],
+            interceptors=[CallObserver(self.metrics, config.log_calls), *_interceptors(config)],
         )
         self._servicer = NeardupServicer(
             self._pool,

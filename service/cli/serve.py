@@ -31,6 +31,10 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     command.add_argument("--milvus-token", default=None, metavar="TOKEN")
     command.add_argument(
+        "--log-calls", choices=["problems", "all"], default=None,
+        help="log a JSON line for failed and slow calls (default) or for every call",
+    )  # fmt: skip
+    command.add_argument(
         "--index-kind", choices=["hnsw", "tables"], default=None,
         help="the index of new collections: hnsw (default) or tables (compact, no graph)",
     )  # fmt: skip
@@ -55,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             "milvus_uri": args.milvus_uri,
             "milvus_token": args.milvus_token,
             "index_kind": args.index_kind,
+            "log_calls": args.log_calls,
         },
     )
     config.check_loopback()

@@ -1,5 +1,6 @@
-"""Operations: Prometheus metrics on their own port, one JSON log line per call, config
-sources, and refused calls that leave the server serving."""
+"""Operations: Prometheus metrics on their own port, JSON log lines for failed and slow calls
+(for every call with log_calls = "all"), config sources, and refused calls that leave the
+server serving."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import grpc
 import numpy as np
 import pytest
 from neardup.index.errors import InvalidArgument
+from neardup.service import calls
 from neardup.service.calls import JsonFormatter
 from neardup.service.client import Client, NeardupRpcError
 from neardup.service.config import load_config
@@ -29,7 +31,11 @@ GARDEN = read_image("mate__Garden.jpg")
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(
-        config_for(tmp_path_factory.mktemp("observed") / "data", metrics_listen="127.0.0.1:0")
+        config_for(
+            tmp_path_factory.mktemp("observed") / "data",
+            metrics_listen="127.0.0.1:0",
+            log_calls="all",
+        )
     )
     yield running
     running.shutdown()
@@ -72,7 +78,7 @@ def calls_logged(caplog: pytest.LogCaptureFixture, count: int) -> list[logging.L
         time.sleep(0.01)
 
 
-def test_each_call_logs_one_json_line_without_image_bytes(
+def test_with_log_calls_all_each_call_logs_one_json_line_without_image_bytes(
     observed: RunningServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="neardup.calls"), Client(observed.target) as client:
@@ -87,6 +93,41 @@ def test_each_call_logs_one_json_line_without_image_bytes(
     ]
     assert all(isinstance(line["ms"], float) for line in lines)
     assert all(len(json.dumps(line)) < 1000 for line in lines)  # no image in a log line
+
+
+def test_by_default_only_failed_calls_are_logged(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="neardup.calls"), Client(server.target) as client:
+        client.search(GARDEN, collection="default", k=1)
+        with pytest.raises(NeardupRpcError):
+            client.get("no-such-id", collection="default")
+        client.search(GARDEN, collection="default", k=1)
+        with pytest.raises(NeardupRpcError):
+            client.search(GARDEN, collection="missing", k=1)
+        records = calls_logged(caplog, 2)
+    assert [(r.method, r.code) for r in records] == [  # type: ignore[attr-defined]
+        ("Get", "NOT_FOUND"),
+        ("Search", "NOT_FOUND"),
+    ]
+
+
+def test_by_default_a_slow_call_is_logged_though_it_succeeded(
+    server: RunningServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(calls, "SLOW_CALL_SECONDS", 0.02)
+    with caplog.at_level(logging.INFO, logger="neardup.calls"), Client(server.target) as client:
+        client.hash(slow_image())
+        records = calls_logged(caplog, 1)
+    assert [(r.method, r.code) for r in records] == [("Hash", "OK")]  # type: ignore[attr-defined]
+    assert records[0].ms >= 20  # type: ignore[attr-defined]
+
+
+def test_an_unknown_call_log_policy_is_refused_before_serving(tmp_path: Path) -> None:
+    from neardup.service.server import NeardupServer
+
+    with pytest.raises(InvalidArgument, match="log_calls"):
+        NeardupServer(config_for(tmp_path / "data", log_calls="some"))
 
 
 def slow_image() -> bytes:
