@@ -87,14 +87,17 @@ class CompactionReport:
 
 class IndexImage(NamedTuple):
     """What a snapshot keeps of a code index: the kind that wrote it, its serialised
-    structure, the live count of every slot, the codes not yet in the structure, and the
-    store sequence it covers."""
+    structure, the live count of every slot, the codes not yet in the structure, the store
+    sequence it covers, and the substring tables beside a graph (the hnsw kind's, so that a
+    restart need not rebuild them; empty where there are none, and for the tables kind,
+    whose structure they are)."""
 
     kind: str
     blob: npt.NDArray[np.uint8]
     live: npt.NDArray[np.int32]
     fresh: npt.NDArray[np.uint64]
     sequence: int
+    tables: npt.NDArray[np.uint8]
 
 
 class CodeIndex(Protocol):

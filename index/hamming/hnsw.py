@@ -431,14 +431,15 @@ class HammingIndex:
     # -- snapshot support -----------------------------------------------------------------
     def export(self) -> IndexImage:
         """A consistent copy for a snapshot: serialised graph, live counts, fresh codes,
-        and the store sequence it covers."""
+        the store sequence it covers, and the substring tables."""
         with self._applying, self._lock.read():
-            return IndexImage(self.params.kind, *self._graph.serialized(), self.sequence)
+            blob, live, fresh, tables = self._graph.serialized()
+            return IndexImage(self.params.kind, blob, live, fresh, self.sequence, tables)
 
     @classmethod
     def restore(cls, params: IndexParams, image: IndexImage) -> HammingIndex:
         """The index `export` copied (raises ValueError or RuntimeError on a bad blob)."""
-        graph = SlotGraph.deserialized(params, image.blob, image.live, image.fresh)
+        graph = SlotGraph.deserialized(params, image.blob, image.live, image.fresh, image.tables)
         return cls(params, graph, image.sequence)
 
     @classmethod

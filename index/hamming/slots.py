@@ -111,14 +111,19 @@ class SlotGraph:
         self._graph_measured_at = 0
         self._map = CodeMap(self.codes[:n])
 
-    def serialized(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], U64]:
+    def serialized(
+        self,
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], U64, npt.NDArray[np.uint8]]:
         """A copy for a snapshot: the structure's bytes (the FAISS graph's; for the tables
-        kind its substring tables', empty before they are built), live counts, fresh codes."""
+        kind its substring tables', empty before they are built), live counts, fresh codes,
+        and beside a graph its substring tables' bytes (empty when none are built)."""
+        none = np.zeros(0, np.uint8)
+        tables = self.tables.to_bytes() if self.tables is not None else none
         if self.params.kind == TABLES_KIND:
-            blob = self.tables.to_bytes() if self.tables is not None else np.zeros(0, np.uint8)
+            blob, tables = tables, none
         else:
             blob = faiss.serialize_index_binary(self.index)
-        return blob, self.live[: self.n].copy(), self.codes[self.in_graph : self.n].copy()
+        return blob, self.live[: self.n].copy(), self.codes[self.in_graph : self.n].copy(), tables
 
     @classmethod
     def deserialized(
@@ -127,10 +132,15 @@ class SlotGraph:
         serialized: npt.NDArray[np.uint8],
         live: npt.NDArray[np.int32],
         fresh: U64,
+        tables: npt.NDArray[np.uint8],
     ) -> SlotGraph:
-        """The graph `serialized` copied (ValueError or RuntimeError on a bad blob)."""
+        """The graph `serialized` copied, with the substring tables `tables` holds (none when
+        empty: they are rebuilt in the background); ValueError or RuntimeError on a bad
+        blob."""
         if params.kind == TABLES_KIND:
-            return cls._with_tables(params, serialized, live, fresh)
+            graph = cls(params, _new_hnsw(params), live, fresh)
+            graph._adopt_tables(serialized)
+            return graph
         # read_index_binary already returns the concrete type; a downcast of the temporary
         # would leave a wrapper on memory freed with it.
         index = faiss.deserialize_index_binary(serialized)
@@ -139,20 +149,19 @@ class SlotGraph:
         if int(index.ntotal) + len(fresh) != len(live):
             raise ValueError("the serialised index does not match its live counts")
         index.hnsw.efSearch = params.ef_search
-        return cls(params, index, live, fresh)
-
-    @classmethod
-    def _with_tables(
-        cls, params: IndexParams, serialized: npt.NDArray[np.uint8], live: I32, fresh: U64
-    ) -> SlotGraph:
-        """A graphless structure of these codes, with the tables the snapshot kept."""
-        tables = SubstringTables.from_bytes(serialized) if len(serialized) else None
-        if tables is not None and tables.covered > len(fresh):
-            raise ValueError("the snapshot's substring tables cover more codes than it holds")
-        graph = cls(params, _new_hnsw(params), live, fresh)
-        if tables is not None:
-            graph.set_tables(tables, measure_tables(tables, graph.codes[: tables.covered]))
+        graph = cls(params, index, live, fresh)
+        graph._adopt_tables(tables)
         return graph
+
+    def _adopt_tables(self, serialized: npt.NDArray[np.uint8]) -> None:
+        """The substring tables a snapshot kept (none when `serialized` is empty), their
+        costs measured here."""
+        if not len(serialized):
+            return
+        tables = SubstringTables.from_bytes(serialized)
+        if tables.covered > self.n:
+            raise ValueError("the snapshot's substring tables cover more codes than it holds")
+        self.set_tables(tables, measure_tables(tables, self.codes[: tables.covered]))
 
     @classmethod
     def empty(cls, params: IndexParams) -> SlotGraph:

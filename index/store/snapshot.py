@@ -10,10 +10,12 @@ File layout (`<collection>.snap` in the snapshot folder):
     b"NEARDUP-SNAPSHOT-1\\n"
     header length, 4 bytes little-endian, then the header as UTF-8 JSON:
         {"collection", "sequence", "slots", "fresh", "index_bytes", "created_unix_ms",
-         "kind"}  ("kind" names the code index that wrote it; absent: "hnsw")
+         "kind", "tables_bytes"}  ("kind" names the code index that wrote it; absent:
+         "hnsw"; "tables_bytes" absent: 0)
     the code index's serialised structure (index_bytes; FAISS's IndexBinaryHNSW for "hnsw")
     the live count of each slot, int32 little-endian (4 x slots bytes)
     the fresh codes, not yet in the graph, uint64 little-endian (8 x fresh bytes)
+    beside a graph, its substring tables (tables_bytes; `SubstringTables.to_bytes`)
     CRC-32 of everything above, 4 bytes little-endian
 
 Writing: a temporary file in the same folder, fsync, rename over the old snapshot, fsync the
@@ -58,6 +60,7 @@ class SnapshotHeader:
     index_bytes: int
     created_unix_ms: int
     kind: str = HNSW_KIND
+    tables_bytes: int = 0
 
 
 def snapshot_path(folder: Path, collection: str) -> Path:
@@ -84,6 +87,7 @@ def write_snapshot(folder: Path, collection: str, image: IndexImage) -> tuple[Pa
         len(image.blob),
         int(time.time() * 1000),
         image.kind,
+        len(image.tables),
     )
     header_bytes = json.dumps(
         {name: getattr(header, name) for name in SnapshotHeader.__slots__}
@@ -95,6 +99,7 @@ def write_snapshot(folder: Path, collection: str, image: IndexImage) -> tuple[Pa
         np.ascontiguousarray(image.blob).data,
         np.ascontiguousarray(image.live, dtype="<i4").data.cast("B"),
         np.ascontiguousarray(image.fresh, dtype="<u8").data.cast("B"),
+        np.ascontiguousarray(image.tables).data,
     )
     final = snapshot_path(folder, collection)
     temporary = folder / f".{collection}.snap.tmp"
@@ -145,8 +150,10 @@ def read_snapshot(path: Path) -> tuple[SnapshotHeader, IndexImage]:
     at += header_len
     index_end = at + header.index_bytes
     live_end = index_end + 4 * header.slots
-    if live_end + 8 * header.fresh + 4 != len(raw):
+    fresh_end = live_end + 8 * header.fresh
+    if fresh_end + header.tables_bytes + 4 != len(raw):
         raise SnapshotInvalid(f"{path}: sizes in the header do not match the file")
     live = data[index_end:live_end].view("<i4").astype(np.int32)
-    fresh = data[live_end : live_end + 8 * header.fresh].view("<u8").astype(np.uint64)
-    return header, IndexImage(header.kind, data[at:index_end], live, fresh, header.sequence)
+    fresh = data[live_end:fresh_end].view("<u8").astype(np.uint64)
+    tables = data[fresh_end : fresh_end + header.tables_bytes]
+    return header, IndexImage(header.kind, data[at:index_end], live, fresh, header.sequence, tables)

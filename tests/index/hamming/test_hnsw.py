@@ -293,6 +293,45 @@ def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
     assert len(taken) == 35 * 3
 
 
+@pytest.mark.usefixtures("scans_dear")
+def test_a_snapshot_keeps_the_graph_s_substring_tables_so_a_restart_searches_them_at_once(
+    codes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of(codes[:2000], TABLED)
+    index.settle()
+    index.close()
+    index.apply(codes[2000:2100], [1] * 100, sequence=2100)  # after the tables' prefix
+    index.apply(codes[:50], [-1] * 50, sequence=2150)  # dead slots inside the tables
+    image = index.export()
+    assert len(image.tables) > 0
+    built: list[int] = []
+    original = SubstringTables.__init__
+    monkeypatch.setattr(
+        SubstringTables,
+        "__init__",
+        lambda tables, *args, **kwargs: built.append(1) or original(tables, *args, **kwargs),
+    )
+    restored = restore_code_index(TABLED, image)
+    restored.close()  # no background rebuild: what answers below came with the snapshot
+    assert built == [1]  # only the layout's empty arrays: nothing sorted
+    assert restored.tables_covered == index.tables_covered
+    _assert_radius_searches_exact(restored, codes[50:2100], codes[40:60] + codes[2090:2100])
+    for query in codes[40:60]:
+        assert restored.search([query], k=10, radius=10).path is SearchPath.TABLES
+
+
+def test_a_snapshot_without_the_graph_s_tables_restores_and_rebuilds_them(
+    codes: list[int],
+) -> None:
+    index = index_of(codes[:2000], TABLED)
+    index.settle()
+    image = index.export()._replace(tables=np.zeros(0, np.uint8))  # as snapshots were
+    restored = restore_code_index(TABLED, image)
+    restored.settle()
+    assert restored.tables_covered == restored.slot_count
+    assert restored.live_codes() == index.live_codes()
+
+
 @pytest.mark.usefixtures("scans_dear", "growth_expected_to_finish")
 def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_answer(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
