@@ -6,10 +6,12 @@ A missing, corrupt or foreign snapshot never stops a start and never loses a wri
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from neardup.index import Engine, EngineSettings, Fingerprint
+from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams, SearchPath
+from neardup.index.hamming.substrings import SubstringTables
 from neardup.index.store.snapshot import SnapshotInvalid, read_snapshot
 
 QUIET = EngineSettings(maintenance_interval_seconds=3600)
@@ -58,6 +60,36 @@ def test_changes_after_the_snapshot_are_replayed(tmp_path: Path) -> None:
         assert (report.source, report.replayed) == ("snapshot", 101)
         assert_all_present(engine, 399)
         assert engine.collection("").image_count == 400
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "tables"])
+def test_a_restart_searches_the_substring_tables_the_snapshot_kept_before_any_rebuild(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tabled = replace(
+        QUIET, index=IndexParams(kind=kind, exact_threshold=0, substring_tables_min_codes=1000)
+    )
+    with Engine(tmp_path, tabled) as engine:
+        engine.add_batch(
+            "", [(f"img{i}", fp(i * 0x9E3779B97F4A7C15 % 2**64), {}) for i in range(3000)]
+        )
+        engine.index("").settle()
+        covered = engine.index("").tables_covered
+    assert covered == 3000
+    built: list[int] = []
+    original = SubstringTables.__init__
+    monkeypatch.setattr(
+        SubstringTables,
+        "__init__",
+        lambda tables, *args, **kwargs: built.append(1) or original(tables, *args, **kwargs),
+    )
+    with Engine(tmp_path, tabled) as engine:
+        assert engine.index("").tables_covered == covered
+        query = 7 * 0x9E3779B97F4A7C15 % 2**64 ^ 0b101
+        found = engine.search("", [fp(query)], k=10, radius=10)
+        assert [m.image.id for m in found.matches] == ["img7"]
+        assert found.path is SearchPath.TABLES
+    assert built == [1]  # only the loaded tables' empty layout: nothing was sorted anew
 
 
 @pytest.mark.parametrize("damage", ["flip a byte", "truncate", "delete", "empty"])
