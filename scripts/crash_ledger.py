@@ -65,30 +65,33 @@ class Check:
 
     stored: int = 0
     index_queries: int = 0
+    by_tables: int = 0  # of the index queries, those the substring tables answered
     violations: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
             f"{self.stored} images stored, {self.index_queries} index queries against a "
-            f"scan, {len(self.violations)} violations"
+            f"scan ({self.by_tables} through the substring tables), "
+            f"{len(self.violations)} violations"
         )
 
 
-def stored_images(client: Client) -> dict[str, str]:
-    """Every image of the default collection, id -> hex, through List's pages."""
+def stored_images(client: Client, collection: str = "") -> dict[str, str]:
+    """Every image of the collection, id -> hex, through List's pages."""
     stored: dict[str, str] = {}
     token = ""
     while True:
-        page = client.call("List", pb.ListRequest(page_size=1000, page_token=token))
+        request = pb.ListRequest(collection=collection, page_size=1000, page_token=token)
+        page = client.call("List", request)
         stored.update((image.id, image.hash.hex) for image in page.images)
         token = page.next_page_token
         if not token:
             return stored
 
 
-def check_server(client: Client, ledger: Ledger) -> Check:
-    """Compares what the server stores with the ledger, and its index with a scan."""
-    stored = stored_images(client)
+def check_server(client: Client, ledger: Ledger, collection: str = "") -> Check:
+    """Compares what the collection stores with the ledger, and its index with a scan."""
+    stored = stored_images(client, collection)
     found = Check(stored=len(stored))
     for image_id in sorted(set(ledger.settled) | set(ledger.open) | set(stored)):
         state = stored.get(image_id)
@@ -96,30 +99,37 @@ def check_server(client: Client, ledger: Ledger) -> Check:
             found.violations.append(f"phantom: {image_id} stored but never sent")
         elif not ledger.resolve(image_id, state):
             found.violations.append(f"{image_id}: stored as {state}, which no write explains")
-    count = client.stats().collection.image_count
+    count = client.stats(collection).collection.image_count
     if count != len(stored):
         found.violations.append(f"Stats counts {count} images, List returns {len(stored)}")
-    found.index_queries = _check_index(client, stored, found.violations)
+    found.index_queries, found.by_tables = _check_index(
+        client, stored, found.violations, collection
+    )
     return found
 
 
-def _check_index(client: Client, stored: dict[str, str], violations: list[str]) -> int:
-    """Radius searches through the index against a brute-force scan of `stored`."""
+def _check_index(
+    client: Client, stored: dict[str, str], violations: list[str], collection: str
+) -> tuple[int, int]:
+    """Radius searches through the index against a brute-force scan of `stored`: how many,
+    and how many of them the substring tables answered."""
     if not stored:
-        return 0
+        return 0, 0
     ids = list(stored)
     codes = np.array([int(stored[i], 16) for i in ids], dtype=np.uint64)
     rng = random.Random(len(ids))
+    by_tables = 0
     for _ in range(INDEX_QUERIES):
         query = int(codes[rng.randrange(len(codes))]) ^ (1 << rng.randrange(64))
         distances = np.bitwise_count(codes ^ np.uint64(query))
         expected = {ids[i] for i in np.flatnonzero(distances <= RADIUS)}
-        answer = client.search(hash=f"{query:016x}", max_distance=RADIUS)
+        answer = client.search(hash=f"{query:016x}", max_distance=RADIUS, collection=collection)
         got = {m.id for m in answer.matches}
+        by_tables += answer.path == pb.SEARCH_PATH_TABLES
         if got != expected and not answer.truncated:
             missing, extra = sorted(expected - got)[:3], sorted(got - expected)[:3]
             violations.append(
                 f"index: radius {RADIUS} around {query:016x} gave {len(got)} ids, a scan "
                 f"{len(expected)} (missing {missing}, extra {extra})"
             )
-    return INDEX_QUERIES
+    return INDEX_QUERIES, by_tables

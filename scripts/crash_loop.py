@@ -4,6 +4,7 @@ check that nothing acknowledged was lost.
     python scripts/crash_loop.py --rounds 50          # the run the README quotes
     python scripts/crash_loop.py --rounds 3           # a short run, as `make test` does
     python scripts/crash_loop.py --rounds 50 --index-kind tables   # on the compact kind
+    python scripts/crash_loop.py --rounds 50 --tables-from 1000    # with substring tables
 
 Each round starts `neardup serve` on the same data dir (127.0.0.1, port 0) and checks what
 the rounds before left: every acknowledged add and replace is stored with its hash, every
@@ -13,7 +14,10 @@ brute-force scan of the stored hashes returns. An operation in flight at the kil
 happened or not; the next check accepts either and learns which. Then workers run adds,
 replaces, deletes and AddStream batches, with Snapshot and Compact calls beside them, for a
 random time, and the server is SIGKILLed. Prints per round the time to SERVING and the
-checks, and a summary; exits 1 on any violation.
+checks, and a summary; exits 1 on any violation. With --tables-from N the workload runs in a
+collection of its own whose substring tables are built from N codes on (the default
+collection's are from 100,000, more than these rounds store), so that snapshots carry them
+and restarts load them.
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ WORKERS = 4
 IDS_PER_WORKER = 1500
 STREAM_ITEMS = 10
 SERVING_BOUND_SECONDS = 60.0
+TABLED_COLLECTION = "tabled"
 
 
-def work(client: Client, ledger: Ledger, worker: int, stop: threading.Event, seed: int) -> None:
+def work(
+    client: Client, ledger: Ledger, worker: int, stop: threading.Event, seed: int, collection: str
+) -> None:
     """Adds, replaces, deletes and AddStream batches over this worker's ids until the
     server dies (or `stop`); each operation is written in the ledger before and after."""
     rng = random.Random(seed)
@@ -46,53 +53,66 @@ def work(client: Client, ledger: Ledger, worker: int, stop: threading.Event, see
         choice = rng.random()
         try:
             if choice < 0.15:
-                _stream(client, ledger, rng.sample(ids, STREAM_ITEMS), rng)
+                _stream(client, ledger, rng.sample(ids, STREAM_ITEMS), rng, collection)
             elif choice < 0.35:
                 victim = rng.choice(ids)
                 ledger.begin(victim, None)
-                client.delete([victim])
+                client.delete([victim], collection)
                 ledger.acknowledge(victim)
             else:
                 image_id, code = rng.choice(ids), f"{rng.getrandbits(64):016x}"
                 ledger.begin(image_id, code)
-                client.call("Add", add_request(id=image_id, hash=code, replace=True))
+                request = add_request(id=image_id, hash=code, replace=True, collection=collection)
+                client.call("Add", request)
                 ledger.acknowledge(image_id)
         except NeardupRpcError:
             return  # the server is gone: what was in flight stays open in the ledger
 
 
-def _stream(client: Client, ledger: Ledger, ids: list[str], rng: random.Random) -> None:
+def _stream(
+    client: Client, ledger: Ledger, ids: list[str], rng: random.Random, collection: str
+) -> None:
     requests = []
     for image_id in ids:
         code = f"{rng.getrandbits(64):016x}"
         ledger.begin(image_id, code)
-        requests.append(add_request(id=image_id, hash=code, replace=True))
+        requests.append(add_request(id=image_id, hash=code, replace=True, collection=collection))
     for answer in client.add_stream(requests):
         if answer.WhichOneof("result") == "added":
             ledger.acknowledge(answer.id)
 
 
-def maintain(client: Client, stop: threading.Event, rng: random.Random) -> None:
+def create_tabled(client: Client, kind: str, tables_from: int) -> None:
+    """The collection of a --tables-from run."""
+    index = pb.IndexParams(kind=kind, substring_tables_min_codes=tables_from)
+    client.call("CreateCollection", pb.CreateCollectionRequest(name=TABLED_COLLECTION, index=index))
+
+
+def maintain(client: Client, stop: threading.Event, rng: random.Random, collection: str) -> None:
     """Snapshots and compactions while the workers write, until the server dies."""
     while not stop.wait(rng.uniform(0.05, 0.5)):
         try:
             if rng.random() < 0.6:
-                client.call("Snapshot", pb.SnapshotRequest())
+                client.call("Snapshot", pb.SnapshotRequest(collection=collection))
             else:
-                client.call("Compact", pb.CompactRequest())
+                client.call("Compact", pb.CompactRequest(collection=collection))
         except NeardupRpcError:
             return
 
 
-def crash_round(server: ServerProcess, ledger: Ledger, rng: random.Random, seconds: float) -> None:
+def crash_round(
+    server: ServerProcess, ledger: Ledger, rng: random.Random, seconds: float, collection: str
+) -> None:
     """Runs the workload against the started server, then SIGKILLs it mid-way."""
     stop = threading.Event()
     with Client(server.address, timeout=30) as client:
         threads = [
-            threading.Thread(target=work, args=(client, ledger, w, stop, rng.getrandbits(32)))
+            threading.Thread(
+                target=work, args=(client, ledger, w, stop, rng.getrandbits(32), collection)
+            )
             for w in range(WORKERS)
         ]
-        threads.append(threading.Thread(target=maintain, args=(client, stop, rng)))
+        threads.append(threading.Thread(target=maintain, args=(client, stop, rng, collection)))
         for thread in threads:
             thread.start()
         time.sleep(seconds)
@@ -108,7 +128,12 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=4.0, help="longest round")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--index-kind", choices=["hnsw", "tables"], default="hnsw")
+    parser.add_argument(
+        "--tables-from", type=int, metavar="N",
+        help="run in a collection whose substring tables are built from N codes on",
+    )  # fmt: skip
     args = parser.parse_args()
+    collection = "" if args.tables_from is None else TABLED_COLLECTION
     rng = random.Random(args.seed)
     ledger = Ledger()
     violations = 0
@@ -120,7 +145,9 @@ def main() -> int:
             serving = server.start()
             worst_start = max(worst_start, serving)
             with Client(server.address, timeout=60) as client:
-                found = check_server(client, ledger)
+                if number == 1 and collection:
+                    create_tabled(client, args.index_kind, args.tables_from)
+                found = check_server(client, ledger, collection)
             violations += len(found.violations) + (serving > SERVING_BOUND_SECONDS)
             print(f"round {number - 1}: SERVING after {serving:.2f} s; {found.summary()}")
             for violation in found.violations[:10]:
@@ -128,9 +155,12 @@ def main() -> int:
             if number > args.rounds:
                 server.stop()
                 break
-            crash_round(server, ledger, rng, rng.uniform(0.2, args.max_seconds))
+            crash_round(server, ledger, rng, rng.uniform(0.2, args.max_seconds), collection)
+    tables = (
+        "" if args.tables_from is None else f", substring tables from {args.tables_from:,} codes"
+    )
     print(
-        f"\n{args.rounds} rounds of SIGKILL ({args.index_kind} index): "
+        f"\n{args.rounds} rounds of SIGKILL ({args.index_kind} index{tables}): "
         f"{ledger.acknowledged} acknowledged writes checked, {violations} violations; "
         f"slowest start to SERVING {worst_start:.2f} s (bound {SERVING_BOUND_SECONDS:.0f} s)"
     )

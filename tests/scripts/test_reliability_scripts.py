@@ -29,12 +29,18 @@ def test_a_short_mixed_load_meets_no_unexpected_error_and_reports_memory() -> No
     assert "server RSS MB" in done.stdout and "anchor, bare gRPC echo" in done.stdout
 
 
-@pytest.mark.parametrize(("kind", "rounds"), [("hnsw", 3), ("tables", 2)])
-def test_a_few_sigkill_rounds_lose_no_acknowledged_write(kind: str, rounds: int) -> None:
+@pytest.mark.parametrize(
+    ("kind", "rounds", "tables_from"), [("hnsw", 3, None), ("tables", 2, None), ("hnsw", 2, 200)]
+)
+def test_a_few_sigkill_rounds_lose_no_acknowledged_write(
+    kind: str, rounds: int, tables_from: int | None
+) -> None:
+    tables = [] if tables_from is None else ["--tables-from", str(tables_from)]
     done = _run(
         "crash_loop.py", "--rounds", str(rounds), "--max-seconds", "1.5", "--index-kind", kind,
-        timeout=300,
+        *tables, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{rounds} rounds of SIGKILL ({kind} index)" in done.stdout
+    named = "" if tables_from is None else f", substring tables from {tables_from:,} codes"
+    assert f"{rounds} rounds of SIGKILL ({kind} index{named})" in done.stdout
     assert ", 0 violations;" in done.stdout
