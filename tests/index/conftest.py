@@ -1,15 +1,18 @@
 """Cost models that make a chosen route win, so small test collections exercise the routes
 a real machine only plans for millions of codes: the planner's choice is its input, the
-answers are checked against brute force either way."""
+answers are checked against brute force either way. And a count of the substring tables
+made, which says whether a restart rebuilt them or loaded them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pytest
 from neardup.index.hamming import planner
+from neardup.index.hamming.substrings import SubstringTables
 
 _DEAR = planner.Linear(0.0, 1e6)  # per code: a few codes after the tables cost little
 
@@ -54,3 +57,18 @@ def numpy_dearer_than_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
     million of them would be rather than a few thousand."""
     costs = planner.ScanCosts(planner.Linear(1e6, 1e3), _DEAR, planner.Linear(1e9, 1e9))
     monkeypatch.setattr(planner, "scan_costs", lambda: costs)
+
+
+@pytest.fixture
+def tables_made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per `SubstringTables` made from now on: tables loaded from a snapshot
+    make one (the layout's empty arrays, nothing sorted); a rebuild makes another."""
+    made: list[int] = []
+    original = SubstringTables.__init__
+
+    def counted(tables: SubstringTables, *args: Any, **kwargs: Any) -> None:
+        made.append(1)
+        original(tables, *args, **kwargs)
+
+    monkeypatch.setattr(SubstringTables, "__init__", counted)
+    return made

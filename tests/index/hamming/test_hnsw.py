@@ -295,7 +295,7 @@ def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
 
 @pytest.mark.usefixtures("scans_dear")
 def test_a_snapshot_keeps_the_graph_s_substring_tables_so_a_restart_searches_them_at_once(
-    codes: list[int], monkeypatch: pytest.MonkeyPatch
+    codes: list[int], tables_made: list[int]
 ) -> None:
     index = index_of(codes[:2000], TABLED)
     index.settle()
@@ -304,16 +304,10 @@ def test_a_snapshot_keeps_the_graph_s_substring_tables_so_a_restart_searches_the
     index.apply(codes[:50], [-1] * 50, sequence=2150)  # dead slots inside the tables
     image = index.export()
     assert len(image.tables) > 0
-    built: list[int] = []
-    original = SubstringTables.__init__
-    monkeypatch.setattr(
-        SubstringTables,
-        "__init__",
-        lambda tables, *args, **kwargs: built.append(1) or original(tables, *args, **kwargs),
-    )
+    tables_made.clear()
     restored = restore_code_index(TABLED, image)
     restored.close()  # no background rebuild: what answers below came with the snapshot
-    assert built == [1]  # only the layout's empty arrays: nothing sorted
+    assert tables_made == [1]  # loaded: only the layout's empty arrays, nothing sorted
     assert restored.tables_covered == index.tables_covered
     _assert_radius_searches_exact(restored, codes[50:2100], codes[40:60] + codes[2090:2100])
     for query in codes[40:60]:

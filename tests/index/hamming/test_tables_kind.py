@@ -3,8 +3,6 @@ answer exact; snapshots of it restore only as that kind."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 from neardup.index import HammingIndex, IndexParams, SearchPath
@@ -73,7 +71,7 @@ def test_a_snapshot_of_the_tables_kind_restores_as_that_kind_only(codes: list[in
 
 
 def test_a_snapshot_of_the_tables_kind_keeps_its_tables_so_a_restart_need_not_rebuild_them(
-    codes: list[int], monkeypatch: pytest.MonkeyPatch
+    codes: list[int], tables_made: list[int]
 ) -> None:
     index = index_of(codes, COMPACT)
     index.settle()
@@ -81,12 +79,11 @@ def test_a_snapshot_of_the_tables_kind_keeps_its_tables_so_a_restart_need_not_re
     index.apply(codes[:30], [-1] * 30, sequence=5000)  # dead slots inside the tables
     index.apply([1, 2, 3], [1, 1, 1], sequence=5001)  # codes after the tables' prefix
     image = index.export()
-    built: list[int] = []
-    monkeypatch.setattr(SubstringTables, "__init__", _counting(SubstringTables.__init__, built))
+    tables_made.clear()
     restored = restore_code_index(COMPACT, image)
     assert isinstance(restored, HammingIndex)
     restored.close()  # no background rebuild either
-    assert built == [1]  # only the layout's empty arrays: nothing sorted
+    assert tables_made == [1]  # only the layout's empty arrays: nothing sorted
     assert restored.tables_covered == index.tables_covered
     for query in [*codes[:40:4], 2]:
         restored_found = restored.search([query], radius=10).matches
@@ -97,14 +94,6 @@ def test_a_snapshot_of_the_tables_kind_keeps_its_tables_so_a_restart_need_not_re
         SubstringTables.from_bytes(image.blob[5:])
     with pytest.raises(ValueError, match="not serialised"):
         SubstringTables.from_bytes(image.blob[:29])  # the magic and half its header length
-
-
-def _counting(init: Any, calls: list[int]) -> Any:
-    def counted(self: SubstringTables, *args: Any, **kwargs: Any) -> None:
-        calls.append(1)
-        init(self, *args, **kwargs)
-
-    return counted
 
 
 def test_an_unknown_kind_is_refused_naming_the_field() -> None:
