@@ -4,6 +4,7 @@
 
 - One-query FAISS searches from a pool thread with one OpenMP thread (`index.openmp`) against
   FAISS's default team (anchor), for the flat scan and the HNSW graph.
+- Entering and leaving `one_thread()` with another thread busy in Python, against alone.
 - The hop to the thread pool and back (`loop.run_in_executor`), against running the same
   trivial call on the event loop.
 - A 10-match SearchResponse built by `service.messages.search_message` against building
@@ -26,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +90,37 @@ def openmp_searches(codes: int, calls: int) -> None:
                 for single in (False, True):
                     times[single].append(pool.submit(timed, i, single).result())
             line(name, median_us(times[False]), median_us(times[True]))
+
+
+def openmp_setting_beside_a_busy_thread(calls: int) -> None:
+    """What entering and leaving `one_thread()` costs (its FAISS calls each release the GIL)
+    alone, and with another thread busy in Python, which then takes the GIL each time:
+    why a search that calls no FAISS kernel does not enter it."""
+    header("Entering and leaving one_thread() (anchor: no other thread)")
+
+    def per_call() -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        for _ in range(calls):
+            with one_thread():
+                pass
+        return (time.perf_counter() - wall) / calls, (time.thread_time() - cpu) / calls
+
+    alone = per_call()
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            sum(range(100))
+
+    spinner = threading.Thread(target=busy)
+    spinner.start()
+    try:
+        beside = per_call()
+    finally:
+        stop.set()
+        spinner.join()
+    line("wall per enter and leave", alone[0] * 1e6, beside[0] * 1e6)
+    line("CPU of the calling thread", alone[1] * 1e6, beside[1] * 1e6)
 
 
 async def hop(calls: int) -> None:
@@ -258,6 +291,7 @@ def main() -> int:
         asyncio.run(observed_server(args.serve_observed[0], Path(args.serve_observed[1])))
         return 0
     openmp_searches(args.codes, args.calls)
+    openmp_setting_beside_a_busy_thread(args.calls // 10)
     asyncio.run(hop(args.calls))
     message_building(args.calls)
     asyncio.run(observer_cost(args.calls))

@@ -59,7 +59,7 @@ from .code_index import (
     OverBudget,
     SearchPath,
 )
-from .openmp import all_but_one_core, one_thread
+from .openmp import all_but_one_core
 from .params import TABLES_KIND, IndexParams
 from .planner import (
     FRESH_HIGH_WATER,
@@ -349,7 +349,7 @@ class HammingIndex:
             raise ValueError("a search needs at least one query code")
         q = np.fromiter(queries, dtype=np.uint64, count=len(queries))
         try:
-            with self._lock.read(wait=budget is None), one_thread():
+            with self._lock.read(wait=budget is None):
                 graph = self._graph
                 options = plans(graph, q, k, radius, exact)
                 plan = options[0] if route is None else _taking(options, route)

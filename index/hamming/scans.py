@@ -11,6 +11,9 @@ A short run (the few thousand codes after the substring tables' prefix) is cheap
 by a compiled loop (`measured`) than through a call into FAISS; the planner times both
 (`planner.scan_costs`) and each caller takes the cheaper.
 
+Each kernel call runs on one OpenMP thread (`openmp.one_thread`): one query's scan gains
+nothing from a team, and searches run in parallel across calls.
+
 Byte order does not change a Hamming distance: codes and queries are both passed as native
 uint64 (FAISS sees their little-endian bytes).
 """
@@ -24,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .compiled import compiled, grown, popcount
+from .openmp import one_thread
 
 __all__ = ["measured", "nearest", "within"]
 
@@ -46,10 +50,11 @@ def within(queries: U64, codes: U64, radius: int, selector: Any = None) -> tuple
     q, stored = _bytes(queries), _bytes(codes)
     result = faiss.RangeSearchResult(len(queries))
     # FAISS's range search keeps distances strictly below its radius
-    faiss.hamming_range_search(
-        faiss.swig_ptr(q), faiss.swig_ptr(stored), len(queries), len(codes), radius + 1,
-        _CODE_BYTES, result, selector,
-    )  # fmt: skip
+    with one_thread():
+        faiss.hamming_range_search(
+            faiss.swig_ptr(q), faiss.swig_ptr(stored), len(queries), len(codes), radius + 1,
+            _CODE_BYTES, result, selector,
+        )  # fmt: skip
     lims = faiss.rev_swig_ptr(result.lims, len(queries) + 1).astype(np.int64)
     found = int(lims[-1])
     if found == 0:
@@ -71,10 +76,11 @@ def nearest(queries: U64, codes: U64, k: int, selector: Any = None) -> tuple[I64
     heap = faiss.int_maxheap_array_t()
     heap.k, heap.nh = k, len(queries)
     heap.ids, heap.val = faiss.swig_ptr(positions), faiss.swig_ptr(distances)
-    faiss.hammings_knn_hc(
-        heap, faiss.swig_ptr(q), faiss.swig_ptr(stored), len(codes), _CODE_BYTES, 1,
-        faiss.EXACT_TOPK, selector,
-    )  # fmt: skip
+    with one_thread():
+        faiss.hammings_knn_hc(
+            heap, faiss.swig_ptr(q), faiss.swig_ptr(stored), len(codes), _CODE_BYTES, 1,
+            faiss.EXACT_TOPK, selector,
+        )  # fmt: skip
     return positions, distances.astype(np.int64)
 
 

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
 from . import planner, scans
 from .codemap import CodeMap
+from .openmp import one_thread
 from .params import TABLES_KIND, IndexParams
 from .planner import (
     RANGE_TOP_K_MIN_CODES,
@@ -410,7 +411,8 @@ def top_k_scan(
         sel = graph.selector()
         if sel is not None:
             params.sel = sel
-        dist, slots = graph.index.search(codes_from_u64(queries), k, params=params)
+        with one_thread():
+            dist, slots = graph.index.search(codes_from_u64(queries), k, params=params)
         start = graph.in_graph
     else:
         slots, dist = scans.nearest(queries, graph.codes[: graph.n], k, graph.selector())
