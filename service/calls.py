@@ -77,8 +77,7 @@ class CallObserver(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Times every call and reports it to the metrics and, as `log_calls` says, the log."""
 
     def __init__(self, metrics: Metrics, log_calls: str = "problems") -> None:
-        if log_calls not in LOG_CALLS:
-            raise ValueError(f"log_calls is one of {LOG_CALLS}, not {log_calls!r}")
+        """`log_calls`: one of LOG_CALLS (`ServerConfig.check_log_calls` refuses others)."""
         self._metrics = metrics
         self._log_all = log_calls == "all"
         # gRPC asks for a method's handler on every call; its timed twin is made once.

@@ -11,36 +11,47 @@ absorb) leaves one core to the searches that go on meanwhile; an asked-for compa
 rebuild at start-up keep every core.
 
 OpenMP's thread count is a per-thread setting for threads OpenMP did not start, so this
-changes the calling thread only.
+changes the calling thread only. Only the kernel calls enter a block (`scans`, the graph's
+search), so a search through the substring tables asks FAISS nothing; a search that makes
+several kernel calls enters one block around them all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 import faiss
 
 __all__ = ["all_but_one_core", "one_thread", "threads"]
 
 
+# The count the innermost `threads` block on each thread set (absent outside any): a block
+# inside another of the same count asks FAISS nothing, since each such call releases the GIL.
+_inside = threading.local()
+
+
 class threads:
     """FAISS calls inside the `with` block use `count` OpenMP threads (on the calling
     thread). A plain class, not a generator: every search enters one."""
 
-    __slots__ = ("_before", "_count")
+    __slots__ = ("_before", "_count", "_outer")
 
     def __init__(self, count: int) -> None:
-        self._count, self._before = count, count
+        self._count, self._before, self._outer = count, count, None
 
     def __enter__(self) -> None:
-        self._before = faiss.omp_get_max_threads()
+        self._outer = getattr(_inside, "count", None)
+        self._before = self._outer if self._outer is not None else faiss.omp_get_max_threads()
         if self._before != self._count:
             faiss.omp_set_num_threads(self._count)
+        _inside.count = self._count
 
     def __exit__(self, *exc: object) -> None:
         if self._before != self._count:
             faiss.omp_set_num_threads(self._before)
+        _inside.count = self._outer
 
 
 def one_thread() -> contextlib.AbstractContextManager[None]:

@@ -401,7 +401,14 @@ def top_k_scan(
 ) -> tuple[I64, I64, I64]:
     """Top-k of the graph (the HNSW graph, or its storage exactly) and of the fresh codes:
     exactly by one range search where it holds k codes for every query, else by FAISS's
-    top-k search of each part."""
+    top-k search of each part (its kernel calls in one OpenMP block)."""
+    with one_thread():
+        return _top_k_scanned(graph, queries, k, use_graph, ef)
+
+
+def _top_k_scanned(
+    graph: SlotGraph, queries: U64, k: int, use_graph: bool, ef: int
+) -> tuple[I64, I64, I64]:
     if not use_graph and graph.n >= RANGE_TOP_K_MIN_CODES:
         by_range = _top_k_by_range(graph, queries, k)
         if by_range is not None:
@@ -411,8 +418,7 @@ def top_k_scan(
         sel = graph.selector()
         if sel is not None:
             params.sel = sel
-        with one_thread():
-            dist, slots = graph.index.search(codes_from_u64(queries), k, params=params)
+        dist, slots = graph.index.search(codes_from_u64(queries), k, params=params)
         start = graph.in_graph
     else:
         slots, dist = scans.nearest(queries, graph.codes[: graph.n], k, graph.selector())

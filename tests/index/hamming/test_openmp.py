@@ -62,6 +62,25 @@ def _calls_counted(monkeypatch: pytest.MonkeyPatch, name: str, calls: list[str])
     monkeypatch.setattr(faiss, name, counted)
 
 
+def test_a_block_inside_one_of_the_same_count_asks_faiss_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from neardup.index.hamming.openmp import threads
+
+    faiss.omp_set_num_threads(2)
+    calls: list[str] = []
+    with one_thread():
+        for name in ("omp_get_max_threads", "omp_set_num_threads"):
+            _calls_counted(monkeypatch, name, calls)
+        with one_thread():
+            pass
+        assert calls == []
+        with threads(2):  # a different count inside: set, and put back after
+            assert faiss.omp_get_max_threads() == 2
+        assert faiss.omp_get_max_threads() == 1
+    assert faiss.omp_get_max_threads() == 2
+
+
 @pytest.mark.usefixtures("scans_dear")
 def test_a_search_through_the_substring_tables_asks_openmp_nothing(
     monkeypatch: pytest.MonkeyPatch,
