@@ -4,7 +4,8 @@
 
 - One-query FAISS searches from a pool thread with one OpenMP thread (`index.openmp`) against
   FAISS's default team (anchor), for the flat scan and the HNSW graph.
-- Entering and leaving `one_thread()` with another thread busy in Python, against alone.
+- Entering and leaving `one_thread()` with another thread busy in Python, against alone,
+  before and after the process has run FAISS searches on an OpenMP team.
 - The hop to the thread pool and back (`loop.run_in_executor`), against running the same
   trivial call on the event loop.
 - A 10-match SearchResponse built by `service.messages.search_message` against building
@@ -92,11 +93,12 @@ def openmp_searches(codes: int, calls: int) -> None:
             line(name, median_us(times[False]), median_us(times[True]))
 
 
-def openmp_setting_beside_a_busy_thread(calls: int) -> None:
+def openmp_setting_beside_a_busy_thread(calls: int, when: str) -> None:
     """What entering and leaving `one_thread()` costs (its FAISS calls each release the GIL)
-    alone, and with another thread busy in Python, which then takes the GIL each time:
-    why a search that calls no FAISS kernel does not enter it."""
-    header("Entering and leaving one_thread() (anchor: no other thread)")
+    alone, and with another thread busy in Python, which may then take the GIL each time:
+    why a search that calls no FAISS kernel does not enter it. Medians of 5 rounds. `when`
+    says what the process has run before (the cost has differed with it)."""
+    header(f"Entering and leaving one_thread(), {when} (anchor: no other thread)")
 
     def per_call() -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.thread_time()
@@ -105,17 +107,23 @@ def openmp_setting_beside_a_busy_thread(calls: int) -> None:
                 pass
         return (time.perf_counter() - wall) / calls, (time.thread_time() - cpu) / calls
 
-    alone = per_call()
-    stop = threading.Event()
+    def rounds() -> tuple[float, float]:
+        found = [per_call() for _ in range(5)]
+        return statistics.median(w for w, _ in found), statistics.median(c for _, c in found)
+
+    alone = rounds()
+    running, stop = threading.Event(), threading.Event()
 
     def busy() -> None:
         while not stop.is_set():
+            running.set()
             sum(range(100))
 
     spinner = threading.Thread(target=busy)
     spinner.start()
     try:
-        beside = per_call()
+        running.wait(10)
+        beside = rounds()
     finally:
         stop.set()
         spinner.join()
@@ -290,8 +298,9 @@ def main() -> int:
     if args.serve_observed:
         asyncio.run(observed_server(args.serve_observed[0], Path(args.serve_observed[1])))
         return 0
+    openmp_setting_beside_a_busy_thread(args.calls // 10, "before any FAISS search")
     openmp_searches(args.codes, args.calls)
-    openmp_setting_beside_a_busy_thread(args.calls // 10)
+    openmp_setting_beside_a_busy_thread(args.calls // 10, "after multi-threaded FAISS searches")
     asyncio.run(hop(args.calls))
     message_building(args.calls)
     asyncio.run(observer_cost(args.calls))
