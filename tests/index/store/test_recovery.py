@@ -61,6 +61,7 @@ def test_changes_after_the_snapshot_are_replayed(tmp_path: Path) -> None:
         assert engine.collection("").image_count == 400
 
 
+@pytest.mark.usefixtures("scans_dear")  # the tables planned at any size, whatever scans cost here
 @pytest.mark.parametrize("kind", ["hnsw", "tables"])
 def test_a_restart_searches_the_substring_tables_the_snapshot_kept_before_any_rebuild(
     tmp_path: Path, kind: str, tables_made: list[int]
