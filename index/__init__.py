@@ -4,7 +4,8 @@ engine seam (`Backend`), which the local `Engine` implements.
 
     fingerprint/   image bytes -> fingerprints (numpy, Pillow, scipy; no FAISS, no SQLite)
     hamming/       a collection's Hamming structures behind the code-index seam (FAISS)
-    store/         SQLite store, group commit, snapshots, recovery, the data dir (sqlite3)
+    store/         SQLite store, group commit, queries, the data dir (sqlite3)
+    persistence/   snapshot files of the code indexes, and start-up recovery
     engine         `Engine`: the local engine over the three
     milvus/        `MilvusEngine`: the same seam over a shared Milvus (pymilvus; imported
                    from `neardup.index.milvus` only)
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         NeardupError,
         NotAnImage,
         NotFound,
+        OverBudget,
         StorageBusy,
         StorageCorrupt,
         StorageFailure,
@@ -71,22 +73,20 @@ if TYPE_CHECKING:
         hash_image,
         similarity,
     )
-    from .hamming import (
-        CodeIndex,
-        CompactionReport,
-        HammingIndex,
-        IndexParams,
-        OverBudget,
-        SearchPath,
-    )
+    from .hamming import CodeIndex, HammingIndex
+    from .params import IndexParams
+    from .query import Query, QueryCode, query_of
     from .records import (
         AddOutcome,
         AddResult,
+        CollectionDefinition,
         CollectionInfo,
         CollectionStats,
+        CompactionReport,
         DeleteResult,
         Match,
         OnExistingId,
+        SearchPath,
         SearchResult,
         SnapshotInfo,
         StoredImage,
@@ -105,6 +105,7 @@ __all__ = [
     "Backend",
     "BadDimensions",
     "CodeIndex",
+    "CollectionDefinition",
     "CollectionExists",
     "CollectionInfo",
     "CollectionStats",
@@ -135,6 +136,8 @@ __all__ = [
     "OnExistingId",
     "Orientation",
     "OverBudget",
+    "Query",
+    "QueryCode",
     "SearchPath",
     "SearchResult",
     "SnapshotInfo",
@@ -156,6 +159,7 @@ __all__ = [
     "get_algorithm",
     "hamming_distance",
     "hash_image",
+    "query_of",
     "similarity",
 ]
 
@@ -165,6 +169,8 @@ _SUBMODULES = (
     ".errors",
     ".fingerprint",
     ".records",
+    ".params",
+    ".query",
     ".settings",
     ".hamming",
     ".backend",

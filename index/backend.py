@@ -19,6 +19,12 @@ What an implementation may differ in, and how it says so:
 Every error is a `NeardupError` (`neardup.index.errors`); the service maps each type to
 one status code. Implementations are thread-safe: every method may be called from any
 thread.
+
+Blocking. Each method's docstring ends with whether it may block (wait on I/O: a disk, a
+network, a lock a writer holds). The service calls a method that may block only from its
+thread pool, never on its event loop; two never block: `known_definition` (memory only)
+and `search` given a `budget` (it raises OverBudget rather than wait; a local engine reads
+the matches' rows from its SQLite file, which a writer never locks against readers).
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ from concurrent.futures import Future
 from typing import Any, Protocol
 
 from .fingerprint import Fingerprint
-from .hamming import CompactionReport
+from .query import Query
 from .records import (
     AddResult,
     BatchItem,
+    CollectionDefinition,
     CollectionInfo,
     CollectionStats,
+    CompactionReport,
     DeleteResult,
     OnExistingId,
     SearchResult,
@@ -59,19 +67,31 @@ class Backend(Protocol):
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm (and a quality floor, default
         `bounds.DEFAULT_MIN_QUALITY`; `crop_hashes`: its images are also indexed under
-        their crop hashes); raises CollectionExists."""
+        their crop hashes); raises CollectionExists. May block."""
         ...
 
     def drop_collection(self, name: str) -> int:
-        """Deletes a collection and its images; returns how many it held."""
+        """Deletes a collection and its images; returns how many it held. May block."""
         ...
 
     def collections(self) -> list[CollectionInfo]:
-        """Every collection, by name, with its image count."""
+        """Every collection, by name, with its image count. May block."""
         ...
 
     def collection(self, name: str) -> CollectionInfo:
-        """One collection's definition and image count; raises UnknownCollection."""
+        """One collection's definition and image count; raises UnknownCollection. May
+        block (an engine over a shared database counts there)."""
+        ...
+
+    def definition(self, name: str) -> CollectionDefinition:
+        """One collection's definition, without counting; raises UnknownCollection. May
+        block (the first time, on an engine over a shared database)."""
+        ...
+
+    def known_definition(self, name: str) -> CollectionDefinition | None:
+        """The collection's definition if this engine holds it in memory; None where only
+        a read that may block could tell (call `definition` from a thread). Never
+        blocks."""
         ...
 
     # -- writes ---------------------------------------------------------------------------
@@ -93,48 +113,49 @@ class Backend(Protocol):
         """Queues an add; the future resolves once it is durable and searchable. A hash
         below the collection's `min_quality` has only exact duplicates. `crops`: the
         image's crop hashes, kept by a `crop_hashes` collection (not below its floor).
-        Validation errors raise here, store-side ones through the future."""
+        Validation errors raise here, store-side ones through the future. May block."""
         ...
 
     def add(
         self, collection: str, image_id: str, fingerprint: Fingerprint, **options: Any
     ) -> AddResult:
-        """`submit_add` and wait (same options)."""
+        """`submit_add` and wait (same options). May block."""
         ...
 
     def add_batch(self, collection: str, items: Sequence[BatchItem]) -> list[bool]:
         """Bulk load without duplicate searches; ids stored already are skipped. Returns,
-        per item, whether it was stored."""
+        per item, whether it was stored. May block."""
         ...
 
     def submit_delete(self, collection: str, ids: Sequence[str]) -> Future[DeleteResult]:
         """Queues a delete of stored ids; the future resolves once it is durable. Unknown
-        ids are reported, not errors."""
+        ids are reported, not errors. May block."""
         ...
 
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
-        """`submit_delete` and wait."""
+        """`submit_delete` and wait. May block."""
         ...
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, collection: str, image_id: str) -> StoredImage:
-        """The stored image of that id; raises UnknownId."""
+        """The stored image of that id; raises UnknownId. May block."""
         ...
 
     def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, StoredImage]:
-        """The stored images among these ids, by id (at most `bounds.MAX_GET_IDS`)."""
+        """The stored images among these ids, by id (at most `bounds.MAX_GET_IDS`). May
+        block."""
         ...
 
     def list_images(
         self, collection: str, after_id: str = "", limit: int = 100
     ) -> list[StoredImage]:
-        """Up to `limit` stored images with ids after `after_id`, in id order."""
+        """Up to `limit` stored images with ids after `after_id`, in id order. May block."""
         ...
 
     def search(
         self,
         collection: str,
-        queries_: Sequence[Fingerprint],
+        query: Query | Sequence[Fingerprint],
         *,
         k: int = 0,
         radius: int | None = None,
@@ -144,46 +165,50 @@ class Backend(Protocol):
         crop_queries: Sequence[Fingerprint] = (),
         budget: float | None = None,
     ) -> SearchResult:
-        """Stored images nearest to the query hash (or to any of its 8 orientation hashes),
-        nearest first, ties by id, each once; k and radius as the contract's SearchRequest
-        states. Below the collection's `min_quality` (the query's, or a stored image's
-        quality) only exact matches count, and the result's `quality_note` says so.
-        `crop_queries`: in a `crop_hashes` collection, the query's crop hashes, each in the
-        layout of `queries_`, crop after crop. `budget`: OverBudget, with nothing searched,
-        unless the index search is predicted to take at most this many seconds and need
-        not wait (the service runs such searches on its event loop)."""
+        """Stored images nearest to any code of the query (a `Query`, built by `query_of`;
+        the positional form as `Query.of_layout`, with `query_quality` and `crop_queries`),
+        nearest first, ties by id, each once, each saying the orientation and whether a crop
+        matched; k and radius as the contract's SearchRequest states. Below the collection's
+        `min_quality` (the query's, or a stored image's quality) only exact matches count,
+        and the result's `quality_note` says so. A query by stored id reads its hash first
+        (an engine whose reads go over a network raises OverBudget first). `budget`:
+        OverBudget, with nothing searched, unless the index search is predicted to take at
+        most this many seconds and need not wait (the service runs such searches on its
+        event loop). May block, unless given a budget."""
         ...
 
     def near_codes(
         self, collection: str, codes: Sequence[int], radius: int
     ) -> list[list[tuple[int, int]]]:
         """For each code, the stored codes within `radius` bits with their distances, exact
-        (the duplicate report's edges)."""
+        (the duplicate report's edges). May block."""
         ...
 
     def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
-        """`search` with the stored hash of an id (options as `search`)."""
+        """`search` with the stored hash of an id (options as `search`). May block,
+        unless given a budget (then the stored hash is read as `search` reads matches)."""
         ...
 
     # -- figures and upkeep ---------------------------------------------------------------
     def stats(self, collection: str) -> CollectionStats:
-        """A collection's counts, index structure and persistence state."""
+        """A collection's counts, index structure and persistence state. May block."""
         ...
 
     @property
     def pending_writes(self) -> int:
-        """Writes accepted but not yet committed (back-pressure, for metrics)."""
+        """Writes accepted but not yet committed (back-pressure, for metrics). Never blocks."""
         ...
 
     def snapshot(self, collection: str | None = None) -> list[SnapshotInfo]:
         """Persists one collection's index (or all) now; Unsupported where the database
-        persists its own."""
+        persists its own. May block."""
         ...
 
     def compact(self, collection: str) -> CompactionReport:
-        """Reclaims what deletes left behind; searches go on meanwhile."""
+        """Reclaims what deletes left behind; searches go on meanwhile. May block."""
         ...
 
     def close(self) -> None:
-        """Finishes what was acknowledged and releases everything the engine holds."""
+        """Finishes what was acknowledged and releases everything the engine holds. May
+        block."""
         ...

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from .errors import IndexUnavailable
 from .hamming import CodeIndex
+from .persistence.recovery import snapshot_key
+from .persistence.snapshot import write_snapshot
 from .records import CollectionInfo, SnapshotInfo
 from .settings import EngineSettings
 from .store import Store, queries
-from .store.recovery import snapshot_key
-from .store.snapshot import write_snapshot
 
 __all__ = ["LoadedCollection", "RecentAdds"]
 

@@ -42,16 +42,27 @@ from .errors import (
     UnknownCollection,
     UnknownId,
 )
-from .fingerprint import Fingerprint, Orientation, get_algorithm
+from .fingerprint import Fingerprint, get_algorithm
 from .fingerprint.crops import CROP_KEEPS
-from .hamming import CodeIndex, CodeMatch, CompactionReport, new_code_index
+from .hamming import CodeIndex, CodeMatch, new_code_index
+from .persistence.recovery import (
+    LoadReport,
+    load_index,
+    rebuild_index,
+    replay_changes,
+    snapshot_key,
+)
+from .persistence.snapshot import snapshot_path
+from .query import Query, QueryCode
 from .records import (
     AddOutcome,
     AddResult,
     BatchItem,
     BatchRow,
+    CollectionDefinition,
     CollectionInfo,
     CollectionStats,
+    CompactionReport,
     DeleteResult,
     Match,
     OnExistingId,
@@ -59,13 +70,11 @@ from .records import (
     SnapshotInfo,
     StoredImage,
 )
-from .requests import check_fingerprint, plan_add, plan_search
+from .requests import as_query, check_fingerprint, plan_add, plan_search
 from .settings import EngineSettings
 from .store import Change, Store, Transaction, queries
 from .store.datadir import SNAPSHOT_DIR, STORE_FILE, lock_data_dir
 from .store.failures import storage_failures
-from .store.recovery import LoadReport, load_index, rebuild_index, replay_changes, snapshot_key
-from .store.snapshot import snapshot_path
 
 __all__ = ["Engine"]
 
@@ -320,6 +329,16 @@ class Engine:
         """One collection's definition and image count."""
         return self._get(name).current_info()
 
+    def definition(self, name: str) -> CollectionDefinition:
+        """One collection's definition (from memory: every collection is loaded)."""
+        return self._get(name).info.definition
+
+    def known_definition(self, name: str) -> CollectionDefinition | None:
+        """The definition, or None for a collection that does not exist (`definition`
+        says so precisely)."""
+        coll = self._collections.get(name or bounds.DEFAULT_COLLECTION)
+        return None if coll is None else coll.info.definition
+
     # -- writes ---------------------------------------------------------------------------
     def submit_add(
         self,
@@ -355,7 +374,8 @@ class Engine:
         meta, radius, note = plan.metadata, plan.radius, plan.note
         kept_crops = self._kept_crops(coll, fingerprint, crops, quality)
         searched: tuple[int, list[CodeMatch]] | None = None
-        codes = [fingerprint.value, *(c.value for c in kept_crops)]
+        query = Query.of_hash(fingerprint, quality, kept_crops)
+        codes = [code.fingerprint.value for code in query.codes]
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
             coll.check_searchable()
             seen = coll.index.sequence
@@ -372,7 +392,7 @@ class Engine:
             duplicates: list[Match] = []
             if searched is not None:
                 duplicates = self._duplicates(
-                    txn, coll, codes, radius, max_duplicates, image_id, searched
+                    txn, coll, query, radius, max_duplicates, image_id, searched
                 )
             if reject_duplicates and duplicates:
                 draft = StoredImage(
@@ -462,17 +482,18 @@ class Engine:
         self,
         txn: Transaction,
         coll: LoadedCollection,
-        codes: list[int],
+        query: Query,
         radius: int,
         limit: int,
         exclude_id: str,
         searched: tuple[int, list[CodeMatch]],
     ) -> list[Match]:
-        """Stored images within `radius`, as the transaction sees them: the search made
-        before the operation's turn, plus the codes added since (by earlier groups, or by
-        earlier operations of this one, which the index has not applied yet). `codes`: the
-        image's hash, then its crop hashes."""
+        """Stored images within `radius` of the query's codes, as the transaction sees them:
+        the search made before the operation's turn, plus the codes added since (by earlier
+        groups, or by earlier operations of this one, which the index has not applied
+        yet)."""
         coll.check_searchable()
+        codes = [code.fingerprint.value for code in query.codes]
         seen, matches = searched
         later = coll.recent.since(seen)
         if later is None:  # the history no longer reaches back: search again, here
@@ -487,7 +508,7 @@ class Engine:
             code = int(candidates[i])
             # added since the search: few images carry it yet
             near.setdefault(code, CodeMatch(code, int(distances[i]), int(nearest_query[i]), 1))
-        return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id)
+        return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id, query.codes)
 
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
         """Deletes stored ids (durable when it returns); unknown ids are reported, not errors."""
@@ -546,7 +567,7 @@ class Engine:
     def search(
         self,
         collection: str,
-        queries_: Sequence[Fingerprint],
+        query: Query | Sequence[Fingerprint],
         *,
         k: int = 0,
         radius: int | None = None,
@@ -558,25 +579,27 @@ class Engine:
     ) -> SearchResult:
         """Stored images nearest to the query (or to any of its orientations).
 
-        queries_: the query hash, or its 8 orientation hashes indexed by `Orientation`.
+        query: a `Query` (by image, hash or stored id), or in the positional form, the query
+        hash or its 8 orientation hashes indexed by `Orientation` (with `query_quality` and
+        `crop_queries`, each crop in the same layout: `Query.of_layout`).
         k (0 = none when a radius is given, else 10) and radius (None = none when k is given,
         else the collection's default radius), as the contract's SearchRequest states.
         Matches are nearest first, ties by id; each names the orientation that matched.
         Below the collection's `min_quality` (the query's `query_quality`, or a stored
-        image's) only exact matches count; the result's `quality_note` says so.
-        crop_queries: in a `crop_hashes` collection, the query's crop hashes, each in the
-        layout of `queries_` (its hash, or its 8 orientation hashes), crop after crop;
-        elsewhere, and below the quality floor, left unused.
+        image's) only exact matches count; the result's `quality_note` says so. A query's
+        crop hashes are sent in a `crop_hashes` collection only, and not below its floor.
         budget: OverBudget unless each index search is planned within this many seconds
         without waiting for a writer (the store's lookup of the matches comes on top).
         """
         coll = self._get(collection)
         coll.check_searchable()
-        plan = plan_search(coll.info, queries_, crop_queries, k, radius, query_quality)
+        query = as_query(query, crop_queries, query_quality)
+        if query.stored_id is not None:
+            query = Query.of_stored(self.get(collection, query.stored_id))
+        plan = plan_search(coll.info, query, k, radius)
         top_k, within, note = plan.top_k, plan.within, plan.note
-        sent = [q.value for q in queries_]
-        if coll.info.crop_hashes and not note:
-            sent += [q.value for q in crop_queries]
+        used = query.codes if coll.info.crop_hashes and not note else query.picture
+        sent = [code.fingerprint.value for code in used]
         limit = self.settings.result_limit
         bound = top_k if top_k is not None else limit
         # An image of a crop_hashes collection is up to 1 + len(CROP_KEEPS) of the nearest
@@ -588,9 +611,7 @@ class Engine:
                 sent, k=fetch, radius=within, exact=exact, limit=limit, budget=budget
             )
             with self._store.read() as conn:
-                matches = self._expand(
-                    conn, coll, found.matches, bound + 1, exclude_id, len(queries_)
-                )
+                matches = self._expand(conn, coll, found.matches, bound + 1, exclude_id, used)
             # Images under the quality floor drop out of a top-k, and an image found by its
             # hash and its crops' takes several codes: ask the index for more.
             if fetch is None or len(matches) >= bound or len(found.matches) < fetch:
@@ -599,7 +620,9 @@ class Engine:
                 break
             fetch *= 4
         truncated = found.truncated or (top_k is None and len(matches) > limit)
-        return SearchResult(matches[:bound], found.path, truncated, queries_[0], note)
+        return SearchResult(
+            matches[:bound], found.path, truncated, query.fingerprint, note, query.quality
+        )
 
     def near_codes(
         self, collection: str, codes: Sequence[int], radius: int
@@ -617,14 +640,7 @@ class Engine:
 
     def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
         """`search` with the stored hash of an id (options as `search`)."""
-        stored = self.get(collection, image_id)
-        return self.search(
-            collection,
-            [stored.fingerprint],
-            query_quality=stored.quality,
-            crop_queries=stored.crops,
-            **options,
-        )
+        return self.search(collection, Query.of_id(image_id), **options)
 
     def _expand(
         self,
@@ -633,12 +649,13 @@ class Engine:
         code_matches: Sequence[CodeMatch],
         bound: int,
         exclude_id: str | None,
-        orientations: int = 1,
+        sent: Sequence[QueryCode],
     ) -> list[Match]:
         """The images carrying the matched codes, nearest first, ties by id, at most `bound`.
 
-        A code match's query number q is orientation q % `orientations` of the query's hash
-        (q < `orientations`) or of one of its crop hashes (the rest)."""
+        A code match's query number is its position in `sent`, whose code says which
+        orientation and crop it was; a match is via a crop when the query's code or the
+        image's is one."""
         if not code_matches:
             return []
         by_code = {m.code: m for m in code_matches}
@@ -655,9 +672,9 @@ class Engine:
         )
         matches = []
         for image, distance, code in found:
-            query = by_code[code].query
-            via_crop = query >= orientations or code != image.fingerprint.value
-            matches.append(Match(image, distance, Orientation(query % orientations), via_crop))
+            query = sent[by_code[code].query]
+            via_crop = query.crop != 0 or code != image.fingerprint.value
+            matches.append(Match(image, distance, query.orientation, via_crop))
         return matches
 
     # -- stats, snapshots, compaction -----------------------------------------------------

@@ -39,6 +39,9 @@ say what was wrong and, where it helps, the limit or the accepted values.
     ├── IncompatibleDataDir     the data dir was written by another schema version
     └── Unsupported             this engine does not do that (e.g. a snapshot of a backend
                                 that keeps no snapshots of ours)
+
+    OverBudget                  not a NeardupError: a search given a time budget was not
+                                run (the caller runs it where waiting is allowed)
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ __all__ = [
     "NeardupError",
     "NotAnImage",
     "NotFound",
+    "OverBudget",
     "StorageBusy",
     "StorageCorrupt",
     "StorageFailure",
@@ -215,3 +219,9 @@ class IncompatibleDataDir(NeardupError):
 
 class Unsupported(NeardupError):
     """The engine behind the service does not offer this operation."""
+
+
+class OverBudget(Exception):
+    """A search given a time budget was not run: its plan is predicted to take longer, or a
+    writer holds the index (the caller runs it where waiting is allowed). Not an error a
+    client sees."""

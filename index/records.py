@@ -13,19 +13,21 @@ from typing import NamedTuple
 
 from .fingerprint.orientations import Orientation
 from .fingerprint.value import Fingerprint, similarity
-from .hamming.code_index import SearchPath
-from .hamming.params import IndexParams
+from .params import IndexParams
 
 __all__ = [
     "AddOutcome",
     "AddResult",
     "BatchItem",
     "BatchRow",
+    "CollectionDefinition",
     "CollectionInfo",
     "CollectionStats",
+    "CompactionReport",
     "DeleteResult",
     "Match",
     "OnExistingId",
+    "SearchPath",
     "SearchResult",
     "SnapshotInfo",
     "StoredImage",
@@ -49,6 +51,14 @@ class BatchRow(NamedTuple):
     metadata: Mapping[str, str]
     quality: int | None = None
     crops: tuple[Fingerprint, ...] = ()
+
+
+class SearchPath(IntEnum):
+    """Which structure answered; numbered as the contract's `SearchPath`."""
+
+    EXACT = 1
+    HNSW = 2
+    TABLES = 3
 
 
 class OnExistingId(IntEnum):
@@ -124,13 +134,29 @@ class SearchResult:
     """Matches nearest first (ties by id), the path that served them, and the query hash.
 
     quality_note: empty, or why the search was held to exact matches (the query's quality is
-    below the collection's `min_quality`)."""
+    below the collection's `min_quality`); query_quality: the query hash's quality score
+    (None: unknown)."""
 
     matches: list[Match]
     path: SearchPath
     truncated: bool
     query: Fingerprint
     quality_note: str = ""
+    query_quality: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionDefinition:
+    """What a collection is, fixed when it is created: what the service needs to turn a
+    request into a query (no count: an engine that knows the collection answers it from
+    memory, see `Backend.known_definition`). Fields as `CollectionInfo`'s."""
+
+    name: str
+    algorithm: str
+    default_radius: int
+    params: IndexParams
+    min_quality: int = 0
+    crop_hashes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +178,18 @@ class CollectionInfo:
     image_count: int
     min_quality: int = 0
     crop_hashes: bool = False
+
+    @property
+    def definition(self) -> CollectionDefinition:
+        """The collection's definition, without its count."""
+        return CollectionDefinition(
+            self.name,
+            self.algorithm,
+            self.default_radius,
+            self.params,
+            self.min_quality,
+            self.crop_hashes,
+        )
 
     def quality_note(self, quality: int | None) -> str:
         """Why a hash of this quality matches only exactly here ("" when it does not: its
@@ -192,4 +230,13 @@ class SnapshotInfo:
     collection: str
     sequence: int
     bytes: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionReport:
+    """Slots before and after a compaction, and the seconds it took."""
+
+    slots_before: int
+    slots_after: int
     seconds: float

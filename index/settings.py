@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .hamming.params import IndexParams
+from .params import IndexParams
 
 __all__ = ["EngineSettings"]
 

@@ -20,7 +20,7 @@ import numpy as np
 from bench_index import clustered_codes, p, queries_for
 from neardup.index.hamming.hnsw import HammingIndex
 from neardup.index.hamming.openmp import one_thread
-from neardup.index.hamming.params import IndexParams
+from neardup.index.params import IndexParams
 
 
 def radius_latencies(

@@ -40,10 +40,10 @@ import numpy as np
 from neardup.index import Engine, EngineSettings, Fingerprint, HammingIndex, IndexParams
 from neardup.index.fingerprint import codes_from_u64
 from neardup.index.hamming import restore_code_index
-from neardup.index.hamming.params import HNSW_KIND, KINDS
 from neardup.index.hamming.planner import Route
 from neardup.index.hamming.substrings import SubstringTables
-from neardup.index.store.snapshot import read_snapshot, write_snapshot
+from neardup.index.params import HNSW_KIND, KINDS
+from neardup.index.persistence.snapshot import read_snapshot, write_snapshot
 
 K = 10
 

@@ -38,10 +38,9 @@ import faiss
 import grpc
 import numpy as np
 from bench_index import clustered_codes
-from neardup.index import Fingerprint
+from neardup.index import Fingerprint, SearchPath
 from neardup.index.fingerprint import codes_from_u64
 from neardup.index.fingerprint.orientations import Orientation
-from neardup.index.hamming import SearchPath
 from neardup.index.hamming.openmp import one_thread
 from neardup.index.records import Match, SearchResult, StoredImage
 from neardup.service import messages

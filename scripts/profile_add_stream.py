@@ -197,7 +197,7 @@ def submit_add_cpu(data: Path, jpegs: list[bytes], adds: int) -> tuple[list[floa
 def strip_snapshot_tables(data: Path) -> None:
     """Rewrites the data dir's snapshots without the substring tables beside their graphs,
     as snapshots were before they kept them: a start then rebuilds them in the background."""
-    from neardup.index.store.snapshot import read_snapshot, write_snapshot
+    from neardup.index.persistence.snapshot import read_snapshot, write_snapshot
 
     for path in (data / "snapshots").glob("*.snap"):
         _, image = read_snapshot(path)

@@ -128,16 +128,14 @@ def add_matches(target: Any, matches: Sequence[Match], include_metadata: bool) -
             added.metadata.update(image.metadata)
 
 
-def search_message(
-    result: SearchResult, include_metadata: bool, query_quality: int | None = None
-) -> pb.SearchResponse:
+def search_message(result: SearchResult, include_metadata: bool) -> pb.SearchResponse:
     """A search's answer."""
     response = pb.SearchResponse(
         path=int(result.path),  # type: ignore[arg-type]
         query=fingerprint_message(result.query),
         truncated=result.truncated,
         quality_note=result.quality_note,
-        query_quality=query_quality,
+        query_quality=result.query_quality,
     )
     add_matches(response.matches, result.matches, include_metadata)
     return response

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
-from neardup.index import Backend, OverBudget
-from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError
+from neardup.index import Backend, CollectionDefinition, OverBudget
+from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError, UnknownId
 from neardup.index.fingerprint import DecodeLimits, Fingerprint, ImageHashes, hash_image
+from neardup.index.query import Query, query_of
 from neardup.v1 import neardup_pb2 as pb
 
 from . import messages
@@ -215,7 +216,7 @@ class NeardupServicer:
     async def ListCollections(
         self, request: pb.ListCollectionsRequest, context: Any
     ) -> pb.ListCollectionsResponse:
-        infos = self.engine.collections()
+        infos = await self._run(self.engine.collections)
         return pb.ListCollectionsResponse(
             collections=[messages.collection_message(i) for i in infos]
         )
@@ -292,7 +293,7 @@ class NeardupServicer:
     # -- writes ---------------------------------------------------------------------------
     def _add(self, request: pb.AddRequest) -> Any:
         """Hashes (if needed) and submits one add; returns the engine's future."""
-        info = self.engine.collection(request.collection)
+        info = self.engine.definition(request.collection)
         source = request.WhichOneof("source")
         quality: int | None
         if source == "image":
@@ -385,56 +386,60 @@ class NeardupServicer:
         return pb.DeleteResponse(deleted=result.deleted, not_found=result.not_found)
 
     # -- reads ----------------------------------------------------------------------------
-    def _search(self, request: pb.SearchRequest, budget: float | None = None) -> pb.SearchResponse:
-        info = self.engine.collection(request.collection)
-        query = request.WhichOneof("query")
-        if request.orientations and query != "image":
-            raise InvalidArgument("orientations need an image query", "orientations")
-        exclude = None
-        quality: int | None = None
-        crops: Sequence[Fingerprint] = ()
-        if query == "image":
-            hashes = self._hash(
-                request.image, info.algorithm, request.orientations, "image", info.crop_hashes
+    def _definition(self, collection: str, budget: float | None) -> CollectionDefinition:
+        """The collection's definition: with a budget (on the event loop) only from the
+        engine's memory, else OverBudget (the pool asks, which may block)."""
+        if budget is None:
+            return self.engine.definition(collection)
+        known = self.engine.known_definition(collection)
+        if known is None:
+            raise OverBudget("the collection's definition is not in the engine's memory")
+        return known
+
+    def _query(self, request: pb.SearchRequest, definition: CollectionDefinition) -> Query:
+        """The request's query (`query_of`), errors naming the request's field."""
+        kind = request.WhichOneof("query")
+        if kind == "image":
+            image, orientations, limits = request.image, request.orientations, self.limits.decode
+            return _at(
+                "image",
+                lambda: query_of(definition, image=image, orientations=orientations, limits=limits),
             )
-            queries: Sequence[Fingerprint] = (
-                hashes.orientations if request.orientations else [hashes.fingerprint]
-            )
-            quality = hashes.quality
-            crops = [f for oriented in hashes.crops for f in oriented]
-        elif query == "hash":
-            queries = [
-                _at(
-                    "hash.hex",
-                    lambda: messages.fingerprint_from_message(request.hash, info.algorithm),
-                )
-            ]
-            quality = request.query_quality if request.HasField("query_quality") else None
-            crops = _at(
+        if kind != "hash":
+            image_id = request.id if kind == "id" else None
+            return query_of(definition, image_id=image_id, orientations=request.orientations)
+        algorithm = definition.algorithm
+        return query_of(
+            definition,
+            fingerprint=_at(
+                "hash.hex", lambda: messages.fingerprint_from_message(request.hash, algorithm)
+            ),
+            quality=request.query_quality if request.HasField("query_quality") else None,
+            crops=_at(
                 "crop_hashes",
-                lambda: messages.fingerprints_from_messages(request.crop_hashes, info.algorithm),
-            )
-        elif query == "id":
-            stored = _at("id", lambda: self.engine.get(request.collection, request.id))
-            queries, quality, crops = [stored.fingerprint], stored.quality, stored.crops
-            exclude = request.id if request.exclude_self else None
-        else:
-            raise InvalidArgument("a search needs an image, a hash or an id", "query")
+                lambda: messages.fingerprints_from_messages(request.crop_hashes, algorithm),
+            ),
+            orientations=request.orientations,
+        )
+
+    def _search(self, request: pb.SearchRequest, budget: float | None = None) -> pb.SearchResponse:
+        query = self._query(request, self._definition(request.collection, budget))
+        by_id = query.stored_id is not None
         try:
             result = self.engine.search(
                 request.collection,
-                queries,
+                query,
                 k=request.k,
                 radius=request.max_distance if request.HasField("max_distance") else None,
                 exact=request.exact,
-                exclude_id=exclude,
-                query_quality=quality,
-                crop_queries=crops,
+                exclude_id=request.id if by_id and request.exclude_self else None,
                 budget=budget,
             )
         except AlgorithmMismatch as exc:
             raise _AtField(exc, "hash.algorithm") from exc
-        return messages.search_message(result, request.include_metadata, quality)
+        except UnknownId as exc:
+            raise _AtField(exc, "id") from exc
+        return messages.search_message(result, request.include_metadata)
 
     @_refusing
     async def Search(self, request: pb.SearchRequest, context: Any) -> pb.SearchResponse:

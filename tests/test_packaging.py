@@ -19,6 +19,7 @@ SUBPACKAGES = [
     "neardup.index.fingerprint",
     "neardup.index.hamming",
     "neardup.index.milvus",
+    "neardup.index.persistence",
     "neardup.index.store",
     "neardup.service",
     "neardup.service.cli",

@@ -1,8 +1,7 @@
 """A collection's Hamming structures, behind the code-index seam (`code_index`).
 
-    code_index   the seam: `CodeIndex`, its values, and the one factory
-    params       `IndexParams`: a collection's declared tuning and kind ("hnsw", or the
-                 compact "tables": no graph), with measured defaults
+    code_index   the seam: `CodeIndex` and its values
+    factory      the one factory: a structure made, rebuilt or restored from settings
     hnsw         `HammingIndex`: FAISS HNSW where it serves + fresh codes + tables
     slots        the codes at their slots, and the searches over them
     scans        exact scans of a run of the slots' code array (FAISS's kernels, in place)
@@ -22,26 +21,16 @@ from .code_index import (
     CodeIndex,
     CodeMatch,
     CodeSearch,
-    CompactionReport,
     IndexImage,
-    OverBudget,
-    SearchPath,
-    build_code_index,
-    new_code_index,
-    restore_code_index,
 )
-from .params import IndexParams
+from .factory import build_code_index, new_code_index, restore_code_index
 
 __all__ = [
     "CodeIndex",
     "CodeMatch",
     "CodeSearch",
-    "CompactionReport",
     "HammingIndex",
     "IndexImage",
-    "IndexParams",
-    "OverBudget",
-    "SearchPath",
     "build_code_index",
     "new_code_index",
     "restore_code_index",

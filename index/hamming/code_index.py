@@ -1,6 +1,5 @@
-"""The code-index seam: what the engine needs of one collection's Hamming structure, the
-values it answers with, and the one factory that makes a structure from a collection's
-settings.
+"""The code-index seam: what the engine needs of one collection's Hamming structure, and
+the values it answers with (`factory` makes a structure from a collection's settings).
 
 The engine holds each collection's distinct 64-bit codes in a `CodeIndex` and speaks to it
 only through this module: it applies committed changes (+1 / -1 per code), searches codes by
@@ -9,48 +8,27 @@ and restores one. Which structure answers (FAISS's HNSW graph with its flat stor
 substring tables, or the compact "tables" kind without the graph) follows the collection's
 `IndexParams.kind`, so no FAISS type crosses this seam.
 
-The FAISS implementation is imported only when a structure is made: a process that imports
-this module (the engine's records, the service) loads no FAISS until it opens a data dir.
+This module imports no implementation: a process that imports it loads no FAISS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from .params import KINDS, IndexParams
+from ..params import IndexParams
+from ..records import CompactionReport, SearchPath
 
 __all__ = [
     "CodeIndex",
     "CodeMatch",
     "CodeSearch",
-    "CompactionReport",
     "IndexImage",
-    "OverBudget",
-    "SearchPath",
-    "build_code_index",
-    "new_code_index",
-    "restore_code_index",
 ]
-
-
-class SearchPath(IntEnum):
-    """Which structure answered; numbered as the contract's `SearchPath`."""
-
-    EXACT = 1
-    HNSW = 2
-    TABLES = 3
-
-
-class OverBudget(Exception):
-    """A search given a time budget was not run: its plan is predicted to take longer, or a
-    writer holds the index (the caller runs it where waiting is allowed). Not an error a
-    client sees."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +52,6 @@ class CodeSearch:
     matches: list[CodeMatch]
     path: SearchPath
     truncated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CompactionReport:
-    """Slots before and after a compaction, and the seconds it took."""
-
-    slots_before: int
-    slots_after: int
-    seconds: float
 
 
 class IndexImage(NamedTuple):
@@ -196,31 +165,3 @@ class CodeIndex(Protocol):
     def close(self) -> None:
         """Stops background work."""
         ...
-
-
-def new_code_index(params: IndexParams, sequence: int = 0) -> CodeIndex:
-    """An empty structure for a collection with these settings, at a store sequence."""
-    from .hnsw import HammingIndex
-
-    return HammingIndex(params, sequence=sequence)
-
-
-def build_code_index(params: IndexParams, counts: Mapping[int, int], sequence: int) -> CodeIndex:
-    """A structure holding these codes with their live counts (a rebuild from the store)."""
-    from .hnsw import HammingIndex
-
-    return HammingIndex.build(params, counts, sequence)
-
-
-def restore_code_index(params: IndexParams, image: IndexImage) -> CodeIndex:
-    """The structure `export` gave; ValueError when the image is not of the collection's
-    kind (FAISS raises RuntimeError on a malformed blob)."""
-    if image.kind != params.kind:
-        known = "a kind this engine reads" if image.kind in KINDS else "an unknown kind"
-        raise ValueError(
-            f"a snapshot of index kind {image.kind!r} ({known}) for a collection of kind "
-            f"{params.kind!r}"
-        )
-    from .hnsw import HammingIndex
-
-    return HammingIndex.restore(params, image)

@@ -51,16 +51,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .code_index import (
-    CodeMatch,
-    CodeSearch,
-    CompactionReport,
-    IndexImage,
-    OverBudget,
-    SearchPath,
-)
+from ..errors import OverBudget
+from ..params import TABLES_KIND, IndexParams
+from ..records import CompactionReport, SearchPath
+from .code_index import CodeMatch, CodeSearch, IndexImage
 from .openmp import all_but_one_core
-from .params import TABLES_KIND, IndexParams
 from .planner import (
     FRESH_HIGH_WATER,
     RANGE_SEARCH_MAX_RADIUS,

@@ -31,20 +31,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import faiss
 import numpy as np
 import numpy.typing as npt
 
 from ..fingerprint.value import BITS, codes_from_u64
+from ..params import IndexParams
+from ..records import SearchPath
 from . import scans
-from .code_index import SearchPath
 from .openmp import one_thread
 from .substrings import UNBOUNDED, SubstringTables, probe_cost
-
-if TYPE_CHECKING:
-    from .slots import SlotGraph
 
 __all__ = [
     "GraphCosts",
@@ -52,6 +50,7 @@ __all__ = [
     "Plan",
     "Route",
     "ScanCosts",
+    "Shape",
     "TablesCosts",
     "measure_graph",
     "measure_tables",
@@ -180,6 +179,23 @@ class Plan(NamedTuple):
         return self.route.path
 
 
+class Shape(Protocol):
+    """What the planner reads of a collection's slots (`slots.SlotGraph` has it)."""
+
+    @property
+    def params(self) -> IndexParams: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def in_graph(self) -> int: ...
+    @property
+    def tables(self) -> SubstringTables | None: ...
+    @property
+    def tables_costs(self) -> TablesCosts | None: ...
+    @property
+    def graph_costs(self) -> GraphCosts | None: ...
+
+
 def _ns_of(call: Callable[[], Any], repeats: int = _CALIBRATION_REPEATS) -> float:
     """The median ns of a call (a noisy machine: one timing says little)."""
     times = []
@@ -263,9 +279,7 @@ def measure_graph(index: Any, ef: int) -> GraphCosts:
     return GraphCosts(Linear.through(*timed))
 
 
-def plans(
-    graph: SlotGraph, queries: U64, k: int | None, radius: int | None, exact: bool
-) -> list[Plan]:
+def plans(graph: Shape, queries: U64, k: int | None, radius: int | None, exact: bool) -> list[Plan]:
     """Every route that can answer this search over `graph`, predicted, cheapest first (the
     first is the planner's choice).
 
@@ -293,9 +307,7 @@ def plans(
     return sorted(found, key=lambda plan: plan.seconds)
 
 
-def _tables_range_plan(
-    graph: SlotGraph, queries: U64, radius: int, scan_seconds: float
-) -> Plan | None:
+def _tables_range_plan(graph: Shape, queries: U64, radius: int, scan_seconds: float) -> Plan | None:
     """The tables' plan for a radius search, at what uniform codes would list (the search
     itself is bounded by `tables_listed_bound`); None without tables, or when even that
     would cost twice a scan (a wide radius)."""
@@ -305,7 +317,7 @@ def _tables_range_plan(
     return Plan(Route.TABLES, expected / 1e9)
 
 
-def tables_listed_bound(graph: SlotGraph, queries: int, radius: int, seconds: float) -> int:
+def tables_listed_bound(graph: Shape, queries: int, radius: int, seconds: float) -> int:
     """The most codes a radius search's probes may list for the tables and the slots after
     them to take at most `seconds` (-1: not even none)."""
     fixed, costs = tables_range_ns(graph, queries, radius, 0.0), graph.tables_costs
@@ -315,9 +327,7 @@ def tables_listed_bound(graph: SlotGraph, queries: int, radius: int, seconds: fl
     return UNBOUNDED if most >= UNBOUNDED else int(most)
 
 
-def tables_range_ns(
-    graph: SlotGraph, queries: int, radius: int, listed: float | None
-) -> float | None:
+def tables_range_ns(graph: Shape, queries: int, radius: int, listed: float | None) -> float | None:
     """Predicted ns of a radius search through the tables and the slots after them, for
     `listed` codes listed in all (None: as many as uniform codes would list)."""
     tables, costs = graph.tables, graph.tables_costs
@@ -331,7 +341,7 @@ def tables_range_ns(
     return costs.ns(probes, listed, queries) + uncovered
 
 
-def tables_top_k_ns(graph: SlotGraph, queries: int, k: int) -> float | None:
+def tables_top_k_ns(graph: Shape, queries: int, k: int) -> float | None:
     """Predicted ns of an exact top-k grown through the tables: every growth radius up to
     the one where uniform codes would put `RANGE_TOP_K_SPARE` x k codes within (with only
     k expected, half the queries find fewer and end in a scan after all; near copies stop
@@ -351,7 +361,7 @@ def tables_top_k_ns(graph: SlotGraph, queries: int, k: int) -> float | None:
     return None
 
 
-def _graph_ns(graph: SlotGraph, queries: int, k: int, exact: bool) -> float | None:
+def _graph_ns(graph: Shape, queries: int, k: int, exact: bool) -> float | None:
     """Predicted ns of a graph search with its fresh codes beside it; None where the graph
     does not answer (exact asked, no graph serving, or a bulk load still being absorbed)."""
     costs = graph.graph_costs

@@ -27,10 +27,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
+from ..params import TABLES_KIND, IndexParams
 from . import planner, scans
 from .codemap import CodeMap
 from .openmp import one_thread
-from .params import TABLES_KIND, IndexParams
 from .planner import (
     RANGE_TOP_K_MIN_CODES,
     RANGE_TOP_K_SPARE,

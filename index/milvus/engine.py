@@ -37,27 +37,31 @@ from ..errors import (
     CollectionExists,
     IdExists,
     InvalidArgument,
+    OverBudget,
     UnknownCollection,
     UnknownId,
     Unsupported,
 )
-from ..fingerprint import Fingerprint, Orientation, get_algorithm
-from ..hamming import CompactionReport, OverBudget, SearchPath
+from ..fingerprint import Fingerprint, get_algorithm
+from ..query import Query, QueryCode
 from ..records import (
     AddOutcome,
     AddResult,
     BatchItem,
     BatchRow,
+    CollectionDefinition,
     CollectionInfo,
     CollectionStats,
+    CompactionReport,
     DeleteResult,
     Match,
     OnExistingId,
+    SearchPath,
     SearchResult,
     SnapshotInfo,
     StoredImage,
 )
-from ..requests import check_fingerprint, plan_add, plan_search
+from ..requests import as_query, check_fingerprint, plan_add, plan_search
 from ..settings import EngineSettings
 from .failures import milvus_failures
 from .names import (
@@ -256,6 +260,15 @@ class MilvusEngine:
         info = self._get(name)
         return replace(info, image_count=self._count(info))
 
+    def definition(self, name: str) -> CollectionDefinition:
+        """One collection's definition: from the registry the first time, then from memory."""
+        return self._get(name).definition
+
+    def known_definition(self, name: str) -> CollectionDefinition | None:
+        """The definition this engine has read before, or None (only the registry knows)."""
+        info = self._definitions.get(name or bounds.DEFAULT_COLLECTION)
+        return None if info is None else info.definition
+
     # -- writes -----------------------------------------------------------------------------
     def submit_add(
         self,
@@ -286,9 +299,8 @@ class MilvusEngine:
             stored_now = self._reads.submit(self._rows, info, [image_id])
             duplicates: list[Match] = []
             if find_duplicates or reject_duplicates:
-                duplicates, _ = self._nearest(
-                    info, [fingerprint.value], max_duplicates, radius, image_id, _STRONG
-                )
+                sent = Query.of_hash(fingerprint).codes
+                duplicates, _ = self._nearest(info, sent, max_duplicates, radius, image_id, _STRONG)
             existing = stored_now.result().get(image_id)
             if existing is not None and on_existing is OnExistingId.ERROR:
                 raise IdExists(
@@ -423,7 +435,7 @@ class MilvusEngine:
     def search(
         self,
         collection: str,
-        queries_: Sequence[Fingerprint],
+        query: Query | Sequence[Fingerprint],
         *,
         k: int = 0,
         radius: int | None = None,
@@ -439,35 +451,36 @@ class MilvusEngine:
         if budget is not None:
             raise OverBudget("a Milvus search is a network round trip")
         info = self._get(collection)
-        plan = plan_search(info, queries_, crop_queries, k, radius, query_quality)
+        query = as_query(query, crop_queries, query_quality)
+        if query.stored_id is not None:
+            query = Query.of_stored(self.get(collection, query.stored_id))
+        plan = plan_search(info, query, k, radius)
         top_k, within, note = plan.top_k, plan.within, plan.note
-        matches, truncated = self._nearest(
-            info, [q.value for q in queries_], top_k, within, exclude_id, _BOUNDED
+        matches, truncated = self._nearest(info, query.picture, top_k, within, exclude_id, _BOUNDED)
+        return SearchResult(
+            matches, SearchPath.EXACT, truncated, query.fingerprint, note, query.quality
         )
-        return SearchResult(matches, SearchPath.EXACT, truncated, queries_[0], note)
 
     def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
         """`search` with the stored hash of an id."""
-        stored = self.get(collection, image_id)
-        return self.search(
-            collection, [stored.fingerprint], query_quality=stored.quality, **options
-        )
+        return self.search(collection, Query.of_id(image_id), **options)
 
     def _nearest(
         self,
         info: CollectionInfo,
-        codes: list[int],
+        sent: Sequence[QueryCode],
         k: int | None,
         radius: int | None,
         exclude_id: str | None,
         consistency: str,
     ) -> tuple[list[Match], bool]:
-        """Images nearest to any of the codes (query i is orientation i), each once at its
-        nearest, nearest first, ties by id: at most k, within radius; and whether a radius
-        query had more than the engine's result limit. Images below the collection's
-        quality floor match only at distance 0: one search, those images dropped beyond 0;
-        where that may have cut a full answer short, a search that keeps them out beyond 0
-        beside one of distance 0 that keeps all."""
+        """Images nearest to any of the query's codes, each once at its nearest (with the
+        orientation of the code that matched), nearest first, ties by id: at most k, within
+        radius; and whether a radius query had more than the engine's result limit. Images
+        below the collection's quality floor match only at distance 0: one search, those
+        images dropped beyond 0; where that may have cut a full answer short, a search that
+        keeps them out beyond 0 beside one of distance 0 that keeps all."""
+        codes = [code.fingerprint.value for code in sent]
         limit = k if k is not None else self.settings.result_limit + 1
         full = min(limit, MILVUS_RESULT_CAP)
         excluded = "" if exclude_id is None else f'pk != "{key_of(exclude_id)}"'
@@ -495,7 +508,7 @@ class MilvusEngine:
         ids = [id_from_key(key) for key, _ in ordered]
         rows = self._rows(info, ids, consistency)
         matches = [
-            Match(rows[image_id], distance, Orientation(query))
+            Match(rows[image_id], distance, sent[query].orientation)
             for image_id, (_, (distance, query)) in zip(ids, ordered, strict=True)
             if image_id in rows  # deleted meanwhile
         ]

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 from ..fingerprint.value import Fingerprint, from_blob, from_sqlite, to_blob, to_sqlite
-from ..hamming.params import IndexParams
+from ..params import IndexParams
 from ..records import CollectionInfo, StoredImage
 
 __all__ = [

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from neardup.index import bounds
 from neardup.index.errors import InvalidArgument
 from neardup.index.fingerprint import ALGORITHMS, Fingerprint
-from neardup.index.hamming.params import KINDS
+from neardup.index.params import KINDS
 
 from .build_hashing import DaskHashing, FileFailure, Hashing, Pending, ThreadHashing
 from .build_targets import Batch, BuildTarget, CollectionSpec, DataDirTarget, ServerTarget

@@ -39,36 +39,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
-    from neardup.index import Engine
+    from neardup.index import Engine, query_of
     from neardup.index.errors import InvalidArgument
-    from neardup.index.fingerprint import Fingerprint, hash_image
+    from neardup.index.fingerprint import Fingerprint
 
     with Engine(args.data_dir) as engine:
-        info = engine.collection(args.collection)
+        definition = engine.definition(args.collection)
         if args.orientations and args.image is None:
             raise InvalidArgument("--orientations needs an IMAGE query", "orientations")
-        if args.image is not None:
-            hashes = hash_image(
-                read_image_file(args.image), info.algorithm, orientations=args.orientations,
-                crops=info.crop_hashes,
-            )  # fmt: skip
-            queries = list(hashes.orientations) if args.orientations else [hashes.fingerprint]
-            quality: int | None = hashes.quality
-            crops = [f for oriented in hashes.crops for f in oriented]
-        elif args.hash is not None:
-            queries, quality = [Fingerprint.from_hex(args.hash, info.algorithm)], None
-            crops = []
-        else:
-            stored = engine.get(args.collection, args.id)
-            queries, quality, crops = [stored.fingerprint], stored.quality, list(stored.crops)
+        query = query_of(
+            definition,
+            image=read_image_file(args.image) if args.image is not None else None,
+            fingerprint=None
+            if args.hash is None
+            else Fingerprint.from_hex(args.hash, definition.algorithm),
+            image_id=args.id,
+            orientations=args.orientations,
+        )
         result = engine.search(
-            args.collection,
-            queries,
-            k=args.k,
-            radius=args.radius,
-            exact=args.exact,
-            query_quality=quality,
-            crop_queries=crops,
+            args.collection, query, k=args.k, radius=args.radius, exact=args.exact
         )
     print_quality_note(result.quality_note)
     return [

@@ -628,7 +628,7 @@ def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_sea
 
 @pytest.mark.usefixtures("scans_dear")
 def test_large_graphs_are_searched_with_more_effort(monkeypatch: pytest.MonkeyPatch) -> None:
-    from neardup.index.hamming import params
+    from neardup.index import params
 
     assert IndexParams().ef_for(1_999_999) == 160
     assert IndexParams().ef_for(2_000_000) == 256  # 0.952 recall@10 at 10M

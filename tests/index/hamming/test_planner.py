@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from neardup.index import HammingIndex, SearchPath
-from neardup.index.hamming import OverBudget, planner
+from neardup.index import HammingIndex, OverBudget, SearchPath
+from neardup.index.hamming import planner
 from neardup.index.hamming.planner import Route, plans
 
 from .test_hnsw import SMALL_GRAPH, brute_force, clustered_codes, index_of

@@ -4,8 +4,8 @@ absorbs (top-k queries read it instead of counting every fresh slot)."""
 from __future__ import annotations
 
 import numpy as np
-from neardup.index.hamming.params import IndexParams
 from neardup.index.hamming.slots import SlotGraph
+from neardup.index.params import IndexParams
 
 
 def recount(graph: SlotGraph) -> int:

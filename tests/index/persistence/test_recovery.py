@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams, SearchPath
-from neardup.index.store.snapshot import SnapshotInvalid, read_snapshot
+from neardup.index.persistence.snapshot import SnapshotInvalid, read_snapshot
 
 QUIET = EngineSettings(maintenance_interval_seconds=3600)
 

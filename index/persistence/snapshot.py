@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hamming.code_index import IndexImage
-from ..hamming.params import HNSW_KIND
-from .failures import storage_failures
+from ..hamming import IndexImage
+from ..params import HNSW_KIND
+from ..store.failures import storage_failures
 
 __all__ = ["SnapshotHeader", "SnapshotInvalid", "read_snapshot", "snapshot_path", "write_snapshot"]
 

@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..hamming.code_index import CodeIndex, build_code_index, restore_code_index
+from ..hamming import CodeIndex, build_code_index, restore_code_index
 from ..records import CollectionInfo
-from . import queries
-from .database import Store
+from ..store import Store, queries
 from .snapshot import SnapshotHeader, SnapshotInvalid, read_snapshot, snapshot_path
 
 __all__ = ["LoadReport", "load_index", "rebuild_index", "replay_changes", "snapshot_key"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import InvalidArgument
+from .errors import InvalidArgument
 
 __all__ = ["HNSW_KIND", "KINDS", "TABLES_KIND", "IndexParams"]
 

@@ -1,0 +1,41 @@
+"""The one factory of code indexes: a structure made, rebuilt or restored from a
+collection's settings. The implementations are imported only here, and only when a
+structure is made: a process that imports the seam loads no FAISS until it opens a data dir.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..params import KINDS, IndexParams
+from .code_index import CodeIndex, IndexImage
+
+__all__ = ["build_code_index", "new_code_index", "restore_code_index"]
+
+
+def new_code_index(params: IndexParams, sequence: int = 0) -> CodeIndex:
+    """An empty structure for a collection with these settings, at a store sequence."""
+    from .hnsw import HammingIndex
+
+    return HammingIndex(params, sequence=sequence)
+
+
+def build_code_index(params: IndexParams, counts: Mapping[int, int], sequence: int) -> CodeIndex:
+    """A structure holding these codes with their live counts (a rebuild from the store)."""
+    from .hnsw import HammingIndex
+
+    return HammingIndex.build(params, counts, sequence)
+
+
+def restore_code_index(params: IndexParams, image: IndexImage) -> CodeIndex:
+    """The structure `export` gave; ValueError when the image is not of the collection's
+    kind (FAISS raises RuntimeError on a malformed blob)."""
+    if image.kind != params.kind:
+        known = "a kind this engine reads" if image.kind in KINDS else "an unknown kind"
+        raise ValueError(
+            f"a snapshot of index kind {image.kind!r} ({known}) for a collection of kind "
+            f"{params.kind!r}"
+        )
+    from .hnsw import HammingIndex
+
+    return HammingIndex.restore(params, image)
