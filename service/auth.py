@@ -121,7 +121,7 @@ def _refusing_handler(handler: Any, code: grpc.StatusCode, message: str) -> Any:
     return with_behavior(handler, streaming if handler.response_streaming else unary)
 
 
-class TokenInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class TokenInterceptor(grpc.aio.ServerInterceptor):
     """Checks the bearer token and its scope for every neardup.v1 call."""
 
     def __init__(self, tokens: Tokens) -> None:

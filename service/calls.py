@@ -4,9 +4,9 @@ calls that need a look (or for every call, with `log_calls = "all"`).
 The log line (logger `neardup.calls`, INFO) holds the method, the status code, the latency
 in ms and the collection the request names; never image bytes or hashes. By default
 (`log_calls = "problems"`) only calls that did not end OK or took longer than
-`SLOW_CALL_SECONDS` are logged: a line for every call costs the server ~57 us of CPU a call,
-the metrics alone ~7 (scripts/bench_service_parts.py), and the metrics count and time every
-call anyway. Not the peer:
+`slow_call_seconds` (a setting, 1 s by default) are logged: a line for every call costs the
+server several times the CPU of the metrics (scripts/bench/service_parts.py), and the
+metrics count and time every call anyway. Not the peer:
 `context.peer()` on a call the client has cancelled reads freed memory in gRPC core
 (grpc/grpc#29069) and crashed the server in a test that breaks streams off.
 `JsonFormatter` renders every neardup log record as one JSON object per line.
@@ -26,15 +26,13 @@ import grpc
 from .handlers import behavior_of, with_behavior
 from .metrics import Metrics
 
-__all__ = ["LOG_CALLS", "SLOW_CALL_SECONDS", "CallObserver", "JsonFormatter"]
+__all__ = ["LOG_CALLS", "CallObserver", "JsonFormatter"]
 
 log = logging.getLogger("neardup.calls")
 
 _FIELDS = ("method", "code", "ms", "collection")
 # What `log_calls` may say: a line for every call, or only for failed and slow ones.
 LOG_CALLS = ("all", "problems")
-# A call that took longer than this is logged even when it ended OK.
-SLOW_CALL_SECONDS = 1.0
 # Wrapped handlers kept (one per method, plus refusals the auth interceptor makes per call).
 _WRAPPED_KEPT = 256
 _DEADLINE_SLACK_SECONDS = 0.05
@@ -73,13 +71,18 @@ def _code_of(context: Any, exc: BaseException | None) -> str:
     return code.name if isinstance(code, grpc.StatusCode) else str(code)
 
 
-class CallObserver(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class CallObserver(grpc.aio.ServerInterceptor):
     """Times every call and reports it to the metrics and, as `log_calls` says, the log."""
 
-    def __init__(self, metrics: Metrics, log_calls: str = "problems") -> None:
-        """`log_calls`: one of LOG_CALLS (`ServerConfig.check_log_calls` refuses others)."""
+    def __init__(
+        self, metrics: Metrics, log_calls: str = "problems", slow_call_seconds: float = 1.0
+    ) -> None:
+        """`log_calls`: one of LOG_CALLS (`ServerConfig.check_log_calls` refuses others);
+        with "problems", a call that took longer than `slow_call_seconds` is logged even
+        when it ended OK."""
         self._metrics = metrics
         self._log_all = log_calls == "all"
+        self._slow_seconds = slow_call_seconds
         # gRPC asks for a method's handler on every call; its timed twin is made once.
         self._wrapped: dict[tuple[str, int], tuple[Any, Any]] = {}
 
@@ -95,7 +98,7 @@ class CallObserver(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def _record(self, method: str, code: str, seconds: float, collection: str) -> None:
         self._metrics.observe(method, code, seconds)
-        if not (self._log_all or code != "OK" or seconds > SLOW_CALL_SECONDS):
+        if not (self._log_all or code != "OK" or seconds > self._slow_seconds):
             return
         log.info(
             "%s %s",

@@ -69,8 +69,8 @@ class ServerConfig:
     predicts within this many microseconds runs on the event loop instead of the pool; 0
     runs every search in the pool.
     log_calls: "problems" (default) logs a JSON line for each call that did not end OK or
-    took over a second; "all" logs every call (~57 us of the server's CPU a call);
-    the metrics count every call either way (service/calls.py).
+    took longer than slow_call_seconds (1 by default); "all" logs every call, at a cost in
+    the server's CPU; the metrics count every call either way (service/calls.py).
     """
 
     data_dir: Path = Path("data")
@@ -95,6 +95,7 @@ class ServerConfig:
     index_kind: str = IndexParams().kind
     inline_search_us: float = DEFAULT_INLINE_SEARCH_SECONDS * 1e6
     log_calls: str = "problems"
+    slow_call_seconds: float = 1.0
 
     def host_and_port(self, address: str | None = None, field: str = "listen") -> tuple[str, int]:
         """An address (default: `listen`) split; raises InvalidArgument when malformed."""

@@ -57,7 +57,10 @@ class NeardupServer:
                 ("grpc.max_send_message_length", config.max_message_bytes + 64 * 1024),
             ],
             maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-            interceptors=[CallObserver(self.metrics, config.log_calls), *_interceptors(config)],
+            interceptors=[
+                CallObserver(self.metrics, config.log_calls, config.slow_call_seconds),
+                *_interceptors(config),
+            ],
         )
         self._servicer = NeardupServicer(
             self._pool,

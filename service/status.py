@@ -142,4 +142,5 @@ def to_status(found: Refusal) -> grpc.Status:
     status = status_pb2.Status(
         code=getattr(code_pb2, found.code.name), message=found.message, details=details
     )
-    return rpc_status.to_status(status)
+    converted: grpc.Status = rpc_status.to_status(status)
+    return converted

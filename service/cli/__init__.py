@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from importlib import import_module
 
@@ -72,6 +73,9 @@ def _refusals() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI; returns the exit status (2 for a refused request)."""
     logging.basicConfig(level=logging.WARNING, format="neardup: %(message)s")
+    # Pillow's warning for pictures past 89 MP: the decoder's own pixel limit decides (a
+    # message filter: the category would import Pillow for every command).
+    warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit")
     arguments = list(sys.argv[1:] if argv is None else argv)
     selected = arguments[0] if arguments and arguments[0] in COMMANDS else None
     args = _parser(selected).parse_args(arguments)

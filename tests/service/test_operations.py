@@ -4,7 +4,6 @@ server serving."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -13,14 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import numpy as np
 import pytest
 from neardup.index.errors import InvalidArgument
-from neardup.service import calls
 from neardup.service.calls import JsonFormatter
 from neardup.service.client import Client, NeardupRpcError
 from neardup.service.config import load_config
-from PIL import Image
 
 from ..conftest import read_image
 from .conftest import RunningServer, config_for, start_server
@@ -113,14 +109,27 @@ def test_by_default_only_failed_calls_are_logged(
 
 
 def test_by_default_a_slow_call_is_logged_though_it_succeeded(
-    server: RunningServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(calls, "SLOW_CALL_SECONDS", 0.02)
-    with caplog.at_level(logging.INFO, logger="neardup.calls"), Client(server.target) as client:
-        client.hash(slow_image())
-        records = calls_logged(caplog, 1)
-    assert [(r.method, r.code) for r in records] == [("Hash", "OK")]  # type: ignore[attr-defined]
-    assert records[0].ms >= 20  # type: ignore[attr-defined]
+    """Slow is what the setting says: at 0 s every call is slow, at an hour none is."""
+    for slow_seconds, logged in ((3600.0, []), (0.0, [("Hash", "OK")])):
+        caplog.clear()
+        running = start_server(
+            config_for(tmp_path / f"data-{slow_seconds}", slow_call_seconds=slow_seconds)
+        )
+        try:
+            with (
+                caplog.at_level(logging.INFO, logger="neardup.calls"),
+                Client(running.target) as client,
+            ):
+                client.hash(GARDEN)
+                with pytest.raises(NeardupRpcError):  # a failed call is always logged:
+                    client.get("no-such-id")  # once it is, the Hash's turn has come
+                records = calls_logged(caplog, len(logged) + 1)
+        finally:
+            running.shutdown()
+        hashes = [(r.method, r.code) for r in records if r.method == "Hash"]  # type: ignore[attr-defined]
+        assert hashes == logged
 
 
 def test_an_unknown_call_log_policy_is_refused_before_serving(tmp_path: Path) -> None:
@@ -128,14 +137,6 @@ def test_an_unknown_call_log_policy_is_refused_before_serving(tmp_path: Path) ->
 
     with pytest.raises(InvalidArgument, match="log_calls"):
         NeardupServer(config_for(tmp_path / "data", log_calls="some"))
-
-
-def slow_image() -> bytes:
-    """A 6000x6000 gray PNG: small on the wire, ~0.1 s to decode."""
-    gradient = np.add.outer(np.arange(6000), np.arange(6000)) % 256
-    out = io.BytesIO()
-    Image.fromarray(gradient.astype(np.uint8)).save(out, "PNG")
-    return out.getvalue()
 
 
 def test_an_expired_deadline_is_logged_as_such(
@@ -149,8 +150,13 @@ def test_an_expired_deadline_is_logged_as_such(
         grpc.insecure_channel(observed.target) as channel,
     ):
         stub = pb_grpc.NeardupStub(channel)
+
+        def late_items() -> Iterator[pb.AddRequest]:
+            time.sleep(0.5)  # the call's deadline passes while the server waits for this
+            yield pb.AddRequest(id="late", hash=pb.Hash(hex="00" * 8))
+
         with pytest.raises(grpc.RpcError) as caught:
-            stub.Hash(pb.HashRequest(image=slow_image()), timeout=0.02)
+            list(stub.AddStream(late_items(), timeout=0.1))
         assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
         stub.Hash(pb.HashRequest(image=GARDEN), timeout=30)
         codes = [r.code for r in calls_logged(caplog, 2)]  # type: ignore[attr-defined]

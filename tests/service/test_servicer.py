@@ -354,3 +354,17 @@ def test_a_collection_of_the_compact_tables_kind_is_made_reported_and_searched(
     error = refused(client.call, "CreateCollection", unknown)
     assert error.code is Code.INVALID_ARGUMENT and "index.kind must be one of" in error.message
     assert error.field == "index.kind"
+
+
+def test_the_servicer_overrides_every_method_of_the_generated_base() -> None:
+    from neardup.service.servicer import NeardupServicer
+    from neardup.v1 import neardup_pb2, neardup_pb2_grpc
+
+    methods = neardup_pb2.DESCRIPTOR.services_by_name["Neardup"].methods_by_name
+    assert issubclass(NeardupServicer, neardup_pb2_grpc.NeardupServicer)
+    inherited = [
+        name
+        for name in methods
+        if getattr(NeardupServicer, name) is getattr(neardup_pb2_grpc.NeardupServicer, name)
+    ]
+    assert inherited == []
