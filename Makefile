@@ -18,7 +18,7 @@ serve: $(STAMP)
 	$(VENV)/bin/neardup serve
 
 test: lint
-	bash scripts/ensure_chromium.sh
+	bash scripts/tools/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 # The inner loop: everything but the tests marked slow (real process kills, wheel builds,
@@ -28,7 +28,7 @@ test-fast: $(STAMP)
 
 # Regenerates the stubs beside the contract; tests/proto fails while they are stale.
 proto: $(STAMP)
-	$(PY) scripts/generate_proto.py
+	$(PY) -m scripts.tools.generate_proto
 
 # mypy resolves the neardup.* namespace through a tree of links shaped like the wheel.
 lint: $(STAMP)
@@ -42,10 +42,10 @@ lint: $(STAMP)
 		-p neardup.index -p neardup.service
 
 bench-hash: $(STAMP)
-	$(PY) scripts/bench_hash.py
+	$(PY) -m scripts.bench.hash
 
 check-golden: $(STAMP)
-	$(PY) scripts/check_golden.py
+	$(PY) -m scripts.tools.check_golden
 
 clean:
 	rm -rf $(VENV) build *.egg-info

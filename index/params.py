@@ -14,7 +14,7 @@ TABLES_KIND = "tables"
 KINDS = (HNSW_KIND, TABLES_KIND)
 
 # From this many codes a graph search asks `_LARGE_GRAPH_EF_FACTOR` x ef_search (recall@10
-# at the default 160: 0.975 at 2M, 0.908 at 10M; at 256: 0.952 at 10M; bench_index.py).
+# at the default 160: 0.975 at 2M, 0.908 at 10M; at 256: 0.952 at 10M; scripts/bench/index.py).
 # Measured at 1M, 2M and 10M only: a step at the last size where 160 was known good.
 _LARGE_GRAPH_CODES = 2_000_000
 _LARGE_GRAPH_EF_FACTOR = 1.6
@@ -22,7 +22,7 @@ _LARGE_GRAPH_EF_FACTOR = 1.6
 
 @dataclass(frozen=True, slots=True)
 class IndexParams:
-    """Tuning of a collection's index; the defaults are measured (scripts/bench_index.py).
+    """Tuning of a collection's index; the defaults are measured (scripts/bench/index.py).
 
     hnsw_m, ef_construction: graph degree and build effort. On 1M clustered codes with
     random and near queries, efC=80 reached recall@10 0.935 at efSearch 128 (0.42 ms) and
@@ -44,7 +44,7 @@ class IndexParams:
     0.128 (through the index) against 0.516 at 1M; below 100k a scan costs little and the
     tables' fixed 2 MB (69 B a code at 100k) is not worth keeping. Smaller sizes were not
     measured, so the bound sits at the smallest size known to gain.
-    (All: scripts/bench_index.py, README "Performance".)
+    (All: scripts/bench/index.py, README "Performance".)
     """
 
     hnsw_m: int = 32

@@ -8,8 +8,8 @@ seconds of work they bring: each kind of call (its method) brings what its pool 
 of late (a moving average), and a call is admitted while the work ahead of it, shared by
 the workers, is at most `max_queue_seconds`. That bound is what keeps an admitted call's
 latency bounded: under a burst of 600 uploads of a 168 KB JPEG on 2 cores, 256 calls
-admitted waited 4.6 s (p50, scripts/overload.py); with 1 s of work a worker, p99 1.5 s in
-the server (0.5 s gave 0.74 s, but refused 0.2% of a 32-in-flight soak's calls).
+admitted waited seconds (scripts/reliability/overload.py); 1 s of work a worker bounds the
+wait at little cost, while half that refused some of a 32-in-flight soak's calls.
 
 A unary call beyond the bounds is refused at once with RESOURCE_EXHAUSTED (`Overloaded`),
 so a client backs off while the calls admitted keep their latency; a stream's item waits

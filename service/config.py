@@ -35,7 +35,7 @@ DEFAULT_MAX_QUEUE_SECONDS = 1.0
 # cost more (0.4-1.0 ms of a Search's latency on this 2-core VM: README "The service"). The
 # scale issue named ~100 us; at 100 the duplicate check it was meant for (radius 10 over 1M
 # codes, planned at 63-84 us in a quiet process) was planned above it in a served one on
-# this VM and never left the pool (bench_service.py: 0% on the loop; 100% with a larger
+# this VM and never left the pool (scripts/bench/service.py: 0% on the loop; 100% with a larger
 # budget), so the default leaves room for a machine that runs at half speed.
 DEFAULT_INLINE_SEARCH_SECONDS = 250e-6
 

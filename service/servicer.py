@@ -468,7 +468,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
     ) -> pb.SearchResponse:
         """On the event loop when the engine's planner predicts the index search within
         `inline_search_seconds` and no writer holds the index (the pool's hand-off would
-        cost more than the search: bench_service.py); else, and for image queries (decoding
+        cost more than the search: scripts/bench/service.py); else, and for image queries (decoding
         and hashing), in the pool."""
         answered = self._searched_on_loop(request)
         if answered is not None:

@@ -29,7 +29,7 @@ pair comes off when the two sides are uniform in one colour to the same depth (w
 drawing on a white ground (an icon, a diagram, a product shot) has straight outlines too,
 but they end the white where the object does: one side, or a line still partly white; the
 first rule (`Trim.EACH_SIDE`, `phash-2`) trimmed such sides alone, at some sizes and not
-others, and moved their plain resizes (scripts/bench_resizes.py, 69 drawings of this
+others, and moved their plain resizes (scripts/bench/resizes.py, 69 drawings of this
 machine, 12 resized copies each: 112 of 828 beyond 10 bits, 7 with pairs; no trim: 1). A
 frame on an object whose own ground is the frame's colour is then kept whole: there is no
 telling the two apart.

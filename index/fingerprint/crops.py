@@ -3,7 +3,7 @@
 A crop of 10-20% moves a DCT hash 20-30 bits (every coefficient sees the picture shift and
 grow), far past any useful radius. Hashing a few centre crops of each image gives its crops
 their own codes: a cropped upload lands near one of its original's crop hashes, and an
-original's crop hashes near a stored crop. Which crops: measured by scripts/bench_crops.py
+original's crop hashes near a stored crop. Which crops: measured by scripts/bench/crops.py
 (crop15 recall at r=10 against false pairs and codes per image): 90% and 80% of each side
 (3 codes an image) find crops of 5-20% as well as four crops did, and bracket a 15% crop
 rather than sit on it, so other crop amounts are found too.

@@ -10,7 +10,7 @@ strictly above the block's median, first coefficient most significant
 - `phash` (canonical): EXIF orientation applied, alpha composited on white, 16-bit scaled
   rather than clipped, and JPEGs decoded in the DCT domain at 1/2..1/8 scale (Pillow
   `draft`, keeping >= DRAFT_MIN_SIDE px a side) before the Lanczos: 3-4x faster than
-  ImageHash on typical uploads, within 2 bits of it on photos (scripts/check_golden.py).
+  ImageHash on typical uploads, within 2 bits of it on photos (scripts/tools/check_golden.py).
   Uniform borders (letterbox bars, frames, padding) are trimmed before the Lanczos.
 - `phash-2` and `phash-1`: the same with the border trim's first rule (`borders.Trim`) and
   without a trim: `phash` as collections of data-dir schemas 2-3 and 1 computed it, kept
@@ -42,7 +42,7 @@ __all__ = [
 
 SIDE = 32  # ImageHash: hash_size 8 x highfreq_factor 4
 BLOCK = 8  # hash_size
-# Measured on 1024 px uploads (scripts/bench_hash.py): keeping 128 px decodes them at 1/4
+# Measured on 1024 px uploads (scripts/bench/hash.py): keeping 128 px decodes them at 1/4
 # scale, 1.55x the 1/8-scale decode floor; keeping 64 px decodes at 1/8, 1.3x the floor. The
 # price: on the JPEG originals of bench/, 95.7% (not 97.8%) within 2 bits of ImageHash.
 DRAFT_MIN_SIDE = 64

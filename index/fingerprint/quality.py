@@ -15,7 +15,7 @@ runs over the 32x32 reduction averaged down to 8x8 (4x4 boxes): fine texture and
 sharp outline, which the 8x8 block does not see, do not count. The divisor makes 100 a mean
 neighbour difference of 10% of full scale (112 pairs x 10 / 100 = 11.2), a well-structured
 photo; a solid colour scores 0. Where the engine draws the line (a collection's
-`min_quality`) is measured by scripts/bench_quality.py.
+`min_quality`) is measured by scripts/bench/quality.py.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ _ABSORB_CHUNK = 32
 # Grafting waits for a pause in the writes (no `apply` for this long), so a stream of adds
 # does not wait on the write lock behind each chunk nor share the cores with HNSW insertion;
 # fresh codes are searched exactly meanwhile. Past the high water mark it grafts anyway: at
-# the flat scan's ~1.1 ms per million codes (bench_index.py), 65,536 fresh codes add ~70 us
+# the flat scan's ~1.1 ms per million codes (scripts/bench/index.py), 65,536 fresh codes add ~70 us
 # to a query (the planner does not plan a graph search past it).
 _ABSORB_QUIET_SECONDS = 0.2
 _ABSORBER_IDLE_SECONDS = 1.0

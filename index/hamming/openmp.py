@@ -3,7 +3,7 @@
 FAISS opens an OpenMP parallel region even for one query (its HNSW search allocates a visited
 table of `ntotal` bytes per team thread), and a thread that is not OpenMP's own main thread gets
 a cold team on each call. One query from a pool thread, 2 cores
-(`scripts/bench_service_parts.py`): flat top-10 over 100k codes 263 us with 2 OpenMP threads,
+(`scripts/bench/service_parts.py`): flat top-10 over 100k codes 263 us with 2 OpenMP threads,
 117 us with one; HNSW 275 vs 110 us. A 2M-code flat scan gained nothing from the second thread
 (2.25 ms either way; a scratch measurement, not kept). Searches are parallel across calls
 instead (the service's thread pool). A graph built in the background (a bulk load's

@@ -69,7 +69,7 @@ RANGE_SEARCH_MAX_RADIUS = 16
 FRESH_HIGH_WATER = 65_536
 # Exact top-k over a scan: FAISS's range search is faster than its top-k search of the
 # same codes from this many codes on, asking for the codes within the radius that should
-# hold `RANGE_TOP_K_SPARE` x k and keeping the k nearest (scripts/bench_scan_costs.py,
+# hold `RANGE_TOP_K_SPARE` x k and keeping the k nearest (scripts/bench/scan_costs.py,
 # top-10 through the code index: 10k codes 0.34 ms against 0.23 with the top-k search,
 # 100k 0.48 against 0.49, 1M 1.40 against 2.68).
 RANGE_TOP_K_MIN_CODES = 100_000

@@ -5,7 +5,7 @@ Why compiled (numba): the loop is a few thousand short, scattered runs of codes 
 numpy each step (building the positions of every listed code, gathering them, measuring
 them) is a pass over a temporary array: at 10M codes, radius 10 cost ~0.4 ms a query, most
 of it in those passes (a scratch profile, not a kept script); a plain loop that measures
-each listed code where it lies does the same work without them (scripts/bench_substrings.py
+each listed code where it lies does the same work without them (scripts/bench/substrings.py
 measures it against the flat scan).
 
 Compiled once per machine and cached (`compiled.py`).
@@ -103,7 +103,7 @@ def probe_and_measure(
     then measured in turn with the runs `_RUNS_AHEAD` on prefetched: each run is a few
     cache lines in a table of hundreds of MB, and waiting for them one run at a time cost
     ~3x at 1M codes and ~1.8x at 10M (radius 10, the loop alone, scratch timings; the
-    tables' ratio to the flat scan in scripts/bench_substrings.py went from 23x to 53x at
+    tables' ratio to the flat scan in scripts/bench/substrings.py went from 23x to 53x at
     10M). A run is first counted without a branch (`_any_within`: vector instructions) and
     measured code by code only when it holds a code within the radius: the loop alone took
     154 us against 202 at 10M codes, radius 10 (a scratch timing)."""

@@ -62,8 +62,8 @@ I32 = npt.NDArray[np.int32]
 # and a build aside can be abandoned between two (an engine closing mid-absorb).
 _BUILD_CHUNK = 1 << 16
 # Substring tables are rebuilt once the slots after them pass this share of the slots they
-# cover (or a floor): a range search measures those codes one by one, which keeps
-# them to ~31k at 1M (a rebuild there takes 0.16 s, bench_index.py). Not tuned by measurement.
+# cover (or a floor): a range search measures those codes one by one, and this keeps them
+# few while a rebuild stays rare (scripts/bench/index.py times one). Not tuned by measurement.
 _UNCOVERED_SHARE = 1 / 32
 _UNCOVERED_FLOOR = 8_192
 

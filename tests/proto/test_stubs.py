@@ -3,30 +3,21 @@ every operation of DESIGN.md."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 from neardup.v1 import neardup_pb2, neardup_pb2_grpc
 
+from scripts.tools import generate_proto
+
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ["neardup_pb2.py", "neardup_pb2.pyi", "neardup_pb2_grpc.py"]
 
 
-def _generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "generate_proto", ROOT / "scripts" / "generate_proto.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name", GENERATED)
 def test_committed_stubs_are_not_stale(tmp_path: Path, name: str) -> None:
-    _generator().generate(tmp_path)
+    generate_proto.generate(tmp_path)
     fresh = (tmp_path / "neardup" / "v1" / name).read_text()
     committed = (ROOT / "proto" / "neardup" / "v1" / name).read_text()
     assert committed == fresh, f"{name} is stale: run `make proto` and commit the result"

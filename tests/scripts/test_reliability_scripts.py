@@ -9,24 +9,36 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).parent.parent.parent / "scripts"
+ROOT = Path(__file__).parent.parent.parent
 
 pytestmark = pytest.mark.slow
 
 
-def _run(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(autouse=True)
+def pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the scripts publish their run's page: not docs/, for a test's short run."""
+    monkeypatch.setenv("NEARDUP_BENCH_PAGES", str(tmp_path))
+    return tmp_path
+
+
+def _run(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPTS / script), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=SCRIPTS,
+        [sys.executable, "-m", module, *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
     )  # fmt: skip
 
 
-def test_a_short_mixed_load_meets_no_unexpected_error_and_reports_memory() -> None:
-    done = _run("load.py", "--seconds", "8", "--concurrency", "8", "--preload", "1000",
-                timeout=240)  # fmt: skip
+def test_a_short_mixed_load_meets_no_unexpected_error_and_reports_memory(pages: Path) -> None:
+    done = _run(
+        "scripts.reliability.load", "--seconds", "8", "--concurrency", "8", "--preload", "1000",
+        timeout=240,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "unexpected errors: 0" in done.stdout
     assert "server RSS MB" in done.stdout and "anchor, bare gRPC echo" in done.stdout
+    page = (pages / "reliability-load.md").read_text()
+    assert "- command: `python -m scripts.reliability.load --seconds 8" in page
+    assert "unexpected errors: 0" in page
 
 
 @pytest.mark.parametrize(
@@ -37,8 +49,8 @@ def test_a_few_sigkill_rounds_lose_no_acknowledged_write(
 ) -> None:
     tables = [] if tables_from is None else ["--tables-from", str(tables_from)]
     done = _run(
-        "crash_loop.py", "--rounds", str(rounds), "--max-seconds", "1.5", "--index-kind", kind,
-        *tables, timeout=300,
+        "scripts.reliability.crash_loop", "--rounds", str(rounds), "--max-seconds", "1.5",
+        "--index-kind", kind, *tables, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     named = "" if tables_from is None else f", substring tables from {tables_from:,} codes"

@@ -17,7 +17,7 @@ from neardup.service.client import Client, NeardupRpcError
 from neardup.v1 import neardup_pb2 as pb
 
 FINDINGS = Path(__file__).parent.parent / "fixtures" / "fuzz"
-SCRIPTS = Path(__file__).parent.parent.parent / "scripts"
+ROOT = Path(__file__).parent.parent.parent
 BUGS = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS}
 
 
@@ -61,9 +61,9 @@ def test_bytes_the_decode_fuzzer_found_are_hashed_or_refused_as_invalid(finding:
 def test_each_fuzz_harness_runs_and_finds_nothing_new(target: str, tmp_path: Path) -> None:
     pytest.importorskip("atheris")
     done = subprocess.run(
-        [sys.executable, str(SCRIPTS / "fuzz.py"), "--target", target, "--runs", "400",
+        [sys.executable, "-m", "scripts.reliability.fuzz", "--target", target, "--runs", "400",
          "--findings", str(tmp_path)],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True, text=True, timeout=240, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     executed = re.search(r"(\d+) executions", done.stdout)

@@ -2,7 +2,7 @@
 
 The golden values come from ImageHash 4.3.2 and the pHash C library run on the same files
 (shared/golden); every format and mode of the corpus is covered here. The whole corpus is
-checked by scripts/check_golden.py.
+checked by scripts/tools/check_golden.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The default algorithm's exact bits are pinned: stored `phash` data depends on them, so a
-change must be deliberate and versioned (scripts/pin_phash.py), never a side effect. The
+change must be deliberate and versioned (scripts/tools/pin_phash.py), never a side effect. The
 bits before the border trim (`phash-1`) and of its first rule (`phash-2`) are pinned too:
 collections made before go on hashing exactly as they did."""
 
@@ -28,7 +28,7 @@ def test_every_fixture_image_has_a_pinned_hash() -> None:
 def test_phash_gives_exactly_the_pinned_bits(name: str, algorithm: str, pinned: str) -> None:
     assert hash_image(read_image(name), algorithm).fingerprint.hex == pinned, (
         f"{algorithm} of {name} moved: stored collections depend on these bits. If the change "
-        "is deliberate, version the algorithm and re-pin with scripts/pin_phash.py --write"
+        "is deliberate, version the algorithm and re-pin with scripts/tools/pin_phash.py --write"
     )
 
 
