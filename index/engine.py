@@ -45,6 +45,7 @@ from .errors import (
 from .fingerprint import Fingerprint, get_algorithm
 from .fingerprint.crops import CROP_KEEPS
 from .hamming import CodeIndex, CodeMatch, new_code_index
+from .hamming.costs import CostModel
 from .persistence.recovery import (
     LoadReport,
     load_index,
@@ -95,9 +96,18 @@ def _now_ms() -> int:
 class Engine:
     """The durable near-duplicate engine of one data dir (see the module docstring)."""
 
-    def __init__(self, data_dir: Path | str, settings: EngineSettings | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str,
+        settings: EngineSettings | None = None,
+        costs: CostModel | None = None,
+    ) -> None:
+        """Opens (or creates) the data dir. `costs`: what every collection's searches are
+        planned with (default: this machine's, measured once a process; tests give the
+        prices they need)."""
         self.data_dir = Path(data_dir)
         self.settings = settings or EngineSettings()
+        self._costs = costs
         self._snapshots = self.data_dir / SNAPSHOT_DIR
         with storage_failures(self.data_dir):  # a read-only or full disk: say which
             self._snapshots.mkdir(parents=True, exist_ok=True)
@@ -134,7 +144,7 @@ class Engine:
         with self._store.snapshot_read() as conn:
             infos = queries.collection_rows(conn)
         for info in infos:
-            index, report = load_index(self._store, self._snapshots, info)
+            index, report = load_index(self._store, self._snapshots, info, self._costs)
             coll = LoadedCollection(info, index)
             if info.crop_hashes:
                 with self._store.read() as conn:
@@ -211,7 +221,7 @@ class Engine:
         rebuilt: CodeIndex | None = None
         try:
             started = time.perf_counter()
-            rebuilt = fresh = rebuild_index(self._store, coll.info)
+            rebuilt = fresh = rebuild_index(self._store, coll.info, self._costs)
 
             def op(txn: Transaction) -> None:
                 self._check_current(coll)
@@ -289,7 +299,7 @@ class Engine:
             if queries.collection_exists(txn.conn, name):
                 raise CollectionExists(f"a collection named {name!r} exists")
             info = replace(draft, uid=queries.insert_collection(txn.conn, draft))
-            index = new_code_index(index_params, sequence=txn.next_sequence - 1)
+            index = new_code_index(index_params, txn.next_sequence - 1, self._costs)
 
             def register() -> None:
                 self._collections[name] = LoadedCollection(info, index)

@@ -9,25 +9,36 @@ from collections.abc import Mapping
 
 from ..params import KINDS, IndexParams
 from .code_index import CodeIndex, IndexImage
+from .costs import CostModel
 
 __all__ = ["build_code_index", "new_code_index", "restore_code_index"]
 
 
-def new_code_index(params: IndexParams, sequence: int = 0) -> CodeIndex:
-    """An empty structure for a collection with these settings, at a store sequence."""
+def new_code_index(
+    params: IndexParams, sequence: int = 0, costs: CostModel | None = None
+) -> CodeIndex:
+    """An empty structure for a collection with these settings, at a store sequence, its
+    searches planned with `costs` (default: this machine's)."""
     from .hnsw import HammingIndex
 
-    return HammingIndex(params, sequence=sequence)
+    return HammingIndex(params, sequence=sequence, costs=costs)
 
 
-def build_code_index(params: IndexParams, counts: Mapping[int, int], sequence: int) -> CodeIndex:
+def build_code_index(
+    params: IndexParams,
+    counts: Mapping[int, int],
+    sequence: int,
+    costs: CostModel | None = None,
+) -> CodeIndex:
     """A structure holding these codes with their live counts (a rebuild from the store)."""
     from .hnsw import HammingIndex
 
-    return HammingIndex.build(params, counts, sequence)
+    return HammingIndex.build(params, counts, sequence, costs)
 
 
-def restore_code_index(params: IndexParams, image: IndexImage) -> CodeIndex:
+def restore_code_index(
+    params: IndexParams, image: IndexImage, costs: CostModel | None = None
+) -> CodeIndex:
     """The structure `export` gave; ValueError when the image is not of the collection's
     kind (FAISS raises RuntimeError on a malformed blob)."""
     if image.kind != params.kind:
@@ -38,4 +49,4 @@ def restore_code_index(params: IndexParams, image: IndexImage) -> CodeIndex:
         )
     from .hnsw import HammingIndex
 
-    return HammingIndex.restore(params, image)
+    return HammingIndex.restore(params, image, costs)

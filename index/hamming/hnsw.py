@@ -55,24 +55,25 @@ from ..errors import OverBudget
 from ..params import TABLES_KIND, IndexParams
 from ..records import CompactionReport, SearchPath
 from .code_index import CodeMatch, CodeSearch, IndexImage
+from .costs import CostModel, measure_tables
 from .openmp import all_but_one_core
 from .planner import (
     FRESH_HIGH_WATER,
     RANGE_SEARCH_MAX_RADIUS,
     Plan,
     Route,
-    measure_tables,
     plans,
-    scan_costs,
+    tables_listed_bound,
+    tables_range_ns,
+    top_k_radius,
 )
 from .rwlock import ReadersWriterLock, WouldWait
 from .slots import (
     SlotGraph,
     built_graph,
     merge,
+    probed_range,
     scanned_range,
-    tables_range,
-    tables_top_k,
     top_k_scan,
 )
 from .substrings import DEFAULT_WIDTHS, SubstringTables
@@ -117,10 +118,20 @@ class HammingIndex:
     """The search structure of one collection: distinct codes, live counts, two search paths."""
 
     def __init__(
-        self, params: IndexParams, graph: SlotGraph | None = None, sequence: int = 0
+        self,
+        params: IndexParams,
+        graph: SlotGraph | None = None,
+        sequence: int = 0,
+        costs: CostModel | None = None,
     ) -> None:
+        """`costs`: what the planner prices routes with (default: this machine's, measured
+        once a process); a given `graph` keeps the model it was made with."""
         self.params = params.validated()
-        self._graph = graph if graph is not None else SlotGraph.empty(self.params)
+        self._costs = costs if costs is not None else CostModel.measured()
+        if graph is None:
+            graph = SlotGraph.empty(self.params, self._costs)
+        self._graph = graph
+        self._costs = graph.costs
         self._lock = ReadersWriterLock()
         self._compacting = threading.Lock()
         # Held for a whole `apply` and by `export`, so a snapshot never pairs a half-applied
@@ -134,7 +145,6 @@ class HammingIndex:
         self._closing = False
         self._last_apply = 0.0
         self.sequence = sequence  # store sequence of the newest change applied
-        scan_costs()  # the planner's scan costs: measured once per process, at start-up
         if self._graph.graph_costs_due():
             self._graph.measure_graph()
         self._wake_absorber()
@@ -307,14 +317,15 @@ class HammingIndex:
     def top_k_path(self, exact: bool = False) -> SearchPath:
         """The path the planner gives a one-code top-10 query at the current size."""
         with self._lock.read():
-            return plans(self._graph, _ANY_QUERY, 10, None, exact)[0].path
+            return plans(self._graph, self._costs, _ANY_QUERY, 10, None, exact)[0].path
 
     def plans(
         self, queries: Sequence[int], k: int | None, radius: int | None, exact: bool = False
     ) -> list[Plan]:
         """The routes that could answer this search now, predicted, the planner's first."""
         with self._lock.read():
-            return plans(self._graph, np.array(queries, dtype=np.uint64), k, radius, exact)
+            queried = np.array(queries, dtype=np.uint64)
+            return plans(self._graph, self._costs, queried, k, radius, exact)
 
     def search(
         self,
@@ -346,7 +357,7 @@ class HammingIndex:
         try:
             with self._lock.read(wait=budget is None):
                 graph = self._graph
-                options = plans(graph, q, k, radius, exact)
+                options = plans(graph, self._costs, q, k, radius, exact)
                 plan = options[0] if route is None else _taking(options, route)
                 if budget is not None and plan.seconds > budget:
                     raise OverBudget(f"predicted {plan.seconds * 1e6:.0f} us by {plan.route.value}")
@@ -432,17 +443,27 @@ class HammingIndex:
             return IndexImage(self.params.kind, blob, live, fresh, self.sequence, tables)
 
     @classmethod
-    def restore(cls, params: IndexParams, image: IndexImage) -> HammingIndex:
+    def restore(
+        cls, params: IndexParams, image: IndexImage, costs: CostModel | None = None
+    ) -> HammingIndex:
         """The index `export` copied (raises ValueError or RuntimeError on a bad blob)."""
-        graph = SlotGraph.deserialized(params, image.blob, image.live, image.fresh, image.tables)
+        graph = SlotGraph.deserialized(
+            params, image.blob, image.live, image.fresh, image.tables, costs
+        )
         return cls(params, graph, image.sequence)
 
     @classmethod
-    def build(cls, params: IndexParams, counts: Mapping[int, int], sequence: int) -> HammingIndex:
+    def build(
+        cls,
+        params: IndexParams,
+        counts: Mapping[int, int],
+        sequence: int,
+        costs: CostModel | None = None,
+    ) -> HammingIndex:
         """A fresh index of these codes and live counts (a rebuild from the store)."""
         codes = np.fromiter(counts.keys(), dtype=np.uint64, count=len(counts))
         live = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
-        graph = built_graph(params.validated(), codes, live)
+        graph = built_graph(params.validated(), codes, live, costs=costs)
         if graph is None:  # never abandoned without an `abandon`
             raise RuntimeError("a rebuild was abandoned")
         return cls(params, graph, sequence)
@@ -461,7 +482,9 @@ class HammingIndex:
                 g = self._graph
                 alive = np.flatnonzero(g.live[: g.n] > 0)
                 codes, counts, before = g.codes[alive].copy(), g.live[alive].copy(), g.n
-            fresh = built_graph(self.params, codes, counts, self._between_build_batches)
+            fresh = built_graph(
+                self.params, codes, counts, self._between_build_batches, self._costs
+            )
             if fresh is None:
                 return CompactionReport(before, before, time.perf_counter() - started)
             if fresh.tables_due():  # radius searches keep their tables across the swap
@@ -502,7 +525,8 @@ def _range_searched(
         return *scanned_range(graph, q, radius), SearchPath.EXACT
     scan = _taking(options, Route.SCAN).seconds
     limit = (scan if budget is None else min(scan, budget)) if planned else math.inf
-    found = tables_range(graph, q, radius, limit)
+    bound = tables_listed_bound(graph, graph.costs, len(q), radius, limit)
+    found = probed_range(graph, q, radius, bound).found
     if found is not None:
         return *found, SearchPath.TABLES
     if budget is not None and scan > budget:
@@ -530,11 +554,15 @@ def _searched(
         found = None
         if plan.route is Route.TABLES:
             scan = _taking(options, Route.SCAN)
-            found = tables_top_k(graph, q, k, scan.seconds * 1e9)
+            found = _tables_top_k(graph, q, k, scan.seconds * 1e9)
         if found is None:
             path = path if plan.route is Route.HNSW else SearchPath.EXACT
             ef = max(graph.params.ef_for(graph.in_graph), k)
-            found = top_k_scan(graph, q, k, plan.route is Route.HNSW, ef)
+            costs = graph.costs
+            by_range = (
+                top_k_radius(costs, graph.n, k) if graph.n >= costs.range_top_k_from else None
+            )
+            found = top_k_scan(graph, q, k, plan.route is Route.HNSW, ef, by_range)
         slots, dist, qi = found
         if radius is not None:
             within = dist <= radius
@@ -545,3 +573,24 @@ def _searched(
         order = np.argsort(dist, kind="stable")
         slots, dist, qi = slots[order], dist[order], qi[order]
     return slots, dist, qi, path
+
+
+def _tables_top_k(graph: SlotGraph, q: U64, k: int, scan_ns: float) -> tuple[I64, I64, I64] | None:
+    """Exact top-k by multi-index hashing: a radius search through the substring tables,
+    grown until at least k live codes lie within the radius, when no code outside it can
+    be nearer than the k-th (Norouzi, Punjani and Fleet's k-NN search). Each step is
+    bounded by what is left of the `scan_ns` a scan is predicted to cost; None where
+    growing on would cost more: the caller scans."""
+    if graph.tables is None:
+        return None
+    spent = 0.0
+    for radius in graph.tables.growth_radii:
+        bound = tables_listed_bound(graph, graph.costs, len(q), radius, (scan_ns - spent) / 1e9)
+        probed = probed_range(graph, q, radius, bound)
+        if probed.found is None:
+            return None
+        listed = float(probed.listed)
+        spent += tables_range_ns(graph, graph.costs, len(q), radius, listed) or 0.0
+        if len(np.unique(probed.found[0])) >= k:
+            return probed.found
+    return None

@@ -8,8 +8,8 @@ calls, on raw pointers), so the fresh codes and the codes after the substring ta
 need no second copy and no ID selector to cut a range out of a whole index.
 
 A short run (the few thousand codes after the substring tables' prefix) is cheaper measured
-by a compiled loop (`measured`) than through a call into FAISS; the planner times both
-(`planner.scan_costs`) and each caller takes the cheaper.
+by a compiled loop (`measured`) than through a call into FAISS; the cost model times both
+(`costs.measure_scans`) and each caller takes the cheaper.
 
 Each kernel call runs on one OpenMP thread (`openmp.one_thread`): one query's scan gains
 nothing from a team, and searches run in parallel across calls.

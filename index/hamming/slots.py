@@ -10,9 +10,11 @@ over a prefix of the slots answer small-radius range searches without a full sca
 are rebuilt (by `HammingIndex`'s background thread) when the slots after that prefix pile
 up.
 
-The searches (`scanned_range`, `tables_range`, `tables_top_k`, `top_k_scan`) search the
-graph part and the fresh part and return slots, distances and query numbers as arrays;
-`merge` keeps each slot once.
+The searches (`scanned_range`, `probed_range`, `top_k_scan`) search the graph part and the
+fresh part and return slots, distances and query numbers as arrays; `merge` keeps each slot
+once. They carry out what the index planned, with the bounds it computed: none of them asks
+the planner anything. The cost model the slots are given chooses only between two kernels
+of the same scan.
 
 Not thread-safe: `HammingIndex` guards every use with its readers-writer lock.
 """
@@ -28,29 +30,18 @@ import numpy.typing as npt
 
 from ..fingerprint.value import BITS, codes_from_u64, u64_from_codes
 from ..params import TABLES_KIND, IndexParams
-from . import planner, scans
+from . import scans
 from .codemap import CodeMap
+from .costs import CostModel, GraphCosts, TablesCosts, measure_graph, measure_tables
 from .openmp import one_thread
-from .planner import (
-    RANGE_TOP_K_MIN_CODES,
-    RANGE_TOP_K_SPARE,
-    UNIFORM_WITHIN,
-    GraphCosts,
-    TablesCosts,
-    measure_graph,
-    measure_tables,
-    tables_listed_bound,
-    tables_range_ns,
-)
 from .substrings import Probed, SubstringTables
 
 __all__ = [
     "SlotGraph",
     "built_graph",
     "merge",
+    "probed_range",
     "scanned_range",
-    "tables_range",
-    "tables_top_k",
     "top_k_scan",
 ]
 
@@ -80,8 +71,10 @@ class SlotGraph:
         index: Any,
         live: npt.NDArray[np.int32],
         fresh: U64 | None = None,
+        costs: CostModel | None = None,
     ) -> None:
         self.params = params
+        self.costs = costs if costs is not None else CostModel.measured()
         self.index = index
         self.flat = faiss.downcast_IndexBinary(index.storage)
         in_graph = int(index.ntotal)
@@ -134,12 +127,13 @@ class SlotGraph:
         live: npt.NDArray[np.int32],
         fresh: U64,
         tables: npt.NDArray[np.uint8],
+        costs: CostModel | None = None,
     ) -> SlotGraph:
         """The graph `serialized` copied, with the substring tables `tables` holds (none when
         empty: they are rebuilt in the background); ValueError or RuntimeError on a bad
         blob."""
         if params.kind == TABLES_KIND:
-            graph = cls(params, _new_hnsw(params), live, fresh)
+            graph = cls(params, _new_hnsw(params), live, fresh, costs)
             graph._adopt_tables(serialized)
             return graph
         # read_index_binary already returns the concrete type; a downcast of the temporary
@@ -150,7 +144,7 @@ class SlotGraph:
         if int(index.ntotal) + len(fresh) != len(live):
             raise ValueError("the serialised index does not match its live counts")
         index.hnsw.efSearch = params.ef_search
-        graph = cls(params, index, live, fresh)
+        graph = cls(params, index, live, fresh, costs)
         graph._adopt_tables(tables)
         return graph
 
@@ -165,8 +159,8 @@ class SlotGraph:
         self.set_tables(tables, measure_tables(tables, self.codes[: tables.covered]))
 
     @classmethod
-    def empty(cls, params: IndexParams) -> SlotGraph:
-        return cls(params, _new_hnsw(params), np.zeros(0, dtype=np.int32))
+    def empty(cls, params: IndexParams, costs: CostModel | None = None) -> SlotGraph:
+        return cls(params, _new_hnsw(params), np.zeros(0, dtype=np.int32), costs=costs)
 
     def lookup(self, codes: U64) -> I64:
         """The slot of each code, -1 where absent."""
@@ -314,12 +308,13 @@ def built_graph(
     codes: U64,
     counts: npt.NDArray[np.int32],
     between_batches: Callable[[], bool] = lambda: False,
+    costs: CostModel | None = None,
 ) -> SlotGraph | None:
     """These codes at their slots: inserted into the HNSW graph in large batches (FAISS uses
     every core) where the graph serves their number, else all in the flat part.
     `between_batches` runs before each batch (a long build leaves room for other upkeep);
     None when it says to abandon the build."""
-    graph = SlotGraph.empty(params)
+    graph = SlotGraph.empty(params, costs)
     graph.reserve(len(codes))
     into_graph = params.graph_serves(len(codes))
     for start in range(0, len(codes), _BUILD_CHUNK):
@@ -349,17 +344,10 @@ def scanned_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64
     return slots, dist, qi
 
 
-def tables_range(
-    graph: SlotGraph, queries: U64, radius: int, seconds: float
-) -> tuple[I64, I64, I64] | None:
+def probed_range(graph: SlotGraph, queries: U64, radius: int, max_listed: int) -> Probed:
     """Exact: the live slots within `radius` through the substring tables and the slots
-    after them; None, with only the probes' codes counted, where they list more than the
-    tables would search in `seconds` (`planner.tables_listed_bound`)."""
-    bound = tables_listed_bound(graph, len(queries), radius, seconds)
-    return _tables_range(graph, queries, radius, bound).found
-
-
-def _tables_range(graph: SlotGraph, queries: U64, radius: int, max_listed: int) -> Probed:
+    after them; `found` None, with only the probes' codes counted, where they list more
+    than `max_listed` (`planner.tables_listed_bound` computes it)."""
     tables = graph.tables
     assert tables is not None
     probed = tables.range_search(queries, radius, max_listed)
@@ -375,44 +363,24 @@ def _tables_range(graph: SlotGraph, queries: U64, radius: int, max_listed: int) 
     return Probed(found, probed.listed)
 
 
-def tables_top_k(
-    graph: SlotGraph, queries: U64, k: int, scan_ns: float
-) -> tuple[I64, I64, I64] | None:
-    """Exact top-k by multi-index hashing: a radius search through the substring tables,
-    grown until at least k live codes lie within the radius, when no code outside it can
-    be nearer than the k-th (Norouzi, Punjani and Fleet's k-NN search). None when growing
-    on would cost more than the `scan_ns` a scan is predicted to: the caller scans."""
-    if graph.tables is None:
-        return None
-    spent = 0.0
-    for radius in graph.tables.growth_radii:
-        bound = tables_listed_bound(graph, len(queries), radius, (scan_ns - spent) / 1e9)
-        probed = _tables_range(graph, queries, radius, bound)
-        if probed.found is None:
-            return None
-        spent += tables_range_ns(graph, len(queries), radius, float(probed.listed)) or 0.0
-        if len(np.unique(probed.found[0])) >= k:
-            return probed.found
-    return None
-
-
 def top_k_scan(
-    graph: SlotGraph, queries: U64, k: int, use_graph: bool, ef: int
+    graph: SlotGraph, queries: U64, k: int, use_graph: bool, ef: int, by_range: int | None
 ) -> tuple[I64, I64, I64]:
     """Top-k of the graph (the HNSW graph, or its storage exactly) and of the fresh codes:
-    exactly by one range search where it holds k codes for every query, else by FAISS's
-    top-k search of each part (its kernel calls in one OpenMP block)."""
+    exactly by one range search at radius `by_range` where one is given and it holds k codes
+    for every query, else by FAISS's top-k search of each part (its kernel calls in one
+    OpenMP block)."""
     with one_thread():
-        return _top_k_scanned(graph, queries, k, use_graph, ef)
+        return _top_k_scanned(graph, queries, k, use_graph, ef, by_range)
 
 
 def _top_k_scanned(
-    graph: SlotGraph, queries: U64, k: int, use_graph: bool, ef: int
+    graph: SlotGraph, queries: U64, k: int, use_graph: bool, ef: int, by_range: int | None
 ) -> tuple[I64, I64, I64]:
-    if not use_graph and graph.n >= RANGE_TOP_K_MIN_CODES:
-        by_range = _top_k_by_range(graph, queries, k)
-        if by_range is not None:
-            return by_range
+    if not use_graph and by_range is not None:
+        ranged = _top_k_by_range(graph, queries, k, by_range)
+        if ranged is not None:
+            return ranged
     if use_graph:
         params = faiss.SearchParametersHNSW(efSearch=ef)
         sel = graph.selector()
@@ -436,12 +404,14 @@ def _top_k_scanned(
     return slots[found], dist[found], qi[found]
 
 
-def _top_k_by_range(graph: SlotGraph, queries: U64, k: int) -> tuple[I64, I64, I64] | None:
-    """Exact top-k per query from a range search at the radius within which uniform codes
-    would put `RANGE_TOP_K_SPARE` x k of them (the k-th neighbour is then almost always
-    inside: no code outside can be nearer); nearest first, lowest slot on ties, as FAISS's
+def _top_k_by_range(
+    graph: SlotGraph, queries: U64, k: int, radius: int
+) -> tuple[I64, I64, I64] | None:
+    """Exact top-k per query from a range search at a radius expected to hold several
+    times k codes (`planner.top_k_radius`: the k-th neighbour is then almost always inside,
+    and no code outside can be nearer); nearest first, lowest slot on ties, as FAISS's
     top-k search. None when some query has fewer than k codes within it."""
-    slots, dist, qi = scanned_range(graph, queries, _top_k_radius(graph.n, k))
+    slots, dist, qi = scanned_range(graph, queries, radius)
     counts = np.bincount(qi, minlength=len(queries))
     if (counts < k).any():
         return None
@@ -463,17 +433,11 @@ def _nearest(slots: I64, dist: I64, k: int, query: int) -> tuple[I64, I64, I64]:
     return slots[order], dist[order], np.full(len(order), query, dtype=np.int64)
 
 
-def _top_k_radius(n: int, k: int) -> int:
-    """The least radius within which n uniform codes put `RANGE_TOP_K_SPARE` x k codes."""
-    wanted = RANGE_TOP_K_SPARE * k / max(n, 1)
-    return min(BITS, int(np.searchsorted(UNIFORM_WITHIN, wanted)))
-
-
 def _scan(graph: SlotGraph, queries: U64, radius: int, start: int) -> tuple[I64, I64, I64]:
     """Exact: the slots from `start` on, dead ones included, by the compiled measure or
     FAISS's kernel, whichever this machine does faster for their number."""
     codes = graph.codes[start : graph.n]
-    costs, units = planner.scan_costs(), float(len(codes)) * len(queries)
+    costs, units = graph.costs.scans, float(len(codes)) * len(queries)
     if costs.measure.ns(units, len(queries)) <= costs.within.ns(units, len(queries)):
         offset, distances, qi = scans.measured(queries, codes, radius)
     else:

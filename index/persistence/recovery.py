@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..hamming import CodeIndex, build_code_index, restore_code_index
+from ..hamming.costs import CostModel
 from ..records import CollectionInfo
 from ..store import Store, queries
 from .snapshot import SnapshotHeader, SnapshotInvalid, read_snapshot, snapshot_path
@@ -44,7 +45,7 @@ def snapshot_key(info: CollectionInfo) -> str:
 
 
 def _from_snapshot(
-    store: Store, folder: Path, info: CollectionInfo
+    store: Store, folder: Path, info: CollectionInfo, costs: CostModel | None
 ) -> tuple[CodeIndex, SnapshotHeader]:
     header, image = read_snapshot(snapshot_path(folder, snapshot_key(info)))
     if header.collection != snapshot_key(info):
@@ -54,7 +55,7 @@ def _from_snapshot(
             f"snapshot covers sequence {header.sequence}, beyond the store's {store.last_sequence}"
         )
     try:
-        index = restore_code_index(info.params, image)
+        index = restore_code_index(info.params, image, costs)
     except (RuntimeError, ValueError) as exc:  # FAISS refuses a malformed blob
         raise SnapshotInvalid(f"the snapshot's index cannot be read ({exc})") from exc
     return index, header
@@ -77,22 +78,25 @@ def replay_changes(conn: sqlite3.Connection, index: CodeIndex, collection: str) 
     return replayed + len(codes)
 
 
-def rebuild_index(store: Store, info: CollectionInfo) -> CodeIndex:
+def rebuild_index(store: Store, info: CollectionInfo, costs: CostModel | None = None) -> CodeIndex:
     """The collection's index built from the store's images, at the sequence they are at
-    (read in one transaction, so later changes are those after it)."""
+    (read in one transaction, so later changes are those after it); its searches planned
+    with `costs` (default: this machine's)."""
     with store.snapshot_read() as conn:
         sequence = queries.committed_sequence(conn)
         counts = queries.code_counts(conn, info.name)
-    return build_code_index(info.params, counts, sequence)
+    return build_code_index(info.params, counts, sequence, costs)
 
 
-def load_index(store: Store, folder: Path, info: CollectionInfo) -> tuple[CodeIndex, LoadReport]:
+def load_index(
+    store: Store, folder: Path, info: CollectionInfo, costs: CostModel | None = None
+) -> tuple[CodeIndex, LoadReport]:
     """The collection's index, up to date with the store; and how it was obtained."""
     started = time.perf_counter()
     try:
-        index, header = _from_snapshot(store, folder, info)
+        index, header = _from_snapshot(store, folder, info, costs)
     except SnapshotInvalid as exc:
-        index = rebuild_index(store, info)
+        index = rebuild_index(store, info, costs)
         report = LoadReport(info.name, "rebuild", 0, 0, time.perf_counter() - started, str(exc))
         log.warning(
             "collection %s: rebuilt its index from the store (%d images, %.2f s): %s",

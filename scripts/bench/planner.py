@@ -28,7 +28,8 @@ import numpy as np
 from neardup.index import HammingIndex, IndexParams
 from neardup.index.fingerprint.value import codes_from_u64
 from neardup.index.hamming import CodeSearch
-from neardup.index.hamming.planner import Route, scan_costs
+from neardup.index.hamming.costs import CostModel
+from neardup.index.hamming.planner import Route
 
 from scripts.bench.common import build_index, clustered_codes, published, warm_up_compiled_loops
 
@@ -131,7 +132,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
     warm_up_compiled_loops()
-    costs = scan_costs()
+    costs = CostModel.measured().scans
     print(f"scan costs measured at start-up: {costs}")
     for n in (int(size) for size in args.sizes.split(",")):
         rng = np.random.default_rng(20261202 + n)

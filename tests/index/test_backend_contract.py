@@ -8,7 +8,6 @@ codes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from neardup.index.errors import (
 )
 from neardup.index.fingerprint import Orientation
 
-from .conftest import structures_preferred
+from .conftest import STRUCTURES_PREFERRED
 
 SETTINGS = EngineSettings(maintenance_interval_seconds=3600, result_limit=50)
 TABLES = replace(SETTINGS, index=IndexParams(kind="tables", substring_tables_min_codes=0))
@@ -56,21 +55,19 @@ def _milvus(path: Path) -> Backend:
 
 OPENERS: dict[str, Callable[[Path], Backend]] = {
     "local": lambda path: Engine(path / "data", SETTINGS),
-    "local-tables": lambda path: Engine(path / "data", TABLES),
+    # the tables kind's tables answer top-k at these sizes too
+    "local-tables": lambda path: Engine(path / "data", TABLES, costs=STRUCTURES_PREFERRED),
     "milvus-lite": _milvus,
 }
 
 
 @pytest.fixture(params=ENGINES)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    # the tables kind's tables answer top-k at these sizes too
-    preferred = structures_preferred() if request.param == "local-tables" else nullcontext()
-    with preferred:
-        opened = OPENERS[request.param](tmp_path)
-        try:
-            yield opened
-        finally:
-            opened.close()
+    opened = OPENERS[request.param](tmp_path)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def pairs(matches: object) -> list[tuple[str, int]]:

@@ -30,6 +30,8 @@ from neardup.index.errors import (
     UnknownId,
 )
 
+from .conftest import SCANS_DEAR
+
 QUIET = EngineSettings(maintenance_interval_seconds=3600)
 
 
@@ -250,17 +252,18 @@ def test_a_second_process_cannot_open_the_same_data_dir(engine: Engine) -> None:
         Engine(engine.data_dir, QUIET)
 
 
-@pytest.mark.usefixtures("scans_dear")  # five codes: a scan would always be cheaper
-def test_the_top_k_path_follows_the_collection_s_thresholds(engine: Engine) -> None:
-    engine.create_collection("graph", params={"exact_threshold": 2, "hnsw_m": 8})
-    for i in range(5):
-        engine.add("graph", f"g{i}", fp(i * 0x1111))
-    engine.index("graph").settle()  # the graph's costs are measured as codes enter it
-    assert engine.search("graph", [fp(0)], k=3).path is SearchPath.HNSW
-    assert engine.search("graph", [fp(0)], k=3, exact=True).path is SearchPath.EXACT
-    assert engine.search("graph", [fp(0)], k=3, radius=5).path is SearchPath.EXACT
-    assert engine.stats("graph").default_top_k_path is SearchPath.HNSW
-    assert engine.index("graph").params == IndexParams(hnsw_m=8, exact_threshold=2)
+def test_the_top_k_path_follows_the_collection_s_thresholds(tmp_path: Path) -> None:
+    # five codes: a scan would always be cheaper, unless scans are priced dear
+    with Engine(tmp_path / "data", QUIET, costs=SCANS_DEAR) as engine:
+        engine.create_collection("graph", params={"exact_threshold": 2, "hnsw_m": 8})
+        for i in range(5):
+            engine.add("graph", f"g{i}", fp(i * 0x1111))
+        engine.index("graph").settle()  # the graph's costs are measured as codes enter it
+        assert engine.search("graph", [fp(0)], k=3).path is SearchPath.HNSW
+        assert engine.search("graph", [fp(0)], k=3, exact=True).path is SearchPath.EXACT
+        assert engine.search("graph", [fp(0)], k=3, radius=5).path is SearchPath.EXACT
+        assert engine.stats("graph").default_top_k_path is SearchPath.HNSW
+        assert engine.index("graph").params == IndexParams(hnsw_m=8, exact_threshold=2)
 
 
 def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) -> None:

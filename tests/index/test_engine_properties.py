@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams, OnExistingId
 
-from .conftest import structures_preferred
+from .conftest import STRUCTURES_PREFERRED
 
 POOL = [0x0, 0xFFFF_0000_FFFF_0000, 0x1234_5678_9ABC_DEF0, 0xF0F0_F0F0_0F0F_0F0F]
 IDS = [f"i{n}" for n in range(12)]
@@ -46,16 +46,13 @@ class EngineAgainstADict(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self._preferred = structures_preferred()
-        self._preferred.__enter__()
         self.folder = Path(tempfile.mkdtemp(prefix="neardup-prop-"))
-        self.engine = Engine(self.folder, self.engine_settings)
+        self.engine = Engine(self.folder, self.engine_settings, costs=STRUCTURES_PREFERRED)
         self.model: dict[str, int] = {}
 
     def teardown(self) -> None:
         self.engine.close(final_snapshot=False)
         shutil.rmtree(self.folder, ignore_errors=True)
-        self._preferred.__exit__(None, None, None)
 
     def expected(self, query: int, radius: int) -> list[tuple[int, str]]:
         near = [((v ^ query).bit_count(), i) for i, v in self.model.items()]
@@ -106,7 +103,7 @@ class EngineAgainstADict(RuleBasedStateMachine):
     @rule(final_snapshot=st.booleans())
     def restart(self, final_snapshot: bool) -> None:
         self.engine.close(final_snapshot=final_snapshot)
-        self.engine = Engine(self.folder, self.engine_settings)
+        self.engine = Engine(self.folder, self.engine_settings, costs=STRUCTURES_PREFERRED)
 
     @invariant()
     def index_holds_the_store_s_codes(self) -> None:

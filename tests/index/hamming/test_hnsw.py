@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 from neardup.index import HammingIndex, IndexParams, SearchPath
 from neardup.index.hamming import hnsw, restore_code_index, slots
+from neardup.index.hamming.costs import CostModel
 from neardup.index.hamming.substrings import SubstringTables
+
+from ..conftest import (
+    NUMPY_DEARER_THAN_FAISS,
+    SCANS_DEAR,
+    SCANS_FREE,
+    STRUCTURES_PREFERRED,
+    range_top_k_at_any_size,
+)
 
 SMALL_GRAPH = IndexParams(hnsw_m=8, ef_construction=32, ef_search=64, exact_threshold=0)
 
@@ -38,8 +47,10 @@ def brute_force(codes: list[int], query: int) -> list[tuple[int, int]]:
     return sorted({((c ^ query).bit_count(), c) for c in codes})
 
 
-def index_of(codes: list[int], params: IndexParams = SMALL_GRAPH) -> HammingIndex:
-    index = HammingIndex(params)
+def index_of(
+    codes: list[int], params: IndexParams = SMALL_GRAPH, costs: CostModel | None = None
+) -> HammingIndex:
+    index = HammingIndex(params, costs=costs)
     index.apply(codes, [1] * len(codes), sequence=len(codes))
     return index
 
@@ -73,10 +84,10 @@ def test_exact_top_k_returns_the_true_nearest_distances(
         assert [m.distance for m in got.matches] == want
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_the_graph_answers_top_k_where_it_is_predicted_cheapest_with_exact_distances(
-    index: HammingIndex, codes: list[int]
+    codes: list[int],
 ) -> None:
+    index = index_of(codes, costs=SCANS_DEAR)
     index.settle()  # the graph's costs are measured as codes enter it
     hits = 0
     for query in codes[:100]:
@@ -88,20 +99,21 @@ def test_the_graph_answers_top_k_where_it_is_predicted_cheapest_with_exact_dista
     assert hits >= 95  # a stored code is found at distance 0 nearly always
 
 
-@pytest.mark.usefixtures("scans_free")
 def test_a_scan_answers_top_k_where_it_is_predicted_cheaper_than_the_graph(
-    index: HammingIndex, codes: list[int]
+    codes: list[int],
 ) -> None:
+    index = index_of(codes, costs=SCANS_FREE)
     assert index.top_k_path() is SearchPath.EXACT
     assert index.search([codes[0]], k=5).path is SearchPath.EXACT
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_the_graph_answers_only_between_its_size_bounds_and_never_when_exact_is_asked() -> None:
     codes = clustered_codes(500)
-    below = index_of(codes, IndexParams(exact_threshold=501))
-    between = index_of(codes, IndexParams(exact_threshold=500, hnsw_max_codes=501))
-    above = index_of(codes, IndexParams(exact_threshold=10, hnsw_max_codes=500))
+    below = index_of(codes, IndexParams(exact_threshold=501), costs=SCANS_DEAR)
+    between = index_of(
+        codes, IndexParams(exact_threshold=500, hnsw_max_codes=501), costs=SCANS_DEAR
+    )
+    above = index_of(codes, IndexParams(exact_threshold=10, hnsw_max_codes=500), costs=SCANS_DEAR)
     for index in (below, between, above):
         index.settle()
     assert below.top_k_path() is SearchPath.EXACT
@@ -221,11 +233,10 @@ def test_parameters_out_of_bounds_are_refused_naming_the_field() -> None:
     assert "4..128" in str(caught.value)
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_new_codes_are_searched_exactly_until_the_background_thread_grafts_them(
     codes: list[int],
 ) -> None:
-    index = index_of(codes[:1000])
+    index = index_of(codes[:1000], costs=SCANS_DEAR)
     index.settle()
     index.close()  # the background thread stops: what is added now stays fresh
     index.apply(codes[1000:1500], [1] * 500, sequence=1500)
@@ -272,11 +283,10 @@ def test_grafting_waits_for_a_pause_in_the_writes_unless_fresh_codes_pile_up() -
 TABLED = replace(SMALL_GRAPH, substring_tables_min_codes=1000)
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = index_of(codes[:2000], TABLED)
+    index = index_of(codes[:2000], TABLED, costs=SCANS_DEAR)
     index.settle()
     assert index.tables_covered == index.slot_count
     index.apply(codes[2000:2600], [1] * 600, sequence=2600)  # after the tables' prefix
@@ -293,11 +303,10 @@ def test_radius_queries_take_the_substring_tables_and_find_what_a_scan_finds(
     assert len(taken) == 35 * 3
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_a_snapshot_keeps_the_graph_s_substring_tables_so_a_restart_searches_them_at_once(
     codes: list[int], tables_made: list[int]
 ) -> None:
-    index = index_of(codes[:2000], TABLED)
+    index = index_of(codes[:2000], TABLED, costs=SCANS_DEAR)
     index.settle()
     index.close()
     index.apply(codes[2000:2100], [1] * 100, sequence=2100)  # after the tables' prefix
@@ -305,7 +314,7 @@ def test_a_snapshot_keeps_the_graph_s_substring_tables_so_a_restart_searches_the
     image = index.export()
     assert len(image.tables) > 0
     tables_made.clear()
-    restored = restore_code_index(TABLED, image)
+    restored = restore_code_index(TABLED, image, costs=SCANS_DEAR)
     restored.close()  # no background rebuild: what answers below came with the snapshot
     assert tables_made == [1]  # loaded: only the layout's empty arrays, nothing sorted
     assert restored.tables_covered == index.tables_covered
@@ -326,11 +335,10 @@ def test_a_snapshot_without_the_graph_s_tables_restores_and_rebuilds_them(
     assert restored.live_codes() == index.live_codes()
 
 
-@pytest.mark.usefixtures("scans_dear", "growth_expected_to_finish")
 def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_answer(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = index_of(codes[:2000], TABLED)
+    index = index_of(codes[:2000], TABLED, costs=STRUCTURES_PREFERRED)
     index.settle()
     index.apply(codes[2000:2600], [1] * 600, sequence=2600)  # after the tables' prefix
     index.apply(codes[:50], [-1] * 50, sequence=2650)  # dead slots inside the tables
@@ -359,11 +367,10 @@ def test_exact_top_k_grows_a_radius_through_the_substring_tables_to_a_proven_ans
     assert 3 in radii and 7 in radii  # near queries stop early, others grow
 
 
-@pytest.mark.usefixtures("scans_dear", "growth_expected_to_finish")
 def test_exact_top_k_of_several_queries_through_the_tables_ranks_each_code_once(
     codes: list[int],
 ) -> None:
-    index = index_of(codes, TABLED)
+    index = index_of(codes, TABLED, costs=STRUCTURES_PREFERRED)
     index.settle()
     queries = [codes[i * 7] ^ (1 << i) for i in range(8)]
     got = index.search(queries, k=20, exact=True)
@@ -525,13 +532,12 @@ def _assert_radius_searches_exact(
             assert [(m.distance, m.code) for m in got.matches] == want
 
 
-@pytest.mark.usefixtures("numpy_dearer_than_faiss")
 def test_many_codes_after_the_tables_prefix_in_the_graph_are_scanned_in_place_beside_them(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What a bulk load leaves while a graph is built aside: the tables cover a prefix, the
     # codes after it lie in the graph and among the fresh codes.
-    index = index_of(codes[:1500], TABLED)
+    index = index_of(codes[:1500], TABLED, costs=NUMPY_DEARER_THAN_FAISS)
     index.settle()
     index.apply(codes[1500:2200], [1] * 700, sequence=2200)
     index.settle()  # grafted into the graph, after the tables' prefix
@@ -549,11 +555,10 @@ def test_many_codes_after_the_tables_prefix_in_the_graph_are_scanned_in_place_be
     assert probes  # the tables answered for their prefix, the rest was scanned
 
 
-@pytest.mark.usefixtures("numpy_dearer_than_faiss")
 def test_many_fresh_codes_after_the_tables_prefix_are_scanned_by_faiss_beside_the_tables(
     codes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = index_of(codes[:2000], TABLED)
+    index = index_of(codes[:2000], TABLED, costs=NUMPY_DEARER_THAN_FAISS)
     index.settle()  # the tables cover the graph
     index.close()
     index.apply(codes[2000:3000], [1] * 1000, sequence=3000)
@@ -595,16 +600,12 @@ def test_the_tables_follow_codes_arriving_while_a_graph_is_built_aside(
     assert len(serving_covered) > 2 and set(serving_covered[1:]) == {len(set(codes[:3000]))}
 
 
-@pytest.fixture
-def range_top_k_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(slots, "RANGE_TOP_K_MIN_CODES", 0)
-
-
-@pytest.mark.usefixtures("range_top_k_at_any_size")
 def test_an_exact_top_k_by_one_range_search_finds_the_k_nearest_distances(
     codes: list[int],
 ) -> None:
-    index = index_of(codes, IndexParams(exact_threshold=10**6))  # no graph: scans
+    index = index_of(
+        codes, IndexParams(exact_threshold=10**6), costs=range_top_k_at_any_size()
+    )  # no graph: scans
     for query in [*codes[:5], codes[7] ^ 0xFF, 0x0123456789ABCDEF]:
         for k in (1, 10, 40):
             got = index.search([query], k=k)
@@ -613,20 +614,17 @@ def test_an_exact_top_k_by_one_range_search_finds_the_k_nearest_distances(
             ]
 
 
-@pytest.mark.usefixtures("range_top_k_at_any_size")
-def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_search(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_top_k_whose_radius_holds_fewer_than_k_codes_falls_back_to_a_top_k_search() -> None:
     # Codes far from a uniform spread: the radius that should hold 3k of them holds none.
     codes = [(1 << 63) - 1 - (1 << i) for i in range(40)] + [0]
-    monkeypatch.setattr(slots, "_top_k_radius", lambda n, k: 2)
-    index = index_of(codes, IndexParams(exact_threshold=10**6))
+    radius_two = np.array([0.0, 0.0] + [1.0] * 63)  # the radius asked for is 2
+    costs = range_top_k_at_any_size(within=radius_two)
+    index = index_of(codes, IndexParams(exact_threshold=10**6), costs=costs)
     got = index.search([0], k=5)
     assert [m.code for m in got.matches][:1] == [0]
     assert [m.distance for m in got.matches] == [0, 62, 62, 62, 62]
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_large_graphs_are_searched_with_more_effort(monkeypatch: pytest.MonkeyPatch) -> None:
     from neardup.index import params
 
@@ -639,10 +637,12 @@ def test_large_graphs_are_searched_with_more_effort(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(
         hnsw,
         "top_k_scan",
-        lambda graph, q, k, use_graph, ef: asked.append(ef) or scan(graph, q, k, use_graph, ef),
+        lambda graph, q, k, use_graph, ef, by_range: (
+            asked.append(ef) or scan(graph, q, k, use_graph, ef, by_range)
+        ),
     )
     codes = clustered_codes(1500)
-    index = index_of(codes, SMALL_GRAPH)
+    index = index_of(codes, SMALL_GRAPH, costs=SCANS_DEAR)
     index.settle()
     assert index.search([codes[3]], k=5).path is SearchPath.HNSW
     assert asked == [round(64 * 1.6)]

@@ -12,6 +12,7 @@ import pytest
 from neardup.index import SearchPath
 from neardup.index.hamming.openmp import one_thread
 
+from ..conftest import SCANS_DEAR, SCANS_FREE
 from .test_hnsw import SMALL_GRAPH, TABLED, clustered_codes, index_of
 
 
@@ -81,12 +82,11 @@ def test_a_block_inside_one_of_the_same_count_asks_faiss_nothing(
     assert faiss.omp_get_max_threads() == 2
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_a_search_through_the_substring_tables_asks_openmp_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     codes = clustered_codes(2000, seed=5)
-    index = index_of(codes, TABLED)
+    index = index_of(codes, TABLED, costs=SCANS_DEAR)
     index.settle()
     calls: list[str] = []
     for name in ("omp_get_max_threads", "omp_set_num_threads"):
@@ -96,10 +96,9 @@ def test_a_search_through_the_substring_tables_asks_openmp_nothing(
     assert calls == []
 
 
-@pytest.mark.usefixtures("scans_free")
 def test_a_scan_runs_faiss_s_kernels_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     codes = clustered_codes(2000, seed=5)
-    index = index_of(codes, SMALL_GRAPH)
+    index = index_of(codes, SMALL_GRAPH, costs=SCANS_FREE)
     faiss.omp_set_num_threads(2)
     seen: list[int] = []
     for name in ("hamming_range_search", "hammings_knn_hc"):

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 from neardup.index import HammingIndex, OverBudget, SearchPath
 from neardup.index.hamming import planner
+from neardup.index.hamming.costs import CostModel, TablesCosts
 from neardup.index.hamming.planner import Route, plans
 
+from ..conftest import SCANS_DEAR, SCANS_FREE
 from .test_hnsw import SMALL_GRAPH, brute_force, clustered_codes, index_of
 
 TABLED = replace(SMALL_GRAPH, substring_tables_min_codes=1000)
@@ -29,12 +31,13 @@ def tabled() -> HammingIndex:
 def _plans(index: HammingIndex, query: int, **search: int | bool) -> list[planner.Plan]:
     queries = np.array([query], dtype=np.uint64)
     k, radius = search.get("k"), search.get("radius")
-    return plans(index._graph, queries, k, radius, bool(search.get("exact", False)))  # type: ignore[arg-type]
+    graph, exact = index._graph, bool(search.get("exact", False))
+    return plans(graph, graph.costs, queries, k, radius, exact)  # type: ignore[arg-type]
 
 
 def test_the_scan_costs_are_measured_once_a_process_and_grow_with_the_codes() -> None:
-    costs = planner.scan_costs()
-    assert costs is planner.scan_costs()
+    costs = CostModel.measured().scans
+    assert costs is CostModel.measured().scans
     for kernel in (costs.within, costs.nearest, costs.measure):
         assert kernel.ns(1_000_000) > kernel.ns(1_000) > 0
 
@@ -58,11 +61,12 @@ def test_the_tables_bound_is_the_codes_they_can_list_in_the_time_given(
     graph = tabled._graph
     assert graph.tables is not None and graph.tables.covered == graph.n  # nothing after them
     # priced here, not timed: a noisy machine can time a listed code at nothing
-    monkeypatch.setattr(graph, "tables_costs", planner.TablesCosts(1000.0, 10.0, 2.0))
-    fixed = planner.tables_range_ns(graph, 1, 10, 0.0)
+    monkeypatch.setattr(graph, "tables_costs", TablesCosts(1000.0, 10.0, 2.0))
+    costs = graph.costs
+    fixed = planner.tables_range_ns(graph, costs, 1, 10, 0.0)
     assert fixed is not None
-    assert planner.tables_listed_bound(graph, 1, 10, fixed / 2e9) == -1
-    more_time = [planner.tables_listed_bound(graph, 1, 10, fixed * f / 1e9) for f in (2, 4)]
+    assert planner.tables_listed_bound(graph, costs, 1, 10, fixed / 2e9) == -1
+    more_time = [planner.tables_listed_bound(graph, costs, 1, 10, fixed * f / 1e9) for f in (2, 4)]
     assert 0 <= more_time[0] < more_time[1]
     assert more_time == [int(fixed / 2.0), int(3 * fixed / 2.0)]
 
@@ -73,12 +77,17 @@ def test_a_wide_radius_is_left_to_a_scan(tabled: HammingIndex) -> None:
     assert got.path is SearchPath.EXACT
 
 
-@pytest.fixture(scope="module")
-def crowded() -> Iterator[tuple[HammingIndex, np.ndarray]]:
+def crowded_index(costs: CostModel | None = None) -> tuple[HammingIndex, np.ndarray]:
     """20k codes alike in their low 48 bits: every table but one lists them all."""
     alike = np.uint64(0x0000_A5A5_5A5A_F00F) ^ (np.arange(20_000, dtype=np.uint64) << np.uint64(48))
-    index = index_of([int(c) for c in alike], replace(TABLED, exact_threshold=10**6))
+    index = index_of([int(c) for c in alike], replace(TABLED, exact_threshold=10**6), costs)
     index.settle()
+    return index, alike
+
+
+@pytest.fixture(scope="module")
+def crowded() -> Iterator[tuple[HammingIndex, np.ndarray]]:
+    index, alike = crowded_index()
     yield index, alike
     index.close()
 
@@ -95,12 +104,9 @@ def test_codes_crowding_the_probed_substrings_are_left_to_a_scan(
     assert index.search([0x1234_5678_9ABC_DEF0], radius=4).path is SearchPath.TABLES
 
 
-@pytest.mark.usefixtures("scans_dear")
-def test_a_budgeted_search_whose_tables_list_too_many_is_refused_when_a_scan_is_over_too(
-    crowded: tuple[HammingIndex, np.ndarray],
-) -> None:
-    index, alike = crowded
-    hundred_listed = planner.tables_range_ns(index._graph, 1, 4, 100.0)
+def test_a_budgeted_search_whose_tables_list_too_many_is_refused_when_a_scan_is_over_too() -> None:
+    index, alike = crowded_index(SCANS_DEAR)
+    hundred_listed = planner.tables_range_ns(index._graph, SCANS_DEAR, 1, 4, 100.0)
     assert hundred_listed is not None
     with pytest.raises(OverBudget, match="tables list more codes"):
         index.search([int(alike[0])], radius=4, budget=hundred_listed / 1e9)
@@ -108,10 +114,9 @@ def test_a_budgeted_search_whose_tables_list_too_many_is_refused_when_a_scan_is_
     assert sparse.path is SearchPath.TABLES
 
 
-@pytest.mark.usefixtures("scans_free")
 def test_the_graph_is_not_planned_where_a_scan_is_predicted_cheaper() -> None:
     codes = clustered_codes(2000)
-    index = index_of(codes)
+    index = index_of(codes, costs=SCANS_FREE)
     index.settle()
     assert index._graph.graph_costs is not None  # measured as codes entered the graph
     options = _plans(index, codes[0], k=10)
@@ -121,10 +126,9 @@ def test_the_graph_is_not_planned_where_a_scan_is_predicted_cheaper() -> None:
     index.close()
 
 
-@pytest.mark.usefixtures("scans_dear")
 def test_the_graph_is_planned_where_it_is_cheapest_unless_exact_is_asked() -> None:
     codes = clustered_codes(2000)
-    index = index_of(codes)
+    index = index_of(codes, costs=SCANS_DEAR)
     index.settle()
     assert _plans(index, codes[0], k=10)[0].route is Route.HNSW
     assert Route.HNSW not in {p.route for p in _plans(index, codes[0], k=10, exact=True)}

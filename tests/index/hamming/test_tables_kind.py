@@ -10,6 +10,7 @@ from neardup.index.errors import InvalidArgument
 from neardup.index.hamming import restore_code_index
 from neardup.index.hamming.substrings import SubstringTables
 
+from ..conftest import STRUCTURES_PREFERRED
 from .test_hnsw import brute_force, clustered_codes, index_of
 
 COMPACT = IndexParams(kind="tables", exact_threshold=0, substring_tables_min_codes=1000)
@@ -32,11 +33,10 @@ def test_a_tables_collection_builds_no_graph_even_where_an_hnsw_one_would(
     index.close()
 
 
-@pytest.mark.usefixtures("scans_dear", "growth_expected_to_finish")
 def test_top_k_and_radius_answers_equal_a_brute_force_scan_after_adds_and_deletes(
     codes: list[int],
 ) -> None:
-    index = index_of(codes[:3000], COMPACT)
+    index = index_of(codes[:3000], COMPACT, costs=STRUCTURES_PREFERRED)
     index.settle()
     index.apply(codes[3000:], [1] * 1000, sequence=4000)  # after the tables' prefix
     index.apply(codes[:100], [-1] * 100, sequence=4100)  # dead inside the tables

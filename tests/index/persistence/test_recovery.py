@@ -13,6 +13,8 @@ import pytest
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams, SearchPath
 from neardup.index.persistence.snapshot import SnapshotInvalid, read_snapshot
 
+from ..conftest import SCANS_DEAR
+
 QUIET = EngineSettings(maintenance_interval_seconds=3600)
 
 
@@ -61,7 +63,6 @@ def test_changes_after_the_snapshot_are_replayed(tmp_path: Path) -> None:
         assert engine.collection("").image_count == 400
 
 
-@pytest.mark.usefixtures("scans_dear")  # the tables planned at any size, whatever scans cost here
 @pytest.mark.parametrize("kind", ["hnsw", "tables"])
 def test_a_restart_searches_the_substring_tables_the_snapshot_kept_before_any_rebuild(
     tmp_path: Path, kind: str, tables_made: list[int]
@@ -69,7 +70,7 @@ def test_a_restart_searches_the_substring_tables_the_snapshot_kept_before_any_re
     tabled = replace(
         QUIET, index=IndexParams(kind=kind, exact_threshold=0, substring_tables_min_codes=1000)
     )
-    with Engine(tmp_path, tabled) as engine:
+    with Engine(tmp_path, tabled, costs=SCANS_DEAR) as engine:
         engine.add_batch(
             "", [(f"img{i}", fp(i * 0x9E3779B97F4A7C15 % 2**64), {}) for i in range(3000)]
         )
@@ -77,7 +78,7 @@ def test_a_restart_searches_the_substring_tables_the_snapshot_kept_before_any_re
         covered = engine.index("").tables_covered
     assert covered == 3000
     tables_made.clear()
-    with Engine(tmp_path, tabled) as engine:
+    with Engine(tmp_path, tabled, costs=SCANS_DEAR) as engine:
         assert engine.index("").tables_covered == covered
         query = 7 * 0x9E3779B97F4A7C15 % 2**64 ^ 0b101
         found = engine.search("", [fp(query)], k=10, radius=10)
