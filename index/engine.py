@@ -24,16 +24,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import bounds
-from .collection import LoadedCollection, RecentAdds
+from .collection import LoadedCollection
+from .duplicates import duplicates_as_seen
 from .errors import (
     CollectionExists,
     IdExists,
@@ -43,18 +42,16 @@ from .errors import (
     UnknownId,
 )
 from .fingerprint import Fingerprint, get_algorithm
-from .fingerprint.crops import CROP_KEEPS
 from .hamming import CodeIndex, CodeMatch, new_code_index
 from .hamming.costs import CostModel
+from .matches import nearest_images
 from .persistence.recovery import (
     LoadReport,
     load_index,
-    rebuild_index,
-    replay_changes,
     snapshot_key,
 )
 from .persistence.snapshot import snapshot_path
-from .query import Query, QueryCode
+from .query import Query
 from .records import (
     AddOutcome,
     AddResult,
@@ -73,20 +70,14 @@ from .records import (
 )
 from .requests import as_query, check_fingerprint, plan_add, plan_search
 from .settings import EngineSettings
-from .store import Change, Store, Transaction, queries
+from .store import Store, Transaction, queries
 from .store.datadir import SNAPSHOT_DIR, STORE_FILE, lock_data_dir
 from .store.failures import storage_failures
+from .sync import IndexSync, check_current
 
 __all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
-
-
-# A code carried by more images than this is looked up on its own, cut at the bound, rather
-# than joined with every row. 16 is an estimate of where one statement of its own costs what
-# joining that many rows does, not a measured crossover; only the far end is measured (2,000
-# copies: >= 20x fewer SQLite steps, tests/index/test_engine.py).
-_CROWDED_CODE_IMAGES = 16
 
 
 def _now_ms() -> int:
@@ -113,18 +104,20 @@ class Engine:
             self._snapshots.mkdir(parents=True, exist_ok=True)
             self._lock_handle = lock_data_dir(self.data_dir)
         self._collections: dict[str, LoadedCollection] = {}
+        self._sync = IndexSync(self._collections, self.settings, costs)
         self._closed = False
         self.load_reports: list[LoadReport] = []
         try:
             self._store = Store(
                 self.data_dir / STORE_FILE,
-                self._apply_effects,
+                self._sync.apply_effects,
                 max_group=self.settings.max_group,
                 queue_size=self.settings.queue_size,
             )
         except BaseException:
             self._lock_handle.close()
             raise
+        self._sync.attach(self._store)
         try:
             self._load()
         except BaseException:  # release all a half-open engine holds, then say why
@@ -168,102 +161,12 @@ class Engine:
         if bounds.DEFAULT_COLLECTION not in self._collections:
             self.create_collection(bounds.DEFAULT_COLLECTION)
 
-    # -- applying committed writes (the store's writer thread) ----------------------------
-    def _apply_effects(self, effects: list[Change | Callable[[], None]]) -> None:
-        pending: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
-
-        def flush() -> None:
-            for name, (codes, deltas, sequences, crops) in pending.items():
-                coll = self._collections.get(name)
-                if coll is None or coll.stale:  # dropped; or its resync replays these
-                    continue
-                try:
-                    coll.index.apply(codes, deltas, max(sequences))
-                except Exception:
-                    log.exception("collection %s: applying committed changes failed", name)
-                    self._mark_stale(coll)
-                    continue
-                coll.writes_since_snapshot += len(codes)
-                coll.crop_codes += sum(crops)
-                added = [i for i, delta in enumerate(deltas) if delta > 0]
-                coll.recent.record([sequences[i] for i in added], [codes[i] for i in added])
-            pending.clear()
-
-        for effect in effects:
-            if isinstance(effect, Change):
-                codes, deltas, sequences, crops = pending.setdefault(
-                    effect.collection, ([], [], [], [])
-                )
-                codes.append(effect.code)
-                deltas.append(effect.delta)
-                sequences.append(effect.sequence)
-                if effect.crop:
-                    crops.append(effect.delta)
-            else:
-                flush()
-                effect()
-        flush()
-
-    def _mark_stale(self, coll: LoadedCollection) -> None:
-        """On the writer thread, before the group is acknowledged: the collection's index
-        missed committed changes, so it refuses searches until a rebuild replaces it."""
-        coll.stale = True
-        threading.Thread(
-            target=self._resync, args=(coll,), name="engine-resync", daemon=True
-        ).start()
-
-    def _resync(self, coll: LoadedCollection) -> None:
-        """Rebuilds a stale collection's index from the store, aside, then swaps it in on
-        the writer thread with the changes committed meanwhile. On failure the next
-        maintenance pass tries again."""
-        if not coll.resyncing.acquire(blocking=False):
-            return  # one at a time
-        rebuilt: CodeIndex | None = None
-        try:
-            started = time.perf_counter()
-            rebuilt = fresh = rebuild_index(self._store, coll.info, self._costs)
-
-            def op(txn: Transaction) -> None:
-                self._check_current(coll)
-
-                def swap() -> None:
-                    replay_changes(txn.conn, fresh, coll.info.name)
-                    coll.crop_codes = queries.crop_code_count(txn.conn, coll.info.name)
-                    old, coll.index = coll.index, fresh
-                    coll.recent = RecentAdds(floor=fresh.sequence)
-                    coll.writes_since_snapshot = self.settings.snapshot_every_writes
-                    coll.stale = False
-                    old.close()
-
-                txn.after_commit(swap)
-
-            self._store.run(op, exclusive=True)
-            log.warning(
-                "collection %s: index rebuilt from the store after a failed apply (%d images, "
-                "%.2f s)", coll.info.name, fresh.image_count, time.perf_counter() - started,
-            )  # fmt: skip
-        except Exception:
-            if rebuilt is not None and coll.index is not rebuilt:
-                rebuilt.close()
-            log.exception("collection %s: rebuilding its index failed", coll.info.name)
-        finally:
-            coll.resyncing.release()
-
     # -- collections ----------------------------------------------------------------------
     def _get(self, name: str) -> LoadedCollection:
         coll = self._collections.get(name or bounds.DEFAULT_COLLECTION)
         if coll is None:
             raise UnknownCollection(f"no collection named {name!r}; create it first")
         return coll
-
-    def _check_current(self, coll: LoadedCollection) -> None:
-        """On the writer thread: the collection an operation was submitted for still exists.
-
-        Creations and drops run alone and change the registry right after their commit,
-        before any later operation runs, so the registry is what the transaction sees.
-        """
-        if self._collections.get(coll.info.name) is not coll:
-            raise UnknownCollection(f"no collection named {coll.info.name!r}")
 
     def create_collection(
         self,
@@ -316,7 +219,7 @@ class Engine:
         coll = self._get(name)
 
         def op(txn: Transaction) -> int:
-            self._check_current(coll)
+            check_current(self._collections, coll)
             removed = queries.delete_collection(txn.conn, name)
 
             def unregister() -> None:
@@ -393,7 +296,7 @@ class Engine:
             searched = (seen, found.matches)
 
         def op(txn: Transaction) -> AddResult:
-            self._check_current(coll)
+            check_current(self._collections, coll)
             existing = queries.image(txn.conn, name, coll.info.algorithm, image_id)
             if existing is not None and on_existing is OnExistingId.ERROR:
                 raise IdExists(f"id {image_id!r} is stored in {name!r}; ask to replace or skip it")
@@ -401,7 +304,7 @@ class Engine:
                 return AddResult(AddOutcome.SKIPPED_EXISTING, existing, [])
             duplicates: list[Match] = []
             if searched is not None:
-                duplicates = self._duplicates(
+                duplicates = duplicates_as_seen(
                     txn, coll, query, radius, max_duplicates, image_id, searched
                 )
             if reject_duplicates and duplicates:
@@ -472,7 +375,7 @@ class Engine:
             checked.append((image_id, fingerprint, bounds.check_metadata(metadata), quality, crops))
 
         def op(txn: Transaction) -> list[bool]:
-            self._check_current(coll)
+            check_current(self._collections, coll)
             stored = []
             now = _now_ms()
             for image_id, fingerprint, metadata, quality, crops in checked:
@@ -488,38 +391,6 @@ class Engine:
 
         return self._store.run(op)
 
-    def _duplicates(
-        self,
-        txn: Transaction,
-        coll: LoadedCollection,
-        query: Query,
-        radius: int,
-        limit: int,
-        exclude_id: str,
-        searched: tuple[int, list[CodeMatch]],
-    ) -> list[Match]:
-        """Stored images within `radius` of the query's codes, as the transaction sees them:
-        the search made before the operation's turn, plus the codes added since (by earlier
-        groups, or by earlier operations of this one, which the index has not applied
-        yet)."""
-        coll.check_searchable()
-        codes = [code.fingerprint.value for code in query.codes]
-        seen, matches = searched
-        later = coll.recent.since(seen)
-        if later is None:  # the history no longer reaches back: search again, here
-            matches = coll.index.search(codes, k=limit + 1, radius=radius).matches
-            later = []
-        near = {m.code: m for m in matches}
-        pending = [c.code for c in txn.pending_changes(coll.info.name) if c.delta > 0]
-        candidates = np.array(later + pending, dtype=np.uint64)
-        each = np.bitwise_count(candidates[:, None] ^ np.array(codes, dtype=np.uint64)[None, :])
-        nearest_query, distances = each.argmin(axis=1), each.min(axis=1, initial=64)
-        for i in np.flatnonzero(distances <= radius).tolist():
-            code = int(candidates[i])
-            # added since the search: few images carry it yet
-            near.setdefault(code, CodeMatch(code, int(distances[i]), int(nearest_query[i]), 1))
-        return self._expand(txn.conn, coll, list(near.values()), limit, exclude_id, query.codes)
-
     def delete(self, collection: str, ids: Sequence[str]) -> DeleteResult:
         """Deletes stored ids (durable when it returns); unknown ids are reported, not errors."""
         return self.submit_delete(collection, ids).result()
@@ -532,7 +403,7 @@ class Engine:
         wanted = bounds.check_delete_ids(ids)
 
         def op(txn: Transaction) -> DeleteResult:
-            self._check_current(coll)
+            check_current(self._collections, coll)
             deleted, missing = 0, []
             for image_id in dict.fromkeys(wanted):
                 stored = queries.image(txn.conn, name, coll.info.algorithm, image_id)
@@ -609,29 +480,15 @@ class Engine:
         plan = plan_search(coll.info, query, k, radius)
         top_k, within, note = plan.top_k, plan.within, plan.note
         used = query.codes if coll.info.crop_hashes and not note else query.picture
-        sent = [code.fingerprint.value for code in used]
         limit = self.settings.result_limit
+        matches, path, truncated = nearest_images(
+            self._store, coll, used, top_k, within,
+            exact=exact, exclude_id=exclude_id, limit=limit, budget=budget,
+        )  # fmt: skip
+        truncated = truncated or (top_k is None and len(matches) > limit)
         bound = top_k if top_k is not None else limit
-        # An image of a crop_hashes collection is up to 1 + len(CROP_KEEPS) of the nearest
-        # codes: ask for that many at once rather than find out and ask again.
-        per_image = 1 + len(CROP_KEEPS) if coll.info.crop_hashes else 1
-        fetch = None if top_k is None else (top_k + (exclude_id is not None)) * per_image
-        while True:
-            found = coll.index.search(
-                sent, k=fetch, radius=within, exact=exact, limit=limit, budget=budget
-            )
-            with self._store.read() as conn:
-                matches = self._expand(conn, coll, found.matches, bound + 1, exclude_id, used)
-            # Images under the quality floor drop out of a top-k, and an image found by its
-            # hash and its crops' takes several codes: ask the index for more.
-            if fetch is None or len(matches) >= bound or len(found.matches) < fetch:
-                break
-            if fetch >= bounds.MAX_K * 4 or not (coll.info.min_quality or coll.info.crop_hashes):
-                break
-            fetch *= 4
-        truncated = found.truncated or (top_k is None and len(matches) > limit)
         return SearchResult(
-            matches[:bound], found.path, truncated, query.fingerprint, note, query.quality
+            matches[:bound], path, truncated, query.fingerprint, note, query.quality
         )
 
     def near_codes(
@@ -651,41 +508,6 @@ class Engine:
     def search_by_id(self, collection: str, image_id: str, **options: Any) -> SearchResult:
         """`search` with the stored hash of an id (options as `search`)."""
         return self.search(collection, Query.of_id(image_id), **options)
-
-    def _expand(
-        self,
-        conn: object,
-        coll: LoadedCollection,
-        code_matches: Sequence[CodeMatch],
-        bound: int,
-        exclude_id: str | None,
-        sent: Sequence[QueryCode],
-    ) -> list[Match]:
-        """The images carrying the matched codes, nearest first, ties by id, at most `bound`.
-
-        A code match's query number is its position in `sent`, whose code says which
-        orientation and crop it was; a match is via a crop when the query's code or the
-        image's is one."""
-        if not code_matches:
-            return []
-        by_code = {m.code: m for m in code_matches}
-        found = queries.nearest_images(
-            conn,  # type: ignore[arg-type]
-            coll.info.name,
-            coll.info.algorithm,
-            {code: m.distance for code, m in by_code.items()},
-            bound,
-            exclude_id,
-            crowded={m.code for m in code_matches if m.images > _CROWDED_CODE_IMAGES},
-            min_quality=coll.info.min_quality,
-            crops=coll.info.crop_hashes,
-        )
-        matches = []
-        for image, distance, code in found:
-            query = sent[by_code[code].query]
-            via_crop = query.crop != 0 or code != image.fingerprint.value
-            matches.append(Match(image, distance, query.orientation, via_crop))
-        return matches
 
     # -- stats, snapshots, compaction -----------------------------------------------------
     def stats(self, collection: str) -> CollectionStats:
@@ -742,7 +564,7 @@ class Engine:
                 try:
                     due = coll.maintenance_due(self.settings)
                     if due == "resync":
-                        self._resync(coll)
+                        self._sync.resync(coll)
                     elif due == "compact":
                         log.info("collection %s: compacting %d dead slots",
                                  coll.info.name, coll.index.dead_slots)  # fmt: skip

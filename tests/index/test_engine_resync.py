@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from neardup.index import Engine, EngineSettings, Fingerprint
-from neardup.index import engine as engine_module
+from neardup.index import sync as sync_module
 from neardup.index.errors import IndexUnavailable
 
 SETTINGS = EngineSettings(maintenance_interval_seconds=0.05)
@@ -77,13 +77,13 @@ def test_a_stale_collection_refuses_searches_and_duplicate_checks_but_keeps_writ
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = threading.Event()
-    real_rebuild = engine_module.rebuild_index
+    real_rebuild = sync_module.rebuild_index
 
     def held_rebuild(*args: Any) -> Any:
         assert release.wait(BOUND_SECONDS)
         return real_rebuild(*args)
 
-    monkeypatch.setattr(engine_module, "rebuild_index", held_rebuild)
+    monkeypatch.setattr(sync_module, "rebuild_index", held_rebuild)
     engine.add("", "a", fp(0xA))
     fail_next_apply(engine)
     engine.add("", "b", fp(0xB0000))

@@ -1,0 +1,95 @@
+"""Code matches to image matches: the images that carry the codes a search found, and the
+loop that asks the code index for more where images drop out of a top-k (below the quality
+floor, or found through several of their codes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from . import bounds
+from .collection import LoadedCollection
+from .fingerprint.crops import CROP_KEEPS
+from .hamming import CodeMatch
+from .query import QueryCode
+from .records import Match, SearchPath
+from .store import Store, queries
+
+__all__ = ["image_matches", "nearest_images"]
+
+# A code carried by more images than this is looked up on its own, cut at the bound, rather
+# than joined with every row. 16 is an estimate of where one statement of its own costs what
+# joining that many rows does, not a measured crossover; only the far end is measured (2,000
+# copies: >= 20x fewer SQLite steps, tests/index/test_engine.py).
+_CROWDED_CODE_IMAGES = 16
+
+
+def nearest_images(
+    store: Store,
+    coll: LoadedCollection,
+    sent: Sequence[QueryCode],
+    top_k: int | None,
+    within: int | None,
+    *,
+    exact: bool,
+    exclude_id: str | None,
+    limit: int,
+    budget: float | None,
+) -> tuple[list[Match], SearchPath, bool]:
+    """The images nearest to the codes sent, nearest first, ties by id: at most `top_k`
+    (None: `limit`, plus one to tell a truncated answer), within `within`; the path that
+    answered; whether the code index truncated its answer. Where images under the quality
+    floor drop out of a top-k, or an image took several codes (its hash and its crops'),
+    the index is asked for more."""
+    codes = [code.fingerprint.value for code in sent]
+    bound = top_k if top_k is not None else limit
+    # An image of a crop_hashes collection is up to 1 + len(CROP_KEEPS) of the nearest
+    # codes: ask for that many at once rather than find out and ask again.
+    per_image = 1 + len(CROP_KEEPS) if coll.info.crop_hashes else 1
+    fetch = None if top_k is None else (top_k + (exclude_id is not None)) * per_image
+    while True:
+        found = coll.index.search(
+            codes, k=fetch, radius=within, exact=exact, limit=limit, budget=budget
+        )
+        with store.read() as conn:
+            matches = image_matches(conn, coll, found.matches, bound + 1, exclude_id, sent)
+        if fetch is None or len(matches) >= bound or len(found.matches) < fetch:
+            break
+        if fetch >= bounds.MAX_K * 4 or not (coll.info.min_quality or coll.info.crop_hashes):
+            break
+        fetch *= 4
+    return matches, found.path, found.truncated
+
+
+def image_matches(
+    conn: object,
+    coll: LoadedCollection,
+    code_matches: Sequence[CodeMatch],
+    bound: int,
+    exclude_id: str | None,
+    sent: Sequence[QueryCode],
+) -> list[Match]:
+    """The images carrying the matched codes, nearest first, ties by id, at most `bound`.
+
+    A code match's query number is its position in `sent`, whose code says which
+    orientation and crop it was; a match is via a crop when the query's code or the
+    image's is one."""
+    if not code_matches:
+        return []
+    by_code = {m.code: m for m in code_matches}
+    found = queries.nearest_images(
+        conn,  # type: ignore[arg-type]
+        coll.info.name,
+        coll.info.algorithm,
+        {code: m.distance for code, m in by_code.items()},
+        bound,
+        exclude_id,
+        crowded={m.code for m in code_matches if m.images > _CROWDED_CODE_IMAGES},
+        min_quality=coll.info.min_quality,
+        crops=coll.info.crop_hashes,
+    )
+    matches = []
+    for image, distance, code in found:
+        query = sent[by_code[code].query]
+        via_crop = query.crop != 0 or code != image.fingerprint.value
+        matches.append(Match(image, distance, query.orientation, via_crop))
+    return matches
