@@ -315,9 +315,15 @@ class Engine:
             if existing is not None:
                 self._log_codes(txn, existing, -1)
             stored = StoredImage(
-                name, image_id, fingerprint, meta, txn.next_sequence, _now_ms(), quality,
+                name,
+                image_id,
+                fingerprint,
+                meta,
+                txn.next_sequence,
+                _now_ms(),
+                quality,
                 kept_crops,
-            )  # fmt: skip
+            )
             self._log_codes(txn, stored, +1)
             queries.upsert_image(txn.conn, stored, existing)
             outcome = AddOutcome.ADDED if existing is None else AddOutcome.REPLACED
@@ -482,9 +488,16 @@ class Engine:
         used = query.codes if coll.info.crop_hashes and not note else query.picture
         limit = self.settings.result_limit
         matches, path, truncated = nearest_images(
-            self._store, coll, used, top_k, within,
-            exact=exact, exclude_id=exclude_id, limit=limit, budget=budget,
-        )  # fmt: skip
+            self._store,
+            coll,
+            used,
+            top_k,
+            within,
+            exact=exact,
+            exclude_id=exclude_id,
+            limit=limit,
+            budget=budget,
+        )
         truncated = truncated or (top_k is None and len(matches) > limit)
         bound = top_k if top_k is not None else limit
         return SearchResult(
@@ -566,8 +579,11 @@ class Engine:
                     if due == "resync":
                         self._sync.resync(coll)
                     elif due == "compact":
-                        log.info("collection %s: compacting %d dead slots",
-                                 coll.info.name, coll.index.dead_slots)  # fmt: skip
+                        log.info(
+                            "collection %s: compacting %d dead slots",
+                            coll.info.name,
+                            coll.index.dead_slots,
+                        )
                         self.compact(coll.info.name)
                     elif due == "snapshot":
                         coll.snapshot(self._store, self._snapshots)

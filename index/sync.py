@@ -130,8 +130,11 @@ class IndexSync:
             self._store.run(op, exclusive=True)
             log.warning(
                 "collection %s: index rebuilt from the store after a failed apply (%d images, "
-                "%.2f s)", coll.info.name, fresh.image_count, time.perf_counter() - started,
-            )  # fmt: skip
+                "%.2f s)",
+                coll.info.name,
+                fresh.image_count,
+                time.perf_counter() - started,
+            )
         except Exception:
             if rebuilt is not None and coll.index is not rebuilt:
                 rebuilt.close()

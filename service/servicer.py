@@ -191,10 +191,13 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         return _at(
             field,
             lambda: hash_image(
-                data, algorithm, orientations=orientations, crops=crops,
+                data,
+                algorithm,
+                orientations=orientations,
+                crops=crops,
                 limits=self.limits.decode,
             ),
-        )  # fmt: skip
+        )
 
     # -- collections ----------------------------------------------------------------------
     @_refusing

@@ -515,9 +515,14 @@ def _taking(options: list[Plan], route: Route) -> Plan:
 
 
 def _range_searched(
-    graph: SlotGraph, q: U64, radius: int, plan: Plan, options: list[Plan],
-    budget: float | None, planned: bool,
-) -> tuple[I64, I64, I64, SearchPath]:  # fmt: skip
+    graph: SlotGraph,
+    q: U64,
+    radius: int,
+    plan: Plan,
+    options: list[Plan],
+    budget: float | None,
+    planned: bool,
+) -> tuple[I64, I64, I64, SearchPath]:
     """A radius search by the plan. Through the tables, a planned one is bounded by what the
     scan is predicted to cost, or the budget allows when less: past it (codes crowding the
     probed values), the scan answers, or OverBudget where the scan is over the budget too."""
@@ -538,9 +543,15 @@ def _range_searched(
 
 
 def _searched(
-    graph: SlotGraph, q: U64, k: int | None, radius: int | None, plan: Plan, options: list[Plan],
-    budget: float | None, planned: bool,
-) -> tuple[I64, I64, I64, SearchPath]:  # fmt: skip
+    graph: SlotGraph,
+    q: U64,
+    k: int | None,
+    radius: int | None,
+    plan: Plan,
+    options: list[Plan],
+    budget: float | None,
+    planned: bool,
+) -> tuple[I64, I64, I64, SearchPath]:
     """The plan (one of `options`) carried out: matching slots, distances and query
     numbers, nearest first (ties by query number), and the path that answered (a scan when
     the tables listed more than the plan allows or their growth gave up). `planned`: the

@@ -52,9 +52,15 @@ def within(queries: U64, codes: U64, radius: int, selector: Any = None) -> tuple
     # FAISS's range search keeps distances strictly below its radius
     with one_thread():
         faiss.hamming_range_search(
-            faiss.swig_ptr(q), faiss.swig_ptr(stored), len(queries), len(codes), radius + 1,
-            _CODE_BYTES, result, selector,
-        )  # fmt: skip
+            faiss.swig_ptr(q),
+            faiss.swig_ptr(stored),
+            len(queries),
+            len(codes),
+            radius + 1,
+            _CODE_BYTES,
+            result,
+            selector,
+        )
     lims = faiss.rev_swig_ptr(result.lims, len(queries) + 1).astype(np.int64)
     found = int(lims[-1])
     if found == 0:
@@ -78,9 +84,15 @@ def nearest(queries: U64, codes: U64, k: int, selector: Any = None) -> tuple[I64
     heap.ids, heap.val = faiss.swig_ptr(positions), faiss.swig_ptr(distances)
     with one_thread():
         faiss.hammings_knn_hc(
-            heap, faiss.swig_ptr(q), faiss.swig_ptr(stored), len(codes), _CODE_BYTES, 1,
-            faiss.EXACT_TOPK, selector,
-        )  # fmt: skip
+            heap,
+            faiss.swig_ptr(q),
+            faiss.swig_ptr(stored),
+            len(codes),
+            _CODE_BYTES,
+            1,
+            faiss.EXACT_TOPK,
+            selector,
+        )
     return positions, distances.astype(np.int64)
 
 

@@ -418,8 +418,10 @@ def _top_k_by_range(
     order = np.argsort(qi, kind="stable")
     slots, dist = slots[order], dist[order]
     ends = np.cumsum(counts)
-    parts = [_nearest(slots[end - n : end], dist[end - n : end], k, j) for j, (end, n) in
-             enumerate(zip(ends.tolist(), counts.tolist(), strict=True))]  # fmt: skip
+    parts = [
+        _nearest(slots[end - n : end], dist[end - n : end], k, j)
+        for j, (end, n) in enumerate(zip(ends.tolist(), counts.tolist(), strict=True))
+    ]
     return _concat(parts)
 
 

@@ -162,8 +162,12 @@ class SubstringTables:
             raise ValueError(f"substring tables cover {covered} codes")
         tables = cls(np.zeros(0, dtype=np.uint64), widths)  # the layout's small arrays
         m = len(widths)
-        sizes = [(np.int32, m * covered), (np.int64, len(tables._offsets)),
-                 (np.uint32, m * covered), (np.uint16, m * covered)]  # fmt: skip
+        sizes = [
+            (np.int32, m * covered),
+            (np.int64, len(tables._offsets)),
+            (np.uint32, m * covered),
+            (np.uint16, m * covered),
+        ]
         at += length
         arrays = []
         for dtype, count in sizes:
@@ -209,9 +213,18 @@ class SubstringTables:
         any radius, whatever it costs: whether a scan is cheaper is the planner's call, and
         `max_listed` the point past which it is."""
         slots, distances, numbers, listed = probe_and_measure(
-            queries, radius, *_probe_plan(self.widths, radius), self._shifts, self._widths,
-            self._bases, self._offsets, self._rest_high, self._rest_low, self._perm, max_listed,
-        )  # fmt: skip
+            queries,
+            radius,
+            *_probe_plan(self.widths, radius),
+            self._shifts,
+            self._widths,
+            self._bases,
+            self._offsets,
+            self._rest_high,
+            self._rest_low,
+            self._perm,
+            max_listed,
+        )
         return Probed((slots, distances, numbers) if listed <= max_listed else None, listed)
 
 

@@ -143,9 +143,11 @@ class MilvusEngine:
     def _definition_in_registry(self, name: str) -> CollectionInfo | None:
         with milvus_failures("registry read"):
             rows = self._client.query(
-                REGISTRY, filter=f'name == "{name}"', output_fields=["definition"],
+                REGISTRY,
+                filter=f'name == "{name}"',
+                output_fields=["definition"],
                 consistency_level=_STRONG,
-            )  # fmt: skip
+            )
         if not rows:
             return None
         fields = json.loads(rows[0]["definition"])
@@ -153,9 +155,15 @@ class MilvusEngine:
         if algorithm == "phash" and fields.get("format", 1) < _DEFINITION_FORMAT:
             algorithm = "phash-2"  # the algorithm that made its hashes (the store's schema 4)
         return CollectionInfo(
-            name, 0, algorithm, fields["default_radius"], self.settings.index,
-            fields["created_unix_ms"], 0, fields["min_quality"],
-        )  # fmt: skip
+            name,
+            0,
+            algorithm,
+            fields["default_radius"],
+            self.settings.index,
+            fields["created_unix_ms"],
+            0,
+            fields["min_quality"],
+        )
 
     def _get(self, name: str) -> CollectionInfo:
         name = name or bounds.DEFAULT_COLLECTION
@@ -216,13 +224,16 @@ class MilvusEngine:
                 index.add_index("code", index_type="BIN_FLAT", metric_type="HAMMING")
                 client.create_collection(target, schema=schema, index_params=index)
             definition = {
-                "algorithm": algo, "default_radius": radius, "min_quality": floor,
-                "created_unix_ms": info.created_unix_ms, "format": _DEFINITION_FORMAT,
-            }  # fmt: skip
+                "algorithm": algo,
+                "default_radius": radius,
+                "min_quality": floor,
+                "created_unix_ms": info.created_unix_ms,
+                "format": _DEFINITION_FORMAT,
+            }
             client.upsert(
-                REGISTRY, [{"name": name, "definition": json.dumps(definition),
-                            "unused": bytes(1)}],
-            )  # fmt: skip
+                REGISTRY,
+                [{"name": name, "definition": json.dumps(definition), "unused": bytes(1)}],
+            )
         self._definitions[name] = info
         return info
 
@@ -241,9 +252,11 @@ class MilvusEngine:
     def _count(self, info: CollectionInfo) -> int:
         with milvus_failures("count", info.name):
             rows = self._client.query(
-                milvus_collection(info.name), filter="", output_fields=["count(*)"],
+                milvus_collection(info.name),
+                filter="",
+                output_fields=["count(*)"],
                 consistency_level=_STRONG,
-            )  # fmt: skip
+            )
         return int(rows[0]["count(*)"])
 
     def collections(self) -> list[CollectionInfo]:
@@ -387,9 +400,11 @@ class MilvusEngine:
             chunk = keys[start : start + 1000]
             with milvus_failures("read", info.name):
                 rows = self._client.query(
-                    milvus_collection(info.name), filter=f"pk in {keys_literal(chunk)}",
-                    output_fields=_FIELDS, consistency_level=consistency,
-                )  # fmt: skip
+                    milvus_collection(info.name),
+                    filter=f"pk in {keys_literal(chunk)}",
+                    output_fields=_FIELDS,
+                    consistency_level=consistency,
+                )
             found.update((image.id, image) for image in (_stored(info, r) for r in rows))
         return found
 
@@ -420,9 +435,12 @@ class MilvusEngine:
         keys: list[str] = []
         with milvus_failures("list", info.name):
             iterator = self._client.query_iterator(
-                milvus_collection(info.name), batch_size=_PAGE, filter=later,
-                output_fields=["pk"], consistency_level=_STRONG,
-            )  # fmt: skip
+                milvus_collection(info.name),
+                batch_size=_PAGE,
+                filter=later,
+                output_fields=["pk"],
+                consistency_level=_STRONG,
+            )
             try:
                 while page := iterator.next():
                     keys = heapq.nsmallest(limit, [*keys, *(row["pk"] for row in page)])
@@ -532,11 +550,15 @@ class MilvusEngine:
             params["params"] = {"radius": radius + 1, "range_filter": 0}
         with milvus_failures("search", info.name):
             result = self._client.search(
-                milvus_collection(info.name), data=[code_bytes(c) for c in codes],
-                anns_field="code", limit=min(limit, MILVUS_RESULT_CAP), filter=expression,
-                search_params=params, output_fields=["quality"],
+                milvus_collection(info.name),
+                data=[code_bytes(c) for c in codes],
+                anns_field="code",
+                limit=min(limit, MILVUS_RESULT_CAP),
+                filter=expression,
+                search_params=params,
+                output_fields=["quality"],
                 consistency_level=consistency,
-            )  # fmt: skip
+            )
         return [list(hits) for hits in result]
 
     def near_codes(
@@ -573,10 +595,13 @@ class MilvusEngine:
         params = {"radius": outer + 1, "range_filter": 0 if inner is None else inner}
         with milvus_failures("search", info.name):
             [hits] = self._client.search(
-                milvus_collection(info.name), data=[code_bytes(code)], anns_field="code",
-                limit=MILVUS_RESULT_CAP, output_fields=[],
+                milvus_collection(info.name),
+                data=[code_bytes(code)],
+                anns_field="code",
+                limit=MILVUS_RESULT_CAP,
+                output_fields=[],
                 search_params={"metric_type": "HAMMING", "params": params},
-            )  # fmt: skip
+            )
         distances = {id_from_key(hit["id"]): int(hit["distance"]) for hit in hits}
         rows = self._rows(info, list(distances), _BOUNDED)
         return [(image.fingerprint.value, distances[i]) for i, image in rows.items()]
@@ -586,9 +611,17 @@ class MilvusEngine:
         """Counts and structure; Milvus keeps no sequences or snapshots of ours."""
         info = self.collection(collection)
         return CollectionStats(
-            info, info.image_count, 0, "Milvus BIN_FLAT (HAMMING)", SearchPath.EXACT,
-            0, 0, -1.0, 0, 0,
-        )  # fmt: skip
+            info,
+            info.image_count,
+            0,
+            "Milvus BIN_FLAT (HAMMING)",
+            SearchPath.EXACT,
+            0,
+            0,
+            -1.0,
+            0,
+            0,
+        )
 
     @property
     def pending_writes(self) -> int:

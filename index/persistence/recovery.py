@@ -100,8 +100,11 @@ def load_index(
         report = LoadReport(info.name, "rebuild", 0, 0, time.perf_counter() - started, str(exc))
         log.warning(
             "collection %s: rebuilt its index from the store (%d images, %.2f s): %s",
-            info.name, index.image_count, report.seconds, exc,
-        )  # fmt: skip
+            info.name,
+            index.image_count,
+            report.seconds,
+            exc,
+        )
         return index, report
     with store.snapshot_read() as conn:
         replayed = replay_changes(conn, index, info.name)
@@ -110,6 +113,9 @@ def load_index(
     )
     log.info(
         "collection %s: loaded its snapshot at sequence %d and replayed %d changes (%.2f s)",
-        info.name, header.sequence, replayed, report.seconds,
-    )  # fmt: skip
+        info.name,
+        header.sequence,
+        replayed,
+        report.seconds,
+    )
     return index, report

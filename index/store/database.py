@@ -254,8 +254,9 @@ class Store:
                 "at another folder"
             )
         if row[0] in _MIGRATIONS:
-            log.warning("upgrading %s from schema version %d to %d", self.path, row[0],
-                        SCHEMA_VERSION)  # fmt: skip
+            log.warning(
+                "upgrading %s from schema version %d to %d", self.path, row[0], SCHEMA_VERSION
+            )
             steps = " ".join(_MIGRATIONS[v] for v in range(row[0], SCHEMA_VERSION))
             conn.executescript(f"BEGIN IMMEDIATE; {steps} COMMIT;")
             return

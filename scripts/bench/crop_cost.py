@@ -129,16 +129,20 @@ def main() -> None:
         print(f"no corpus at {args.corpus}: hashing not measured")
     else:
         plain, cropped, count = timed
-        print(f"hashing {count} originals, median per image: plain {plain:.1f} ms, with "
-              f"{len(CROP_KEEPS)} crops {cropped:.1f} ms ({cropped / plain:.2f}x)")  # fmt: skip
+        print(
+            f"hashing {count} originals, median per image: plain {plain:.1f} ms, with "
+            f"{len(CROP_KEEPS)} crops {cropped:.1f} ms ({cropped / plain:.2f}x)"
+        )
     rng = np.random.default_rng(20261201)
     codes = rng.integers(0, 1 << 63, size=(args.n, 1 + len(CROP_KEEPS)), dtype=np.uint64) * 2
     codes |= rng.integers(0, 2, size=codes.shape, dtype=np.uint64)
     with tempfile.TemporaryDirectory(prefix="neardup-crop-cost-") as tmp:
         plain = measure_engine(Path(tmp) / "plain", False, codes[:, :1], args.queries)
         cropping = measure_engine(Path(tmp) / "crops", True, codes, args.queries)
-    print(f"\n{args.n:,} images loaded with add_batch; {args.queries} adds and searches each,"
-          " right after the load and settled\n")  # fmt: skip
+    print(
+        f"\n{args.n:,} images loaded with add_batch; {args.queries} adds and searches each,"
+        " right after the load and settled\n"
+    )
     print("| | plain | crop_hashes | ratio |")
     print("|---|---|---|---|")
     for key in plain:

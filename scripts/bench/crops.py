@@ -88,8 +88,10 @@ def main() -> None:
     timed = [res for res in results if res]
     plain_ms = statistics.median(t[1] for t in timed) * 1000
     print(f"{len(coded)} corpus files, {len(distinct)} distinct images; hashing per image, median:")
-    print(f"plain {plain_ms:.1f} ms; with all {len(KEEPS)} crops (re-encoded here) "
-          f"{statistics.median(t[2] for t in timed) * 1000:.1f} ms\n")  # fmt: skip
+    print(
+        f"plain {plain_ms:.1f} ms; with all {len(KEEPS)} crops (re-encoded here) "
+        f"{statistics.median(t[2] for t in timed) * 1000:.1f} ms\n"
+    )
     print(f"| crops kept | codes/image | crop05 | crop15 | other edits | false pairs r<={RADIUS} |")
     print("|---|---|---|---|---|---|")
     pairs = [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :]]

@@ -81,9 +81,13 @@ def timed_flat(flat: faiss.IndexBinaryFlat, query: int, k: int | None, radius: i
 
 
 def bench_search(
-    index: HammingIndex, flat: faiss.IndexBinaryFlat, codes: np.ndarray, search: tuple,
-    count: int, rng: np.random.Generator,
-) -> None:  # fmt: skip
+    index: HammingIndex,
+    flat: faiss.IndexBinaryFlat,
+    codes: np.ndarray,
+    search: tuple,
+    count: int,
+    rng: np.random.Generator,
+) -> None:
     label, k, radius, exact, near = search
     asked = queries(codes, count, near, rng)
     measured: dict[str, list[float]] = {}
@@ -112,13 +116,17 @@ def bench_search(
     best = min(statistics.median(measured[r]) for r in predicted)
     planner = statistics.median(measured["planner"])
     flat = statistics.median(measured["flat"])
-    print(f"\n  {label} ({count} queries): planner {planner:.0f} us = {planner / best:.2f}x the "
-          f"best route's p50; flat IndexBinaryFlat {flat:.0f} us ({flat / planner:.1f}x the "
-          "planner)")  # fmt: skip
+    print(
+        f"\n  {label} ({count} queries): planner {planner:.0f} us = {planner / best:.2f}x the "
+        f"best route's p50; flat IndexBinaryFlat {flat:.0f} us ({flat / planner:.1f}x the "
+        "planner)"
+    )
     for name in predicted:
         pred, got = statistics.median(predicted[name]), statistics.median(measured[name])
-        print(f"    {name:<7} predicted {pred:>8.0f} us  measured {got:>8.0f} us  "
-              f"({got / pred:>5.2f}x)  chosen {chosen[name] / count:>4.0%}")  # fmt: skip
+        print(
+            f"    {name:<7} predicted {pred:>8.0f} us  measured {got:>8.0f} us  "
+            f"({got / pred:>5.2f}x)  chosen {chosen[name] / count:>4.0%}"
+        )
     if recalls:
         print(f"    HNSW recall@10 (same distances as the exact answer): {np.mean(recalls):.3f}")
 

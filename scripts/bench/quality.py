@@ -229,10 +229,12 @@ def main() -> None:
     parser.add_argument("--distinct", type=Path, action="append", default=[])
     parser.add_argument("--min-quality", type=int, default=0)
     parser.add_argument(
-        "--controls", type=int, default=0,
+        "--controls",
+        type=int,
+        default=0,
         help="add this many synthetic blank pictures (solid colours, faint gradients, small "
         "sprites on flat grounds, JPEG-encoded) to the distinct images: the quality floor's case",
-    )  # fmt: skip
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     rows, extra = corpus_files(args.corpus, args.distinct, args.controls)
@@ -266,10 +268,14 @@ def main() -> None:
         recall["phash"], recall[ANCHOR], false["phash"][1], false[ANCHOR][0], closest
     )
     plain_radius = max(
-        (r for r in RADII if r < int(plain_only.min())
-         and (false["phash"][0] <= r).sum() <= (false[ANCHOR][0] <= r).sum()),
+        (
+            r
+            for r in RADII
+            if r < int(plain_only.min())
+            and (false["phash"][0] <= r).sum() <= (false[ANCHOR][0] <= r).sum()
+        ),
         default=RADII[0],
-    )  # fmt: skip
+    )
     print(f"\nrecommended default radius: {plain_radius} plain, {radius} with orientations")
 
 

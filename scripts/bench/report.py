@@ -59,10 +59,19 @@ def main() -> None:
         out = Path(folder) / "report.json"
         started = time.perf_counter()
         done = subprocess.run(
-            [NEARDUP, "report", "--data-dir", str(data), "--radius", str(args.radius),
-             "--json", str(out)],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                NEARDUP,
+                "report",
+                "--data-dir",
+                str(data),
+                "--radius",
+                str(args.radius),
+                "--json",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(done.stderr[-2000:])

@@ -102,8 +102,10 @@ def build_seconds(corpus: Path, data_dir: Path, *extra: str) -> tuple[float, str
     started = time.perf_counter()
     done = subprocess.run(
         [str(neardup), "build", str(corpus), "--data-dir", str(data_dir), *extra],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - started
     return seconds, done.stderr.strip().splitlines()[-1]
 

@@ -356,9 +356,15 @@ def main() -> int:
                     label = "every search in the pool" if inline else "as configured by default"
                     added = None if inline else jpegs
                     run = bench(
-                        args, echo.target, serve_target, added, queries, engine, label,
+                        args,
+                        echo.target,
+                        serve_target,
+                        added,
+                        queries,
+                        engine,
+                        label,
                         metrics_url,
-                    )  # fmt: skip
+                    )
                     asyncio.run(run)
                 finally:
                     serve.terminate()

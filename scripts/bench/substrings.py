@@ -67,8 +67,10 @@ def bench(n: int, layouts: list[tuple[int, ...]], count: int, rng: np.random.Gen
     for widths in layouts:
         seconds, tables = timed(lambda w=widths: SubstringTables(codes, w))
         built[widths] = tables
-        print(f"  layout {widths}: built in {seconds / 1e3:.2f} s, "
-              f"{tables.nbytes / len(codes):.1f} B a code")  # fmt: skip
+        print(
+            f"  layout {widths}: built in {seconds / 1e3:.2f} s, "
+            f"{tables.nbytes / len(codes):.1f} B a code"
+        )
     for kind, queries in query_sets(codes, count, rng).items():
         times: dict[object, list[float]] = {}
         with one_thread():

@@ -41,8 +41,10 @@ def bench(n: int, count: int, k: int, rng: np.random.Generator) -> None:
     flat = faiss.IndexBinaryFlat(64)
     flat.add(codes_from_u64(np.unique(codes)))
     print(f"\nN = {n:,}: index built in {build_s:.1f} s (tables cover {index.tables_covered:,})")
-    print(f"{'queries':8s} {'tables p50':>11s} {'p99':>8s} {'flat p50':>9s} {'p99':>8s} "
-          f"{'p50 ratio':>10s} {'recall':>7s}")  # fmt: skip
+    print(
+        f"{'queries':8s} {'tables p50':>11s} {'p99':>8s} {'flat p50':>9s} {'p99':>8s} "
+        f"{'p50 ratio':>10s} {'recall':>7s}"
+    )
     with one_thread():
         for kind, qs in queries(codes, count, rng).items():
             ours, found = latencies(lambda q: index.search([q], k=k, exact=True), qs)

@@ -130,9 +130,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--index-kind", choices=["hnsw", "tables"], default="hnsw")
     parser.add_argument(
-        "--tables-from", type=int, metavar="N",
+        "--tables-from",
+        type=int,
+        metavar="N",
         help="run in a collection whose substring tables are built from N codes on",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     collection = "" if args.tables_from is None else TABLED_COLLECTION
     rng = random.Random(args.seed)

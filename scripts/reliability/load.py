@@ -101,8 +101,10 @@ def rss_slope_mb_per_hour(samples: list[tuple[float, float, int]], seconds: floa
 def report(seen: Observed, seconds: float, echo: list[float]) -> int:
     """Prints the figures; returns the count of unexpected errors."""
     window = min(300.0, seconds / 6)
-    print(f"\n{'method':16s} {'calls':>8s} {'p50 ms':>8s} {'p99 ms':>8s} "
-          f"{'p99 first':>10s} {'p99 last':>9s}")  # fmt: skip
+    print(
+        f"\n{'method':16s} {'calls':>8s} {'p50 ms':>8s} {'p99 ms':>8s} "
+        f"{'p99 first':>10s} {'p99 last':>9s}"
+    )
     for name in sorted(seen.calls):
         rows = np.array(seen.calls[name])
         first = rows[rows[:, 0] < window][:, 1]
@@ -125,12 +127,16 @@ def report(seen: Observed, seconds: float, echo: list[float]) -> int:
     fds = [f for _, _, f in seen.samples]
     if rss:
         slope = rss_slope_mb_per_hour(seen.samples, seconds)
-        print(f"server RSS MB: start {rss[0]:.0f}, max {max(rss):.0f}, end {rss[-1]:.0f}; "
-              f"slope after warm-up {slope:+.1f} MB/hour")  # fmt: skip
+        print(
+            f"server RSS MB: start {rss[0]:.0f}, max {max(rss):.0f}, end {rss[-1]:.0f}; "
+            f"slope after warm-up {slope:+.1f} MB/hour"
+        )
         print(f"server open fds: start {fds[0]}, max {max(fds)}, end {fds[-1]}")
     if echo:
-        print(f"anchor, bare gRPC echo at the same concurrency: p50 {np.percentile(echo, 50):.2f} "
-              f"ms, p99 {np.percentile(echo, 99):.2f} ms, {len(echo)} calls")  # fmt: skip
+        print(
+            f"anchor, bare gRPC echo at the same concurrency: p50 {np.percentile(echo, 50):.2f} "
+            f"ms, p99 {np.percentile(echo, 99):.2f} ms, {len(echo)} calls"
+        )
     return unexpected
 
 

@@ -164,8 +164,10 @@ async def run(args: argparse.Namespace) -> int:
         empty=True,
     )
     print(f"server RSS idle {idle:.0f} MB; image {IMAGE.name}, {len(uploads.image)} bytes\n")
-    print(f"{'phase':8s} {'adds/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'refused':>8s} "
-          f"{'ref p50':>8s} {'ref p99':>8s} {'peak MB':>8s}  other codes")  # fmt: skip
+    print(
+        f"{'phase':8s} {'adds/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'refused':>8s} "
+        f"{'ref p50':>8s} {'ref p99':>8s} {'peak MB':>8s}  other codes"
+    )
     print(line("calm", calm, args.calm_seconds))
     print(line("burst", burst, args.seconds))
     print(line("after", after, args.calm_seconds))

@@ -36,10 +36,21 @@ class ServerProcess:
         started = time.monotonic()
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "neardup.service.cli", "serve", "--data-dir",
-             str(self.data_dir), "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=log, text=True, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "neardup.service.cli",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+        )
         log.close()
         assert self.process.stdout is not None
         deadline = started + START_SECONDS

@@ -56,8 +56,11 @@ def standalone_milvus(folder: Path) -> Iterator[str]:
     port = _free_port()
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(folder), str(port)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         line = child.stdout.readline() if child.stdout else ""
         if "ready" not in line:

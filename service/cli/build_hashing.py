@@ -132,9 +132,11 @@ class DaskHashing:
         self._cluster: Any = None
         if address == "local":
             self._cluster = LocalCluster(
-                n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                n_workers=os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
                 dashboard_address=None,
-            )  # fmt: skip
+            )
             self._client = Client(self._cluster)
         else:
             self._client = Client(address)

@@ -105,9 +105,11 @@ class DataDirTarget:
                 info = self._engine.collection(spec.name)
             except UnknownCollection:
                 info = self._engine.create_collection(
-                    spec.name, spec.algorithm or "", crop_hashes=spec.crop_hashes,
+                    spec.name,
+                    spec.algorithm or "",
+                    crop_hashes=spec.crop_hashes,
                     params={"kind": spec.index_kind},
-                )  # fmt: skip
+                )
             _refuse_other_settings(spec, info.algorithm, info.crop_hashes, info.params.kind)
         except BaseException:
             self._engine.close()
@@ -127,12 +129,17 @@ class DataDirTarget:
             result.skipped = len(inserted) - result.added
         updates = [
             self._engine.submit_add(
-                self._collection, image_id, fingerprint, metadata,
-                on_existing=OnExistingId.REPLACE, find_duplicates=False, quality=quality,
+                self._collection,
+                image_id,
+                fingerprint,
+                metadata,
+                on_existing=OnExistingId.REPLACE,
+                find_duplicates=False,
+                quality=quality,
                 crops=crops,
             )
             for image_id, fingerprint, metadata, quality, crops in replacing
-        ]  # fmt: skip
+        ]
         for update in updates:
             update.result()
         result.updated = len(updates)
@@ -159,11 +166,12 @@ class ServerTarget:
                 self._client.call(
                     "CreateCollection",
                     pb.CreateCollectionRequest(
-                        name=spec.name, algorithm=spec.algorithm or "",
+                        name=spec.name,
+                        algorithm=spec.algorithm or "",
                         crop_hashes=spec.crop_hashes,
                         index=pb.IndexParams(kind=spec.index_kind),
                     ),
-                )  # fmt: skip
+                )
             except NeardupRpcError as error:
                 if error.code.name != "ALREADY_EXISTS":
                     raise
@@ -187,13 +195,18 @@ class ServerTarget:
 
         requests = [
             add_request(
-                id=image_id, hash=fingerprint.hex, collection=self._collection,
-                metadata=metadata, skip_existing=not replace, replace=replace,
-                quality=quality, crop_hashes=[c.hex for c in crops],
+                id=image_id,
+                hash=fingerprint.hex,
+                collection=self._collection,
+                metadata=metadata,
+                skip_existing=not replace,
+                replace=replace,
+                quality=quality,
+                crop_hashes=[c.hex for c in crops],
             )
             for items, replace in ((new, False), (replacing, True))
             for image_id, fingerprint, metadata, quality, crops in items
-        ]  # fmt: skip
+        ]
         for request in requests:
             request.hash.algorithm = self.algorithm
             for crop in request.crop_hashes:

@@ -38,8 +38,11 @@ class ReportImage:
 
     def distance(self, other: ReportImage) -> int:
         """Bits between the two images' nearest codes (hash or crop hash)."""
-        return min((a ^ b).bit_count() for a in (self.code, *self.crops)
-                   for b in (other.code, *other.crops))  # fmt: skip
+        return min(
+            (a ^ b).bit_count()
+            for a in (self.code, *self.crops)
+            for b in (other.code, *other.crops)
+        )
 
     @property
     def pixels(self) -> int:

@@ -74,9 +74,12 @@ class _DataDir:
         while page := self._engine.list_images(self._collection, after, _PAGE):
             for image in page:
                 yield ReportImage(
-                    image.id, image.fingerprint.value, image.metadata, image.quality,
+                    image.id,
+                    image.fingerprint.value,
+                    image.metadata,
+                    image.quality,
                     tuple(c.value for c in image.crops),
-                )  # fmt: skip
+                )
             after = page[-1].id
 
     def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]:
@@ -107,9 +110,11 @@ class _Server:
         token = ""
         while True:
             request = pb.ListRequest(
-                collection=self._collection, page_size=_PAGE, page_token=token,
+                collection=self._collection,
+                page_size=_PAGE,
+                page_token=token,
                 include_metadata=True,
-            )  # fmt: skip
+            )
             page = self._client.call("List", request)
             for image in page.images:
                 quality = image.quality if image.HasField("quality") else None
@@ -176,18 +181,36 @@ def _write_csv(path: Path, groups: Sequence[Group]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(
-            ["group", "id", "representative", "distance", "quality", "width", "height",
-             "format", "bytes", "path"]
-        )  # fmt: skip
+            [
+                "group",
+                "id",
+                "representative",
+                "distance",
+                "quality",
+                "width",
+                "height",
+                "format",
+                "bytes",
+                "path",
+            ]
+        )
         for number, group in enumerate(groups, 1):
             for image in group.images:
                 meta = image.metadata
                 writer.writerow(
-                    [number, image.id, group.representative.id, group.distances[image.id],
-                     "" if image.quality is None else image.quality, meta.get("width", ""),
-                     meta.get("height", ""), meta.get("format", ""), meta.get("bytes", ""),
-                     meta.get("path", "")]
-                )  # fmt: skip
+                    [
+                        number,
+                        image.id,
+                        group.representative.id,
+                        group.distances[image.id],
+                        "" if image.quality is None else image.quality,
+                        meta.get("width", ""),
+                        meta.get("height", ""),
+                        meta.get("format", ""),
+                        meta.get("bytes", ""),
+                        meta.get("path", ""),
+                    ]
+                )
 
 
 def run(args: argparse.Namespace) -> int:

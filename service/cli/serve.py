@@ -26,18 +26,24 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         "--backend", choices=["local", "milvus"], default=None, help="default local (--data-dir)"
     )
     command.add_argument(
-        "--milvus-uri", default=None, metavar="URI",
+        "--milvus-uri",
+        default=None,
+        metavar="URI",
         help="http://HOST:19530 of a Milvus server, or a FILE.db for Milvus Lite",
-    )  # fmt: skip
+    )
     command.add_argument("--milvus-token", default=None, metavar="TOKEN")
     command.add_argument(
-        "--log-calls", choices=["problems", "all"], default=None,
+        "--log-calls",
+        choices=["problems", "all"],
+        default=None,
         help="log a JSON line for failed and slow calls (default) or for every call",
-    )  # fmt: skip
+    )
     command.add_argument(
-        "--index-kind", choices=["hnsw", "tables"], default=None,
+        "--index-kind",
+        choices=["hnsw", "tables"],
+        default=None,
         help="the index of new collections: hnsw (default) or tables (compact, no graph)",
-    )  # fmt: skip
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -103,8 +103,11 @@ def library(backend: Backend) -> dict[str, int]:
 def test_a_new_backend_has_the_default_collection(backend: Backend) -> None:
     [info] = backend.collections()
     assert (info.name, info.algorithm, info.default_radius, info.image_count) == (
-        "default", "phash", 10, 0,
-    )  # fmt: skip
+        "default",
+        "phash",
+        10,
+        0,
+    )
 
 
 def test_an_add_reports_the_near_duplicates_stored_before_it_nearest_first(
@@ -117,8 +120,10 @@ def test_an_add_reports_the_near_duplicates_stored_before_it_nearest_first(
     assert pairs(result.duplicates) == [("a", 1)]
     stored = backend.get("", "b")
     assert (stored.fingerprint, stored.metadata, stored.quality) == (
-        fp(0b0111), {"source": "upload"}, 80,
-    )  # fmt: skip
+        fp(0b0111),
+        {"source": "upload"},
+        80,
+    )
 
 
 def test_an_existing_id_is_refused_skipped_or_replaced_as_asked(backend: Backend) -> None:
@@ -153,8 +158,10 @@ def test_searches_equal_an_exact_scan(
         if k is not None and len(expected) == k:  # ties at the k-th distance: any of them
             kth = expected[-1][1]
             assert [d for _, d in pairs(found.matches)] == [d for _, d in expected]
-            assert all(d < kth or (i, d) in oracle(library, query, None, kth)
-                       for i, d in pairs(found.matches))  # fmt: skip
+            assert all(
+                d < kth or (i, d) in oracle(library, query, None, kth)
+                for i, d in pairs(found.matches)
+            )
         else:
             assert pairs(found.matches) == expected
 
@@ -172,8 +179,10 @@ def test_orientation_hashes_find_a_turned_copy_and_say_which(backend: Backend) -
     queries[Orientation.MIRROR_ROTATE_90] = fp(0xABCD ^ 0b1)
     [match] = backend.search("", queries, radius=4).matches
     assert (match.image.id, match.distance, match.orientation) == (
-        "turned", 1, Orientation.MIRROR_ROTATE_90,
-    )  # fmt: skip
+        "turned",
+        1,
+        Orientation.MIRROR_ROTATE_90,
+    )
 
 
 def test_below_the_quality_floor_only_exact_matches_count(backend: Backend) -> None:
@@ -219,8 +228,10 @@ def test_list_pages_in_id_order_and_any_id_round_trips(backend: Backend) -> None
 def test_a_bulk_load_skips_stored_ids(backend: Backend) -> None:
     assert backend.add_batch("", [("a", fp(1), {}), ("b", fp(2), {})]) == [True, True]
     assert backend.add_batch("", [("b", fp(9), {}), ("c", fp(3), {}), ("c", fp(4), {})]) == [
-        False, True, False,
-    ]  # fmt: skip
+        False,
+        True,
+        False,
+    ]
     assert backend.get("", "b").fingerprint == fp(2)
     assert backend.collection("").image_count == 3
 
@@ -246,8 +257,10 @@ def test_near_codes_are_every_stored_code_within_the_radius(
 ) -> None:
     query = library["img000"]
     [near] = backend.near_codes("", [query], 10)
-    expected = sorted({(library[i], d) for i, d in oracle(library, query, None, 10)},
-                      key=lambda cd: (cd[1], cd[0]))  # fmt: skip
+    expected = sorted(
+        {(library[i], d) for i, d in oracle(library, query, None, 10)},
+        key=lambda cd: (cd[1], cd[0]),
+    )
     assert near == expected
 
 

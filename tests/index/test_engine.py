@@ -52,8 +52,11 @@ def ids(matches: object) -> list[str]:
 def test_a_new_data_dir_has_the_default_collection(engine: Engine) -> None:
     [info] = engine.collections()
     assert (info.name, info.algorithm, info.default_radius, info.image_count) == (
-        "default", "phash", 10, 0,
-    )  # fmt: skip
+        "default",
+        "phash",
+        10,
+        0,
+    )
 
 
 def test_add_reports_the_near_duplicates_already_stored(engine: Engine) -> None:
@@ -114,8 +117,11 @@ def test_matches_are_nearest_first_with_ties_by_id(engine: Engine) -> None:
         engine.add("", image_id, fp(value))
     result = engine.search("", [fp(0)], k=10)
     assert [(m.image.id, m.distance) for m in result.matches] == [
-        ("a", 0), ("b", 1), ("c", 1), ("d", 2),
-    ]  # fmt: skip
+        ("a", 0),
+        ("b", 1),
+        ("c", 1),
+        ("d", 2),
+    ]
     assert result.path is SearchPath.EXACT
     assert ids(engine.search("", [fp(0)], k=2).matches) in (["a", "b"], ["a", "c"])
     assert ids(engine.search("", [fp(0)], radius=1).matches) == ["a", "b", "c"]

@@ -47,8 +47,9 @@ def test_crop_hashes_need_an_algorithm_that_has_them(engine: Engine) -> None:
         engine.create_collection("exact", algorithm="imagehash-4", crop_hashes=True)
     assert raised.value.field == "crop_hashes"
     assert (engine.collection("c").crop_hashes, engine.collection("c").default_radius) == (
-        True, 8,
-    )  # fmt: skip
+        True,
+        8,
+    )
     assert not engine.collection("").crop_hashes
 
 
@@ -120,8 +121,14 @@ def test_a_replace_drops_the_old_crop_hashes_and_a_delete_every_code(engine: Eng
     from neardup.index import OnExistingId
 
     add_original(engine)
-    engine.add("c", "original", fp(FAR), crops=(near(FAR, 30),), quality=80,
-               on_existing=OnExistingId.REPLACE)  # fmt: skip
+    engine.add(
+        "c",
+        "original",
+        fp(FAR),
+        crops=(near(FAR, 30),),
+        quality=80,
+        on_existing=OnExistingId.REPLACE,
+    )
     assert engine.search("c", [fp(CROP_A)], radius=5).matches == []
     assert engine.index("c").live_codes() == {FAR: 1, FAR ^ ((1 << 30) - 1): 1}
     engine.delete("c", ["original"])

@@ -64,8 +64,10 @@ def test_top_k_reaches_past_low_quality_images_for_k_good_ones(engine: Engine) -
     engine.add_batch("c", [(f"blank{i}", fp(1 << i), {}, 1) for i in range(40)])
     engine.add_batch("c", [(f"good{i}", fp((1 << i) | (1 << (i + 20))), {}, 80) for i in range(3)])
     assert sorted(ids(engine.search("c", [fp(0)], k=3, query_quality=80).matches)) == [
-        "good0", "good1", "good2",
-    ]  # fmt: skip
+        "good0",
+        "good1",
+        "good2",
+    ]
 
 
 def test_an_unknown_quality_matches_as_full_quality(engine: Engine) -> None:

@@ -24,15 +24,24 @@ def pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _run(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", module, *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def test_a_short_mixed_load_meets_no_unexpected_error_and_reports_memory(pages: Path) -> None:
     done = _run(
-        "scripts.reliability.load", "--seconds", "8", "--concurrency", "8", "--preload", "1000",
+        "scripts.reliability.load",
+        "--seconds",
+        "8",
+        "--concurrency",
+        "8",
+        "--preload",
+        "1000",
         timeout=240,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "unexpected errors: 0" in done.stdout
     assert "server RSS MB" in done.stdout and "anchor, bare gRPC echo" in done.stdout
@@ -49,9 +58,16 @@ def test_a_few_sigkill_rounds_lose_no_acknowledged_write(
 ) -> None:
     tables = [] if tables_from is None else ["--tables-from", str(tables_from)]
     done = _run(
-        "scripts.reliability.crash_loop", "--rounds", str(rounds), "--max-seconds", "1.5",
-        "--index-kind", kind, *tables, timeout=300,
-    )  # fmt: skip
+        "scripts.reliability.crash_loop",
+        "--rounds",
+        str(rounds),
+        "--max-seconds",
+        "1.5",
+        "--index-kind",
+        kind,
+        *tables,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     named = "" if tables_from is None else f", substring tables from {tables_from:,} codes"
     assert f"{rounds} rounds of SIGKILL ({kind} index{named})" in done.stdout

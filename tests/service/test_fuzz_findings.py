@@ -61,10 +61,22 @@ def test_bytes_the_decode_fuzzer_found_are_hashed_or_refused_as_invalid(finding:
 def test_each_fuzz_harness_runs_and_finds_nothing_new(target: str, tmp_path: Path) -> None:
     pytest.importorskip("atheris")
     done = subprocess.run(
-        [sys.executable, "-m", "scripts.reliability.fuzz", "--target", target, "--runs", "400",
-         "--findings", str(tmp_path)],
-        capture_output=True, text=True, timeout=240, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "scripts.reliability.fuzz",
+            "--target",
+            target,
+            "--runs",
+            "400",
+            "--findings",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     executed = re.search(r"(\d+) executions", done.stdout)
     assert executed and int(executed.group(1)) >= 400, done.stdout  # runs, plus the seeds'

@@ -85,8 +85,9 @@ def test_empty_tables_find_nothing() -> None:
 
 
 def test_a_query_s_listed_codes_count_each_code_once_per_table_that_lists_it() -> None:
-    stored = np.array([0x0001_0002_0003_0004, 0x0001_0002_0003_0005, 0xFFFF_0000_0000_0000],
-                      dtype=np.uint64)  # fmt: skip
+    stored = np.array(
+        [0x0001_0002_0003_0004, 0x0001_0002_0003_0005, 0xFFFF_0000_0000_0000], dtype=np.uint64
+    )
     tables = SubstringTables(stored)
     # at radius 3 each table probes the query's own substring (one of four is within 0 bits)
     assert tables.listed(stored[:1], 3) == 1 + 2 + 2 + 2
@@ -98,8 +99,9 @@ def test_a_query_s_listed_codes_count_each_code_once_per_table_that_lists_it() -
 
 
 def test_a_search_listing_more_codes_than_its_bound_measures_none_and_says_how_many() -> None:
-    stored = np.array([0x0001_0002_0003_0004, 0x0001_0002_0003_0005, 0xFFFF_0000_0000_0000],
-                      dtype=np.uint64)  # fmt: skip
+    stored = np.array(
+        [0x0001_0002_0003_0004, 0x0001_0002_0003_0005, 0xFFFF_0000_0000_0000], dtype=np.uint64
+    )
     tables = SubstringTables(stored)
     assert tables.range_search(stored[:1], 3, max_listed=6) == (None, 7)
     bounded = tables.range_search(stored[:1], 3, max_listed=7)

@@ -101,9 +101,11 @@ def test_a_store_of_another_schema_version_is_refused_unchanged_with_what_to_do(
 
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [(b"not a database at all, just text\n" * 200, "not a neardup store"),
-     (None, "not a neardup store")],
-)  # fmt: skip
+    [
+        (b"not a database at all, just text\n" * 200, "not a neardup store"),
+        (None, "not a neardup store"),
+    ],
+)
 def test_a_file_that_is_not_a_neardup_store_is_refused(
     tmp_path: Path, content: bytes | None, reason: str
 ) -> None:

@@ -12,10 +12,12 @@ def exact_near(codes: Sequence[int], radius: int) -> Near:
 
     def near(batch: Sequence[int]) -> list[list[tuple[int, int]]]:
         return [
-            sorted(((c, (c ^ q).bit_count()) for c in set(codes) if (c ^ q).bit_count() <= radius),
-                   key=lambda cd: (cd[1], cd[0]))
+            sorted(
+                ((c, (c ^ q).bit_count()) for c in set(codes) if (c ^ q).bit_count() <= radius),
+                key=lambda cd: (cd[1], cd[0]),
+            )
             for q in batch
-        ]  # fmt: skip
+        ]
 
     return near
 
@@ -69,9 +71,12 @@ def test_groups_come_largest_first_and_singletons_are_not_groups() -> None:
 
 def test_images_below_the_quality_floor_join_no_group_not_even_at_distance_0() -> None:
     images = [
-        image("a", A), ReportImage("blank", B, {}, 2), ReportImage("blank-twin", B, {}, 2),
-        ReportImage("unknown", C, {}, None), image("far", FAR),
-    ]  # fmt: skip
+        image("a", A),
+        ReportImage("blank", B, {}, 2),
+        ReportImage("blank-twin", B, {}, 2),
+        ReportImage("unknown", C, {}, None),
+        image("far", FAR),
+    ]
     [group] = duplicate_groups(images, exact_near([A, B, C, FAR], 6), min_quality=5)
     assert sorted(group.ids) == ["a", "unknown"]  # an unknown quality counts as full
     assert len(duplicate_groups(images, exact_near([A, B, C, FAR], 6))[0].ids) == 4

@@ -153,10 +153,18 @@ def _open_in_chromium(page: Path, profile: Path) -> tuple[str, set[str]]:
     query) requested while it did."""
     netlog = profile.with_suffix(".netlog.json")
     dumped = subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--log-net-log={netlog}",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--log-net-log={netlog}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     text = netlog.read_text().rstrip()
     if not text.endswith("}"):  # the log of a browser cut off at exit
