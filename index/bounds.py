@@ -38,7 +38,7 @@ DEFAULT_COLLECTION = "default"
 # other than crops, borders and rotations stay within it (shared/golden/README.md).
 DEFAULT_RADIUS = 10
 # A crop_hashes collection's: its three codes an image bring two distinct originals of the
-# corpus within 10 bits; at 8 none are, and its mean recall is 0.983 (README "Crop hashes").
+# corpus within 10 bits; at 8 none are, and recall stays high (scripts/bench/quality.py).
 DEFAULT_CROP_RADIUS = 8
 # A collection's quality floor unless it names one. scripts/bench/quality.py --controls 150:
 # at 5, pairs of distinct pictures within 10 bits fell from 4,969 to 1,398 (the rest: blank

@@ -13,38 +13,33 @@ HNSW_KIND = "hnsw"
 TABLES_KIND = "tables"
 KINDS = (HNSW_KIND, TABLES_KIND)
 
-# From this many codes a graph search asks `_LARGE_GRAPH_EF_FACTOR` x ef_search (recall@10
-# at the default 160: 0.975 at 2M, 0.908 at 10M; at 256: 0.952 at 10M; scripts/bench/index.py).
-# Measured at 1M, 2M and 10M only: a step at the last size where 160 was known good.
+# From this many codes a graph search asks `_LARGE_GRAPH_EF_FACTOR` x ef_search: the default
+# keeps recall@10 above 0.95 up to here, not at 10M, where the larger effort does
+# (scripts/bench/index.py, --ef). Measured at 1M, 2M and 10M only: the step sits at the last
+# size where the default was known good.
 _LARGE_GRAPH_CODES = 2_000_000
 _LARGE_GRAPH_EF_FACTOR = 1.6
 
 
 @dataclass(frozen=True, slots=True)
 class IndexParams:
-    """Tuning of a collection's index; the defaults are measured (scripts/bench/index.py).
+    """Tuning of a collection's index. Each default is the conclusion of
+    scripts/bench/index.py (its latest run: docs/benchmarks/index.md).
 
-    hnsw_m, ef_construction: graph degree and build effort. On 1M clustered codes with
-    random and near queries, efC=80 reached recall@10 0.935 at efSearch 128 (0.42 ms) and
-    efC=200 0.962 (0.41 ms): the better graph costs half the build rate (4.5k vs 8.5k
-    codes/s on 2 cores).
-    ef_search: search effort (raised to k when smaller) up to `_LARGE_GRAPH_CODES` codes:
-    160 gave recall@10 0.975 at 1M and 2M, 0.44 / 0.47 ms a query. Recall falls as the
-    graph grows (0.908 at 10M at 160), so from 2M codes on a search asks 1.6x that (256 by
-    default: 0.952 at 10M, 1.02 ms, 11x faster than the flat scan); `ef_for` says which.
+    hnsw_m, ef_construction: graph degree and build effort. The higher build effort gives a
+    better graph (higher recall at the same search cost) for half the build rate.
+    ef_search: search effort (raised to k when smaller) up to `_LARGE_GRAPH_CODES` codes,
+    where it keeps recall@10 above 0.95. Recall falls as the graph grows, so from there on a
+    search asks `_LARGE_GRAPH_EF_FACTOR` x as much; `ef_for` says which.
     exact_threshold: below this many distinct codes top-k queries scan exactly: the flat
-    scan costs ~1.1 ms per million codes, the graph ~0.2 ms at 100k (0.118 vs 0.181 ms
-    there), so they cross near 250k.
+    scan grows linearly, the graph slowly, and they cross near here.
     hnsw_max_codes: at and above this many codes top-k queries are exact again (the
-    substring tables, or a scan): HNSW's recall at the larger efSearch was measured at 10M
-    (0.952), not beyond, so the bound sits at the last size known to be good.
+    substring tables, or a scan): the graph's recall was measured up to here, not beyond,
+    so the bound sits at the last size known to be good.
     substring_tables_min_codes: from this many codes on, range searches (every Add's
-    duplicate check) go through substring tables (`substrings.py`) instead of a flat scan.
-    At radius 10 the tables alone took 0.041 ms against the scan's 0.060 at 100k codes and
-    0.128 (through the index) against 0.516 at 1M; below 100k a scan costs little and the
-    tables' fixed 2 MB (69 B a code at 100k) is not worth keeping. Smaller sizes were not
-    measured, so the bound sits at the smallest size known to gain.
-    (All: scripts/bench/index.py, README "Performance".)
+    duplicate check) go through substring tables (`substrings.py`) instead of a flat scan:
+    the smallest size measured where the tables gain; below it a scan costs little and the
+    tables' fixed size is not worth keeping.
     """
 
     hnsw_m: int = 32

@@ -92,8 +92,8 @@ class CallObserver(grpc.aio.ServerInterceptor):
         seconds = time.perf_counter() - started
         code = _code_of(context, exc)
         # Recorded on the next turn of the loop: the answer is on its way by then, so the
-        # log line and the metrics are not part of the call's latency (the whole observer
-        # adds 6-10 us a call: scripts/bench/service_parts.py).
+        # log line and the metrics are not part of the call's latency (what the observer
+        # adds: scripts/bench/service_parts.py).
         asyncio.get_running_loop().call_soon(self._record, method, code, seconds, collection)
 
     def _record(self, method: str, code: str, seconds: float, collection: str) -> None:

@@ -32,11 +32,10 @@ DEFAULT_MAX_PENDING_BYTES = 256 * 2**20
 # Seconds of work the calls admitted may bring each worker: see service/admission.py.
 DEFAULT_MAX_QUEUE_SECONDS = 1.0
 # A search predicted within this runs on the event loop: the pool's hand-off and return
-# cost more (0.4-1.0 ms of a Search's latency on this 2-core VM: README "The service"). The
-# scale issue named ~100 us; at 100 the duplicate check it was meant for (radius 10 over 1M
-# codes, planned at 63-84 us in a quiet process) was planned above it in a served one on
-# this VM and never left the pool (scripts/bench/service.py: 0% on the loop; 100% with a larger
-# budget), so the default leaves room for a machine that runs at half speed.
+# cost more. The budget is set so that the duplicate check it is meant for (radius 10 over
+# 1M codes, through the tables) stays on the loop in a served process, with room for a
+# machine that runs at half speed (scripts/bench/service.py prints the share of searches
+# answered on the loop).
 DEFAULT_INLINE_SEARCH_SECONDS = 250e-6
 
 

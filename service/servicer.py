@@ -72,7 +72,7 @@ class ServiceLimits:
     workers: int = 1
     # A Search by hash or id whose index plan is predicted within this many seconds runs
     # on the event loop, not in the pool (0: never): a hand-off to the pool and back costs
-    # ~0.1 ms, more than such a search (see `NeardupServicer.Search`).
+    # more than such a search (scripts/bench/service.py times both).
     inline_search_seconds: float = DEFAULT_INLINE_SEARCH_SECONDS
 
 

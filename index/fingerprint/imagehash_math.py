@@ -9,8 +9,9 @@ strictly above the block's median, first coefficient most significant
   clipped by Pillow's `convert("L")`), Lanczos from full size: bit-exact with ImageHash 4.3.x.
 - `phash` (canonical): EXIF orientation applied, alpha composited on white, 16-bit scaled
   rather than clipped, and JPEGs decoded in the DCT domain at 1/2..1/8 scale (Pillow
-  `draft`, keeping >= DRAFT_MIN_SIDE px a side) before the Lanczos: 3-4x faster than
-  ImageHash on typical uploads, within 2 bits of it on photos (scripts/tools/check_golden.py).
+  `draft`, keeping >= DRAFT_MIN_SIDE px a side) before the Lanczos: several times faster
+  than ImageHash on typical uploads (scripts/bench/hash.py), within 2 bits of it on photos
+  (scripts/tools/check_golden.py).
   Uniform borders (letterbox bars, frames, padding) are trimmed before the Lanczos.
 - `phash-2` and `phash-1`: the same with the border trim's first rule (`borders.Trim`) and
   without a trim: `phash` as collections of data-dir schemas 2-3 and 1 computed it, kept

@@ -22,7 +22,7 @@ I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 
 # Codes added since the order was merged stay in a dict (~100 B each) up to this many; a
-# merge inserts them into the order (a copy of it: ~20 ms at 10M slots).
+# merge inserts them into the order (a copy of it, which grows with the slots).
 _RECENT_MAX = 65_536
 # Lookups of more codes than this bisect them in code order.
 _SORTED_QUERIES_MIN = 4_096

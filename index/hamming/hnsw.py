@@ -20,7 +20,7 @@ this machine and on the structures themselves:
 
 New codes land first as *fresh* slots (after the graph's), searched
 exactly beside the graph: an add or a start-up replay costs a copy, not an HNSW insertion
-(~60 us a code at 1M). A graph is only worth its cost where it serves top-k queries
+(tens of microseconds a code at 1M). A graph is only worth its cost where it serves top-k queries
 (`IndexParams.graph_serves`: between `exact_threshold` and `hnsw_max_codes` codes); outside
 that range codes stay in the flat part and no core is spent on a graph nobody searches.
 Where it serves, a background thread moves a few fresh codes into it in small chunks once
@@ -86,16 +86,15 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 _ANY_QUERY = np.zeros(1, dtype=np.uint64)
 
-# Fresh codes enter the graph in chunks of this many, the write lock released in between
-# (128 took about 30 ms of insertion at 1M codes, efConstruction 200, on 2 cores: an
-# estimate from that, not measured on its own): a search waits no longer than that for a
-# chunk in progress.
+# Fresh codes enter the graph in chunks of this many, the write lock released in between,
+# so a search waits for at most one chunk's insertion (a few milliseconds at 1M codes; an
+# estimate scaled from larger chunks, not measured on its own).
 _ABSORB_CHUNK = 32
 # Grafting waits for a pause in the writes (no `apply` for this long), so a stream of adds
 # does not wait on the write lock behind each chunk nor share the cores with HNSW insertion;
-# fresh codes are searched exactly meanwhile. Past the high water mark it grafts anyway: at
-# the flat scan's ~1.1 ms per million codes (scripts/bench/index.py), 65,536 fresh codes add ~70 us
-# to a query (the planner does not plan a graph search past it).
+# fresh codes are searched exactly meanwhile. Past the high water mark it grafts anyway: that
+# many fresh codes add a small scan to each query (scripts/bench/absorb.py times searches
+# during an absorb), and the planner plans no graph search past it.
 _ABSORB_QUIET_SECONDS = 0.2
 _ABSORBER_IDLE_SECONDS = 1.0
 # A graph built aside waits for the writes to pause too, so a bulk load arriving in batches
@@ -346,9 +345,9 @@ class HammingIndex:
         once, for the query that is closest. `limit` bounds radius-only results
         (`truncated` says so). `budget`: OverBudget, with nothing searched, when the plan's
         route is predicted to take longer than this many seconds (the search's fixed part,
-        ~45-75 us of Python and locking on this machine, comes on top), when the tables'
-        probes list more codes than that allows and a scan would take longer too (only
-        counted), or when a writer holds the index. `route`: this route instead of the
+        Python and locking, comes on top), when the tables' probes list more codes than
+        that allows and a scan would take longer too (only counted), or when a writer holds
+        the index. `route`: this route instead of the
         planner's choice (benchmarks compare them); ValueError where it cannot answer.
         """
         if not queries:

@@ -2,11 +2,10 @@
 
 FAISS opens an OpenMP parallel region even for one query (its HNSW search allocates a visited
 table of `ntotal` bytes per team thread), and a thread that is not OpenMP's own main thread gets
-a cold team on each call. One query from a pool thread, 2 cores
-(`scripts/bench/service_parts.py`): flat top-10 over 100k codes 263 us with 2 OpenMP threads,
-117 us with one; HNSW 275 vs 110 us. A 2M-code flat scan gained nothing from the second thread
-(2.25 ms either way; a scratch measurement, not kept). Searches are parallel across calls
-instead (the service's thread pool). A graph built in the background (a bulk load's
+a cold team on each call: one query from a pool thread takes about twice as long with two
+OpenMP threads as with one, flat scan and graph alike (scripts/bench/service_parts.py times
+both), and a large flat scan gains nothing from the second thread. Searches are parallel
+across calls instead (the service's thread pool). A graph built in the background (a bulk load's
 absorb) leaves one core to the searches that go on meanwhile; an asked-for compaction and a
 rebuild at start-up keep every core.
 

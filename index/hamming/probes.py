@@ -3,10 +3,9 @@ measure the codes they list.
 
 Why compiled (numba): the loop is a few thousand short, scattered runs of codes a query. In
 numpy each step (building the positions of every listed code, gathering them, measuring
-them) is a pass over a temporary array: at 10M codes, radius 10 cost ~0.4 ms a query, most
-of it in those passes (a scratch profile, not a kept script); a plain loop that measures
-each listed code where it lies does the same work without them (scripts/bench/substrings.py
-measures it against the flat scan).
+them) is a pass over a temporary array, and those passes were most of a query's time at
+10M codes; a plain loop that measures each listed code where it lies does the same work
+without them (scripts/bench/substrings.py measures it against the flat scan).
 
 Compiled once per machine and cached (`compiled.py`).
 """
@@ -24,7 +23,7 @@ I64s = npt.NDArray[np.int64]
 U64s = npt.NDArray[np.uint64]
 
 # Bytes in a cache line, and how many probes' runs are prefetched ahead of the one measured
-# (2, 4 and 8 timed within noise of each other at 10M codes, scratch runs).
+# (2, 4 and 8 are within noise of each other at 10M codes: scripts/bench/substrings.py).
 _LINE = 64
 _RUNS_AHEAD = 4
 # The outputs a search starts with (slots found within the radius).
@@ -97,16 +96,15 @@ def probe_and_measure(
     A listed code's distance is its rest's (the code less the table's substring) from the
     query's rest in that table, plus the bits the probe flipped in the substring. A code
     near in several substrings is listed by several tables: it is kept from the first
-    (`_listed_before`), where sorting out the repeats afterwards cost ~10 us a query. The
-    runs are located first (independent reads of the offsets, which the CPU overlaps, and
-    the count the bound is checked against, which a separate counting pass read again),
-    then measured in turn with the runs `_RUNS_AHEAD` on prefetched: each run is a few
-    cache lines in a table of hundreds of MB, and waiting for them one run at a time cost
-    ~3x at 1M codes and ~1.8x at 10M (radius 10, the loop alone, scratch timings; the
-    tables' ratio to the flat scan in scripts/bench/substrings.py went from 23x to 53x at
-    10M). A run is first counted without a branch (`_any_within`: vector instructions) and
-    measured code by code only when it holds a code within the radius: the loop alone took
-    154 us against 202 at 10M codes, radius 10 (a scratch timing)."""
+    (`_listed_before`), cheaper than sorting out the repeats afterwards. The runs are
+    located first (independent reads of the offsets, which the CPU overlaps, and the count
+    the bound is checked against, which a separate counting pass read again), then
+    measured in turn with the runs `_RUNS_AHEAD` on prefetched: each run is a few cache
+    lines in a table of hundreds of MB, and waiting for them one run at a time made the
+    loop two to three times slower (scripts/bench/substrings.py: the tables against the
+    flat scan). A run is first counted without a branch (`_any_within`: vector
+    instructions) and measured code by code only when it holds a code within the radius,
+    which is faster than a branch per code."""
     count, probes = queries.shape[0], tables.shape[0]
     starts = np.empty(count * probes, dtype=np.int64)
     ends = np.empty(count * probes, dtype=np.int64)

@@ -133,7 +133,8 @@ def _measure_from(
     """Writes the codes within `radius` from `begin` on after the `found` first outputs;
     returns where it stopped (the end, or the code that found the outputs full) and how
     many outputs are written. Its own function, not inlined: with the outputs' growth in
-    the same loop, the loop ran ~15x slower (a scratch timing). Block by block, each
+    the same loop, the compiler could not keep the loop tight and it ran many times
+    slower. Block by block, each
     counted first without a branch (vector instructions) and measured code by code only
     when it holds a code within the radius."""
     for block in range(begin, codes.shape[0], _BLOCK):

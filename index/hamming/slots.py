@@ -93,7 +93,7 @@ class SlotGraph:
         self.n = n
         self.dead = int(np.count_nonzero(live == 0))
         # kept as a count: a top-k query during a bulk load's absorb reads it, and counting
-        # 1M fresh slots took ~0.5 ms of each such query
+        # a million fresh slots each time would cost more than the search
         self._fresh_dead = int(np.count_nonzero(live[in_graph:] == 0))
         self.total = int(live.sum())
         self.bitmap = np.zeros(capacity // 8 + 1, dtype=np.uint8)
@@ -220,8 +220,8 @@ class SlotGraph:
     def fresh_selector(self) -> tuple[Any, npt.NDArray[np.uint8] | None]:
         """An ID selector of the live fresh codes (ids from the first fresh slot), and the
         bitmap it reads (keep it alive while searching); (None, None) when none is dead. Asking
-        the fresh index for k + dead codes instead cost a 100k-code top-10 11.8 ms with
-        20k dead against 1.5 ms (a heap of 20k per query)."""
+        the fresh index for k + dead codes instead would keep a heap of k + dead codes per
+        query, several times slower with many dead."""
         if self._fresh_dead == 0:
             return None, None
         start = self.in_graph
@@ -266,7 +266,7 @@ class SlotGraph:
         return self.graph_costs is None or self.in_graph >= 2 * self._graph_measured_at
 
     def measure_graph(self) -> None:
-        """Times the graph's searches for the planner (~30 ms at 10M codes)."""
+        """Times the graph's searches for the planner (`costs.measure_graph`)."""
         self.graph_costs = measure_graph(self.index, self.params.ef_for(self.in_graph))
         self._graph_measured_at = self.in_graph
 
@@ -336,7 +336,7 @@ def merge(slots: I64, distances: I64, queries: I64) -> tuple[I64, I64, I64]:
 
 def scanned_range(graph: SlotGraph, queries: U64, radius: int) -> tuple[I64, I64, I64]:
     """Exact: a range search of every slot, dead ones dropped after (an ID selector takes
-    FAISS's scan off its fast path: 2.4 ms against 0.8 over 1M codes, a scratch timing)."""
+    FAISS's scan off its fast path, which costs more than dropping them after)."""
     slots, dist, qi = _scan(graph, queries, radius, 0)
     if graph.dead:
         alive = graph.live[slots] > 0

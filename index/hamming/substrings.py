@@ -8,10 +8,10 @@ value that close to its own substrings and measures only the codes listed there 
 Punjani and Fleet, "Fast exact search in Hamming space with multi-index hashing", 2014).
 
 Why: every Add asks for the stored codes within the duplicate radius (10 bits by default),
-and a flat scan of 1M codes costs ~0.5 ms of a core, the largest share of an add's work after
-hashing; the tables measure a few thousand candidates instead (scripts/bench/index.py prints
-both). Wide radii, or codes crowding the probed values, make a scan cheaper: `listed`
-counts what a search would measure, and the planner (`planner.py`) chooses.
+and a flat scan of a large collection is the largest share of an add's work after hashing;
+the tables measure a few thousand candidates instead (scripts/bench/index.py prints both).
+Wide radii, or codes crowding the probed values, make a scan cheaper: `listed` counts what
+a search would measure, and the planner (`planner.py`) chooses.
 
 How many substrings: the paper's rule is substrings of about log2(N) bits, so that a
 substring value lists about one code; shorter ones list many codes a probe, longer ones need
@@ -44,10 +44,9 @@ I64 = npt.NDArray[np.int64]
 
 # Four substrings of 16 bits. Three of 21-22 bits (the paper's log2(N) at 2M-4M codes)
 # halve the codes listed but need 8x the probes, each a cache miss in a 64 MB offsets
-# table: at radius 10 they were slower at 1M, 10M and 30M alike (0.149 / 0.426 / 0.794 ms
-# p50 against 0.076 / 0.267 / 0.503 for four of 16 bits, near queries) and only won at
-# radius 8 and below; their growth radii (2, 5, 8, 11, 14) leave a top-10 to the scan
-# (scripts/bench/substrings.py --n 1000000,10000000,30000000, run of 2026-12-02).
+# table: at radius 10 they were slower at 1M, 10M and 30M alike and only won at radius 8
+# and below; their growth radii (2, 5, 8, 11, 14) leave a top-10 to the scan
+# (scripts/bench/substrings.py --n 1000000,10000000,30000000 compares the layouts).
 DEFAULT_WIDTHS = (16, 16, 16, 16)
 _SERIAL_MAGIC = b"NEARDUP-SUBSTRING-TABLES-1\n"
 # No bound on the codes a search may list.

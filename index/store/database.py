@@ -404,9 +404,9 @@ class Store:
                 raise StoreClosed("the store is closed")
             conn = self._connect()
             conn.execute("PRAGMA query_only=1")
-            # Reads through a memory map instead of a read() per page (a search's lookup of
-            # its 11 matches at 1M images: 88 us instead of 110 us in a scratch measurement,
-            # not kept). SQLite caps the size at its compile-time limit (2 GB by default).
+            # Reads through a memory map instead of a read() per page: a search's lookup of
+            # its few matches makes fewer system calls. SQLite caps the size at its
+            # compile-time limit (2 GB by default).
             conn.execute(f"PRAGMA mmap_size={_READER_MMAP_BYTES}")
             self._local.conn = conn
             with self._readers_lock:

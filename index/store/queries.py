@@ -187,8 +187,8 @@ _BY_CROP = (
     "AND images.id = crop_codes.id WHERE crop_codes.collection = ? AND crop_codes.hash = ? "
 )
 # The images of the wanted codes, nearest first. Without statistics SQLite prefers the
-# primary key's `collection = ?` and scans the whole collection (30 ms at 200k images): the
-# hash index is named.
+# primary key's `collection = ?` and scans the whole collection: the hash index is named
+# (tests/index/test_engine.py checks the plan).
 _HASH_HITS_NEAREST = (
     f"WITH wanted(hash, distance) AS (VALUES {{pairs}}) "
     f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance, images.hash "
@@ -199,7 +199,7 @@ _HASH_HITS_NEAREST = (
 # In a crop_hashes collection, the same through the crop codes too, each image once at its
 # nearest code, its own hash first on a tie (rank = 2 x distance + 1 for a crop code). The
 # CROSS JOIN keeps SQLite's join order (the hits, then each one's image by primary key):
-# left to choose, it scanned the collection's images (8 ms at 20k).
+# left to choose, it scanned the collection's images.
 # SQLite takes the bare `hits.hash` from the row that gave the MIN: a documented behaviour
 # of its aggregates.
 _CROP_HITS_NEAREST = (
