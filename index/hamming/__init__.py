@@ -2,17 +2,20 @@
 
     code_index   the seam: `CodeIndex` and its values
     factory      the one factory: a structure made, rebuilt or restored from settings
-    hnsw         `HammingIndex`: FAISS HNSW where it serves + fresh codes + tables
-    slots        the codes at their slots, and the searches over them
+    slot_index   `SlotIndex`: what both kinds do over the shared slot array
+    hnsw         `HammingIndex`: the graph kind (an HNSW graph beside the slots)
+    compact      `CompactIndex`: the compact kind (the slots and their tables, no graph)
+    slots        the slot array: codes, liveness, code map, tables, in-place scans
     scans        exact scans of a run of the slots' code array (FAISS's kernels, in place)
     codemap      which slot holds a code
-    planner      which route answers a search, from measured costs
+    costs        the cost model routes are priced with, and how its figures are measured
+    planner      which route answers a search: pure functions of a shape and a cost model
     substrings   multi-index hashing tables for exact small-radius and top-k searches
     probes       the tables' compiled inner loop; compiled: how loops are compiled (numba)
     openmp       one OpenMP thread per search; rwlock: many searches, one mutation
 
-Only `hnsw`, `slots`, `planner`, `scans` and `openmp` import FAISS, and numba only the compiled
-loops' modules: both only when a structure is made.
+FAISS and numba are imported only by the modules that run them, and only when a structure
+is made (the factory imports the implementations then).
 """
 
 from typing import Any
@@ -29,6 +32,7 @@ __all__ = [
     "CodeIndex",
     "CodeMatch",
     "CodeSearch",
+    "CompactIndex",
     "HammingIndex",
     "IndexImage",
     "build_code_index",
@@ -42,4 +46,8 @@ def __getattr__(name: str) -> Any:
         from .hnsw import HammingIndex
 
         return HammingIndex
+    if name == "CompactIndex":
+        from .compact import CompactIndex
+
+        return CompactIndex
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

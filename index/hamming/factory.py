@@ -6,12 +6,27 @@ structure is made: a process that imports the seam loads no FAISS until it opens
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from ..params import KINDS, IndexParams
+from ..params import KINDS, TABLES_KIND, IndexParams
 from .code_index import CodeIndex, IndexImage
 from .costs import CostModel
 
-__all__ = ["build_code_index", "new_code_index", "restore_code_index"]
+if TYPE_CHECKING:
+    from .slot_index import SlotIndex
+
+__all__ = ["build_code_index", "index_class", "new_code_index", "restore_code_index"]
+
+
+def index_class(params: IndexParams) -> type[SlotIndex]:
+    """The implementation of the collection's kind: the graph kind or the compact one."""
+    if params.kind == TABLES_KIND:
+        from .compact import CompactIndex
+
+        return CompactIndex
+    from .hnsw import HammingIndex
+
+    return HammingIndex
 
 
 def new_code_index(
@@ -19,9 +34,7 @@ def new_code_index(
 ) -> CodeIndex:
     """An empty structure for a collection with these settings, at a store sequence, its
     searches planned with `costs` (default: this machine's)."""
-    from .hnsw import HammingIndex
-
-    return HammingIndex(params, sequence=sequence, costs=costs)
+    return index_class(params)(params, sequence=sequence, costs=costs)
 
 
 def build_code_index(
@@ -31,9 +44,7 @@ def build_code_index(
     costs: CostModel | None = None,
 ) -> CodeIndex:
     """A structure holding these codes with their live counts (a rebuild from the store)."""
-    from .hnsw import HammingIndex
-
-    return HammingIndex.build(params, counts, sequence, costs)
+    return index_class(params).build(params, counts, sequence, costs)
 
 
 def restore_code_index(
@@ -47,6 +58,4 @@ def restore_code_index(
             f"a snapshot of index kind {image.kind!r} ({known}) for a collection of kind "
             f"{params.kind!r}"
         )
-    from .hnsw import HammingIndex
-
-    return HammingIndex.restore(params, image, costs)
+    return index_class(params).restore(params, image, costs)

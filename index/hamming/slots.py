@@ -1,14 +1,16 @@
-"""`SlotGraph`: the codes of one collection at their slots, and the scans over them.
+"""`SlotGraph`: the codes of one collection at their slots, and the scans over them: the
+slot array both index kinds share (`hnsw.HammingIndex` with a FAISS graph beside it,
+`compact.CompactIndex` without one).
 
-Slots [0, in_graph) are in a FAISS `IndexBinaryHNSW`; slots [in_graph, n) are *fresh*, only
-in the slots' code array until `absorb` moves them into the graph (a collection whose graph
-does not serve keeps them all there). Exact scans read that array in place (`scans.py`):
-the graph's own `storage` copy serves only the graph. Per slot: the code, how many live
-images carry it, and a bit in the bitmap that FAISS's ID selector reads (live or dead). A
-`CodeMap` says which slot holds a code. Once the collection is large, `SubstringTables`
-over a prefix of the slots answer small-radius range searches without a full scan; they
-are rebuilt (by `HammingIndex`'s background thread) when the slots after that prefix pile
-up.
+Slots [0, in_graph) are in a FAISS `IndexBinaryHNSW` where the kind keeps one; slots
+[in_graph, n) are *fresh*, only in the slots' code array until `absorb` moves them into the
+graph (a collection whose graph does not serve, or that has none, keeps them all there).
+Exact scans read that array in place (`scans.py`): the graph's own `storage` copy serves
+only the graph. Per slot: the code, how many live images carry it, and a bit in the bitmap
+that FAISS's ID selector reads (live or dead). A `CodeMap` says which slot holds a code.
+Once the collection is large, `SubstringTables` over a prefix of the slots answer
+small-radius range searches without a full scan; they are rebuilt (by the index's
+background thread) when the slots after that prefix pile up.
 
 The searches (`scanned_range`, `probed_range`, `top_k_scan`) search the graph part and the
 fresh part and return slots, distances and query numbers as arrays; `merge` keeps each slot
@@ -60,15 +62,16 @@ _UNCOVERED_FLOOR = 8_192
 
 
 class SlotGraph:
-    """The codes at their slots: FAISS graph, live counts, selector bitmap, code -> slot.
+    """The codes at their slots: live counts, selector bitmap, code -> slot, substring
+    tables, and the FAISS graph over a prefix of them (`index`; None for the compact kind).
 
-    Not thread-safe on its own: `HammingIndex` guards it.
+    Not thread-safe on its own: the index that holds it guards it.
     """
 
     def __init__(
         self,
         params: IndexParams,
-        index: Any,
+        index: Any | None,
         live: npt.NDArray[np.int32],
         fresh: U64 | None = None,
         costs: CostModel | None = None,
@@ -76,16 +79,16 @@ class SlotGraph:
         self.params = params
         self.costs = costs if costs is not None else CostModel.measured()
         self.index = index
-        self.flat = faiss.downcast_IndexBinary(index.storage)
-        in_graph = int(index.ntotal)
+        in_graph = int(index.ntotal) if index is not None else 0
         fresh = np.zeros(0, dtype=np.uint64) if fresh is None else fresh
         n = in_graph + len(fresh)
         if live.shape != (n,):
             raise ValueError(f"{live.shape[0]} live counts for {n} slots")
         capacity = max(1024, n)
         self.codes = np.zeros(capacity, dtype=np.uint64)
-        if in_graph:
-            xb = faiss.vector_to_array(self.flat.xb).reshape(in_graph, 8)
+        if index is not None and in_graph:
+            flat = faiss.downcast_IndexBinary(index.storage)
+            xb = faiss.vector_to_array(flat.xb).reshape(in_graph, 8)
             self.codes[:in_graph] = u64_from_codes(xb)
         self.codes[in_graph:n] = fresh
         self.live = np.zeros(capacity, dtype=np.int32)
@@ -113,7 +116,7 @@ class SlotGraph:
         and beside a graph its substring tables' bytes (empty when none are built)."""
         none = np.zeros(0, np.uint8)
         tables = self.tables.to_bytes() if self.tables is not None else none
-        if self.params.kind == TABLES_KIND:
+        if self.index is None:
             blob, tables = tables, none
         else:
             blob = faiss.serialize_index_binary(self.index)
@@ -133,7 +136,7 @@ class SlotGraph:
         empty: they are rebuilt in the background); ValueError or RuntimeError on a bad
         blob."""
         if params.kind == TABLES_KIND:
-            graph = cls(params, _new_hnsw(params), live, fresh, costs)
+            graph = cls(params, None, live, fresh, costs)
             graph._adopt_tables(serialized)
             return graph
         # read_index_binary already returns the concrete type; a downcast of the temporary
@@ -160,7 +163,9 @@ class SlotGraph:
 
     @classmethod
     def empty(cls, params: IndexParams, costs: CostModel | None = None) -> SlotGraph:
-        return cls(params, _new_hnsw(params), np.zeros(0, dtype=np.int32), costs=costs)
+        """No slots; a FAISS graph only for a kind that keeps one."""
+        graph = None if params.kind == TABLES_KIND else _new_hnsw(params)
+        return cls(params, graph, np.zeros(0, dtype=np.int32), costs=costs)
 
     def lookup(self, codes: U64) -> I64:
         """The slot of each code, -1 where absent."""
@@ -183,7 +188,7 @@ class SlotGraph:
     @property
     def in_graph(self) -> int:
         """Slots [0, in_graph) are in the HNSW graph; the rest are fresh."""
-        return int(self.index.ntotal)
+        return int(self.index.ntotal) if self.index is not None else 0
 
     def append(self, codes: U64, counts: npt.NDArray[np.int32], into_graph: bool = False) -> None:
         """Adds new (absent) codes with their live counts at the next slots: fresh, or
@@ -192,7 +197,7 @@ class SlotGraph:
             return
         start, end = self.n, self.n + len(codes)
         self.reserve(end)
-        if into_graph and self.in_graph == self.n:
+        if into_graph and self.index is not None and self.in_graph == self.n:
             self.index.add(codes_from_u64(codes))
         else:
             self._fresh_dead += int(np.count_nonzero(counts == 0))
@@ -209,6 +214,7 @@ class SlotGraph:
         start = self.in_graph
         moved = min(limit, self.n - start)
         if moved:
+            assert self.index is not None, "the compact kind keeps no graph"
             self._fresh_dead -= int(np.count_nonzero(self.live[start : start + moved] == 0))
             self.index.add(codes_from_u64(self.codes[start : start + moved]))
         return moved
@@ -287,8 +293,10 @@ class SlotGraph:
         return faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(self.bitmap))
 
     def memory_bytes(self) -> int:
-        hnsw = self.index.hnsw
-        graph = 4 * (hnsw.neighbors.size() + hnsw.levels.size()) + 8 * hnsw.offsets.size()
+        graph = 0
+        if self.index is not None:
+            hnsw = self.index.hnsw
+            graph = 4 * (hnsw.neighbors.size() + hnsw.levels.size()) + 8 * hnsw.offsets.size()
         ours = self.codes.nbytes + self.live.nbytes + self.bitmap.nbytes
         lookup = self._map.nbytes
         tables = self.tables.nbytes if self.tables is not None else 0
@@ -382,6 +390,7 @@ def _top_k_scanned(
         if ranged is not None:
             return ranged
     if use_graph:
+        assert graph.index is not None, "the graph route needs a graph"
         params = faiss.SearchParametersHNSW(efSearch=ef)
         sel = graph.selector()
         if sel is not None:

@@ -1,5 +1,9 @@
 """What the benchmarks share: the synthetic code sets (as ANCHORS.md describes them), the
-queries run against them, timing and percentiles, and building an index of codes."""
+queries run against them, timing and percentiles, building an index of codes or a data dir,
+the server process, and publishing a run.
+
+neardup is imported inside the functions that use it: the code sets and queries need only
+numpy, so `versions.py` can generate them beside any checkout of neardup."""
 
 from __future__ import annotations
 
@@ -14,11 +18,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
-from neardup.index import Engine, EngineSettings, Fingerprint, HammingIndex, IndexParams
-from neardup.index.hamming.substrings import SubstringTables
+
+if TYPE_CHECKING:
+    from neardup.index import Engine, IndexParams
+    from neardup.index.hamming.slot_index import SlotIndex
 
 # add_batch's batch when a benchmark loads codes into an engine
 LOAD_BATCH = 100_000
@@ -116,20 +122,29 @@ def p(times: list[float], pct: float) -> float:
 
 def warm_up_compiled_loops() -> None:
     """Loads the compiled loops (numba) a search and a lookup use."""
+    from neardup.index import HammingIndex, IndexParams
+    from neardup.index.hamming.substrings import SubstringTables
+
     tables = SubstringTables(np.arange(1, 4097, dtype=np.uint64))
     tables.range_search(np.array([5], dtype=np.uint64), 10)
     HammingIndex.build(IndexParams(), {5: 1}, 1).close()
 
 
-def build_index(codes: np.ndarray, params: IndexParams) -> tuple[HammingIndex, float]:
+def build_index(codes: np.ndarray, params: IndexParams) -> tuple[SlotIndex, float]:
+    from neardup.index.hamming.factory import index_class
+    from neardup.index.hamming.slot_index import SlotIndex
+
     unique = np.unique(codes)
     counts = dict.fromkeys(unique.tolist(), 1)
-    seconds, index = timed(lambda: HammingIndex.build(params, counts, len(codes)))
-    assert isinstance(index, HammingIndex)
+    seconds, index = timed(lambda: index_class(params).build(params, counts, len(codes)))
+    assert isinstance(index, SlotIndex)
     return index, seconds
 
 
 def make_data_dir(folder: Path, codes: np.ndarray) -> None:
+    """A data dir holding these codes, settled (its snapshot written on close)."""
+    from neardup.index import Engine, EngineSettings, Fingerprint
+
     with Engine(folder, EngineSettings(maintenance_interval_seconds=3600)) as engine:
         for at in range(0, len(codes), 50_000):
             engine.add_batch(
@@ -182,6 +197,8 @@ def free_port() -> int:
 
 def load_codes(engine: Engine, codes: np.ndarray) -> float:
     """Seconds to store the codes with add_batch, a batch at a time."""
+    from neardup.index import Fingerprint
+
     started = time.perf_counter()
     for start in range(0, len(codes), LOAD_BATCH):
         chunk = codes[start : start + LOAD_BATCH].tolist()

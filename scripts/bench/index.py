@@ -36,9 +36,10 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from neardup.index import Engine, EngineSettings, Fingerprint, HammingIndex, IndexParams
+from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams
 from neardup.index.fingerprint import codes_from_u64
 from neardup.index.hamming import restore_code_index
+from neardup.index.hamming.factory import index_class
 from neardup.index.hamming.planner import Route
 from neardup.index.hamming.substrings import SubstringTables
 from neardup.index.params import HNSW_KIND, KINDS
@@ -115,7 +116,7 @@ def bench_index(
     warm_up_compiled_loops()  # their machine code is the process's, not the index's
     rss0 = rss_bytes()
     start = time.perf_counter()
-    index = HammingIndex.build(params, counts, len(codes))
+    index = index_class(params).build(params, counts, len(codes))
     seconds = time.perf_counter() - start
     index.settle()  # the substring tables, built in the background
     settled = time.perf_counter() - start

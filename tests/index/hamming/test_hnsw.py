@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 from neardup.index import HammingIndex, IndexParams, SearchPath
-from neardup.index.hamming import hnsw, restore_code_index, slots
+from neardup.index.hamming import restore_code_index, slot_index, slots
 from neardup.index.hamming.costs import CostModel
+from neardup.index.hamming.factory import index_class
+from neardup.index.hamming.slot_index import SlotIndex
 from neardup.index.hamming.substrings import SubstringTables
 
 from ..conftest import (
@@ -49,8 +51,10 @@ def brute_force(codes: list[int], query: int) -> list[tuple[int, int]]:
 
 def index_of(
     codes: list[int], params: IndexParams = SMALL_GRAPH, costs: CostModel | None = None
-) -> HammingIndex:
-    index = HammingIndex(params, costs=costs)
+) -> SlotIndex:
+    """An index of the collection's kind (the graph kind or the compact one) holding these
+    codes."""
+    index = index_class(params)(params, costs=costs)
     index.apply(codes, [1] * len(codes), sequence=len(codes))
     return index
 
@@ -424,7 +428,7 @@ def test_a_failed_background_rebuild_is_raised_by_settle_and_retried_by_a_later_
     index.apply(clustered_codes(10, seed=3), [1] * 10, sequence=10_010)
     with pytest.raises(RuntimeError, match="background work failed"):  # not yet retried
         index.settle(timeout=60)
-    monkeypatch.setattr(hnsw, "_ABSORBER_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(slot_index, "_ABSORBER_RETRY_SECONDS", 0.0)
     index.apply(clustered_codes(10, seed=4), [1] * 10, sequence=10_020)
     index.settle(timeout=60)
     assert index.tables_covered == index.slot_count
@@ -633,9 +637,9 @@ def test_large_graphs_are_searched_with_more_effort(monkeypatch: pytest.MonkeyPa
     assert IndexParams(ef_search=64).ef_for(5_000_000) == 102
     monkeypatch.setattr(params, "_LARGE_GRAPH_CODES", 1000)
     asked: list[int] = []
-    scan = hnsw.top_k_scan
+    scan = slot_index.top_k_scan
     monkeypatch.setattr(
-        hnsw,
+        slot_index,
         "top_k_scan",
         lambda graph, q, k, use_graph, ef, by_range: (
             asked.append(ef) or scan(graph, q, k, use_graph, ef, by_range)
