@@ -172,8 +172,8 @@ _SUBMODULES = (
     ".params",
     ".query",
     ".settings",
-    ".hamming",
     ".backend",
+    ".hamming",
     ".engine",
 )
 

@@ -56,6 +56,14 @@ def test_neardup_hash_loads_no_faiss_sqlite_or_grpc() -> None:
     assert loaded_after(cli("hash", str(IMAGES / "mate__Garden.jpg"))) == set()
 
 
+def test_the_engine_seam_and_the_code_index_seam_load_no_faiss() -> None:
+    """The service and the seam's types import `neardup.index` and its code-index seam;
+    FAISS and the compiled loops come only with a structure (a fuzzer instruments what
+    these imports load, and cannot instrument compiled loops)."""
+    code = "import neardup.index.hamming\nfrom neardup.index import Backend, Query, IndexParams"
+    assert loaded_after(code + "\nassert 'numba' not in sys.modules") == set()
+
+
 def test_neardup_help_loads_none_of_them() -> None:
     assert loaded_after(cli("--help")) == set()
     assert loaded_after(cli("search", "--help")) == set()

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from ..params import KINDS, TABLES_KIND, IndexParams
 from .code_index import CodeIndex, IndexImage
-from .costs import CostModel
 
 if TYPE_CHECKING:
+    from .costs import CostModel
     from .slot_index import SlotIndex
 
 __all__ = ["build_code_index", "index_class", "new_code_index", "restore_code_index"]
