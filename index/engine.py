@@ -42,8 +42,9 @@ from .errors import (
     UnknownId,
 )
 from .fingerprint import Fingerprint, get_algorithm
-from .hamming import CodeIndex, CodeMatch, new_code_index
+from .hamming import CodeMatch, new_code_index
 from .hamming.costs import CostModel
+from .inspection import IndexInspection, StoreInspection
 from .matches import nearest_images
 from .persistence.recovery import (
     LoadReport,
@@ -549,14 +550,14 @@ class Engine:
         """Operations waiting for the store's writer."""
         return self._store.queue_depth
 
-    @property
-    def store(self) -> Store:
-        """The store (for checks and benchmarks; not part of the engine seam)."""
-        return self._store
+    def inspect(self, collection: str) -> IndexInspection:
+        """A read-only view of a collection's code index (checks and benchmarks; not part
+        of the engine seam)."""
+        return IndexInspection(self._get(collection).index)
 
-    def index(self, collection: str) -> CodeIndex:
-        """A collection's code index (for checks and benchmarks; not part of the seam)."""
-        return self._get(collection).index
+    def inspect_store(self) -> StoreInspection:
+        """A read-only view of the store (checks and benchmarks; not part of the seam)."""
+        return StoreInspection(self._store)
 
     def snapshot(self, collection: str | None = None) -> list[SnapshotInfo]:
         """Writes the snapshot of one collection (or all) now."""

@@ -70,7 +70,7 @@ def _search_once(
     query = [Fingerprint(code, "phash")]
     q = codes_from_u64(np.array([code], dtype=np.uint64))
     found["started"].append(time.perf_counter())
-    index = engine.index("")
+    index = engine.inspect("")
     found["radius 10"].append(_ms(partial(index.search, [code], radius=10)))
     found["radius 10, engine"].append(_ms(partial(engine.search, "", query, radius=10)))
     found["radius 10, flat"].append(_ms(partial(flat.range_search, q, 11)))
@@ -116,7 +116,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=".") as folder:
         engine = Engine(Path(folder) / "data", EngineSettings(maintenance_interval_seconds=3600))
         print(f"loading {args.n} codes with add_batch: {load_codes(engine, codes):.1f} s")
-        index = engine.index("")
+        index = engine.inspect("")
         flat = faiss.IndexBinaryFlat(64)
         flat.add(codes_from_u64(np.unique(codes)))
         done = threading.Event()

@@ -154,7 +154,7 @@ def make_data_dir(folder: Path, codes: np.ndarray) -> None:
                     for i, v in enumerate(codes[at : at + 50_000].tolist())
                 ],
             )
-        engine.index("").settle()
+        engine.inspect("").settle()
 
 
 def prepare_data_dir(data: Path, codes: np.ndarray, cache: Path | None) -> None:

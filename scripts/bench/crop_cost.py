@@ -108,7 +108,7 @@ def measure_engine(folder: Path, crop_hashes: bool, codes: np.ndarray, queries: 
         for phase in ("after load", "settled"):
             if phase == "settled":
                 settle_started = time.perf_counter()
-                engine.index("c").settle()
+                engine.inspect("c").settle()
                 figures["settle s"] = time.perf_counter() - settle_started
             figures.update(_calls(engine, codes, queries, crop_hashes, rng, phase))
         stats = engine.stats("c")

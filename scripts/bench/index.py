@@ -262,7 +262,7 @@ def bench_engine(codes: np.ndarray, params: IndexParams) -> None:
             ]
             engine.add_batch("", items)
         load_s = time.perf_counter() - start
-        engine.index("").settle()
+        engine.inspect("").settle()
         graph_s = time.perf_counter() - start
         engine.snapshot("")
         print(
@@ -281,7 +281,7 @@ def bench_engine(codes: np.ndarray, params: IndexParams) -> None:
         seconds, reopened = timed(lambda: Engine(data, settings))
         assert isinstance(reopened, Engine)
         [report] = reopened.load_reports
-        graft_s, _ = timed(reopened.index("").settle)
+        graft_s, _ = timed(reopened.inspect("").settle)
         print(
             f"restart: {seconds:.2f} s to serve ({report.source}, {report.replayed:,} changes "
             f"replayed, {reopened.collection('').image_count:,} images); settled (the replayed "
@@ -329,9 +329,9 @@ def durable_adds(engine: Engine) -> None:
     print(f"durable adds (acknowledged after fsync; an fsync here: p50 {p(fsyncs, 50):.3f} ms):")
     for find_duplicates in (False, True):
         single = rate(3.0, 1, find_duplicates)
-        groups = engine.store.groups_committed
+        groups = engine.inspect_store().groups_committed
         grouped = rate(3.0, 16, find_duplicates)
-        per_txn = 3.0 * grouped / max(1, engine.store.groups_committed - groups)
+        per_txn = 3.0 * grouped / max(1, engine.inspect_store().groups_committed - groups)
         label = "with duplicate search" if find_duplicates else "store only"
         print(
             f"  {label:<22} 1 writer (a transaction per add) {single:>7,.0f}/s   "

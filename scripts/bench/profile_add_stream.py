@@ -189,7 +189,7 @@ def submit_add_cpu(data: Path, jpegs: list[bytes], adds: int) -> tuple[list[floa
             return cpu
 
         opened = timed(1000, "opened")
-        engine.index("").settle()
+        engine.inspect("").settle()
         return opened, timed(adds, "settled")
 
 

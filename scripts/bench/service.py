@@ -346,7 +346,7 @@ def main() -> int:
         shutil.copytree(data, Path(folder) / "engine", ignore=shutil.ignore_patterns("LOCK"))
         settings = EngineSettings(maintenance_interval_seconds=3600)
         with Engine(Path(folder) / "engine", settings) as engine, EchoProcess() as echo:
-            engine.index("").settle()  # its tables rebuilt, as the server's are before timing
+            engine.inspect("").settle()  # its tables rebuilt, as the server's are before timing
             for inline in ({"NEARDUP_INLINE_SEARCH_US": "0"}, {}):
                 metrics = f"127.0.0.1:{free_port()}"
                 env = {**inline, "NEARDUP_METRICS_LISTEN": metrics}

@@ -114,7 +114,7 @@ def test_every_acknowledged_write_survives_sigkill_and_the_index_matches_the_sto
                 got = actual.get(image_id)
                 want = allowed.get(image_id, {model.get(image_id)})
                 assert got in want, (round_number, mode, image_id, got, want, acks)
-            index = engine.index("")
+            index = engine.inspect("")
             assert index.live_codes() == Counter(value for value, _ in actual.values())
             for image_id, (value, _) in list(actual.items())[:40]:
                 found = engine.search("", [engine.get("", image_id).fingerprint], radius=0)

@@ -242,7 +242,7 @@ def test_listing_pages_through_ids_in_order_while_images_change(engine: Engine) 
 
 
 def test_concurrent_adds_share_transactions(engine: Engine) -> None:
-    groups_before = engine.store.groups_committed
+    groups_before = engine.inspect_store().groups_committed
     with ThreadPoolExecutor(16) as pool:
         list(
             pool.map(
@@ -250,7 +250,7 @@ def test_concurrent_adds_share_transactions(engine: Engine) -> None:
             )
         )
     assert engine.collection("").image_count == 400
-    assert engine.store.groups_committed - groups_before < 400
+    assert engine.inspect_store().groups_committed - groups_before < 400
 
 
 def test_a_second_process_cannot_open_the_same_data_dir(engine: Engine) -> None:
@@ -264,12 +264,12 @@ def test_the_top_k_path_follows_the_collection_s_thresholds(tmp_path: Path) -> N
         engine.create_collection("graph", params={"exact_threshold": 2, "hnsw_m": 8})
         for i in range(5):
             engine.add("graph", f"g{i}", fp(i * 0x1111))
-        engine.index("graph").settle()  # the graph's costs are measured as codes enter it
+        engine.inspect("graph").settle()  # the graph's costs are measured as codes enter it
         assert engine.search("graph", [fp(0)], k=3).path is SearchPath.HNSW
         assert engine.search("graph", [fp(0)], k=3, exact=True).path is SearchPath.EXACT
         assert engine.search("graph", [fp(0)], k=3, radius=5).path is SearchPath.EXACT
         assert engine.stats("graph").default_top_k_path is SearchPath.HNSW
-        assert engine.index("graph").params == IndexParams(hnsw_m=8, exact_threshold=2)
+        assert engine.inspect("graph").params == IndexParams(hnsw_m=8, exact_threshold=2)
 
 
 def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) -> None:
@@ -277,7 +277,7 @@ def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) ->
     from neardup.index.store import queries
 
     engine.add("", "a", fp(7))
-    conn = engine.store.reader()
+    conn = engine.inspect_store().reader()
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     found = queries.nearest_images(conn, "default", "phash", {7: 0, 8: 1}, 10)
@@ -296,7 +296,9 @@ def test_a_lookup_of_more_codes_than_one_statement_takes_merges_in_order(
     engine.add_batch("", [(f"img{value:02d}", fp(value), {}) for value in range(40)])
     monkeypatch.setattr(queries, "_SQLITE_MAX_VARIABLES", 8)  # 4 codes per statement
     distances = {value: (value * 7) % 5 for value in range(40)}
-    found = queries.nearest_images(engine.store.reader(), "default", "phash", distances, 12)
+    found = queries.nearest_images(
+        engine.inspect_store().reader(), "default", "phash", distances, 12
+    )
     expected = sorted((d, f"img{v:02d}") for v, d in distances.items())[:12]
     assert [(distance, image.id) for image, distance, _ in found] == expected
 
@@ -306,7 +308,7 @@ def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: 
 
     engine.add_batch("", [(f"copy{i:04d}", fp(5), {}) for i in range(2000)])
     engine.add_batch("", [("near", fp(4), {}), ("nearer", fp(6), {})])
-    conn = engine.store.reader()
+    conn = engine.inspect_store().reader()
     distances = {4: 0, 5: 1, 6: 0}
 
     def lookup(crowded: set[int], limit: int) -> tuple[list[tuple[str, int]], int]:

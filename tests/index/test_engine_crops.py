@@ -130,9 +130,9 @@ def test_a_replace_drops_the_old_crop_hashes_and_a_delete_every_code(engine: Eng
         on_existing=OnExistingId.REPLACE,
     )
     assert engine.search("c", [fp(CROP_A)], radius=5).matches == []
-    assert engine.index("c").live_codes() == {FAR: 1, FAR ^ ((1 << 30) - 1): 1}
+    assert engine.inspect("c").live_codes() == {FAR: 1, FAR ^ ((1 << 30) - 1): 1}
     engine.delete("c", ["original"])
-    assert engine.index("c").live_codes() == {}
+    assert engine.inspect("c").live_codes() == {}
     assert engine.collection("c").image_count == 0
     with sqlite3.connect(engine.data_dir / "neardup.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM crop_codes").fetchone() == (0,)
@@ -166,7 +166,7 @@ def test_crop_hashes_survive_a_restart(tmp_path: Path, snapshot: bool) -> None:
             path.unlink()
     with Engine(tmp_path / "data", QUIET) as again:
         assert again.collection("c").image_count == 1
-        assert again.index("c").live_codes() == {PLAIN: 1, CROP_A: 1, CROP_B: 1}
+        assert again.inspect("c").live_codes() == {PLAIN: 1, CROP_A: 1, CROP_B: 1}
         assert again.search("c", [near(CROP_A, 1)], radius=2).matches[0].image.id == "original"
 
 
@@ -203,7 +203,7 @@ def test_a_crop_lookup_reads_each_hits_image_by_key_not_the_whole_collection(
     from neardup.index.store import queries
 
     add_original(engine)
-    conn = engine.store.reader()
+    conn = engine.inspect_store().reader()
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     found = queries.nearest_images(conn, "c", "phash", {CROP_A: 1, FAR: 3}, 10, crops=True)

@@ -107,7 +107,7 @@ class EngineAgainstADict(RuleBasedStateMachine):
 
     @invariant()
     def index_holds_the_store_s_codes(self) -> None:
-        live = self.engine.index("").live_codes()
+        live = self.engine.inspect("").live_codes()
         counts: dict[int, int] = {}
         for value in self.model.values():
             counts[value] = counts.get(value, 0) + 1

@@ -35,8 +35,9 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 def fail_next_apply(engine: Engine, half_applied: bool = True) -> None:
     """The collection's index fails its next `apply`, after applying the first change when
-    `half_applied` (the worst case: the index neither has the batch nor lacks it)."""
-    index = engine.index("")
+    `half_applied` (the worst case: the index neither has the batch nor lacks it). Fault
+    injection reaches the engine's own index, past the read-only inspection API."""
+    index = engine._get("").index
     original = index.apply
 
     def failing(codes: Sequence[int], deltas: Sequence[int], sequence: int) -> None:
@@ -64,13 +65,13 @@ def test_an_add_acknowledged_after_a_failed_apply_is_found_or_refused_never_miss
     engine: Engine,
 ) -> None:
     engine.add("", "before", fp(0b1))
-    broken = engine.index("")
+    broken = engine._get("").index
     fail_next_apply(engine)
     engine.add("", "after", fp(0b1 << 40))  # acknowledged: durable
     found = until_searchable(lambda: engine.search("", [fp(0b1 << 40)], radius=0))
     assert [m.image.id for m in found.matches] == ["after"]
-    assert engine.index("") is not broken  # rebuilt in place: no restart
-    assert engine.index("").live_codes() == {0b1: 1, 0b1 << 40: 1}
+    assert not engine.inspect("").is_of(broken)  # rebuilt in place: no restart
+    assert engine.inspect("").live_codes() == {0b1: 1, 0b1 << 40: 1}
 
 
 def test_a_stale_collection_refuses_searches_and_duplicate_checks_but_keeps_writing(
@@ -99,7 +100,7 @@ def test_a_stale_collection_refuses_searches_and_duplicate_checks_but_keeps_writ
     release.set()
     found = until_searchable(lambda: engine.search("", [fp(0xD << 50)], radius=0))
     assert [m.image.id for m in found.matches] == ["d"]
-    assert engine.index("").live_codes() == {0xB0000: 1, 0xD << 50: 1}
+    assert engine.inspect("").live_codes() == {0xB0000: 1, 0xD << 50: 1}
     assert engine.search("", [fp(0xA)], radius=0).matches == []
 
 
@@ -113,6 +114,6 @@ def test_a_collection_that_recovered_serves_and_snapshots_as_before(
         result = engine.add("", "y", fp(0x1235))
         assert [m.image.id for m in result.duplicates] == ["x"]
         [snapshot] = engine.snapshot("")
-        assert snapshot.sequence == engine.store.last_sequence
+        assert snapshot.sequence == engine.inspect_store().last_sequence
     with Engine(tmp_path / "data", SETTINGS) as reopened:
-        assert reopened.index("").live_codes() == {0x1234: 1, 0x1235: 1}
+        assert reopened.inspect("").live_codes() == {0x1234: 1, 0x1235: 1}

@@ -210,6 +210,6 @@ def test_every_item_acknowledged_before_a_sigkill_is_there_after_restart(tmp_pat
             stored |= {image.id for image in page}
             after = page[-1].id
         assert set(acknowledged) <= stored
-        assert engine.index("").live_codes() == {
+        assert engine.inspect("").live_codes() == {
             i * 7919: 1 for i in range(100_000) if f"s{i}" in stored
         }

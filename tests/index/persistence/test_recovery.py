@@ -74,12 +74,12 @@ def test_a_restart_searches_the_substring_tables_the_snapshot_kept_before_any_re
         engine.add_batch(
             "", [(f"img{i}", fp(i * 0x9E3779B97F4A7C15 % 2**64), {}) for i in range(3000)]
         )
-        engine.index("").settle()
-        covered = engine.index("").tables_covered
+        engine.inspect("").settle()
+        covered = engine.inspect("").tables_covered
     assert covered == 3000
     tables_made.clear()
     with Engine(tmp_path, tabled, costs=SCANS_DEAR) as engine:
-        assert engine.index("").tables_covered == covered
+        assert engine.inspect("").tables_covered == covered
         query = 7 * 0x9E3779B97F4A7C15 % 2**64 ^ 0b101
         found = engine.search("", [fp(query)], k=10, radius=10)
         assert [m.image.id for m in found.matches] == ["img7"]
@@ -141,13 +141,13 @@ def test_maintenance_snapshots_after_enough_writes_and_trims_the_log(tmp_path: P
         # the snapshot is recorded first, then the log it covers is trimmed
         while time.monotonic() < deadline and (
             engine.stats("").snapshot_sequence < 50
-            or engine.store.reader().execute(log_length).fetchone()[0] > 60 - 50
+            or engine.inspect_store().reader().execute(log_length).fetchone()[0] > 60 - 50
         ):
             time.sleep(0.02)
         stats = engine.stats("")
         assert stats.snapshot_sequence >= 50 and stats.snapshot_bytes > 0
         assert stats.snapshot_age_seconds >= 0
-        (left,) = engine.store.reader().execute(log_length).fetchone()
+        (left,) = engine.inspect_store().reader().execute(log_length).fetchone()
         assert left <= 60 - 50
 
 
@@ -163,5 +163,5 @@ def test_maintenance_compacts_when_dead_slots_pass_the_threshold(tmp_path: Path)
         while engine.stats("").dead_slots and time.monotonic() < deadline:
             time.sleep(0.02)
         assert engine.stats("").dead_slots == 0
-        assert engine.index("").slot_count == 50
+        assert engine.inspect("").slot_count == 50
         assert [m.image.id for m in engine.search("", [fp(70 << 12)], radius=0).matches] == ["d70"]
