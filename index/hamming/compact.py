@@ -6,10 +6,8 @@ Radius searches and exact top-k go through the tables or a scan; nothing is appr
 
 from __future__ import annotations
 
-from ..params import TABLES_KIND, IndexParams
-from .costs import CostModel
+from ..params import TABLES_KIND
 from .slot_index import SlotIndex
-from .slots import SlotGraph
 from .substrings import DEFAULT_WIDTHS
 
 __all__ = ["CompactIndex"]
@@ -18,16 +16,7 @@ __all__ = ["CompactIndex"]
 class CompactIndex(SlotIndex):
     """A collection's codes and their substring tables, without a graph."""
 
-    def __init__(
-        self,
-        params: IndexParams,
-        graph: SlotGraph | None = None,
-        sequence: int = 0,
-        costs: CostModel | None = None,
-    ) -> None:
-        if params.kind != TABLES_KIND:
-            raise ValueError(f"a CompactIndex is of kind {TABLES_KIND!r}, not {params.kind!r}")
-        super().__init__(params, graph, sequence, costs)
+    KIND = TABLES_KIND
 
     @property
     def kind(self) -> str:

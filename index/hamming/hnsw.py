@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import time
 
-from ..params import HNSW_KIND, IndexParams
-from .costs import CostModel
+from ..params import HNSW_KIND
 from .openmp import all_but_one_core
 from .planner import FRESH_HIGH_WATER
 from .slot_index import SlotIndex
@@ -52,17 +51,9 @@ def graft_due(fresh: int, quiet_seconds: float) -> bool:
 class HammingIndex(SlotIndex):
     """A collection's codes with an HNSW graph beside them where it serves top-k queries."""
 
-    def __init__(
-        self,
-        params: IndexParams,
-        graph: SlotGraph | None = None,
-        sequence: int = 0,
-        costs: CostModel | None = None,
-    ) -> None:
-        if params.kind != HNSW_KIND:
-            raise ValueError(f"a HammingIndex is of kind {HNSW_KIND!r}, not {params.kind!r}")
-        self._aside_due_since = 0.0  # when a graph built aside was first due, while waiting
-        super().__init__(params, graph, sequence, costs)
+    KIND = HNSW_KIND
+    # when a graph built aside was first due, while the bulk load it waits for goes on
+    _aside_due_since = 0.0
 
     @property
     def kind(self) -> str:

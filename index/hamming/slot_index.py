@@ -33,7 +33,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -85,7 +85,9 @@ _ABSORBER_IDLE_SECONDS = 1.0
 
 class SlotIndex(ABC):
     """One collection's distinct codes, their live counts, and the searches over them; a
-    kind (a subclass) says what structure, if any, it keeps beside the slots."""
+    kind (a subclass, `KIND`) says what structure, if any, it keeps beside the slots."""
+
+    KIND: ClassVar[str]
 
     def __init__(
         self,
@@ -94,8 +96,12 @@ class SlotIndex(ABC):
         sequence: int = 0,
         costs: CostModel | None = None,
     ) -> None:
-        """`costs`: what the planner prices routes with (default: this machine's, measured
-        once a process); a given `graph` keeps the model it was made with."""
+        """`params` of this class's kind (ValueError otherwise); `costs`: what the planner
+        prices routes with (default: this machine's, measured once a process); a given
+        `graph` keeps the model it was made with."""
+        if params.kind != self.KIND:
+            name = type(self).__name__
+            raise ValueError(f"a {name} is of kind {self.KIND!r}, not {params.kind!r}")
         self.params = params.validated()
         self._costs = costs if costs is not None else CostModel.measured()
         if graph is None:
