@@ -28,6 +28,8 @@ from .records import CollectionDefinition, StoredImage
 
 __all__ = ["Query", "QueryCode", "query_of"]
 
+_ORIENTATIONS = tuple(Orientation)  # by number, without an enum lookup a code
+
 
 class QueryCode(NamedTuple):
     """One hash a query sends: the picture's (crop 0) or its c-th centre crop's
@@ -54,10 +56,10 @@ class Query:
         crops' hashes, in the same orientations, when they were hashed."""
         oriented = hashes.orientations if orientations and hashes.orientations else None
         picture = oriented if oriented is not None else (hashes.fingerprint,)
-        codes = [QueryCode(f, Orientation(o)) for o, f in enumerate(picture)]
+        codes = [QueryCode(f, _ORIENTATIONS[o]) for o, f in enumerate(picture)]
         for crop, crop_hashes in enumerate(hashes.crops, start=1):
             kept = crop_hashes if oriented is not None else crop_hashes[:1]
-            codes += [QueryCode(f, Orientation(o), crop) for o, f in enumerate(kept)]
+            codes += [QueryCode(f, _ORIENTATIONS[o], crop) for o, f in enumerate(kept)]
         return cls(tuple(codes), hashes.quality)
 
     @classmethod
@@ -92,9 +94,13 @@ class Query:
         """The positional form `Engine.search` has always taken: the hash, or its 8
         orientation hashes indexed by `Orientation`, then per crop as many hashes in the
         same layout."""
+        if len(oriented) > len(_ORIENTATIONS):
+            raise InvalidArgument(f"1..8 query hashes, got {len(oriented)}", "query")
         width = max(len(oriented), 1)
-        codes = [QueryCode(f, Orientation(o)) for o, f in enumerate(oriented)]
-        codes += [QueryCode(f, Orientation(i % width), 1 + i // width) for i, f in enumerate(crops)]
+        codes = [QueryCode(f, _ORIENTATIONS[o]) for o, f in enumerate(oriented)]
+        codes += [
+            QueryCode(f, _ORIENTATIONS[i % width], 1 + i // width) for i, f in enumerate(crops)
+        ]
         return cls(tuple(codes), quality)
 
     @property
@@ -104,13 +110,20 @@ class Query:
 
     @property
     def picture(self) -> tuple[QueryCode, ...]:
-        """The codes of the picture itself (its orientations), without its crops'."""
-        return tuple(code for code in self.codes if code.crop == 0)
+        """The codes of the picture itself (its orientations), without its crops' (which
+        every constructor puts after them)."""
+        codes = self.codes
+        if not codes or codes[-1].crop == 0:
+            return codes
+        return tuple(code for code in codes if code.crop == 0)
 
     @property
     def crops(self) -> tuple[QueryCode, ...]:
         """The codes of the picture's crops."""
-        return tuple(code for code in self.codes if code.crop != 0)
+        codes = self.codes
+        if not codes or codes[-1].crop == 0:
+            return ()
+        return tuple(code for code in codes if code.crop != 0)
 
 
 def query_of(

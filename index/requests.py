@@ -88,11 +88,13 @@ def plan_search(info: CollectionInfo, query: Query, k: int, radius: int | None) 
     picture, crops = query.picture, query.crops
     if not 1 <= len(picture) <= len(Orientation):
         raise InvalidArgument(f"1..8 query hashes, got {len(picture)}", "query")
-    per_crop = Counter(code.crop for code in crops)
-    if any(n != len(picture) for n in per_crop.values()) or len(per_crop) > bounds.MAX_CROPS:
-        raise InvalidArgument(
-            f"crop hashes come {len(picture)} a crop, at most {bounds.MAX_CROPS} crops", "crops"
-        )
+    if crops:
+        per_crop = Counter(code.crop for code in crops)
+        if any(n != len(picture) for n in per_crop.values()) or len(per_crop) > bounds.MAX_CROPS:
+            raise InvalidArgument(
+                f"crop hashes come {len(picture)} a crop, at most {bounds.MAX_CROPS} crops",
+                "crops",
+            )
     for code in query.codes:
         check_fingerprint(info, code.fingerprint, "hash")
     if k:
