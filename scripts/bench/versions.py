@@ -61,20 +61,20 @@ def serve_requests(n: int, seed: int, kind: str) -> None:
     adds = 0
     for line in sys.stdin:
         request = json.loads(line)
-        count, times = request["count"], []
+        count, times, paths = request["count"], [], {}
         for i in range(count):
             query = queries[(request["round"] * count + i) % len(queries)]
             begun = time.perf_counter_ns()
-            if request["operation"] == "radius 10":
-                engine.search("", [query], radius=10)
-            elif request["operation"] == "top-10":
-                engine.search("", [query], k=10)
+            if request["operation"] in ("radius 10", "top-10"):
+                options = {"radius": 10} if request["operation"] == "radius 10" else {"k": 10}
+                path = engine.search("", [query], **options).path.name
+                paths[path] = paths.get(path, 0) + 1
             else:
                 adds += 1
                 code = Fingerprint(int(rng.integers(0, 2**63)), "phash")
                 engine.add("", f"added-{adds}", code)
             times.append((time.perf_counter_ns() - begun) / 1e6)
-        _reply({"ms": times})
+        _reply({"ms": times, "paths": paths})
     engine.close()
     folder.cleanup()
 
@@ -186,6 +186,7 @@ def compare(args: argparse.Namespace, scratch: Path, checkouts: dict[str, Path])
         print(f"{label}: loaded and settled in {side.ask()['loaded_seconds']:.1f} s", flush=True)
         sides.append(side)
     times: dict[tuple[str, str], list[float]] = {}
+    paths: dict[tuple[str, str], dict[str, int]] = {}
     try:
         for round_ in range(args.rounds):
             order = sides if round_ % 2 == 0 else sides[::-1]
@@ -194,6 +195,9 @@ def compare(args: argparse.Namespace, scratch: Path, checkouts: dict[str, Path])
                 for side in order:
                     answer = side.ask({"operation": operation, "count": count, "round": round_})
                     times.setdefault((side.label, operation), []).extend(answer["ms"])
+                    counted = paths.setdefault((side.label, operation), {})
+                    for path, n in answer.get("paths", {}).items():
+                        counted[path] = counted.get(path, 0) + n
             line = "  ".join(
                 f"{op} {statistics.median(times[(s.label, op)]):.3f}/"
                 f"{statistics.median(times[(sides[1].label, op)]):.3f}"
@@ -218,6 +222,11 @@ def compare(args: argparse.Namespace, scratch: Path, checkouts: dict[str, Path])
             f"{ratio:>13.2f}x  {np.percentile(before, 99):>11.3f}"
             f"{np.percentile(after, 99):>11.3f}"
         )
+    print("\nwhich path answered (each side plans with the costs it measured at its start):")
+    for (label, operation), counted in sorted(paths.items()):
+        if counted:
+            shares = ", ".join(f"{path} {n}" for path, n in sorted(counted.items()))
+            print(f"  {label:<7}{operation:<12}{shares}")
     verdict = "within" if worst <= 1 + args.tolerance else "NOT within"
     print(f"\nworst after/before {worst:.2f}x: {verdict} {args.tolerance:.0%} of before")
     return 0
