@@ -12,7 +12,6 @@ The service, the offline CLI and the engines all build their queries through thi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from .errors import InvalidArgument
@@ -40,11 +39,11 @@ class QueryCode(NamedTuple):
     crop: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):
     """The codes a search sends (the picture's own hash first), the quality of the
     picture's hash (None: unknown), or, for a search by a stored image's id, that id (the
-    engine reads its hash: `codes` is empty until then)."""
+    engine reads its hash: `codes` is empty until then). A named tuple: every search makes
+    one, and a tuple is the cheapest immutable value Python builds."""
 
     codes: tuple[QueryCode, ...] = ()
     quality: int | None = None
@@ -94,6 +93,8 @@ class Query:
         """The positional form `Engine.search` has always taken: the hash, or its 8
         orientation hashes indexed by `Orientation`, then per crop as many hashes in the
         same layout."""
+        if len(oriented) == 1 and not crops:  # the common case, without the loops
+            return cls((QueryCode(oriented[0], _ORIENTATIONS[0], 0),), quality)
         if len(oriented) > len(_ORIENTATIONS):
             raise InvalidArgument(f"1..8 query hashes, got {len(oriented)}", "query")
         width = max(len(oriented), 1)
