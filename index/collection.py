@@ -19,7 +19,7 @@ from .hamming import CodeIndex
 from .persistence.recovery import snapshot_key
 from .persistence.snapshot import write_snapshot
 from .recent import RecentAdds
-from .records import CollectionInfo, SnapshotInfo
+from .records import CollectionDefinition, CollectionInfo, SnapshotInfo
 from .settings import EngineSettings
 from .store import Store, queries
 
@@ -50,6 +50,11 @@ class LoadedCollection:
     resyncing: threading.Lock = field(default_factory=threading.Lock)
     # `current_info`'s last answer: every search asks, the count moves only with writes.
     _counted: CollectionInfo | None = field(default=None, init=False, repr=False)
+    # the definition, fixed at creation: every search on the event loop reads it
+    definition: CollectionDefinition = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.definition = self.info.definition
 
     @property
     def image_count(self) -> int:

@@ -245,13 +245,13 @@ class Engine:
 
     def definition(self, name: str) -> CollectionDefinition:
         """One collection's definition (from memory: every collection is loaded)."""
-        return self._get(name).info.definition
+        return self._get(name).definition
 
     def known_definition(self, name: str) -> CollectionDefinition | None:
         """The definition, or None for a collection that does not exist (`definition`
         says so precisely)."""
         coll = self._collections.get(name or bounds.DEFAULT_COLLECTION)
-        return None if coll is None else coll.info.definition
+        return None if coll is None else coll.definition
 
     # -- writes ---------------------------------------------------------------------------
     def submit_add(
