@@ -88,6 +88,11 @@ def _now_ms() -> int:
 class Engine:
     """The durable near-duplicate engine of one data dir (see the module docstring)."""
 
+    @staticmethod
+    def holds_data(data_dir: Path | str) -> bool:
+        """Whether a data dir is there (opening one elsewhere creates it)."""
+        return (Path(data_dir) / STORE_FILE).is_file()
+
     def __init__(
         self,
         data_dir: Path | str,
@@ -543,6 +548,8 @@ class Engine:
             coll.snapshot_bytes,
             index.fresh_count,
             replayed.get(coll.info.name, 0),
+            index.radius_path(),
+            index.paths_note(),
         )
 
     @property

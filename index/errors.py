@@ -84,7 +84,10 @@ __all__ = [
 
 
 class NeardupError(Exception):
-    """Base of every error the engine raises on purpose."""
+    """Base of every error the engine raises on purpose. `field`: the request field at
+    fault, when the error's type (or the request, for InvalidArgument) names one."""
+
+    field: str = ""
 
 
 class InvalidImage(NeardupError):
@@ -147,9 +150,13 @@ class NotFound(NeardupError):
 class UnknownCollection(NotFound):
     """No collection has that name."""
 
+    field = "collection"
+
 
 class UnknownId(NotFound):
     """No image is stored under that id in the collection."""
+
+    field = "id"
 
 
 class AlreadyExists(NeardupError):
@@ -159,9 +166,13 @@ class AlreadyExists(NeardupError):
 class CollectionExists(AlreadyExists):
     """A collection of that name exists."""
 
+    field = "name"
+
 
 class IdExists(AlreadyExists):
     """An image is stored under that id and the add asked for no replacement."""
+
+    field = "id"
 
 
 class Unavailable(NeardupError):
@@ -170,6 +181,8 @@ class Unavailable(NeardupError):
 
 class DataDirInUse(Unavailable):
     """Another process has the data dir open; one process owns a data dir at a time."""
+
+    field = "data_dir"
 
 
 class StoreClosed(Unavailable):

@@ -207,7 +207,8 @@ class CollectionInfo:
 class CollectionStats:
     """Stats of a collection: its index and snapshot state (the contract's StatsResponse),
     and two figures only metrics show: codes waiting to enter the main structure, and the
-    store changes replayed onto it when the engine opened."""
+    store changes replayed onto it when the engine opened. snapshot_age_seconds: negative
+    when there is no snapshot."""
 
     collection: CollectionInfo
     code_count: int
@@ -221,6 +222,8 @@ class CollectionStats:
     snapshot_bytes: int
     fresh_codes: int = 0
     replayed_at_start: int = 0
+    default_radius_path: SearchPath = SearchPath.EXACT
+    search_paths_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ Thread-safety: a `Client` may be shared between threads (gRPC channels are); an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -30,6 +31,7 @@ __all__ = [
     "Connection",
     "NeardupRpcError",
     "add_request",
+    "create_collection_request",
     "search_request",
 ]
 
@@ -199,8 +201,39 @@ def _get_many_request(
     )
 
 
+def create_collection_request(
+    name: str,
+    *,
+    algorithm: str = "",
+    default_radius: int | None = None,
+    min_quality: int | None = None,
+    crop_hashes: bool = False,
+    index_kind: str = "",
+) -> pb.CreateCollectionRequest:
+    """A CreateCollectionRequest; unset values take the server's defaults."""
+    request = pb.CreateCollectionRequest(
+        name=name,
+        algorithm=algorithm,
+        crop_hashes=crop_hashes,
+        index=pb.IndexParams(kind=index_kind) if index_kind else None,
+    )
+    if default_radius is not None:
+        request.default_radius = default_radius
+    if min_quality is not None:
+        request.min_quality = min_quality
+    return request
+
+
 class Client(_Channel):
     """A blocking client of one server."""
+
+    def wait_for_server(self, timeout: float) -> bool:
+        """Whether the server accepts the connection within `timeout` seconds."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            return False
+        return True
 
     def _call(self, method: str, request: Any) -> Any:
         try:
@@ -253,6 +286,21 @@ class Client(_Channel):
         """A collection's figures."""
         return cast(pb.StatsResponse, self._call("Stats", pb.StatsRequest(collection=collection)))
 
+    def create_collection(self, name: str, **options: Any) -> pb.Collection:
+        """Creates a collection (options as `create_collection_request`)."""
+        request = create_collection_request(name, **options)
+        return cast(pb.Collection, self._call("CreateCollection", request))
+
+    def list_collections(self) -> list[pb.Collection]:
+        """Every collection, by name."""
+        listed = self._call("ListCollections", pb.ListCollectionsRequest())
+        return list(cast(pb.ListCollectionsResponse, listed).collections)
+
+    def drop_collection(self, name: str) -> int:
+        """Drops a collection and its images; returns how many images it held."""
+        dropped = self._call("DropCollection", pb.DropCollectionRequest(name=name))
+        return int(cast(pb.DropCollectionResponse, dropped).images_removed)
+
     def call(self, method: str, request: Any) -> Any:
         """Any RPC of the contract by name, with the same error translation."""
         return self._call(method, request)
@@ -272,6 +320,14 @@ class AsyncClient(_Channel):
     """An asyncio client of one server (the methods of `Client`, awaited)."""
 
     _grpc = grpc.aio
+
+    async def wait_for_server(self, timeout: float) -> bool:
+        """Whether the server accepts the connection within `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._channel.channel_ready(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def call(self, method: str, request: Any) -> Any:
         """Any RPC of the contract by name; refusals raise NeardupRpcError."""
@@ -329,6 +385,21 @@ class AsyncClient(_Channel):
         """A collection's figures."""
         request = pb.StatsRequest(collection=collection)
         return cast(pb.StatsResponse, await self.call("Stats", request))
+
+    async def create_collection(self, name: str, **options: Any) -> pb.Collection:
+        """Creates a collection (options as `create_collection_request`)."""
+        request = create_collection_request(name, **options)
+        return cast(pb.Collection, await self.call("CreateCollection", request))
+
+    async def list_collections(self) -> list[pb.Collection]:
+        """Every collection, by name."""
+        listed = await self.call("ListCollections", pb.ListCollectionsRequest())
+        return list(cast(pb.ListCollectionsResponse, listed).collections)
+
+    async def drop_collection(self, name: str) -> int:
+        """Drops a collection and its images; returns how many images it held."""
+        dropped = await self.call("DropCollection", pb.DropCollectionRequest(name=name))
+        return int(cast(pb.DropCollectionResponse, dropped).images_removed)
 
     async def close(self) -> None:
         """Closes the channel."""

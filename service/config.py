@@ -21,6 +21,7 @@ from neardup.index import Backend, EngineSettings, IndexParams
 from neardup.index.errors import InvalidArgument
 from neardup.index.fingerprint import DecodeLimits
 
+from .address import DEFAULT_ADDRESS
 from .calls import LOG_CALLS
 
 __all__ = ["ServerConfig", "load_config"]
@@ -73,7 +74,7 @@ class ServerConfig:
     """
 
     data_dir: Path = Path("data")
-    listen: str = "127.0.0.1:50051"
+    listen: str = DEFAULT_ADDRESS
     metrics_listen: str | None = None
     max_message_bytes: int = 64 * 1024 * 1024
     max_pixels: int = DecodeLimits().max_pixels

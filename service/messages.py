@@ -154,6 +154,8 @@ def stats_message(stats: CollectionStats) -> pb.StatsResponse:
         snapshot_age_seconds=stats.snapshot_age_seconds,
         index_memory_bytes=stats.index_memory_bytes,
         snapshot_bytes=stats.snapshot_bytes,
+        default_radius_path=int(stats.default_radius_path),  # type: ignore[arg-type]
+        search_paths_note=stats.search_paths_note,
     )
 
 

@@ -103,13 +103,14 @@ def refusal(exc: BaseException, field: str = "") -> Refusal | None:
     """The status an engine error maps to, or None for an unexpected error (a bug).
 
     field: the request field the caller was handling (e.g. "image", "hash.hex"); an
-    InvalidArgument names its own field, which wins.
+    InvalidArgument names its own field, which wins; else an error whose type names a
+    field (an unknown collection, an existing id) is at that field.
     """
     if not isinstance(exc, NeardupError):
         return None
     for error_type, code in _CODES:
         if isinstance(exc, error_type):
-            named = exc.field if isinstance(exc, InvalidArgument) else field
+            named = exc.field if isinstance(exc, InvalidArgument) else field or exc.field
             return Refusal(code, str(exc), named)
     return Refusal(grpc.StatusCode.INTERNAL, str(exc), field)
 

@@ -111,6 +111,14 @@ class CodeIndex(Protocol):
         """The path a one-code top-10 query takes at the current size."""
         ...
 
+    def radius_path(self) -> SearchPath:
+        """The path a one-code radius-10 query (an add's duplicate check) takes now."""
+        ...
+
+    def paths_note(self) -> str:
+        """Why top-k and radius searches take the paths they take at this size, in words."""
+        ...
+
     @property
     def image_count(self) -> int:
         """Live images: the sum of the live counts."""
@@ -138,7 +146,8 @@ class CodeIndex(Protocol):
 
     @property
     def kind(self) -> str:
-        """The structure, as Stats reports it (e.g. "IndexBinaryHNSW(M=32)")."""
+        """The structures held now, as Stats reports them (e.g. "flat codes + substring
+        tables + IndexBinaryHNSW(M=32)")."""
         ...
 
     def memory_bytes(self) -> int:

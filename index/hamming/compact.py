@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ..params import TABLES_KIND
 from .slot_index import SlotIndex
-from .substrings import DEFAULT_WIDTHS
 
 __all__ = ["CompactIndex"]
 
@@ -17,9 +16,3 @@ class CompactIndex(SlotIndex):
     """A collection's codes and their substring tables, without a graph."""
 
     KIND = TABLES_KIND
-
-    @property
-    def kind(self) -> str:
-        """The structure, as Stats reports it."""
-        widths = "+".join(str(width) for width in DEFAULT_WIDTHS)
-        return f"SubstringTables({widths} bits, no graph)"

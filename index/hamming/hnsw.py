@@ -52,13 +52,9 @@ class HammingIndex(SlotIndex):
     """A collection's codes with an HNSW graph beside them where it serves top-k queries."""
 
     KIND = HNSW_KIND
+    KEEPS_GRAPH = True
     # when a graph built aside was first due, while the bulk load it waits for goes on
     _aside_due_since = 0.0
-
-    @property
-    def kind(self) -> str:
-        """The structure, as Stats reports it."""
-        return f"IndexBinaryHNSW(M={self.params.hnsw_m})"
 
     def _graph_work_due(self, graph: SlotGraph) -> bool:
         """Fresh codes to bring into a serving graph, or its search costs to measure."""

@@ -31,7 +31,7 @@ import logging
 import math
 import threading
 import time
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Self
 
@@ -88,6 +88,7 @@ class SlotIndex(ABC):
     kind (a subclass, `KIND`) says what structure, if any, it keeps beside the slots."""
 
     KIND: ClassVar[str]
+    KEEPS_GRAPH: ClassVar[bool] = False  # whether this kind builds a graph where one serves
 
     def __init__(
         self,
@@ -277,6 +278,58 @@ class SlotIndex(ABC):
         with self._lock.read():
             return plans(self._graph, self._costs, _ANY_QUERY, 10, None, exact)[0].path
 
+    def radius_path(self) -> SearchPath:
+        """The path the planner gives a one-code radius-10 query at the current size."""
+        with self._lock.read():
+            return plans(self._graph, self._costs, _ANY_QUERY, None, 10, False)[0].path
+
+    def paths_note(self) -> str:
+        """Why top-k and radius searches take their paths now (the thresholds that decide)."""
+        params, n = self.params, self.code_count
+        top_k, radius = self.top_k_path(), self.radius_path()
+        if top_k is SearchPath.HNSW:
+            why_top_k = "top-k searches use the HNSW graph (approximate, recall@10 >= 0.95)"
+        else:
+            exact = (
+                "top-k searches are exact, through the substring tables"
+                if top_k is SearchPath.TABLES
+                else "top-k searches scan every code (exact)"
+            )
+            if not self.KEEPS_GRAPH:
+                why_top_k = f"{exact}: the {self.KIND} kind keeps no graph"
+            elif n < params.exact_threshold:
+                why_top_k = (
+                    f"{exact}: below exact_threshold {params.exact_threshold:,} codes that is "
+                    "as fast as a graph"
+                )
+            elif n >= params.hnsw_max_codes:
+                why_top_k = (
+                    f"{exact}: from hnsw_max_codes {params.hnsw_max_codes:,} codes the graph's "
+                    "recall is not known good"
+                )
+            else:
+                why_top_k = f"{exact} until the graph is built"
+        if radius is SearchPath.TABLES:
+            why_radius = "radius searches use the substring tables (exact)"
+        else:
+            why_radius = (
+                f"radius searches scan every code (exact) below substring_tables_min_codes "
+                f"{params.substring_tables_min_codes:,}"
+            )
+        return f"{n:,} distinct code{'' if n == 1 else 's'}: {why_top_k}; {why_radius}"
+
+    @property
+    def kind(self) -> str:
+        """The structures held now, as Stats reports them."""
+        with self._lock.read():
+            held = ["flat codes"]
+            if self._graph.tables is not None:
+                widths = "+".join(str(w) for w in self._graph.tables.widths)
+                held.append(f"substring tables ({widths} bits)")
+            if self._graph.index is not None and self._graph.in_graph > 0:
+                held.append(f"IndexBinaryHNSW(M={self.params.hnsw_m}) of {self._graph.in_graph:,}")
+            return " + ".join(held)
+
     def plans(
         self, queries: Sequence[int], k: int | None, radius: int | None, exact: bool = False
     ) -> list[Plan]:
@@ -378,11 +431,6 @@ class SlotIndex(ABC):
         """Distinct codes with at least one live image."""
         g = self._graph
         return g.n - g.dead
-
-    @property
-    @abstractmethod
-    def kind(self) -> str:
-        """The structure, as Stats reports it."""
 
     def memory_bytes(self) -> int:
         """Approximate bytes held (graph, codes, counts, lookup)."""

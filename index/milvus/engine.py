@@ -621,6 +621,8 @@ class MilvusEngine:
             -1.0,
             0,
             0,
+            default_radius_path=SearchPath.EXACT,
+            search_paths_note="Milvus answers every search with an exact BIN_FLAT scan",
         )
 
     @property

@@ -1,17 +1,22 @@
 """The `neardup` command line: one entry point, one module per subcommand.
 
     neardup hash [--algorithm NAME] [--orientations] PATH...
-    neardup build SOURCE... (--data-dir DIR | --server HOST:PORT) [--collection NAME]
+    neardup build SOURCE... [--data-dir DIR | --server HOST[:PORT]] [--collection NAME]
                   [--algorithm NAME] [--id-prefix P] [--errors FILE] [--update]
-    neardup report (--data-dir DIR | --server HOST:PORT) [--collection NAME] [--radius R]
+    neardup report [--data-dir DIR | --server HOST[:PORT]] [--collection NAME] [--radius R]
                    [--strict] [--json FILE] [--csv FILE] [--html FILE]
-    neardup search (--data-dir DIR | --server HOST:PORT) (IMAGE | --hash HEX | --id ID)
+    neardup search [--data-dir DIR | --server HOST[:PORT]] (IMAGE | --hash HEX | --id ID)
                    [--collection NAME] [--k K] [--radius R] [--exact] [--orientations] [--json]
     neardup serve [--data-dir DIR] [--listen HOST:PORT] [--config FILE]
-    neardup add PATH... --server HOST:PORT [--collection NAME] [--replace | --skip-existing]
-    neardup delete ID... --server HOST:PORT [--collection NAME]
-    neardup stats --server HOST:PORT [--collection NAME]
+    neardup add PATH... [--server HOST[:PORT]] [--collection NAME] [--replace | --skip-existing]
+    neardup delete ID... [--server HOST[:PORT]] [--collection NAME]
+    neardup stats [--server HOST[:PORT]] [--collection NAME]
+    neardup collections (create|list|show|drop) [NAME] [--data-dir DIR | --server HOST[:PORT]]
     neardup token NAME [--scopes read,write,admin]
+
+Commands that talk to a server ask --server, else $NEARDUP_SERVER, else the address `neardup
+serve` listens on by default; those that can open a data dir do so with --data-dir. Every
+refusal is one line on stderr and exit status 2 (`parser.py`).
 
 Each command's module declares its arguments (`add_arguments`) beside its code (`run`), and
 is imported only when its command runs: `neardup --help` imports no command, `neardup hash`
@@ -28,12 +33,15 @@ import warnings
 from collections.abc import Sequence
 from importlib import import_module
 
-from neardup.index.errors import NeardupError
+from neardup.index.errors import AlreadyExists, NeardupError, NotFound, Unavailable
+
+from .parser import CommandParser, Refused, hint_for, print_refusal
 
 __all__ = ["main"]
 
 # command -> its one-line help; the module of the same name (`neardup.service.cli.<name>`)
-# has the description (its docstring), `add_arguments(parser)` and `run(args) -> int`.
+# has the description (its docstring), `add_arguments(parser)` and `run(args) -> int`, and
+# may map request fields to its own arguments (`FLAGS`, see `parser.flag_of`).
 COMMANDS = {
     "hash": "print the perceptual hash of image files",
     "build": "index image libraries into a data dir or a running server",
@@ -42,6 +50,7 @@ COMMANDS = {
     "add": "store image files in a running server",
     "delete": "delete stored ids in a running server",
     "stats": "print a collection's figures (JSON)",
+    "collections": "create, list, show and drop collections",
     "token": "make a bearer token for the server's tokens file",
     "serve": "run the gRPC server",
 }
@@ -50,7 +59,7 @@ COMMANDS = {
 def _parser(selected: str | None) -> argparse.ArgumentParser:
     """The parser, with the arguments of the selected command only (the others are named
     and summarised, not imported)."""
-    parser = argparse.ArgumentParser(prog="neardup", description="Near-duplicate image search.")
+    parser = CommandParser(prog="neardup", description="Near-duplicate image search.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary in COMMANDS.items():
         if name != selected:
@@ -59,19 +68,31 @@ def _parser(selected: str | None) -> argparse.ArgumentParser:
         module = import_module(f".{name}", __name__)
         command = commands.add_parser(name, help=summary, description=module.__doc__)
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        command.set_defaults(run=module.run, flags=getattr(module, "FLAGS", {}))
     return parser
 
 
-def _refusals() -> tuple[type[BaseException], ...]:
-    """What a refused request raises: the engine's errors, and the server's when a command
-    has loaded the client (it is not imported otherwise)."""
-    client = sys.modules.get("neardup.service.client")
-    return (NeardupError,) if client is None else (NeardupError, client.NeardupRpcError)
+def _refusal(exc: BaseException) -> tuple[str, str, str] | None:
+    """A refused request's message, field and hint; None for an exception that is not a
+    refusal (a bug: its traceback is shown)."""
+    if isinstance(exc, Refused):
+        return str(exc), "", exc.hint
+    if isinstance(exc, NeardupError):
+        kind = next((code for t, code in _KINDS if isinstance(exc, t)), "")
+        return str(exc), exc.field, hint_for(kind, exc.field)
+    client = sys.modules.get("neardup.service.client")  # imported only by server commands
+    if client is not None and isinstance(exc, client.NeardupRpcError):
+        return exc.message, exc.field, hint_for(exc.code.name, exc.field)
+    return None
+
+
+# The engine's errors that a hint is keyed on, by the status code the server gives them.
+_KINDS = ((NotFound, "NOT_FOUND"), (AlreadyExists, "ALREADY_EXISTS"), (Unavailable, "UNAVAILABLE"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the CLI; returns the exit status (2 for a refused request)."""
+    """Runs the CLI; returns the exit status (2 for a refused request or a usage mistake,
+    printed as one line)."""
     logging.basicConfig(level=logging.WARNING, format="neardup: %(message)s")
     # Pillow's warning for pictures past 89 MP: the decoder's own pixel limit decides (a
     # message filter: the category would import Pillow for every command).
@@ -81,11 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser(selected).parse_args(arguments)
     try:
         status: int = args.run(args)
-    except _refusals() as exc:
-        print(f"neardup: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
         print(f"neardup: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        found = _refusal(exc)
+        if found is None:
+            raise
+        print_refusal(*found, flags=args.flags)
         return 2
     return status
 

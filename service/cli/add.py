@@ -1,7 +1,8 @@
 """Streams the files to the server (AddStream) and prints one line per stored file: hash,
-outcome (added, replaced, rejected_duplicate, skipped_existing), id; with --json a list of
-{id, hash, outcome, duplicates}. The id is the file name (--id-from-path: the path as
-given). Failed files go to stderr; exit status 1."""
+outcome (added, replaced, rejected_duplicate, skipped_existing), id, and the near-duplicates
+the add found ("near ID (D bits), ..."; TAB-separated); with --json a list of {id, hash,
+outcome, duplicates}. The id is the file name (--id-from-path: the path as given). Failed
+files go to stderr, one line each; exit status 1."""
 
 from __future__ import annotations
 
@@ -9,16 +10,27 @@ import argparse
 import sys
 from pathlib import Path
 
+from .arguments import radius
 from .options import add_server_options, connect
 from .output import match_row, print_json, read_image_file
+from .parser import hint_for, print_refusal
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["FLAGS", "add_arguments", "run"]
+
+# the id is the file's name: an id's refusal names the file, not a flag
+FLAGS = {"id": "", "duplicate_radius": "--radius"}
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup add`."""
     command.add_argument("paths", nargs="+", metavar="PATH")
     add_server_options(command)
+    command.add_argument(
+        "--radius",
+        type=radius,
+        default=None,
+        help="report near-duplicates within R bits (default: the collection's)",
+    )
     existing = command.add_mutually_exclusive_group()
     existing.add_argument("--replace", action="store_true", help="replace an existing id")
     existing.add_argument("--skip-existing", action="store_true", help="leave an existing id")
@@ -29,6 +41,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Streams image files to the server; one line (or JSON object) per file, in order."""
+    from google.rpc import code_pb2
     from neardup.service.client import add_request
     from neardup.v1 import neardup_pb2 as pb
 
@@ -49,15 +62,20 @@ def run(args: argparse.Namespace) -> int:
                 replace=args.replace,
                 skip_existing=args.skip_existing,
                 reject_duplicates=args.reject_duplicates,
+                duplicate_radius=args.radius,
             )
         )
     rows = []
     failed = unreadable
     with connect(args) as client:
+        client.stats(args.collection)  # an unknown collection refuses the command, not each file
         for response in client.add_stream(requests):
             if response.HasField("error"):
                 failed += 1
-                print(f"neardup: {response.id}: {response.error.message}", file=sys.stderr)
+                error = response.error
+                code = code_pb2.Code.Name(error.code)
+                hint = hint_for(code, error.field)
+                print_refusal(f"{response.id}: {error.message}", error.field, hint, FLAGS)
                 continue
             added = response.added
             outcome = pb.AddOutcome.Name(added.outcome).removeprefix("ADD_OUTCOME_").lower()
@@ -77,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
             if added.quality_note:
                 print(f"neardup: {response.id}: {added.quality_note}", file=sys.stderr)
             if not args.json:
-                print(f"{added.image.hash.hex}\t{outcome}\t{response.id}")
+                near = ", ".join(f"{d['id']} ({d['distance']} bits)" for d in duplicates)
+                line = f"{added.image.hash.hex}\t{outcome}\t{response.id}"
+                print(f"{line}\tnear {near}" if near else line)
     if args.json:
         print_json(rows)
     return 1 if failed else 0

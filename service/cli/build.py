@@ -32,6 +32,7 @@ from .build_hashing import DaskHashing, FileFailure, Hashing, Pending, ThreadHas
 from .build_targets import Batch, BuildTarget, CollectionSpec, DataDirTarget, ServerTarget
 from .library import LibraryFile, SourceError, library_files
 from .options import add_where_options
+from .parser import Refused
 from .progress import BuildProgress, BuildTally
 
 __all__ = ["add_arguments", "run"]
@@ -94,10 +95,34 @@ def _unchanged(file: LibraryFile, metadata: Mapping[str, str]) -> bool:
     return recorded == (str(status.st_size), str(status.st_mtime_ns))
 
 
+class _ErrorsFile:
+    """The errors file, created at the first failure (a clean build leaves none); a file
+    left by an earlier run is removed, so that what is there describes this run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: TextIO | None = None
+        path.unlink(missing_ok=True)
+
+    def write(self, line: str) -> None:
+        if self._file is None:
+            self._file = self.path.open("w", encoding="utf-8")
+        self._file.write(line)
+
+    def __enter__(self) -> _ErrorsFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
 class _Build:
     """One run of `neardup build`: batches of files in, tallies and an errors file out."""
 
-    def __init__(self, target: BuildTarget, hashing: Hashing, update: bool, errors: TextIO) -> None:
+    def __init__(
+        self, target: BuildTarget, hashing: Hashing, update: bool, errors: _ErrorsFile
+    ) -> None:
         self.target, self.hashing, self.update, self.errors = target, hashing, update, errors
         self.tally = BuildTally()
 
@@ -186,23 +211,27 @@ def run(args: argparse.Namespace) -> int:
     """Builds into the data dir or the server; prints the summary; the exit status."""
     try:
         total = None if "-" in args.sources else sum(1 for _ in library_files(args.sources))
-    except (SourceError, OSError) as exc:
-        print(f"neardup: {exc}", file=sys.stderr)
-        return 2
+    except SourceError as exc:
+        hint = "name a folder, a list file, or - for a list on stdin"
+        raise Refused(f"SOURCE {exc}", hint) from None
     errors_path = args.errors or (
         Path(args.data_dir) / ERRORS_FILE if args.data_dir else Path(ERRORS_FILE)
     )
     spec = CollectionSpec(args.collection, args.algorithm, args.crop_hashes, args.index_kind)
     target: BuildTarget = (
-        ServerTarget(args, spec) if args.server else DataDirTarget(args.data_dir, spec)
+        DataDirTarget(args.data_dir, spec) if args.data_dir else ServerTarget(args, spec)
     )
+    if target.created:
+        print(
+            f"neardup: created collection {args.collection!r} ({target.algorithm})", file=sys.stderr
+        )
     try:
         hashing: Hashing = DaskHashing(args.dask) if args.dask else ThreadHashing()
     except BaseException:
         target.close()
         raise
     try:
-        with errors_path.open("w", encoding="utf-8") as errors:
+        with _ErrorsFile(errors_path) as errors:
             build = _Build(target, hashing, args.update, errors)
             with BuildProgress(total, build.tally) as progress:
                 build.run(args.sources, args.id_prefix, progress)

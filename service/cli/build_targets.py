@@ -55,6 +55,7 @@ class BuildTarget(Protocol):
 
     algorithm: str
     crop_hashes: bool
+    created: bool  # the build made the collection
 
     def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         """The stored ids among these (at most a batch), with their metadata."""
@@ -100,10 +101,12 @@ class DataDirTarget:
 
         self._engine: Engine = Engine(data_dir)
         self._collection = spec.name
+        self.created = False
         try:
             try:
                 info = self._engine.collection(spec.name)
             except UnknownCollection:
+                self.created = True
                 info = self._engine.create_collection(
                     spec.name,
                     spec.algorithm or "",
@@ -155,23 +158,21 @@ class ServerTarget:
 
     def __init__(self, args: argparse.Namespace, spec: CollectionSpec) -> None:
         from neardup.service.client import NeardupRpcError
-        from neardup.v1 import neardup_pb2 as pb
 
         from .options import connect
 
         self._client: Client = connect(args)
         self._collection = spec.name
+        self.created = False
         try:
             try:
-                self._client.call(
-                    "CreateCollection",
-                    pb.CreateCollectionRequest(
-                        name=spec.name,
-                        algorithm=spec.algorithm or "",
-                        crop_hashes=spec.crop_hashes,
-                        index=pb.IndexParams(kind=spec.index_kind),
-                    ),
+                self._client.create_collection(
+                    spec.name,
+                    algorithm=spec.algorithm or "",
+                    crop_hashes=spec.crop_hashes,
+                    index_kind=spec.index_kind or "",
                 )
+                self.created = True
             except NeardupRpcError as error:
                 if error.code.name != "ALREADY_EXISTS":
                     raise

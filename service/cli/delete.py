@@ -7,7 +7,9 @@ import argparse
 from .options import add_server_options, connect
 from .output import print_json
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["FLAGS", "add_arguments", "run"]
+
+FLAGS = {"ids": "ID"}
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:

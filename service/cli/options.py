@@ -1,5 +1,8 @@
 """The options commands share: where the data is (a data dir opened offline, or a running
-server with its token and TLS files), and the client that reaches a server."""
+server with its token and TLS files), and the client that reaches a server.
+
+A command that can do either works offline with --data-dir and otherwise asks a server:
+--server, else $NEARDUP_SERVER, else the address `neardup serve` listens on by default."""
 
 from __future__ import annotations
 
@@ -8,24 +11,55 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from neardup.service.address import DEFAULT_ADDRESS, SERVER_ENV, with_default_port
+
+from .arguments import collection_name, positive_seconds
+from .parser import Refused
+
 if TYPE_CHECKING:
+    from neardup.index import Engine
     from neardup.service.client import Client
 
-__all__ = ["add_data_dir_options", "add_server_options", "add_where_options", "connect"]
+__all__ = [
+    "add_server_options",
+    "add_where_options",
+    "connect",
+    "open_data_dir",
+    "server_address",
+]
+
+# How long a command waits for a server to accept its connection before saying that none
+# answers (at most --timeout).
+_CONNECT_SECONDS = 5.0
 
 
-def add_data_dir_options(command: argparse.ArgumentParser) -> None:
-    """--data-dir (required) and --collection."""
-    command.add_argument("--data-dir", required=True, metavar="DIR", help="the data dir")
-    command.add_argument("--collection", default="default", metavar="NAME")
+def _add_collection_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--collection",
+        default="default",
+        type=collection_name,
+        metavar="NAME",
+        help="the collection (default: default)",
+    )
 
 
-def add_server_options(command: argparse.ArgumentParser, required: bool = True) -> None:
-    """--server and --collection (when required), --timeout, --token and the TLS files."""
-    if required:
-        command.add_argument("--server", required=True, metavar="HOST:PORT")
-        command.add_argument("--collection", default="default", metavar="NAME")
-    command.add_argument("--timeout", type=float, default=60.0, help="seconds per call")
+def add_server_options(command: argparse.ArgumentParser, alone: bool = True) -> None:
+    """--server (when alone: the command only talks to servers, and --collection), then
+    --timeout, --token and the TLS files."""
+    if alone:
+        command.add_argument(
+            "--server",
+            metavar="HOST[:PORT]",
+            help=f"the server (default: ${SERVER_ENV}, else {DEFAULT_ADDRESS})",
+        )
+        _add_collection_option(command)
+    command.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds per call (default 60)",
+    )
     command.add_argument("--token", default=None, help="bearer token (default: $NEARDUP_TOKEN)")
     command.add_argument("--tls-ca", type=Path, default=None, metavar="PEM", help="trust this CA")
     command.add_argument(
@@ -36,17 +70,30 @@ def add_server_options(command: argparse.ArgumentParser, required: bool = True) 
     )
 
 
-def add_where_options(command: argparse.ArgumentParser) -> None:
-    """--data-dir (offline) or --server (a running server), and --collection."""
-    where = command.add_mutually_exclusive_group(required=True)
+def add_where_options(command: argparse.ArgumentParser, collection: bool = True) -> None:
+    """--data-dir (offline) or --server (a running server, the default), and --collection
+    (unless the command names collections itself)."""
+    where = command.add_mutually_exclusive_group()
     where.add_argument("--data-dir", metavar="DIR", help="open this data dir (offline)")
-    where.add_argument("--server", metavar="HOST:PORT", help="ask this running server")
-    command.add_argument("--collection", default="default", metavar="NAME")
-    add_server_options(command, required=False)
+    where.add_argument(
+        "--server",
+        metavar="HOST[:PORT]",
+        help=f"ask this running server (default: ${SERVER_ENV}, else {DEFAULT_ADDRESS})",
+    )
+    if collection:
+        _add_collection_option(command)
+    add_server_options(command, alone=False)
+
+
+def server_address(args: argparse.Namespace) -> str:
+    """The server a command asks: --server, else $NEARDUP_SERVER, else serve's default; a
+    host without a port gets the default port."""
+    return with_default_port(args.server or os.environ.get(SERVER_ENV) or DEFAULT_ADDRESS)
 
 
 def connect(args: argparse.Namespace) -> Client:
-    """A client of --server with the connection options given (imports gRPC)."""
+    """A client of the server the command asks (imports gRPC), once that server accepts
+    the connection; Refused when none answers there."""
     from neardup.service.client import Client, Connection
 
     def read(path: Path | None) -> bytes | None:
@@ -58,4 +105,25 @@ def connect(args: argparse.Namespace) -> Client:
         tls_cert=read(args.tls_cert),
         tls_key=read(args.tls_key),
     )
-    return Client(args.server, timeout=args.timeout, connection=connection)
+    address = server_address(args)
+    client = Client(address, timeout=args.timeout, connection=connection)
+    if not client.wait_for_server(min(_CONNECT_SECONDS, args.timeout)):
+        client.close()
+        raise Refused(
+            f"no neardup server answers at {address}",
+            f"start one with `neardup serve`, or name another with --server or ${SERVER_ENV}",
+        )
+    return client
+
+
+def open_data_dir(args: argparse.Namespace, create: bool = False) -> Engine:
+    """The engine of --data-dir; a command that only reads (create False) refuses a folder
+    that holds no data dir instead of making an empty one."""
+    from neardup.index import Engine
+
+    if not create and not Engine.holds_data(Path(args.data_dir)):
+        raise Refused(
+            f"--data-dir {args.data_dir}: no neardup data dir there",
+            "check the path, or make one with `neardup build SOURCE --data-dir DIR`",
+        )
+    return Engine(args.data_dir)

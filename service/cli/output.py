@@ -4,6 +4,7 @@ matches the same way whether they come from a data dir or from a server."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,7 +12,20 @@ from typing import Any
 
 from neardup.index.fingerprint import DEFAULT_LIMITS, similarity
 
-__all__ = ["match_row", "print_json", "print_matches", "print_quality_note", "read_image_file"]
+__all__ = [
+    "counted",
+    "match_row",
+    "print_json",
+    "print_matches",
+    "print_quality_note",
+    "proto_json",
+    "read_image_file",
+]
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 group', '2 groups', '1,024 images'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def read_image_file(path: str | Path) -> bytes:
@@ -65,3 +79,29 @@ def print_json(value: Any) -> None:
     """One JSON document on stdout."""
     json.dump(value, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def proto_json(message: Any) -> dict[str, Any]:
+    """A protobuf message as JSON values: numbers as numbers (protobuf's own JSON form
+    writes 64-bit integers as strings), enums by their short name ("exact" for
+    SEARCH_PATH_EXACT), an unset optional field or message as null, every field present."""
+    out: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        if field.is_repeated:
+            out[field.name] = [_json_value(field, v) for v in value]
+        elif field.has_presence and not message.HasField(field.name):
+            out[field.name] = None
+        else:
+            out[field.name] = _json_value(field, value)
+    return out
+
+
+def _json_value(field: Any, value: Any) -> Any:
+    if field.message_type is not None:
+        return proto_json(value)
+    if field.enum_type is not None:
+        enum = field.enum_type
+        prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+        return enum.values_by_number[value].name.removeprefix(prefix).lower()
+    return value

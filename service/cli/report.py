@@ -19,8 +19,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .arguments import count
+from .arguments import radius as radius_bits
 from .groups import Group, Near, ReportImage, below_floor, duplicate_groups
 from .options import add_where_options
+from .output import counted
 
 __all__ = ["add_arguments", "run"]
 
@@ -30,7 +33,9 @@ _PAGE = 1000
 def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup report`."""
     add_where_options(command)
-    command.add_argument("--radius", type=int, default=None, help="default: the collection's")
+    command.add_argument(
+        "--radius", type=radius_bits, default=None, help="bits, 0..64 (default: the collection's)"
+    )
     command.add_argument(
         "--strict", action="store_true", help="every pair of a group within the radius"
     )
@@ -39,7 +44,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--html", type=Path, default=None, metavar="FILE")
     command.add_argument(
         "--thumbnail-groups",
-        type=int,
+        type=count,
         default=500,
         metavar="N",
         help="embed thumbnails for the N largest groups in the HTML (default 500)",
@@ -58,9 +63,9 @@ class _DataDir:
     """A data dir opened for the report."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from neardup.index import Engine
+        from .options import open_data_dir
 
-        self._engine = Engine(args.data_dir)
+        self._engine = open_data_dir(args)
         self._collection = args.collection
 
     def radius(self) -> int:
@@ -216,7 +221,7 @@ def _write_csv(path: Path, groups: Sequence[Group]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Computes the groups, writes what was asked, prints the summary."""
     started = time.perf_counter()
-    source: _Source = _Server(args) if args.server else _DataDir(args)
+    source: _Source = _DataDir(args) if args.data_dir else _Server(args)
     spent: list[float] = []
     try:
         radius = args.radius if args.radius is not None else source.radius()
@@ -247,10 +252,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     grouped = sum(len(g.images) for g in groups)
     print(
-        f"neardup: {len(groups)} groups of {grouped} images among {len(images)} at radius "
-        f"{radius}{' (strict)' if args.strict else ''}; {time.perf_counter() - started:.1f} s, "
-        f"of which radius searches {sum(spent):.1f} s; {blank} images below the collection's "
-        f"min_quality {floor} left out of groups",
+        f"neardup: {counted(len(groups), 'group')} of {counted(grouped, 'image')} among "
+        f"{len(images):,} at radius {radius}{' (strict)' if args.strict else ''}; "
+        f"{time.perf_counter() - started:.1f} s, of which radius searches {sum(spent):.1f} s; "
+        f"{counted(blank, 'image')} below the collection's min_quality {floor} left out of "
+        "groups",
         file=sys.stderr,
     )
     return 0

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_where_options, connect
+from .arguments import hex_hash, image_id, match_count, radius
+from .options import add_where_options, connect, open_data_dir
 from .output import match_row, print_matches, print_quality_note, read_image_file
+from .parser import Refused
 
 __all__ = ["add_arguments", "run"]
 
@@ -19,11 +21,11 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup search`."""
     query = command.add_mutually_exclusive_group(required=True)
     query.add_argument("image", nargs="?", metavar="IMAGE", help="an image file")
-    query.add_argument("--hash", help="16 hex digits, in the collection's algorithm")
-    query.add_argument("--id", help="a stored id: search with its hash")
+    query.add_argument("--hash", type=hex_hash, help="16 hex digits, in the collection's algorithm")
+    query.add_argument("--id", type=image_id, help="a stored id: search with its hash")
     add_where_options(command)
-    command.add_argument("--k", type=int, default=0, help="at most K matches (1..1000)")
-    command.add_argument("--radius", type=int, default=None, help="within R bits (0..64)")
+    command.add_argument("--k", type=match_count, default=0, help="at most K matches (1..1000)")
+    command.add_argument("--radius", type=radius, default=None, help="within R bits (0..64)")
     command.add_argument("--exact", action="store_true", help="demand an exhaustive scan")
     command.add_argument(
         "--orientations", action="store_true", help="also match mirrors and rotations (IMAGE)"
@@ -33,20 +35,19 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Searches the data dir or the server; the same output either way."""
-    rows = _remote_rows(args) if args.server else _offline_rows(args)
+    if args.orientations and args.image is None:
+        raise Refused("--orientations: needs an IMAGE query", "or drop --orientations")
+    rows = _offline_rows(args) if args.data_dir else _remote_rows(args)
     print_matches(rows, args.json)
     return 0
 
 
 def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
-    from neardup.index import Engine, query_of
-    from neardup.index.errors import InvalidArgument
+    from neardup.index import query_of
     from neardup.index.fingerprint import Fingerprint
 
-    with Engine(args.data_dir) as engine:
+    with open_data_dir(args) as engine:
         definition = engine.definition(args.collection)
-        if args.orientations and args.image is None:
-            raise InvalidArgument("--orientations needs an IMAGE query", "orientations")
         query = query_of(
             definition,
             image=read_image_file(args.image) if args.image is not None else None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from neardup.service.address import DEFAULT_ADDRESS
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -16,7 +18,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup serve`."""
     command.add_argument("--data-dir", default=None, help="default ./data")
     command.add_argument(
-        "--listen", default=None, metavar="HOST:PORT", help="default 127.0.0.1:50051"
+        "--listen", default=None, metavar="HOST:PORT", help=f"default {DEFAULT_ADDRESS}"
     )
     command.add_argument(
         "--metrics", default=None, metavar="HOST:PORT", help="serve Prometheus /metrics here"

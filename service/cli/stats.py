@@ -1,11 +1,14 @@
-"""Prints a collection's Stats from a running server as JSON (the contract's field names)."""
+"""Prints a collection's Stats from a running server as one JSON object (the contract's
+field names; numbers as numbers; snapshot_sequence and snapshot_age_seconds null when there
+is no snapshot), with what answers top-k and radius searches now and why
+(search_paths_note)."""
 
 from __future__ import annotations
 
 import argparse
 
 from .options import add_server_options, connect
-from .output import print_json
+from .output import print_json, proto_json
 
 __all__ = ["add_arguments", "run"]
 
@@ -17,9 +20,10 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """One JSON object: the collection's StatsResponse."""
-    from google.protobuf.json_format import MessageToDict
-
     with connect(args) as client:
         stats = client.stats(args.collection)
-    print_json(MessageToDict(stats, preserving_proto_field_name=True))
+    shown = proto_json(stats)
+    if stats.snapshot_sequence == 0:  # no snapshot yet
+        shown["snapshot_sequence"] = shown["snapshot_age_seconds"] = None
+    print_json(shown)
     return 0

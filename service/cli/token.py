@@ -11,7 +11,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup token`."""
-    command.add_argument("name")
+    command.add_argument("name", metavar="NAME")
     command.add_argument("--scopes", default="read", help="comma-separated: read,write,admin")
 
 

@@ -122,7 +122,9 @@ def test_get_list_delete_and_stats(client: Client) -> None:
     assert (deleted.deleted, list(deleted.not_found)) == (2, ["ghost"])
     stats = client.stats("paging")
     assert stats.collection.image_count == 5 and stats.code_count == 5
-    assert stats.index_kind.startswith("IndexBinaryHNSW")
+    # five codes: no graph or tables are kept, and stats says why every search scans
+    assert stats.index_kind == "flat codes"
+    assert "below exact_threshold 250,000" in stats.search_paths_note
     snapshot = client.call("Snapshot", pb.SnapshotRequest(collection="paging"))
     assert snapshot.snapshots[0].collection == "paging" and snapshot.snapshots[0].bytes > 0
     compacted = client.call("Compact", pb.CompactRequest(collection="paging"))
@@ -265,8 +267,8 @@ def test_an_oversized_message_is_refused_and_the_server_goes_on(client: Client) 
 @pytest.mark.parametrize(
     ("call", "code", "field"),
     [
-        (lambda c: c.search(GARDEN, collection="nope"), Code.NOT_FOUND, ""),
-        (lambda c: c.get("nobody"), Code.NOT_FOUND, ""),
+        (lambda c: c.search(GARDEN, collection="nope"), Code.NOT_FOUND, "collection"),
+        (lambda c: c.get("nobody"), Code.NOT_FOUND, "id"),
         (lambda c: c.search(GARDEN, k=1001), Code.INVALID_ARGUMENT, "k"),
         (lambda c: c.search(GARDEN, max_distance=65), Code.INVALID_ARGUMENT, "max_distance"),
         (lambda c: c.search(hash="12", k=1), Code.INVALID_ARGUMENT, "hash.hex"),
@@ -290,7 +292,7 @@ def test_an_oversized_message_is_refused_and_the_server_goes_on(client: Client) 
         (
             lambda c: c.call("CreateCollection", pb.CreateCollectionRequest(name="default")),
             Code.ALREADY_EXISTS,
-            "",
+            "name",
         ),
         (
             lambda c: c.call("Compare", pb.CompareRequest(a=pb.CompareOperand(image=GARDEN))),
@@ -344,7 +346,8 @@ def test_a_collection_of_the_compact_tables_kind_is_made_reported_and_searched(
     assert client.call("CreateCollection", request).index.kind == "tables"
     stats = client.stats("compact")
     assert stats.collection.index.kind == "tables"
-    assert stats.index_kind.startswith("SubstringTables(")
+    assert stats.index_kind == "flat codes"
+    assert "the tables kind keeps no graph" in stats.search_paths_note
     assert stats.default_top_k_path == pb.SEARCH_PATH_EXACT
     client.add(GARDEN, id="garden", collection="compact")
     found = client.search(MIRROR, collection="compact", orientations=True)

@@ -150,7 +150,7 @@ class StatsRequest(_message.Message):
     def __init__(self, collection: _Optional[str] = ...) -> None: ...
 
 class StatsResponse(_message.Message):
-    __slots__ = ("collection", "code_count", "dead_slots", "index_kind", "default_top_k_path", "store_sequence", "snapshot_sequence", "snapshot_age_seconds", "index_memory_bytes", "snapshot_bytes")
+    __slots__ = ("collection", "code_count", "dead_slots", "index_kind", "default_top_k_path", "store_sequence", "snapshot_sequence", "snapshot_age_seconds", "index_memory_bytes", "snapshot_bytes", "default_radius_path", "search_paths_note")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     CODE_COUNT_FIELD_NUMBER: _ClassVar[int]
     DEAD_SLOTS_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +161,8 @@ class StatsResponse(_message.Message):
     SNAPSHOT_AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     INDEX_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_RADIUS_PATH_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_PATHS_NOTE_FIELD_NUMBER: _ClassVar[int]
     collection: Collection
     code_count: int
     dead_slots: int
@@ -171,7 +173,9 @@ class StatsResponse(_message.Message):
     snapshot_age_seconds: float
     index_memory_bytes: int
     snapshot_bytes: int
-    def __init__(self, collection: _Optional[_Union[Collection, _Mapping]] = ..., code_count: _Optional[int] = ..., dead_slots: _Optional[int] = ..., index_kind: _Optional[str] = ..., default_top_k_path: _Optional[_Union[SearchPath, str]] = ..., store_sequence: _Optional[int] = ..., snapshot_sequence: _Optional[int] = ..., snapshot_age_seconds: _Optional[float] = ..., index_memory_bytes: _Optional[int] = ..., snapshot_bytes: _Optional[int] = ...) -> None: ...
+    default_radius_path: SearchPath
+    search_paths_note: str
+    def __init__(self, collection: _Optional[_Union[Collection, _Mapping]] = ..., code_count: _Optional[int] = ..., dead_slots: _Optional[int] = ..., index_kind: _Optional[str] = ..., default_top_k_path: _Optional[_Union[SearchPath, str]] = ..., store_sequence: _Optional[int] = ..., snapshot_sequence: _Optional[int] = ..., snapshot_age_seconds: _Optional[float] = ..., index_memory_bytes: _Optional[int] = ..., snapshot_bytes: _Optional[int] = ..., default_radius_path: _Optional[_Union[SearchPath, str]] = ..., search_paths_note: _Optional[str] = ...) -> None: ...
 
 class HashRequest(_message.Message):
     __slots__ = ("image", "algorithm", "orientations", "crops")

@@ -126,6 +126,23 @@ def test_the_graph_answers_only_between_its_size_bounds_and_never_when_exact_is_
     assert above.top_k_path() is SearchPath.EXACT
 
 
+def test_stats_name_the_structures_held_and_why_each_search_takes_its_path() -> None:
+    codes = clustered_codes(500)
+    small = index_of(codes, IndexParams(exact_threshold=501), costs=SCANS_DEAR)
+    graphed = index_of(
+        codes, IndexParams(exact_threshold=500, hnsw_max_codes=501), costs=SCANS_DEAR
+    )
+    for index in (small, graphed):
+        index.settle()
+    assert small.kind == "flat codes"
+    assert "scan every code (exact): below exact_threshold 501 codes" in small.paths_note()
+    assert graphed.kind == f"flat codes + IndexBinaryHNSW(M=32) of {graphed.code_count:,}"
+    assert "top-k searches use the HNSW graph" in graphed.paths_note()
+    assert "radius searches scan every code (exact) below substring_tables_min_codes" in (
+        graphed.paths_note()
+    )
+
+
 def test_identical_hashes_share_one_slot_and_count_images() -> None:
     index = HammingIndex(SMALL_GRAPH)
     index.apply([5, 5, 5, 9], [1, 1, 1, 1], sequence=4)

@@ -29,7 +29,8 @@ def test_a_tables_collection_builds_no_graph_even_where_an_hnsw_one_would(
     assert index.fresh_count == index.slot_count  # nothing went into a graph
     assert index.tables_covered == index.slot_count
     assert index.top_k_path() is SearchPath.EXACT
-    assert index.kind == "SubstringTables(16+16+16+16 bits, no graph)"
+    assert index.kind == "flat codes + substring tables (16+16+16+16 bits)"
+    assert "the tables kind keeps no graph" in index.paths_note()
     index.close()
 
 

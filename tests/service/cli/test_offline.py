@@ -79,7 +79,7 @@ def test_orientation_search_finds_the_mirror_and_names_the_orientation(library: 
         (("--hash", "xyz"), "16 hex digits"),
         (("--id", "nope.jpg"), "no image 'nope.jpg'"),
         (("--id", "horse.png", "--orientations"), "needs an IMAGE"),
-        (("--id", "horse.png", "--k", "5000"), "k must be in 1..1000"),
+        (("--id", "horse.png", "--k", "5000"), "--k: must be in 1..1000"),
         (("--id", "horse.png", "--collection", "other"), "no collection named 'other'"),
     ],
 )
