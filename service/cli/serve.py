@@ -74,5 +74,8 @@ def run(args: argparse.Namespace) -> int:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # FAISS's loader logs each instruction set it tries at info level ("Could not load
+    # library with AVX512 support"), which reads as an error on most machines.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     asyncio.run(serve(config))
     return 0
