@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pi_heif
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import (
@@ -31,11 +32,17 @@ from ..errors import (
     UnsupportedFormat,
 )
 
-__all__ = ["SUPPORTED_FORMATS", "DecodeLimits", "load", "open_image"]
+__all__ = ["FORMAT_NAMES", "SUPPORTED_FORMATS", "DecodeLimits", "load", "open_image"]
 
 # Pillow's format names. The JPEG decoder also opens MPO, the multi-picture JPEG many phone
-# cameras write (frame 0 is the main picture).
-SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP")
+# cameras write (frame 0 is the main picture). AVIF is Pillow's own decoder (libavif, in its
+# wheels); HEIF (HEIC, what phones upload by default) is pi-heif's: libheif with the libde265
+# decoder only (LGPL), not pillow-heif, whose wheels also bundle the x265 encoder (GPL). Both
+# honour the pictures' rotation: libheif applies a HEIF's transforms and resets its EXIF
+# orientation, and an AVIF's EXIF orientation is applied like a JPEG's (`imagehash_math`).
+SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "HEIF")
+FORMAT_NAMES = "JPEG, PNG, GIF, WebP, TIFF, BMP, AVIF or HEIC/HEIF"
+pi_heif.register_heif_opener()
 
 # Magic numbers of the supported formats, to tell "broken JPEG" from "not an image we know".
 _MAGIC = (
@@ -72,9 +79,27 @@ class DecodeLimits:
 DEFAULT_LIMITS = DecodeLimits()
 
 
+# ISO media (the `ftyp` box): brands of AVIF and of HEIF/HEIC pictures (major or compatible).
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
+
+def _iso_brands(data: bytes) -> list[bytes]:
+    """The major and compatible brands of an ISO media file's `ftyp` box (none: not one)."""
+    if data[4:8] != b"ftyp":
+        return []
+    size = min(int.from_bytes(data[:4], "big"), len(data), 256)
+    return [data[8:12]] + [data[at : at + 4] for at in range(16, size - 3, 4)]
+
+
 def _sniff(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    brands = set(_iso_brands(data))
+    if brands & _AVIF_BRANDS:
+        return "AVIF"
+    if brands & _HEIF_BRANDS:
+        return "HEIF"
     return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
 
 
@@ -83,13 +108,13 @@ def _unidentified(data: bytes) -> NeardupError:
     sniffed = _sniff(data)
     if sniffed is not None:
         return CorruptImage(f"the data starts like a {sniffed} file but its header is broken")
-    accepted = "JPEG, PNG, GIF, WebP, TIFF or BMP"
     if data[4:8] == b"ftyp":
         brand = data[8:12].decode("ascii", "replace")
         return UnsupportedFormat(
-            f"ISO media (brand {brand!r}, e.g. HEIC/AVIF) is not supported; send {accepted}"
+            f"ISO media of brand {brand!r} (a video or another still format) is not "
+            f"supported; send {FORMAT_NAMES}"
         )
-    return NotAnImage(f"not an image in a supported format; send {accepted}")
+    return NotAnImage(f"not an image in a supported format; send {FORMAT_NAMES}")
 
 
 @contextmanager

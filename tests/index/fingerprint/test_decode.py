@@ -90,7 +90,9 @@ def test_a_broken_header_names_the_format_it_looks_like(name: str) -> None:
 def test_bytes_of_no_known_format_are_unsupported_and_the_message_lists_what_is(
     data: bytes,
 ) -> None:
-    with pytest.raises(UnsupportedFormat, match="JPEG, PNG, GIF, WebP, TIFF or BMP"):
+    with pytest.raises(
+        UnsupportedFormat, match="JPEG, PNG, GIF, WebP, TIFF, BMP, AVIF or HEIC/HEIF"
+    ):
         hash_image(data)
 
 
@@ -102,10 +104,13 @@ def test_a_valid_image_in_a_format_we_do_not_decode_is_unsupported(fmt: str) -> 
         hash_image(out.getvalue())
 
 
-def test_heic_and_avif_are_named_in_the_refusal() -> None:
-    iso_media = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
-    with pytest.raises(UnsupportedFormat, match="HEIC/AVIF"):
-        hash_image(iso_media)
+def test_iso_media_of_a_video_brand_is_unsupported_and_a_broken_heic_is_corrupt() -> None:
+    video = b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isommp41" + b"\x00" * 64
+    with pytest.raises(UnsupportedFormat, match="brand 'isom'.*AVIF or HEIC/HEIF"):
+        hash_image(video)
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    with pytest.raises(CorruptImage, match="starts like a HEIF file"):
+        hash_image(heic)
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

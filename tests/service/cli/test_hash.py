@@ -75,7 +75,7 @@ def test_unreadable_files_go_to_stderr_the_others_are_printed_and_the_exit_statu
         f"{hash_image(good.read_bytes()).fingerprint.hex}\t{good}"
     ]
     errors = result.stderr.splitlines()
-    supported = "JPEG, PNG, GIF, WebP, TIFF or BMP"
+    supported = "JPEG, PNG, GIF, WebP, TIFF, BMP, AVIF or HEIC/HEIF"
     assert errors[0] == f"neardup: {text}: not an image in a supported format; send {supported}"
     assert errors[1] == f"neardup: {tmp_path / 'missing.png'}: No such file or directory"
     assert errors[2] == f"neardup: {empty}: the image is empty (0 bytes)"
