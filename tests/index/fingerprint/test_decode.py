@@ -106,7 +106,7 @@ def test_a_valid_image_in_a_format_we_do_not_decode_is_unsupported(fmt: str) -> 
 
 def test_iso_media_of_a_video_brand_is_unsupported_and_a_broken_heic_is_corrupt() -> None:
     video = b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isommp41" + b"\x00" * 64
-    with pytest.raises(UnsupportedFormat, match="brand 'isom'.*AVIF or HEIC/HEIF"):
+    with pytest.raises(UnsupportedFormat, match=r"brand 'isom'.*AVIF or HEIC/HEIF"):
         hash_image(video)
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
     with pytest.raises(CorruptImage, match="starts like a HEIF file"):
