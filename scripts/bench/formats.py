@@ -93,9 +93,8 @@ def main() -> None:
                 f"| {fmt} | {name} | {np.median(d):.0f} | {np.percentile(d, 95):.0f} | "
                 f"{d.max()} | {shares} | {size:.0f} |"
             )
-    print(
-        f"| JPEG | (the reference) | 0 | 0 | 0 | | | | | | {np.median([r['JPEG'][2] for r in results]) / 1024:.0f} |"
-    )
+    jpeg_kb = np.median([r["JPEG"][2] for r in results]) / 1024
+    print("| JPEG | (the reference) | 0 | 0 | 0 |" + " |" * len(RADII) + f" {jpeg_kb:.0f} |")
 
 
 if __name__ == "__main__":
