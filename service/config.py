@@ -44,6 +44,7 @@ DEFAULT_INLINE_SEARCH_SECONDS = 250e-6
 class ServerConfig:
     """How a server runs.
 
+    data_dir: where the local engine keeps its store and snapshots (created if missing).
     listen: HOST:PORT (port 0 = any free port, for tests).
     metrics_listen: HOST:PORT of the Prometheus /metrics endpoint (none by default).
     max_message_bytes: the largest request accepted (RESOURCE_EXHAUSTED beyond); the image
@@ -57,20 +58,25 @@ class ServerConfig:
     any is refused with RESOURCE_EXHAUSTED at once, so that the calls admitted keep their
     latency and memory stays bounded (AddStream waits instead).
     grace_seconds: how long a shutdown lets calls in flight finish.
+    snapshot_every_seconds: how often each changed collection's index is snapshotted (a
+    restart then replays only the store's changes after it).
     tokens_file: bearer tokens and their scopes (service/auth.py); without it the server
     accepts every call and listens on loopback only.
     tls_cert, tls_key: serve TLS with this certificate chain and key (PEM).
     tls_client_ca: also require client certificates signed by this CA (mTLS).
-    backend: "local" (the data dir) or "milvus" (a Milvus at milvus_uri, with milvus_token
-    when it asks for one; nothing is kept in the data dir).
+    backend: "local" (the data dir) or "milvus" (a Milvus at milvus_uri; nothing is kept in
+    the data dir).
+    milvus_uri: http://HOST:19530 of a Milvus server, or a FILE.db for Milvus Lite.
+    milvus_token: the Milvus server's token, when it asks for one.
     index_kind: the index kind of collections created without one, the default collection
     of a new data dir included ("hnsw" or the compact "tables"; the local engine's).
     inline_search_us: a Search by hash or id (k at most 100) whose index search the planner
     predicts within this many microseconds runs on the event loop instead of the pool; 0
     runs every search in the pool.
     log_calls: "problems" (default) logs a JSON line for each call that did not end OK or
-    took longer than slow_call_seconds (1 by default); "all" logs every call, at a cost in
-    the server's CPU; the metrics count every call either way (service/calls.py).
+    took longer than slow_call_seconds; "all" logs every call, at a cost in the server's
+    CPU; the metrics count every call either way (service/calls.py).
+    slow_call_seconds: a call that takes longer is logged as slow.
     """
 
     data_dir: Path = Path("data")

@@ -23,7 +23,7 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments of `neardup hash`."""
     order = ", ".join(o.name.lower() for o in Orientation)
-    command.description = f"{__doc__}: {order}."
+    command.description = f"{__doc__.rstrip().removesuffix('.')}: {order}."
     command.add_argument(
         "--algorithm",
         default=DEFAULT_ALGORITHM,
