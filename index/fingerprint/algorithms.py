@@ -76,6 +76,12 @@ class Algorithm:
     ) = None
 
     @property
+    def orients_hashes(self) -> bool:
+        """Whether a stored hash's orientations can be predicted from its bits
+        (`orientations.orient_hashes`: ImageHash's layout of the signs of an 8x8 DCT block)."""
+        return self.bits is imagehash_bits
+
+    @property
     def has_crops(self) -> bool:
         """Whether `hash_image(..., crops=True)` can hash this algorithm's centre crops."""
         return self.reduce_with_crops is not None
@@ -153,7 +159,9 @@ class ImageHashes:
     """What hashing one image yields.
 
     orientations: empty unless asked for; else 8 fingerprints indexed by `Orientation`
-    (element 0 is `fingerprint`). width, height and format are those of the file's header.
+    (element 0 is `fingerprint`). width, height and format are those of the file's header;
+    picture_width and picture_height, of the picture the hash saw: the header's size less
+    the uniform borders the algorithm trimmed (the same without a trim).
     quality: 0-100, how much structure the hash saw (`quality.py`): near 0 for blank
     pictures, whose bits are noise.
     crops: empty unless asked for; else per centre crop of `CROP_KEEPS`, its hash, or its 8
@@ -167,6 +175,8 @@ class ImageHashes:
     format: str
     quality: int
     crops: tuple[tuple[Fingerprint, ...], ...] = ()
+    picture_width: int = 0
+    picture_height: int = 0
 
     @property
     def crop_fingerprints(self) -> tuple[Fingerprint, ...]:
@@ -213,6 +223,15 @@ def hash_image(
         for crop in crop_reductions
     )
     quality = structure_quality(reduction.gray)
+    kept_width, kept_height = reduction.kept
     return ImageHashes(
-        hashes[0], hashes if orientations else (), width, height, fmt, quality, crop_hashes
+        hashes[0],
+        hashes if orientations else (),
+        width,
+        height,
+        fmt,
+        quality,
+        crop_hashes,
+        round(width * kept_width),
+        round(height * kept_height),
     )

@@ -114,22 +114,29 @@ def _canonical_gray(image: Image.Image) -> Image.Image:
         return image.convert("RGB").convert("L")
 
 
-def _canonical_picture(image: Image.Image, trim: Trim) -> tuple[Image.Image, Orientation]:
-    """The gray picture `phash` sees (decoded, borders trimmed) and its EXIF orientation."""
+def _canonical_picture(
+    image: Image.Image, trim: Trim
+) -> tuple[Image.Image, Orientation, tuple[float, float]]:
+    """The gray picture `phash` sees (decoded, borders trimmed), its EXIF orientation, and
+    the shares of the decoded width and height it keeps."""
     orientation = _exif_orientation(image)
     if image.format in ("JPEG", "MPO"):
         image.draft("L", (DRAFT_MIN_SIDE, DRAFT_MIN_SIDE))
     load(image)
     gray = _canonical_gray(image)
+    width, height = gray.size
     box = picture_box(gray, trim)
-    if box != (0, 0, gray.width, gray.height):
+    if box != (0, 0, width, height):
         gray = gray.crop(box)
-    return gray, orientation
+    return gray, orientation, (gray.width / width, gray.height / height)
 
 
-def _reduced(gray: Image.Image, orientation: Orientation) -> Reduction:
+def _reduced(
+    gray: Image.Image, orientation: Orientation, kept: tuple[float, float] = (1.0, 1.0)
+) -> Reduction:
     small = gray.resize((SIDE, SIDE), Image.Resampling.LANCZOS)
-    return _reduction(orient_pixels(np.asarray(small), orientation))
+    reduction = _reduction(orient_pixels(np.asarray(small), orientation))
+    return Reduction(reduction.gray, reduction.dct, kept)
 
 
 def canonical_reduction(image: Image.Image, trim: Trim = Trim.OPPOSITE_SIDES) -> Reduction:
@@ -143,9 +150,9 @@ def canonical_crop_reductions(
 ) -> tuple[Reduction, tuple[Reduction, ...]]:
     """`canonical_reduction`, and the reductions of the picture's centre crops (`crops.py`),
     from one decode."""
-    gray, orientation = _canonical_picture(image, trim)
+    gray, orientation, kept = _canonical_picture(image, trim)
     crops = tuple(
         _reduced(gray.crop(centre_box(gray.width, gray.height, keep)), orientation)
         for keep in keeps
     )
-    return _reduced(gray, orientation), crops
+    return _reduced(gray, orientation, kept), crops

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EXIF_ORIENTATION", "Orientation", "orient_dct", "orient_pixels"]
+__all__ = ["EXIF_ORIENTATION", "Orientation", "orient_dct", "orient_hashes", "orient_pixels"]
 
 ArrayT = TypeVar("ArrayT", bound=np.ndarray[Any, Any])
 
@@ -98,4 +98,44 @@ def orient_dct(
         out = out * _signs(n)[np.newaxis, :]
     if d.reverse_rows:
         out = out * _signs(n)[:, np.newaxis]
+    return out
+
+
+# The 64 bits of a pHash are the signs, against their median, of the 8x8 lowest DCT
+# coefficients, row-major from the most significant bit: the rows of odd v and the columns
+# of odd u sit under these masks.
+_ODD_ROWS = np.uint64(0x00FF00FF00FF00FF)
+_ODD_COLS = np.uint64(0x5555555555555555)
+
+
+def _transposed(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """The 8x8 bit matrices in x transposed (three delta swaps)."""
+    for shift, mask in (
+        (7, 0x00AA00AA00AA00AA),
+        (14, 0x0000CCCC0000CCCC),
+        (28, 0x00000000F0F0F0F0),
+    ):
+        s, m = np.uint64(shift), np.uint64(mask)
+        t = (x ^ (x >> s)) & m
+        x = x ^ t ^ (t << s)
+    return x
+
+
+def orient_hashes(
+    values: npt.NDArray[np.uint64], orientation: Orientation
+) -> npt.NDArray[np.uint64]:
+    """The hashes of an orientation of the pictures, predicted from their own pHash bits
+    (ImageHash's layout: `phash`, `phash-2`, `phash-1`, `imagehash-4`), as `orient_dct` does
+    on the coefficients: a transpose of the 8x8 block, and the signs of its odd rows or
+    columns flipped. Exact for a transpose; a flip moves the median the bits were taken
+    against, so a coefficient near it can land on the other side: the prediction is within
+    a few bits of the orientation's hash on most pictures, and far on a few (measured by
+    scripts/bench/report_groups.py). For the report's grouping of stored hashes, whose
+    pictures are not at hand; a search with an image hashes its orientations exactly."""
+    d = _AS_DIHEDRAL[orientation]
+    out = _transposed(values) if d.transpose else values.copy()
+    if d.reverse_rows:
+        out ^= _ODD_ROWS
+    if d.reverse_cols:
+        out ^= _ODD_COLS
     return out

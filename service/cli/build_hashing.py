@@ -84,6 +84,10 @@ def hash_file(path: str, algorithm: str, crops: bool) -> FileHash | FileFailure:
         "mtime_ns": str(status.st_mtime_ns),
         "width": str(hashes.width),
         "height": str(hashes.height),
+        # the size of the picture less the uniform borders the hash trimmed: what the
+        # report's choice of a group's best copy compares
+        "picture_width": str(hashes.picture_width),
+        "picture_height": str(hashes.picture_height),
         "format": hashes.format,
     }
     if len(path.encode()) <= bounds.MAX_METADATA_VALUE_BYTES:

@@ -1,14 +1,27 @@
-"""Duplicate groups of a collection: its images joined when their hashes are within R bits,
-as connected components, or with `strict` as groups in which every pair is within R.
+"""Duplicate groups of a collection: its images joined when their hashes are within R bits.
+
+Three groupings (`GROUPINGS`):
+- "centred" (the default): the best copy left starts a group, which takes every image
+  within R of it, and so on; every member is within R of its group's representative, so a
+  group spreads at most 2R and never chains (a watermark shared by three wallpapers joins
+  none of them to another's group unless each is within R of that group's best copy);
+- "components": connected components (two images are together when a chain of images, each
+  within R of the next, joins them): the widest groups, and the chains;
+- "strict": groups in which every pair is within R (greedy cliques).
 
 The edges come from exact radius searches of each distinct code (`near`: the engine's
 substring tables or flat scan, or a server's SearchBatch), never from comparing every pair;
-images that share a code are one group's members at distance 0. In a collection with crop
-hashes an image is also searched, and found, by its crop hashes: a crop joins its
-original's group, and a distance is that of the images' nearest two codes. Images whose
-hash quality is below the collection's floor join no group (blank pictures). Largest groups
-first; each names a representative: the image with the most pixels where the build recorded
-sizes, then the largest file, then the first id.
+images that share a code are one group's members at distance 0. An image is also searched
+by its aliases: its crop hashes in a collection with crop hashes (a crop joins its
+original's group), and the hashes of its 7 other orientations predicted from its bits
+(`orient_hashes`: a mirrored or rotated copy joins its original's group); a distance is that
+of the images' nearest two codes. Images whose hash quality is below the collection's floor
+join no group (blank pictures).
+
+The representative of a group, and the order in which centred groups are started, is the
+best copy (`best_first`): the largest picture after its uniform borders are trimmed (what
+the hash saw: a bordered copy counts its picture, not its frame), then the least
+compressed (most file bytes a pixel), then the id. Largest groups first.
 
 Plain functions over values; no state, thread-safe.
 """
@@ -18,7 +31,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Group", "ReportImage", "duplicate_groups"]
+__all__ = ["GROUPINGS", "Group", "ReportImage", "best_first", "duplicate_groups"]
+
+GROUPINGS = ("centred", "components", "strict")
 
 # Codes asked about per call of `near` (a SearchBatch holds at most 1000 queries).
 NEAR_BATCH = 1000
@@ -35,26 +50,48 @@ class ReportImage:
     metadata: Mapping[str, str]
     quality: int | None = None  # None: unknown (a bare hash)
     crops: tuple[int, ...] = ()  # its crop hashes, in a collection with crop hashes
+    oriented: tuple[int, ...] = ()  # its other orientations' hashes, when grouping with them
+
+    @property
+    def aliases(self) -> tuple[int, ...]:
+        """The codes it is also searched by: crop hashes and other orientations."""
+        return (*self.crops, *self.oriented)
 
     def distance(self, other: ReportImage) -> int:
-        """Bits between the two images' nearest codes (hash or crop hash)."""
+        """Bits between the two images' nearest codes (hash, crop or orientation hash)."""
         return min(
             (a ^ b).bit_count()
-            for a in (self.code, *self.crops)
+            for a in (self.code, *self.aliases)
             for b in (other.code, *other.crops)
         )
 
-    @property
-    def pixels(self) -> int:
+    def _size(self, width: str, height: str) -> int:
         try:
-            return int(self.metadata.get("width", 0)) * int(self.metadata.get("height", 0))
+            return int(self.metadata.get(width, 0)) * int(self.metadata.get(height, 0))
         except ValueError:
             return 0
+
+    @property
+    def pixels(self) -> int:
+        """Width x height of the file's header, 0 when not recorded."""
+        return self._size("width", "height")
+
+    @property
+    def picture_pixels(self) -> int:
+        """The picture's pixels less the uniform borders the hash trimmed (as `build`
+        records them); the header's pixels for images stored without that."""
+        return self._size("picture_width", "picture_height") or self.pixels
 
     @property
     def bytes(self) -> int:
         value = self.metadata.get("bytes", "0")
         return int(value) if value.isdigit() else 0
+
+
+def best_first(image: ReportImage) -> tuple[int, float, str]:
+    """The sort key of the best copy first: the largest picture after its borders are
+    trimmed, then the most file bytes a pixel (the least compressed), then the id."""
+    return (-image.picture_pixels, -image.bytes / max(image.pixels, 1), image.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +134,11 @@ def _neighbours(by_code: Mapping[int, list[ReportImage]], near: Near) -> list[di
     """Per code number (the hashes of `by_code`, in order): the numbers of the other codes
     within the radius of any of their images' codes (hash or crop hash), and the distance."""
     number = {code: i for i, code in enumerate(by_code)}
-    crop_owners: dict[int, list[int]] = {}  # a crop hash -> the numbers of its images' hashes
+    # an alias (crop or orientation hash) -> the numbers of its images' hashes
+    crop_owners: dict[int, list[int]] = {}
     for code, carriers in by_code.items():
-        for crop in {c for image in carriers for c in image.crops}:
-            crop_owners.setdefault(crop, []).append(number[code])
+        for alias in {c for image in carriers for c in image.aliases} - {code}:
+            crop_owners.setdefault(alias, []).append(number[code])
 
     def owners(code: int) -> Sequence[int]:
         of_crop = crop_owners.get(code, ())
@@ -158,10 +196,26 @@ def _strict_split(
     return cliques
 
 
+def _centred_split(
+    members: list[int], adjacent: list[dict[int, int]], rank: list[tuple[int, float, str]]
+) -> list[list[int]]:
+    """The best code left starts a group, which takes every code left within the radius
+    of it (its neighbours)."""
+    left = set(members)
+    groups = []
+    for centre in sorted(members, key=lambda c: rank[c]):
+        if centre not in left:
+            continue
+        group = [centre, *(c for c in adjacent[centre] if c in left)]
+        left.difference_update(group)
+        groups.append(group)
+    return groups
+
+
 def _group(images: Iterable[ReportImage]) -> Group:
-    ordered = sorted(images, key=lambda i: (-i.pixels, -i.bytes, i.id))
+    ordered = sorted(images, key=best_first)
     head = ordered[0]
-    return Group(ordered, {i.id: i.distance(head) for i in ordered})
+    return Group(ordered, {i.id: head.distance(i) for i in ordered})
 
 
 def below_floor(images: Iterable[ReportImage], min_quality: int) -> list[ReportImage]:
@@ -171,10 +225,10 @@ def below_floor(images: Iterable[ReportImage], min_quality: int) -> list[ReportI
 
 
 def duplicate_groups(
-    images: Sequence[ReportImage], near: Near, strict: bool = False, min_quality: int = 0
+    images: Sequence[ReportImage], near: Near, grouping: str = "centred", min_quality: int = 0
 ) -> list[Group]:
-    """The groups of two or more images, largest first (then by representative id); images
-    below `min_quality` are in none."""
+    """The groups of two or more images (`grouping`: one of `GROUPINGS`), largest first
+    (then by representative id); images below `min_quality` are in none."""
     left_out = {i.id for i in below_floor(images, min_quality)}
     by_code: dict[int, list[ReportImage]] = {}
     for image in images:
@@ -190,11 +244,16 @@ def duplicate_groups(
     for number in range(len(codes)):
         members.setdefault(components.find(number), []).append(number)
     weight = [len(by_code[code]) for code in codes]
-    parts = [
-        part
-        for component in members.values()
-        for part in (_strict_split(component, adjacent, weight) if strict else [component])
-    ]
+    rank = [min(best_first(i) for i in by_code[code]) for code in codes]
+
+    def split(component: list[int]) -> list[list[int]]:
+        if grouping == "strict":
+            return _strict_split(component, adjacent, weight)
+        if grouping == "centred":
+            return _centred_split(component, adjacent, rank)
+        return [component]
+
+    parts = [part for component in members.values() for part in split(component)]
     groups = [
         _group(image for number in part for image in by_code[codes[number]])
         for part in parts

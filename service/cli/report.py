@@ -1,12 +1,15 @@
 """Reports the duplicate groups of a collection: images whose hashes are within R bits
-(default: the collection's radius), joined as connected components, or with --strict as
-groups in which every pair is within R; largest first, each with a representative (the
-image with the most pixels, then the largest file, then the first id). Writes JSON
-({"radius", "groups": [{"ids", "representative", "distances"}]}), CSV (a row per image) and
-a self-contained HTML contact sheet (thumbnails embedded, no network) as asked; with none of
-them, the JSON goes to stdout. A summary (groups, images, seconds, of which radius
-searches) goes to stderr. With --data-dir it opens the data dir itself; with --server it
-asks a running server (List and SearchBatch)."""
+(default: the collection's radius). By default a group is centred: the best copy starts it
+and takes every image within R of it, so no group chains (--grouping components: connected
+components; strict: every pair within R); mirrored and rotated copies join their original's
+group (--no-orientations: they do not). The representative is the best copy: the largest
+picture once its uniform borders are trimmed, then the least compressed file, then the id.
+Largest groups first. Writes JSON ({"radius", "grouping", "groups": [{"ids",
+"representative", "distances"}]}), CSV (a row per image) and an HTML contact sheet (pages
+of groups loaded as they are opened, thumbnails beside them; no network) as asked; with none
+of them, the JSON goes to stdout. A summary (groups, images, seconds, of which radius
+searches) goes to stderr. With --data-dir it opens the data dir itself; otherwise it asks a
+running server (List and SearchBatch)."""
 
 from __future__ import annotations
 
@@ -16,12 +19,15 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from neardup.index.fingerprint import get_algorithm
+
 from .arguments import count
 from .arguments import radius as radius_bits
-from .groups import Group, Near, ReportImage, below_floor, duplicate_groups
+from .groups import GROUPINGS, Group, Near, ReportImage, below_floor, duplicate_groups
 from .options import add_where_options
 from .output import counted
 
@@ -37,7 +43,17 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         "--radius", type=radius_bits, default=None, help="bits, 0..64 (default: the collection's)"
     )
     command.add_argument(
-        "--strict", action="store_true", help="every pair of a group within the radius"
+        "--grouping",
+        choices=GROUPINGS,
+        default="centred",
+        help="centred: every member within the radius of the representative (default); "
+        "components: chained; strict: every pair within the radius",
+    )
+    command.add_argument(
+        "--no-orientations",
+        dest="orientations",
+        action="store_false",
+        help="do not group mirrored and rotated copies with their originals",
     )
     command.add_argument("--json", type=Path, default=None, metavar="FILE")
     command.add_argument("--csv", type=Path, default=None, metavar="FILE")
@@ -52,6 +68,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 
 
 class _Source(Protocol):
+    def algorithm(self) -> str: ...
     def radius(self) -> int: ...
     def min_quality(self) -> int: ...
     def images(self) -> Iterator[ReportImage]: ...
@@ -67,6 +84,9 @@ class _DataDir:
 
         self._engine = open_data_dir(args)
         self._collection = args.collection
+
+    def algorithm(self) -> str:
+        return self._engine.collection(self._collection).algorithm
 
     def radius(self) -> int:
         return self._engine.collection(self._collection).default_radius
@@ -102,6 +122,9 @@ class _Server:
 
         self._client = connect(args)
         self._collection = args.collection
+
+    def algorithm(self) -> str:
+        return str(self._client.stats(self._collection).collection.algorithm)
 
     def radius(self) -> int:
         return int(self._client.stats(self._collection).collection.default_radius)
@@ -159,6 +182,21 @@ def _status(code: int) -> Any:
     import grpc
 
     return next(c for c in grpc.StatusCode if c.value[0] == code)
+
+
+def with_orientations(images: Sequence[ReportImage]) -> list[ReportImage]:
+    """The images with the hashes of their 7 other orientations, predicted from their bits
+    (`orient_hashes`), as aliases they are searched by."""
+    import numpy as np
+    from neardup.index.fingerprint import Orientation
+    from neardup.index.fingerprint.orientations import orient_hashes
+
+    codes = np.array([image.code for image in images], dtype=np.uint64)
+    turned = [orient_hashes(codes, o).tolist() for o in list(Orientation)[1:]]
+    return [
+        replace(image, oriented=tuple(sorted({t[i] for t in turned} - {image.code})))
+        for i, image in enumerate(images)
+    ]
 
 
 def _timed(near: Near, spent: list[float]) -> Near:
@@ -226,15 +264,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         radius = args.radius if args.radius is not None else source.radius()
         images = list(source.images())
+        oriented = args.orientations and get_algorithm(source.algorithm()).orients_hashes
+        if oriented:
+            images = with_orientations(images)
         floor = source.min_quality()
         near = _timed(lambda codes: source.near(codes, radius), spent)
-        groups = duplicate_groups(images, near, strict=args.strict, min_quality=floor)
+        groups = duplicate_groups(images, near, args.grouping, min_quality=floor)
         blank = len(below_floor(images, floor))
     finally:
         source.close()
     report = {
         "radius": radius,
-        "strict": args.strict,
+        "grouping": args.grouping,
+        "orientations": oriented,
         "min_quality": floor,
         "below_min_quality": blank,
         "groups": [group_json(g) for g in groups],
@@ -246,14 +288,15 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         from .report_html import write_html
 
-        write_html(args.html, groups, radius, args.strict, args.thumbnail_groups)
+        write_html(args.html, groups, radius, args.grouping, args.thumbnail_groups)
     if args.json is None and args.csv is None and args.html is None:
         json.dump(report, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     grouped = sum(len(g.images) for g in groups)
     print(
         f"neardup: {counted(len(groups), 'group')} of {counted(grouped, 'image')} among "
-        f"{len(images):,} at radius {radius}{' (strict)' if args.strict else ''}; "
+        f"{len(images):,} at radius {radius} ({args.grouping}"
+        f"{', with orientations' if oriented else ''}); "
         f"{time.perf_counter() - started:.1f} s, of which radius searches {sum(spent):.1f} s; "
         f"{counted(blank, 'image')} below the collection's min_quality {floor} left out of "
         "groups",

@@ -1,36 +1,54 @@
-"""The duplicate report as one self-contained HTML file: a contact sheet a person scans.
+"""The duplicate report as an HTML contact sheet a person scans, bounded in what a browser
+loads at a time, so that a report of a million images opens as fast as one of a thousand.
 
-One row a group: its thumbnails (embedded as data URIs, made from the paths a build
-recorded), each with its id, distance and similarity to the representative, size and
-format. The groups are data in the page, rendered a page at a time by a short script, so
-100k groups stay usable; filters by group size, distance and id. A Content-Security-Policy
-allows nothing but the page itself and data: images: opening it makes no network request.
+`report.html` holds the summary and the first page of groups (largest first); every further
+page is a small script beside it (`report_files/page-00002.js`, loaded when the page is
+opened), and every thumbnail a JPEG file there too (`report_files/t/…`, loaded by the
+browser as it scrolls into view: `loading="lazy"`). What one page costs the browser is
+bounded by `GROUPS_PER_PAGE` and `MEMBERS_SHOWN`, whatever the library's size. The files
+are plain: they open from disk (file://) or from any static web server, and a
+Content-Security-Policy lets them load nothing but themselves: opening the report makes no
+network request.
+
+Thumbnails are made for the images of the first `thumbnail_groups` groups: from the
+picture a collection keeps for each image when it keeps thumbnails, else from the file the
+build recorded (when it is readable here).
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import json
 import os
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .groups import Group, ReportImage
 
-__all__ = ["write_html"]
+__all__ = ["GROUPS_PER_PAGE", "MEMBERS_SHOWN", "THUMBNAIL_SIDE", "thumbnail_file", "write_html"]
 
 THUMBNAIL_SIDE = 112
+# A page of the sheet: what the browser builds at once. 100 groups of at most 60 members
+# each is at most 6,000 figures (a few hundred KB of page data).
+GROUPS_PER_PAGE = 100
+MEMBERS_SHOWN = 60
+MODES = {
+    "centred": "every member within the radius of its representative",
+    "components": "connected within the radius",
+    "strict": "every pair within the radius",
+}
+Thumbnail = Callable[[ReportImage], bytes | None]
 
 
-def thumbnail(path: str | None) -> str:
-    """A JPEG data URI of the image at `path` fitted into the thumbnail square, or "" when
-    there is no readable image there."""
+def thumbnail_file(path: str | None) -> bytes | None:
+    """A JPEG of the image at `path` fitted into the thumbnail square, or None when there is
+    no readable image there."""
     if not path:
-        return ""
+        return None
     from PIL import Image, ImageOps
 
     try:
@@ -46,8 +64,8 @@ def thumbnail(path: str | None) -> str:
             buffer = io.BytesIO()
             picture.convert("RGB").save(buffer, "JPEG", quality=75)
     except Exception:  # a moved, unreadable or broken file: no preview, never a failure
-        return ""
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+        return None
+    return buffer.getvalue()
 
 
 def _member(image: ReportImage, distance: int, thumb: str) -> dict[str, Any]:
@@ -63,45 +81,83 @@ def _member(image: ReportImage, distance: int, thumb: str) -> dict[str, Any]:
     }
 
 
-def _page_data(groups: Sequence[Group], thumbnail_groups: int) -> list[list[dict[str, Any]]]:
-    wanted = [image for group in groups[:thumbnail_groups] for image in group.images]
+def _thumbnails(
+    groups: Sequence[Group], count: int, thumbnail: Thumbnail, folder: Path
+) -> dict[str, str]:
+    """Writes the thumbnails of the first `count` groups' shown members; their paths
+    relative to the page, by image id."""
+    wanted = [image for group in groups[:count] for image in group.images[:MEMBERS_SHOWN]]
+    (folder / "t").mkdir(parents=True, exist_ok=True)
+
+    def made(numbered: tuple[int, ReportImage]) -> tuple[str, str]:
+        number, image = numbered
+        data = thumbnail(image)
+        if data is None:
+            return image.id, ""
+        (folder / "t" / f"{number}.jpg").write_bytes(data)
+        return image.id, f"{folder.name}/t/{number}.jpg"
+
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        thumbs = dict(
-            zip(
-                (i.id for i in wanted),
-                pool.map(lambda i: thumbnail(i.metadata.get("path")), wanted),
-                strict=True,
-            )
-        )
+        return dict(pool.map(made, enumerate(wanted)))
+
+
+def _page(groups: Sequence[Group], start: int, thumbs: dict[str, str]) -> list[dict[str, Any]]:
     return [
-        [
-            _member(image, group.distances[image.id], thumbs.get(image.id, ""))
-            for image in group.images
-        ]
-        for group in groups
+        {
+            "n": start + k + 1,
+            "size": len(group.images),
+            "far": max(group.distances.values()),
+            "m": [
+                _member(image, group.distances[image.id], thumbs.get(image.id, ""))
+                for image in group.images[:MEMBERS_SHOWN]
+            ],
+        }
+        for k, group in enumerate(groups[start : start + GROUPS_PER_PAGE])
     ]
 
 
+def _script_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+
+
 def write_html(
-    path: Path, groups: Sequence[Group], radius: int, strict: bool, thumbnail_groups: int
-) -> None:
-    """Writes the contact sheet."""
-    data = json.dumps(_page_data(groups, thumbnail_groups), separators=(",", ":"))
-    title = f"neardup: {len(groups)} duplicate groups at radius {radius}"
-    mode = "every pair within the radius" if strict else "connected within the radius"
+    path: Path,
+    groups: Sequence[Group],
+    radius: int,
+    grouping: str,
+    thumbnail_groups: int,
+    thumbnail: Thumbnail = lambda image: thumbnail_file(image.metadata.get("path")),
+) -> Path:
+    """Writes the sheet: `path` and the folder of its further pages and thumbnails
+    (`<stem>_files`, replaced); returns the folder."""
+    folder = path.with_name(f"{path.stem}_files")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    thumbs = _thumbnails(groups, thumbnail_groups, thumbnail, folder)
+    pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
+    for number in range(2, pages + 1):
+        data = _page(groups, (number - 1) * GROUPS_PER_PAGE, thumbs)
+        (folder / f"page-{number:05d}.js").write_text(
+            f"neardupPage({number},{_script_json(data)});\n", encoding="utf-8"
+        )
+    grouped = sum(len(g.images) for g in groups)
+    title = f"neardup: {len(groups):,} duplicate groups of {grouped:,} images at radius {radius}"
+    summary = {"pages": pages, "folder": folder.name, "perPage": GROUPS_PER_PAGE}
     page = (
         _TEMPLATE.replace("{{title}}", html.escape(title))
-        .replace("{{mode}}", html.escape(mode))
+        .replace("{{mode}}", html.escape(MODES[grouping]))
         .replace("{{radius}}", str(radius))
-        .replace("{{data}}", data.replace("</", "<\\/"))
+        .replace("{{summary}}", _script_json(summary))
+        .replace("{{first}}", _script_json(_page(groups, 0, thumbs)))
     )
     path.write_text(page, encoding="utf-8")
+    return folder
 
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+ content="default-src 'none'; img-src 'self' file: data:; style-src 'unsafe-inline'; script-src 'self' file: 'unsafe-inline'">
 <title>{{title}}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:0;background:#f4f4f4;color:#222}
@@ -120,17 +176,19 @@ figure.rep img,figure.rep .none{border-color:#2a7}
 figure .none{display:flex;align-items:center;justify-content:center;color:#999}
 </style></head><body>
 <header><h1>{{title}}</h1>
-<div>Groups: {{mode}} (R = {{radius}} bits). Green: the representative.</div>
+<div>Groups: {{mode}} (R = {{radius}} bits), largest first. Green: the representative
+(the best copy). Filters apply to the page shown.</div>
 <label>min size <input id="size" type="number" min="2" value="2"></label>
 <label>max distance <input id="dist" type="number" min="0" max="64" value="64"></label>
 <label>id contains <input id="text" type="search" style="width:160px"></label>
 <span id="count"></span> <span id="pager"></span></header>
 <main id="groups"></main>
-<script type="application/json" id="data">{{data}}</script>
+<script type="application/json" id="summary">{{summary}}</script>
+<script type="application/json" id="first">{{first}}</script>
 <script>
-const groups = JSON.parse(document.getElementById("data").textContent);
-const PAGE = 50;
-let page = 0, shown = groups;
+const summary = JSON.parse(document.getElementById("summary").textContent);
+const loaded = {1: JSON.parse(document.getElementById("first").textContent)};
+let page = 1;
 const $ = (id) => document.getElementById(id);
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -140,43 +198,46 @@ function el(tag, cls, text) {
 }
 function figure(m, rep) {
   const f = el("figure", rep ? "rep" : "");
-  if (m.t) { const i = el("img"); i.src = m.t; i.alt = m.id; f.append(i); }
-  else f.append(el("div", "none", "no preview"));
+  if (m.t) {
+    const i = el("img"); i.loading = "lazy"; i.src = m.t; i.alt = m.id; f.append(i);
+  } else f.append(el("div", "none", "no preview"));
   const sim = (1 - m.d / 64).toFixed(3);
   f.append(el("figcaption", "", `${m.id} · d=${m.d} · sim ${sim}` +
     (m.w ? ` · ${m.w}x${m.h}` : "") + (m.f ? ` ${m.f}` : "") +
     (m.q !== "" ? ` · quality ${m.q}` : "")));
   return f;
 }
+function neardupPage(number, groups) { loaded[number] = groups; if (number === page) render(); }
+function show(number) {
+  page = Math.min(Math.max(1, number), summary.pages);
+  if (loaded[page]) { render(); return; }
+  const s = document.createElement("script");
+  s.src = `${summary.folder}/page-${String(page).padStart(5, "0")}.js`;
+  document.body.append(s);
+}
 function render() {
+  const size = +$("size").value || 2, dist = +$("dist").value, text = $("text").value;
+  const shown = loaded[page].filter((g) => g.size >= size && g.far <= dist &&
+    (!text || g.m.some((m) => m.id.includes(text))));
   const box = $("groups");
   box.replaceChildren();
-  const start = page * PAGE;
-  shown.slice(start, start + PAGE).forEach((g, k) => {
+  shown.forEach((g) => {
     const row = el("section", "group");
-    const far = Math.max(...g.map((m) => m.d));
-    row.append(el("div", "n", `group ${start + k + 1}: ${g.length} images, farthest d=${far}`));
-    g.forEach((m, i) => row.append(figure(m, i === 0)));
+    const more = g.size > g.m.length ? ` (the first ${g.m.length} shown)` : "";
+    row.append(el("div", "n", `group ${g.n}: ${g.size} images${more}, farthest d=${g.far}`));
+    g.m.forEach((m, i) => row.append(figure(m, i === 0)));
     box.append(row);
   });
-  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
   $("count").textContent = `${shown.length} groups shown`;
   const pager = $("pager");
   pager.replaceChildren();
   const prev = el("button", "", "< prev"), next = el("button", "", "next >");
-  prev.disabled = page === 0; next.disabled = page >= pages - 1;
-  prev.onclick = () => { page--; render(); scrollTo(0, 0); };
-  next.onclick = () => { page++; render(); scrollTo(0, 0); };
-  pager.append(prev, el("span", "", `page ${page + 1} of ${pages}`), next);
+  prev.disabled = page === 1; next.disabled = page >= summary.pages;
+  prev.onclick = () => { show(page - 1); scrollTo(0, 0); };
+  next.onclick = () => { show(page + 1); scrollTo(0, 0); };
+  pager.append(prev, el("span", "", `page ${page} of ${summary.pages}`), next);
 }
-function filter() {
-  const size = +$("size").value || 2, dist = +$("dist").value, text = $("text").value;
-  shown = groups.filter((g) => g.length >= size &&
-    Math.max(...g.map((m) => m.d)) <= dist && (!text || g.some((m) => m.id.includes(text))));
-  page = 0;
-  render();
-}
-["size", "dist", "text"].forEach((id) => $(id).addEventListener("input", filter));
+["size", "dist", "text"].forEach((id) => $(id).addEventListener("input", render));
 render();
 </script></body></html>
 """

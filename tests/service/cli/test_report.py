@@ -22,6 +22,8 @@ GARDEN_GROUP = {
     "mate__Garden__jpeg30.jpg",
     "mate__Garden__crop05.jpg",
 }
+# ... and its mirrored and rotated copies, which join it by their orientations
+GARDEN_ORIENTED = GARDEN_GROUP | {"mate__Garden__mirror.jpg", "mate__Garden__rot90.jpg"}
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +49,25 @@ def hashes(data: Path) -> dict[str, int]:
         return {i.id: i.fingerprint.value for i in engine.list_images("", limit=1000)}
 
 
-def test_groups_are_the_connected_near_images_with_the_largest_as_representative(
+def test_a_group_is_the_best_copy_and_every_image_within_the_radius_of_it_in_any_orientation(
     built: Path,
 ) -> None:
     result = report("--data-dir", str(built))
+    assert (result["grouping"], result["orientations"]) == ("centred", True)
+    groups = result["groups"]
+    assert isinstance(groups, list)
+    by_rep = {g["representative"]: g for g in groups}
+    assert set(by_rep["mate__Garden.jpg"]["ids"]) == GARDEN_ORIENTED
+    for group in groups:
+        assert all(d <= 10 for d in group["distances"].values())
+    placed = [i for g in groups for i in g["ids"]]
+    assert len(placed) == len(set(placed))  # an image is in one group
+
+
+def test_components_are_the_connected_near_images_with_the_largest_as_representative(
+    built: Path,
+) -> None:
+    result = report("--data-dir", str(built), "--grouping", "components", "--no-orientations")
     groups = result["groups"]
     assert result["radius"] == 10
     assert isinstance(groups, list)
@@ -72,7 +89,9 @@ def test_groups_are_the_connected_near_images_with_the_largest_as_representative
 
 def test_strict_groups_hold_only_pairs_within_the_radius(built: Path) -> None:
     stored = hashes(built)
-    for group in report("--data-dir", str(built), "--strict", "--radius", "3")["groups"]:  # type: ignore[union-attr]
+    for group in report(
+        "--data-dir", str(built), "--grouping", "strict", "--no-orientations", "--radius", "3"
+    )["groups"]:  # type: ignore[union-attr]
         for a in group["ids"]:
             for b in group["ids"]:
                 assert (stored[a] ^ stored[b]).bit_count() <= 3
@@ -84,7 +103,7 @@ def test_csv_has_a_row_per_grouped_image(built: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(out.open()))
     garden = [r for r in rows if r["representative"] == "mate__Garden.jpg"]
-    assert {r["id"] for r in garden} == GARDEN_GROUP
+    assert {r["id"] for r in garden} == GARDEN_ORIENTED
     assert {r["format"] for r in garden} >= {"JPEG", "PNG"}
 
 
@@ -187,7 +206,7 @@ def test_the_html_report_renders_its_groups_in_a_real_browser_without_the_networ
     assert run("report", "--data-dir", str(built), "--html", str(page)).returncode == 0
     dom, requested = _open_in_chromium(page, tmp_path / "report-profile")
     assert dom.count('class="group"') == 2  # both groups rendered by the page's script
-    assert dom.count('src="data:image/jpeg;base64,') >= len(GARDEN_GROUP)
+    assert dom.count('src="report_files/t/') >= len(GARDEN_ORIENTED)
     assert "mate__Garden__crop05.jpg · d=2" in dom
     # The browser phones its own services (time, updates) whatever it opens: what an empty
     # page requests is the baseline; the report may request nothing beyond it.
