@@ -7,8 +7,9 @@ resumes (--update re-hashes the stored files whose size or modification time cha
 image's metadata records its path, size, modification time, its header's width, height and
 format, and the size of the picture less the uniform borders the hash trimmed
 (picture_width, picture_height). Files that are not images (a README, a CSV, sidecars) are
-counted and skipped quietly; images that fail to decode are written, with the reason, to the errors file. Exit
-status: 0 when every image was indexed, 1 when some failed, 2 on a usage or setup error.
+counted and skipped quietly; images that fail to decode are written, with the reason, to
+the errors file. Exit status: 0 when every image was indexed, 1 when some failed, 2 on a
+usage or setup error.
 With --data-dir the build opens the data dir itself (no server may have it open); with
 --server it hashes here and streams hashes and metadata (AddStream), with the server's
 token and TLS options."""

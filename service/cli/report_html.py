@@ -157,7 +157,8 @@ def write_html(
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src 'self' file: data:; style-src 'unsafe-inline'; script-src 'self' file: 'unsafe-inline'">
+ content="default-src 'none'; img-src 'self' file: data:; style-src 'unsafe-inline';
+ script-src 'self' file: 'unsafe-inline'">
 <title>{{title}}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:0;background:#f4f4f4;color:#222}

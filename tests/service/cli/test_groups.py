@@ -78,9 +78,7 @@ def test_the_representative_has_the_most_pixels_and_distances_are_from_it() -> N
     assert group.distances == {"big": 0, "small": 3, "mid": 3}
 
 
-def test_the_best_copy_is_the_largest_picture_once_its_border_is_trimmed_then_the_least_compressed() -> (
-    None
-):
+def test_the_best_copy_is_the_largest_picture_once_trimmed_then_the_least_compressed() -> None:
     original = image("original", A, 1000, 800, bytes="300000")
     bordered = image(  # more pixels, but a frame around a smaller picture
         "bordered", A, 1100, 880, bytes="310000", picture_width="990", picture_height="790"
