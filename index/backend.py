@@ -64,10 +64,12 @@ class Backend(Protocol):
         params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
         crop_hashes: bool = False,
+        thumbnails: bool = False,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm (and a quality floor, default
         `bounds.DEFAULT_MIN_QUALITY`; `crop_hashes`: its images are also indexed under
-        their crop hashes); raises CollectionExists. May block."""
+        their crop hashes; `thumbnails`: it keeps each image's preview); raises
+        CollectionExists, or Unsupported for what this engine does not keep. May block."""
         ...
 
     def drop_collection(self, name: str) -> int:
@@ -109,10 +111,13 @@ class Backend(Protocol):
         max_duplicates: int = 10,
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
+        thumbnail: bytes | None = None,
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable. A hash
         below the collection's `min_quality` has only exact duplicates. `crops`: the
-        image's crop hashes, kept by a `crop_hashes` collection (not below its floor).
+        image's crop hashes, kept by a `crop_hashes` collection (not below its floor);
+        `thumbnail`: its preview (`fingerprint.make_thumbnail`), kept by a collection that
+        keeps thumbnails.
         Validation errors raise here, store-side ones through the future. May block."""
         ...
 
@@ -141,9 +146,11 @@ class Backend(Protocol):
         """The stored image of that id; raises UnknownId. May block."""
         ...
 
-    def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, StoredImage]:
-        """The stored images among these ids, by id (at most `bounds.MAX_GET_IDS`). May
-        block."""
+    def get_many(
+        self, collection: str, ids: Sequence[str], thumbnails: bool = False
+    ) -> dict[str, StoredImage]:
+        """The stored images among these ids, by id (at most `bounds.MAX_GET_IDS`), with
+        their thumbnails when asked (where kept). May block."""
         ...
 
     def list_images(

@@ -31,6 +31,7 @@ __all__ = [
     "check_page_size",
     "check_quality",
     "check_radius",
+    "check_thumbnail",
 ]
 
 DEFAULT_COLLECTION = "default"
@@ -58,6 +59,9 @@ MAX_ID_BYTES = 512
 MAX_METADATA_ENTRIES = 64
 MAX_METADATA_KEY_BYTES = 128
 MAX_METADATA_VALUE_BYTES = 4096
+# A thumbnail's bytes: a 112 px JPEG at quality 75 (`fingerprint.make_thumbnail`) is a few
+# KB; the bound keeps one sent with a hash add from weighing on the store.
+MAX_THUMBNAIL_BYTES = 16 * 1024
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 
 
@@ -140,3 +144,14 @@ def check_page_size(size: int) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidArgument(f"page_size must be in 1..{MAX_PAGE_SIZE}, got {size}", "page_size")
     return size
+
+
+def check_thumbnail(thumbnail: bytes, field: str = "thumbnail") -> bytes:
+    """1..16 KiB of JPEG (its first bytes: the thumbnail is shown, never decoded here)."""
+    if not 1 <= len(thumbnail) <= MAX_THUMBNAIL_BYTES:
+        raise InvalidArgument(
+            f"a thumbnail is 1..{MAX_THUMBNAIL_BYTES} bytes, got {len(thumbnail)}", field
+        )
+    if not thumbnail.startswith(b"\xff\xd8\xff"):
+        raise InvalidArgument("a thumbnail is a JPEG (fingerprint.make_thumbnail)", field)
+    return thumbnail

@@ -182,9 +182,11 @@ class Engine:
         params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
         crop_hashes: bool = False,
+        thumbnails: bool = False,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm; raises CollectionExists.
-        `crop_hashes` needs an algorithm that has them (`Algorithm.has_crops`)."""
+        `crop_hashes` needs an algorithm that has them (`Algorithm.has_crops`); with
+        `thumbnails` it keeps each image's preview given with its add."""
         bounds.check_collection_name(name)
         algo = get_algorithm(algorithm).name
         if crop_hashes and not get_algorithm(algo).has_crops:
@@ -201,7 +203,7 @@ class Engine:
         bounds.check_quality(floor, "min_quality")
         index_params = self.settings.index.with_overrides(**(params or {}))
         draft = CollectionInfo(
-            name, 0, algo, radius, index_params, _now_ms(), 0, floor, crop_hashes
+            name, 0, algo, radius, index_params, _now_ms(), 0, floor, crop_hashes, thumbnails
         )
 
         def op(txn: Transaction) -> CollectionInfo:
@@ -273,6 +275,7 @@ class Engine:
         max_duplicates: int = 10,
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
+        thumbnail: bytes | None = None,
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable.
 
@@ -282,14 +285,19 @@ class Engine:
         loads). `quality` is the hash's score (None: unknown); below the collection's
         `min_quality` only exact matches are duplicates. `crops`: the image's crop hashes
         (`ImageHashes.crop_fingerprints`), kept in a `crop_hashes` collection unless the
-        quality is below its floor. Validation errors raise here; store-side ones
-        (IdExists, UnknownCollection) come through the future.
+        quality is below its floor. `thumbnail`: the image's preview
+        (`fingerprint.make_thumbnail`), kept by a collection that keeps thumbnails (others
+        drop it). Validation errors raise here; store-side ones (IdExists,
+        UnknownCollection) come through the future.
         """
         coll = self._get(collection)
         name = coll.info.name
         plan = plan_add(
             coll.info, image_id, fingerprint, metadata, duplicate_radius, quality, max_duplicates
         )
+        if thumbnail is not None:
+            bounds.check_thumbnail(thumbnail)
+        kept_thumbnail = thumbnail if coll.info.thumbnails else None
         meta, radius, note = plan.metadata, plan.radius, plan.note
         kept_crops = self._kept_crops(coll, fingerprint, crops, quality)
         searched: tuple[int, list[CodeMatch]] | None = None
@@ -329,6 +337,7 @@ class Engine:
                 _now_ms(),
                 quality,
                 kept_crops,
+                kept_thumbnail,
             )
             self._log_codes(txn, stored, +1)
             queries.upsert_image(txn.conn, stored, existing)
@@ -370,30 +379,34 @@ class Engine:
         return tuple(kept)
 
     def add_batch(self, collection: str, items: Sequence[BatchItem]) -> list[bool]:
-        """Bulk load: stores (id, hash, metadata[, quality]) items in one operation; an id
-        that is stored already is skipped (so a re-run resumes). Returns, per item, whether
-        it was stored. No near-duplicate search: the bulk build reports duplicate groups
-        itself."""
+        """Bulk load: stores (id, hash, metadata[, quality[, crops[, thumbnail]]]) items in
+        one operation; an id that is stored already is skipped (so a re-run resumes).
+        Returns, per item, whether it was stored. No near-duplicate search: the bulk build
+        reports duplicate groups itself."""
         coll = self._get(collection)
         name = coll.info.name
         checked = []
         for item in items:
-            image_id, fingerprint, metadata, quality, given_crops = BatchRow(*item)
+            image_id, fingerprint, metadata, quality, given_crops, thumbnail = BatchRow(*item)
             bounds.check_id(image_id)
             check_fingerprint(coll.info, fingerprint, "hash")
             if quality is not None:
                 bounds.check_quality(quality, "quality")
+            if thumbnail is not None:
+                bounds.check_thumbnail(thumbnail)
             crops = self._kept_crops(coll, fingerprint, given_crops, quality)
-            checked.append((image_id, fingerprint, bounds.check_metadata(metadata), quality, crops))
+            kept = thumbnail if coll.info.thumbnails else None
+            meta = bounds.check_metadata(metadata)
+            checked.append((image_id, fingerprint, meta, quality, crops, kept))
 
         def op(txn: Transaction) -> list[bool]:
             check_current(self._collections, coll)
             stored = []
             now = _now_ms()
-            for image_id, fingerprint, metadata, quality, crops in checked:
+            for image_id, fingerprint, metadata, quality, crops, thumbnail in checked:
                 sequence = txn.next_sequence
                 image = StoredImage(
-                    name, image_id, fingerprint, metadata, sequence, now, quality, crops
+                    name, image_id, fingerprint, metadata, sequence, now, quality, crops, thumbnail
                 )
                 inserted = queries.insert_image_if_absent(txn.conn, image)
                 if inserted:
@@ -440,13 +453,17 @@ class Engine:
             raise UnknownId(f"no image {image_id!r} in collection {coll.info.name!r}")
         return stored
 
-    def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, StoredImage]:
+    def get_many(
+        self, collection: str, ids: Sequence[str], thumbnails: bool = False
+    ) -> dict[str, StoredImage]:
         """The stored images among these ids, by id; unknown ids are left out (a bulk
-        build's resume asks a batch at a time)."""
+        build's resume asks a batch at a time). With `thumbnails`, their kept previews."""
         coll = self._get(collection)
         bounds.check_many_ids(ids)
         with self._store.read() as conn:
-            return queries.images_of(conn, coll.info.name, coll.info.algorithm, ids)
+            return queries.images_of(
+                conn, coll.info.name, coll.info.algorithm, ids, thumbnails and coll.info.thumbnails
+            )
 
     def list_images(
         self, collection: str, after_id: str = "", limit: int = 100

@@ -40,6 +40,7 @@ BatchItem = (
     tuple[str, Fingerprint, Mapping[str, str]]
     | tuple[str, Fingerprint, Mapping[str, str], int | None]
     | tuple[str, Fingerprint, Mapping[str, str], int | None, tuple[Fingerprint, ...]]
+    | tuple[str, Fingerprint, Mapping[str, str], int | None, tuple[Fingerprint, ...], bytes | None]
 )
 
 
@@ -51,6 +52,7 @@ class BatchRow(NamedTuple):
     metadata: Mapping[str, str]
     quality: int | None = None
     crops: tuple[Fingerprint, ...] = ()
+    thumbnail: bytes | None = None
 
 
 class SearchPath(IntEnum):
@@ -82,7 +84,8 @@ class AddOutcome(IntEnum):
 class StoredImage:
     """An image as stored: its hash, metadata, the sequence of the write that stored it, its
     hash's quality score (None: unknown, e.g. a hash given without its image), and in a
-    `crop_hashes` collection the hashes of its centre crops it is also found by."""
+    `crop_hashes` collection the hashes of its centre crops it is also found by; in a
+    collection that keeps thumbnails, its preview (a small JPEG), where it was read."""
 
     collection: str
     id: str
@@ -92,6 +95,7 @@ class StoredImage:
     added_unix_ms: int
     quality: int | None = None
     crops: tuple[Fingerprint, ...] = ()
+    thumbnail: bytes | None = None  # its preview, where read (`Engine.get`, asked of get_many)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,7 @@ class CollectionDefinition:
     params: IndexParams
     min_quality: int = 0
     crop_hashes: bool = False
+    thumbnails: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,9 @@ class CollectionInfo:
     and found by an exact hash match, but are no one's near-duplicate (blank pictures,
     whose bits are noise).
     crop_hashes: each image is also stored, and each query also sent, under the hashes of
-    its centre crops, so that crops find their originals and originals their crops."""
+    its centre crops, so that crops find their originals and originals their crops.
+    thumbnails: a small preview is kept with each image added with its picture (or sent
+    with its hash), returned by `get` (what a report shows)."""
 
     name: str
     uid: int
@@ -178,6 +185,7 @@ class CollectionInfo:
     image_count: int
     min_quality: int = 0
     crop_hashes: bool = False
+    thumbnails: bool = False
 
     @property
     def definition(self) -> CollectionDefinition:
@@ -189,6 +197,7 @@ class CollectionInfo:
             self.params,
             self.min_quality,
             self.crop_hashes,
+            self.thumbnails,
         )
 
     def quality_note(self, quality: int | None) -> str:

@@ -82,9 +82,10 @@ def add_request(
     reject_duplicates: bool = False,
     quality: int | None = None,
     crop_hashes: Sequence[str] = (),
+    thumbnail: bytes | None = None,
 ) -> pb.AddRequest:
     """An AddRequest of an image (or of a hash in the collection's algorithm, with its
-    quality and its crop hashes when known)."""
+    quality, its crop hashes and its thumbnail when known)."""
     on_existing = pb.ON_EXISTING_ID_ERROR
     if replace:
         on_existing = pb.ON_EXISTING_ID_REPLACE
@@ -104,6 +105,7 @@ def add_request(
         request.quality = quality
     if hash is not None:
         request.crop_hashes.extend(pb.Fingerprint(hex=h) for h in crop_hashes)
+        request.thumbnail = thumbnail or b""
     return request
 
 
@@ -194,10 +196,13 @@ def _delete_request(ids: Iterable[str], collection: str) -> pb.DeleteRequest:
 
 
 def _get_many_request(
-    ids: Iterable[str], collection: str, include_metadata: bool
+    ids: Iterable[str], collection: str, include_metadata: bool, include_thumbnails: bool
 ) -> pb.GetManyRequest:
     return pb.GetManyRequest(
-        collection=collection, ids=list(ids), include_metadata=include_metadata
+        collection=collection,
+        ids=list(ids),
+        include_metadata=include_metadata,
+        include_thumbnails=include_thumbnails,
     )
 
 
@@ -208,6 +213,7 @@ def create_collection_request(
     default_radius: int | None = None,
     min_quality: int | None = None,
     crop_hashes: bool = False,
+    thumbnails: bool = False,
     index_kind: str = "",
 ) -> pb.CreateCollectionRequest:
     """A CreateCollectionRequest; unset values take the server's defaults."""
@@ -215,6 +221,7 @@ def create_collection_request(
         name=name,
         algorithm=algorithm,
         crop_hashes=crop_hashes,
+        thumbnails=thumbnails,
         index=pb.IndexParams(kind=index_kind) if index_kind else None,
     )
     if default_radius is not None:
@@ -276,10 +283,14 @@ class Client(_Channel):
         return cast(pb.StoredImage, self._call("Get", pb.GetRequest(collection=collection, id=id)))
 
     def get_many(
-        self, ids: Iterable[str], collection: str = "", include_metadata: bool = False
+        self,
+        ids: Iterable[str],
+        collection: str = "",
+        include_metadata: bool = False,
+        include_thumbnails: bool = False,
     ) -> pb.GetManyResponse:
         """The stored images among up to 10,000 ids (unknown ids left out)."""
-        request = _get_many_request(ids, collection, include_metadata)
+        request = _get_many_request(ids, collection, include_metadata, include_thumbnails)
         return cast(pb.GetManyResponse, self._call("GetMany", request))
 
     def stats(self, collection: str = "") -> pb.StatsResponse:
@@ -375,10 +386,14 @@ class AsyncClient(_Channel):
         return cast(pb.StoredImage, await self.call("Get", request))
 
     async def get_many(
-        self, ids: Iterable[str], collection: str = "", include_metadata: bool = False
+        self,
+        ids: Iterable[str],
+        collection: str = "",
+        include_metadata: bool = False,
+        include_thumbnails: bool = False,
     ) -> pb.GetManyResponse:
         """The stored images among up to 10,000 ids (unknown ids left out)."""
-        request = _get_many_request(ids, collection, include_metadata)
+        request = _get_many_request(ids, collection, include_metadata, include_thumbnails)
         return cast(pb.GetManyResponse, await self.call("GetMany", request))
 
     async def stats(self, collection: str = "") -> pb.StatsResponse:

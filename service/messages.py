@@ -88,6 +88,7 @@ def collection_message(info: CollectionInfo) -> pb.Collection:
         created_unix_ms=info.created_unix_ms,
         min_quality=info.min_quality,
         crop_hashes=info.crop_hashes,
+        thumbnails=info.thumbnails,
     )
 
 
@@ -102,6 +103,7 @@ def stored_image_message(image: StoredImage, include_metadata: bool = True) -> p
         added_unix_ms=image.added_unix_ms,
         quality=image.quality,
         crop_hashes=[fingerprint_message(c) for c in image.crops],
+        thumbnail=image.thumbnail or b"",
     )
 
 

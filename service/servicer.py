@@ -24,7 +24,13 @@ from typing import Any, TypeVar
 import grpc
 from neardup.index import Backend, CollectionDefinition, OverBudget
 from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError, UnknownId
-from neardup.index.fingerprint import DecodeLimits, Fingerprint, ImageHashes, hash_image
+from neardup.index.fingerprint import (
+    DecodeLimits,
+    Fingerprint,
+    ImageHashes,
+    hash_image,
+    make_thumbnail,
+)
 from neardup.index.query import Query, query_of
 from neardup.v1 import neardup_pb2 as pb
 from neardup.v1 import neardup_pb2_grpc as pb_grpc
@@ -216,6 +222,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
                 messages.index_overrides(request.index),
                 min_quality=floor,
                 crop_hashes=request.crop_hashes,
+                thumbnails=request.thumbnails,
             )
         )
         return messages.collection_message(info)
@@ -314,10 +321,13 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         info = self.engine.definition(request.collection)
         source = request.WhichOneof("source")
         quality: int | None
+        thumbnail: bytes | None = None
         if source == "image":
             hashes = self._hash(request.image, info.algorithm, False, "image", info.crop_hashes)
             fingerprint, quality = hashes.fingerprint, hashes.quality
             crops: Sequence[Fingerprint] = hashes.crop_fingerprints
+            if info.thumbnails:  # decoded again at a small scale: a fraction of the hash
+                thumbnail = _at("image", lambda: make_thumbnail(request.image, self.limits.decode))
         elif source == "hash":
             fingerprint = _at(
                 "hash.hex", lambda: messages.fingerprint_from_message(request.hash, info.algorithm)
@@ -327,6 +337,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
                 "crop_hashes",
                 lambda: messages.fingerprints_from_messages(request.crop_hashes, info.algorithm),
             )
+            thumbnail = request.thumbnail or None
         else:
             raise InvalidArgument("an add needs an image or a hash", "source")
         return self.engine.submit_add(
@@ -342,6 +353,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
             max_duplicates=request.max_duplicates or 10,
             quality=quality,
             crops=crops,
+            thumbnail=thumbnail,
         )
 
     async def _added(self, request: pb.AddRequest) -> pb.AddResponse:
@@ -528,7 +540,9 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         self, request: pb.GetManyRequest, context: Context[pb.GetManyRequest, pb.GetManyResponse]
     ) -> pb.GetManyResponse:
         ids = list(request.ids)
-        found = await self._run(lambda: self.engine.get_many(request.collection, ids))
+        found = await self._run(
+            lambda: self.engine.get_many(request.collection, ids, request.include_thumbnails)
+        )
         return pb.GetManyResponse(
             images=[
                 messages.stored_image_message(found[i], request.include_metadata)

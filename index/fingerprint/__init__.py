@@ -16,6 +16,7 @@ from .algorithms import (
 )
 from .decode import DEFAULT_LIMITS, SUPPORTED_FORMATS, DecodeLimits
 from .orientations import Orientation
+from .thumbnail import THUMBNAIL_SIDE, make_thumbnail
 from .value import (
     BITS,
     Fingerprint,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_ALGORITHM",
     "DEFAULT_LIMITS",
     "SUPPORTED_FORMATS",
+    "THUMBNAIL_SIDE",
     "Algorithm",
     "DecodeLimits",
     "Fingerprint",
@@ -47,6 +49,7 @@ __all__ = [
     "hamming_distance",
     "hash_image",
     "ints_from_codes",
+    "make_thumbnail",
     "similarity",
     "to_sqlite",
     "u64_from_codes",

@@ -188,10 +188,11 @@ class MilvusEngine:
         params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
         crop_hashes: bool = False,
+        thumbnails: bool = False,
     ) -> CollectionInfo:
         """Creates the collection's Milvus collection and registers its definition; raises
-        CollectionExists, or Unsupported for crop hashes and index parameters (Milvus's
-        BIN_FLAT has none of ours)."""
+        CollectionExists, or Unsupported for crop hashes, thumbnails and index parameters
+        (Milvus's BIN_FLAT has none of ours)."""
         from pymilvus import DataType
 
         bounds.check_collection_name(name)
@@ -199,6 +200,10 @@ class MilvusEngine:
         if crop_hashes:
             raise Unsupported(
                 "crop hashes are not offered by the Milvus engine (one code an image)"
+            )
+        if thumbnails:
+            raise Unsupported(
+                "thumbnails are not kept by the Milvus engine (its rows hold no pictures)"
             )
         if params and any(v is not None for v in params.values()):
             raise Unsupported("index parameters do not apply to Milvus's BIN_FLAT index")
@@ -297,6 +302,7 @@ class MilvusEngine:
         max_duplicates: int = 10,
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
+        thumbnail: bytes | None = None,  # no collection here keeps thumbnails
     ) -> Future[AddResult]:
         """Queues an add (as `Engine.submit_add`; crop hashes are ignored: Milvus
         collections have none). Its id check and duplicate search read Strong, so they see
@@ -346,7 +352,7 @@ class MilvusEngine:
         checked: list[StoredImage] = []
         now, sequence = _now_ms(), time.time_ns()
         for item in items:  # crop hashes are ignored: Milvus collections have none
-            image_id, fingerprint, metadata, quality, _ = BatchRow(*item)
+            image_id, fingerprint, metadata, quality, *_ = BatchRow(*item)
             bounds.check_id(image_id)
             check_fingerprint(info, fingerprint, "hash")
             if quality is not None:
@@ -417,8 +423,10 @@ class MilvusEngine:
             raise UnknownId(f"no image {image_id!r} in collection {info.name!r}")
         return stored
 
-    def get_many(self, collection: str, ids: Sequence[str]) -> dict[str, StoredImage]:
-        """The stored images among these ids, by id."""
+    def get_many(
+        self, collection: str, ids: Sequence[str], thumbnails: bool = False
+    ) -> dict[str, StoredImage]:
+        """The stored images among these ids, by id (no collection here keeps thumbnails)."""
         info = self._get(collection)
         bounds.check_many_ids(ids)
         return self._rows(info, list(ids))

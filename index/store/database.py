@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS collections (
     params TEXT NOT NULL,
     created_unix_ms INTEGER NOT NULL,
     min_quality INTEGER NOT NULL DEFAULT 0,
-    crop_hashes INTEGER NOT NULL DEFAULT 0
+    crop_hashes INTEGER NOT NULL DEFAULT 0,
+    thumbnails INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS images (
     collection TEXT NOT NULL,
@@ -79,6 +80,12 @@ CREATE TABLE IF NOT EXISTS crop_codes (
     hash INTEGER NOT NULL,
     id TEXT NOT NULL,
     PRIMARY KEY (collection, hash, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS thumbnails (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    jpeg BLOB NOT NULL,
+    PRIMARY KEY (collection, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changes (
     sequence INTEGER PRIMARY KEY,
@@ -114,7 +121,19 @@ _MIGRATE_FROM_3 = """
 UPDATE collections SET algorithm = 'phash-2' WHERE algorithm = 'phash';
 UPDATE meta SET value = 4 WHERE key = 'schema';
 """
-_MIGRATIONS = {1: _MIGRATE_FROM_1, 2: _MIGRATE_FROM_2, 3: _MIGRATE_FROM_3}
+# Version 4 -> 5: collections may keep thumbnails (none did before), in a table of their
+# own so that the images' rows, which every list and search reads, stay small.
+_MIGRATE_FROM_4 = """
+ALTER TABLE collections ADD COLUMN thumbnails INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE thumbnails (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    jpeg BLOB NOT NULL,
+    PRIMARY KEY (collection, id)
+) WITHOUT ROWID;
+UPDATE meta SET value = 5 WHERE key = 'schema';
+"""
+_MIGRATIONS = {1: _MIGRATE_FROM_1, 2: _MIGRATE_FROM_2, 3: _MIGRATE_FROM_3, 4: _MIGRATE_FROM_4}
 
 
 @dataclass(frozen=True, slots=True)

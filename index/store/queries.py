@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..fingerprint.value import Fingerprint, from_blob, from_sqlite, to_blob, to_sqlite
 from ..params import IndexParams
@@ -30,6 +30,7 @@ __all__ = [
     "insert_image_if_absent",
     "list_images",
     "nearest_images",
+    "thumbnails_of",
     "trim_changes",
     "upsert_image",
 ]
@@ -54,7 +55,7 @@ def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
     """Every collection (image_count 0: the engine counts from its indexes), by name."""
     rows = conn.execute(
         "SELECT name, uid, algorithm, default_radius, params, created_unix_ms, min_quality, "
-        "crop_hashes FROM collections ORDER BY name"
+        "crop_hashes, thumbnails FROM collections ORDER BY name"
     ).fetchall()
     return [
         CollectionInfo(
@@ -67,8 +68,9 @@ def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
             0,
             floor,
             bool(crops),
+            bool(thumbnails),
         )
-        for name, uid, algo, radius, params, created, floor, crops in rows
+        for name, uid, algo, radius, params, created, floor, crops, thumbnails in rows
     ]
 
 
@@ -80,7 +82,7 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_uid', ?)", (uid,))
     conn.execute(
         "INSERT INTO collections (name, uid, algorithm, default_radius, params, "
-        "created_unix_ms, min_quality, crop_hashes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_unix_ms, min_quality, crop_hashes, thumbnails) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             info.name,
             uid,
@@ -90,6 +92,7 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
             info.created_unix_ms,
             info.min_quality,
             int(info.crop_hashes),
+            int(info.thumbnails),
         ),
     )
     return int(uid)
@@ -100,6 +103,7 @@ def delete_collection(conn: sqlite3.Connection, name: str) -> int:
     (count,) = conn.execute("SELECT COUNT(*) FROM images WHERE collection = ?", (name,)).fetchone()
     conn.execute("DELETE FROM images WHERE collection = ?", (name,))
     conn.execute("DELETE FROM crop_codes WHERE collection = ?", (name,))
+    conn.execute("DELETE FROM thumbnails WHERE collection = ?", (name,))
     conn.execute("DELETE FROM changes WHERE collection = ?", (name,))
     conn.execute("DELETE FROM collections WHERE name = ?", (name,))
     return int(count)
@@ -114,12 +118,33 @@ def collection_exists(conn: sqlite3.Connection, name: str) -> bool:
 def image(
     conn: sqlite3.Connection, collection: str, algorithm: str, image_id: str
 ) -> StoredImage | None:
-    """The stored image of that id, or None."""
+    """The stored image of that id, with its thumbnail where one is kept; or None."""
     row = conn.execute(
         f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND id = ?",
         (collection, image_id),
     ).fetchone()
-    return _image(collection, algorithm, row) if row else None
+    if not row:
+        return None
+    stored = _image(collection, algorithm, row)
+    thumbnail = thumbnails_of(conn, collection, [image_id]).get(image_id)
+    return stored if thumbnail is None else replace(stored, thumbnail=thumbnail)
+
+
+def thumbnails_of(
+    conn: sqlite3.Connection, collection: str, ids: Collection[str]
+) -> dict[str, bytes]:
+    """The kept thumbnails of these ids, by id."""
+    wanted = list(ids)
+    found: dict[str, bytes] = {}
+    for start in range(0, len(wanted), _SQLITE_MAX_VARIABLES):
+        chunk = wanted[start : start + _SQLITE_MAX_VARIABLES]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT id, jpeg FROM thumbnails WHERE collection = ? AND id IN ({marks})",
+            (collection, *chunk),
+        )
+        found.update((image_id, bytes(jpeg)) for image_id, jpeg in rows)
+    return found
 
 
 def nearest_images(
@@ -260,15 +285,22 @@ def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage
             "INSERT INTO crop_codes (collection, hash, id) VALUES (?, ?, ?)",
             [(stored.collection, to_sqlite(code), stored.id) for code in crops],
         )
+    if cursor.rowcount == 1 and stored.thumbnail is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO thumbnails (collection, id, jpeg) VALUES (?, ?, ?)",
+            (stored.collection, stored.id, stored.thumbnail),
+        )
     return cursor.rowcount
 
 
 def upsert_image(
     conn: sqlite3.Connection, stored: StoredImage, replaced: StoredImage | None
 ) -> None:
-    """Stores an image row (and its crop codes), replacing `replaced`, the row of its id."""
+    """Stores an image row (its crop codes, its thumbnail), replacing `replaced`, the row of
+    its id (whose thumbnail no longer shows it)."""
     if replaced is not None:
         _delete_crop_codes(conn, replaced)
+        _delete_thumbnail(conn, replaced)
     _write_image(conn, "REPLACE", stored)
 
 
@@ -279,10 +311,17 @@ def insert_image_if_absent(conn: sqlite3.Connection, stored: StoredImage) -> boo
 
 
 def delete_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
-    """Removes an image row and its crop codes."""
+    """Removes an image row, its crop codes and its thumbnail."""
     _delete_crop_codes(conn, stored)
+    _delete_thumbnail(conn, stored)
     conn.execute(
         "DELETE FROM images WHERE collection = ? AND id = ?", (stored.collection, stored.id)
+    )
+
+
+def _delete_thumbnail(conn: sqlite3.Connection, stored: StoredImage) -> None:
+    conn.execute(
+        "DELETE FROM thumbnails WHERE collection = ? AND id = ?", (stored.collection, stored.id)
     )
 
 
@@ -305,9 +344,14 @@ def list_images(
 
 
 def images_of(
-    conn: sqlite3.Connection, collection: str, algorithm: str, ids: Collection[str]
+    conn: sqlite3.Connection,
+    collection: str,
+    algorithm: str,
+    ids: Collection[str],
+    thumbnails: bool = False,
 ) -> dict[str, StoredImage]:
-    """The stored images among these ids, by id (one statement per 30,000 ids)."""
+    """The stored images among these ids, by id (one statement per 30,000 ids), with their
+    kept thumbnails when asked."""
     wanted = list(ids)
     found: dict[str, StoredImage] = {}
     for start in range(0, len(wanted), _SQLITE_MAX_VARIABLES):
@@ -318,6 +362,9 @@ def images_of(
             (collection, *chunk),
         )
         found.update((row[0], _image(collection, algorithm, row)) for row in rows)
+    if thumbnails:
+        for image_id, jpeg in thumbnails_of(conn, collection, list(found)).items():
+            found[image_id] = replace(found[image_id], thumbnail=jpeg)
     return found
 
 

@@ -73,6 +73,12 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         help="create the collection with crop hashes (a crop then finds its original)",
     )
     command.add_argument(
+        "--thumbnails",
+        action="store_true",
+        help="create the collection keeping a preview of each image (shown by reports made "
+        "through a server)",
+    )
+    command.add_argument(
         "--index-kind",
         choices=KINDS,
         default=None,
@@ -168,7 +174,8 @@ class _Build:
                 continue
             crops = tuple(Fingerprint.from_hex(c, algorithm) for c in outcome.crops)
             fingerprint = Fingerprint.from_hex(outcome.hex, algorithm)
-            batch.append((file.id, fingerprint, outcome.metadata, outcome.quality, crops))
+            meta, quality = outcome.metadata, outcome.quality
+            batch.append((file.id, fingerprint, meta, quality, crops, outcome.thumbnail))
         return batch
 
     def store(self, batch: Batch, replacing: set[str], progress: BuildProgress) -> None:
@@ -195,7 +202,9 @@ class _Build:
                 if files is not None:
                     todo, replacing = self.todo(files)
                     paths = [str(f.path.absolute()) for f in todo]
-                    pending = self.hashing.submit(paths, target.algorithm, target.crop_hashes)
+                    pending = self.hashing.submit(
+                        paths, target.algorithm, target.crop_hashes, target.thumbnails
+                    )
                     submitted = (todo, replacing, len(files), pending)
                 if hashing is not None:
                     todo, replacing, count, pending = hashing
@@ -219,7 +228,9 @@ def run(args: argparse.Namespace) -> int:
     errors_path = args.errors or (
         Path(args.data_dir) / ERRORS_FILE if args.data_dir else Path(ERRORS_FILE)
     )
-    spec = CollectionSpec(args.collection, args.algorithm, args.crop_hashes, args.index_kind)
+    spec = CollectionSpec(
+        args.collection, args.algorithm, args.crop_hashes, args.index_kind, args.thumbnails
+    )
     target: BuildTarget = (
         DataDirTarget(args.data_dir, spec) if args.data_dir else ServerTarget(args, spec)
     )

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from neardup.index import bounds
 from neardup.index.errors import NeardupError, NotAnImage
-from neardup.index.fingerprint import hash_image
+from neardup.index.fingerprint import hash_image, make_thumbnail
 
 from .output import read_image_file
 
@@ -46,12 +46,13 @@ DASK_TASK_FILES = 64
 class FileHash:
     """A hashed file: its hash and crop hashes (hex), the hash's quality, and the metadata
     a build records (path, size and modification time for --update, the header's size and
-    format for the report)."""
+    format for the report), and its preview for a collection that keeps thumbnails."""
 
     hex: str
     metadata: dict[str, str]
     quality: int
     crops: tuple[str, ...]
+    thumbnail: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +69,16 @@ Outcome = FileHash | FileFailure
 Pending = Callable[[], list[Outcome]]
 
 
-def hash_file(path: str, algorithm: str, crops: bool) -> FileHash | FileFailure:
-    """One file's hash and metadata, or why not (`path` absolute, as recorded)."""
+def hash_file(
+    path: str, algorithm: str, crops: bool, thumbnails: bool = False
+) -> FileHash | FileFailure:
+    """One file's hash and metadata (and its preview, with `thumbnails`), or why not
+    (`path` absolute, as recorded)."""
     try:
         status = os.stat(path)
-        hashes = hash_image(read_image_file(path), algorithm, crops=crops)
+        data = read_image_file(path)
+        hashes = hash_image(data, algorithm, crops=crops)
+        thumbnail = make_thumbnail(data) if thumbnails else None
     except NotAnImage as exc:
         return FileFailure(str(exc), not_an_image=True)
     except OSError as exc:
@@ -93,19 +99,24 @@ def hash_file(path: str, algorithm: str, crops: bool) -> FileHash | FileFailure:
     if len(path.encode()) <= bounds.MAX_METADATA_VALUE_BYTES:
         metadata["path"] = path
     crop_hexes = tuple(f.hex for f in hashes.crop_fingerprints)
-    return FileHash(hashes.fingerprint.hex, metadata, hashes.quality, crop_hexes)
+    return FileHash(hashes.fingerprint.hex, metadata, hashes.quality, crop_hexes, thumbnail)
 
 
-def hash_files(paths: Sequence[str], algorithm: str, crops: bool) -> list[Outcome]:
+def hash_files(
+    paths: Sequence[str], algorithm: str, crops: bool, thumbnails: bool = False
+) -> list[Outcome]:
     """`hash_file` of each (one Dask task)."""
-    return [hash_file(path, algorithm, crops) for path in paths]
+    return [hash_file(path, algorithm, crops, thumbnails) for path in paths]
 
 
 class Hashing(Protocol):
     """Hashes batches of files, several in flight, each answering in its files' order."""
 
-    def submit(self, paths: Sequence[str], algorithm: str, crops: bool) -> Pending:
-        """Starts hashing a batch; the pending batch gives one outcome per path, in order."""
+    def submit(
+        self, paths: Sequence[str], algorithm: str, crops: bool, thumbnails: bool = False
+    ) -> Pending:
+        """Starts hashing a batch (with crop hashes, with previews, as asked); the pending
+        batch gives one outcome per path, in order."""
         ...
 
     def close(self) -> None:
@@ -119,8 +130,10 @@ class ThreadHashing:
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
 
-    def submit(self, paths: Sequence[str], algorithm: str, crops: bool) -> Pending:
-        futures = [self._pool.submit(hash_file, p, algorithm, crops) for p in paths]
+    def submit(
+        self, paths: Sequence[str], algorithm: str, crops: bool, thumbnails: bool = False
+    ) -> Pending:
+        futures = [self._pool.submit(hash_file, p, algorithm, crops, thumbnails) for p in paths]
         return lambda: [f.result() for f in futures]
 
     def close(self) -> None:
@@ -146,9 +159,13 @@ class DaskHashing:
         else:
             self._client = Client(address)
 
-    def submit(self, paths: Sequence[str], algorithm: str, crops: bool) -> Pending:
+    def submit(
+        self, paths: Sequence[str], algorithm: str, crops: bool, thumbnails: bool = False
+    ) -> Pending:
         tasks = [paths[i : i + DASK_TASK_FILES] for i in range(0, len(paths), DASK_TASK_FILES)]
-        futures = self._client.map(hash_files, tasks, algorithm=algorithm, crops=crops, pure=False)
+        futures = self._client.map(
+            hash_files, tasks, algorithm=algorithm, crops=crops, thumbnails=thumbnails, pure=False
+        )
         return lambda: [outcome for task in self._client.gather(futures) for outcome in task]
 
     def close(self) -> None:

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Batch", "BuildTarget", "CollectionSpec", "DataDirTarget", "ServerTarget", "Stored"]
 
-# id, hash, metadata, quality, crop hashes (none unless the collection has crop_hashes)
-Batch = list[tuple[str, Fingerprint, dict[str, str], int, tuple[Fingerprint, ...]]]
+# id, hash, metadata, quality, crop hashes (none unless the collection has crop_hashes),
+# thumbnail (None unless the collection keeps thumbnails)
+Batch = list[tuple[str, Fingerprint, dict[str, str], int, tuple[Fingerprint, ...], bytes | None]]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class CollectionSpec:
     algorithm: str | None = None
     crop_hashes: bool = False
     index_kind: str | None = None
+    thumbnails: bool = False
 
 
 @dataclass
@@ -51,10 +53,11 @@ class Stored:
 
 class BuildTarget(Protocol):
     """What a build needs of where it writes: the collection's algorithm, and whether it
-    indexes crop hashes (the build then hashes them)."""
+    indexes crop hashes and keeps thumbnails (the build then makes them)."""
 
     algorithm: str
     crop_hashes: bool
+    thumbnails: bool
     created: bool  # the build made the collection
 
     def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
@@ -112,6 +115,7 @@ class DataDirTarget:
                     spec.algorithm or "",
                     crop_hashes=spec.crop_hashes,
                     params={"kind": spec.index_kind},
+                    thumbnails=spec.thumbnails,
                 )
             _refuse_other_settings(spec, info.algorithm, info.crop_hashes, info.params.kind)
         except BaseException:
@@ -119,6 +123,7 @@ class DataDirTarget:
             raise
         self.algorithm = info.algorithm
         self.crop_hashes = info.crop_hashes
+        self.thumbnails = info.thumbnails
 
     def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         found = self._engine.get_many(self._collection, ids) if ids else {}
@@ -140,8 +145,9 @@ class DataDirTarget:
                 find_duplicates=False,
                 quality=quality,
                 crops=crops,
+                thumbnail=thumbnail,
             )
-            for image_id, fingerprint, metadata, quality, crops in replacing
+            for image_id, fingerprint, metadata, quality, crops, thumbnail in replacing
         ]
         for update in updates:
             update.result()
@@ -171,6 +177,7 @@ class ServerTarget:
                     algorithm=spec.algorithm or "",
                     crop_hashes=spec.crop_hashes,
                     index_kind=spec.index_kind or "",
+                    thumbnails=spec.thumbnails,
                 )
                 self.created = True
             except NeardupRpcError as error:
@@ -183,6 +190,7 @@ class ServerTarget:
             raise
         self.algorithm = info.algorithm
         self.crop_hashes = info.crop_hashes
+        self.thumbnails = info.thumbnails
 
     def stored(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
         if not ids:
@@ -204,9 +212,10 @@ class ServerTarget:
                 replace=replace,
                 quality=quality,
                 crop_hashes=[c.hex for c in crops],
+                thumbnail=thumbnail,
             )
             for items, replace in ((new, False), (replacing, True))
-            for image_id, fingerprint, metadata, quality, crops in items
+            for image_id, fingerprint, metadata, quality, crops, thumbnail in items
         ]
         for request in requests:
             request.hash.algorithm = self.algorithm

@@ -53,6 +53,9 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     create.add_argument(
         "--crop-hashes", action="store_true", help="index each image's centre crops too"
     )
+    create.add_argument(
+        "--thumbnails", action="store_true", help="keep a preview of each image (reports show it)"
+    )
     create.add_argument("--index-kind", choices=KINDS, default="", help="hnsw or tables")
     actions.choices["drop"].add_argument(
         "--yes", action="store_true", help="confirm: the images are deleted for good"
@@ -90,6 +93,7 @@ def _row(
     default_radius: int,
     min_quality: int,
     crop_hashes: bool,
+    thumbnails: bool,
     index_kind: str,
     created_unix_ms: int,
 ) -> dict[str, Any]:
@@ -101,6 +105,7 @@ def _row(
         "default_radius": default_radius,
         "min_quality": min_quality,
         "crop_hashes": crop_hashes,
+        "thumbnails": thumbnails,
         "index_kind": index_kind,
         "created": created.isoformat(timespec="seconds"),
     }
@@ -119,6 +124,7 @@ def _offline(args: argparse.Namespace) -> list[dict[str, Any]]:
                     {"kind": args.index_kind} if args.index_kind else None,
                     args.min_quality,
                     args.crop_hashes,
+                    args.thumbnails,
                 )
             ]
         else:
@@ -133,6 +139,7 @@ def _offline(args: argparse.Namespace) -> list[dict[str, Any]]:
             i.default_radius,
             i.min_quality,
             i.crop_hashes,
+            i.thumbnails,
             i.params.kind,
             i.created_unix_ms,
         )
@@ -152,6 +159,7 @@ def _remote(args: argparse.Namespace) -> list[dict[str, Any]]:
                     default_radius=args.radius,
                     min_quality=args.min_quality,
                     crop_hashes=args.crop_hashes,
+                    thumbnails=args.thumbnails,
                     index_kind=args.index_kind,
                 )
             ]
@@ -167,6 +175,7 @@ def _remote(args: argparse.Namespace) -> list[dict[str, Any]]:
             c.default_radius,
             c.min_quality,
             c.crop_hashes,
+            c.thumbnails,
             c.index.kind,
             c.created_unix_ms,
         )

@@ -30,6 +30,7 @@ from .arguments import radius as radius_bits
 from .groups import GROUPINGS, Group, Near, ReportImage, below_floor, duplicate_groups
 from .options import add_where_options
 from .output import counted
+from .report_html import with_thumbnails
 
 __all__ = ["add_arguments", "run"]
 
@@ -73,6 +74,7 @@ class _Source(Protocol):
     def min_quality(self) -> int: ...
     def images(self) -> Iterator[ReportImage]: ...
     def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]: ...
+    def thumbnails(self, ids: Sequence[str]) -> dict[str, bytes]: ...
     def close(self) -> None: ...
 
 
@@ -109,6 +111,10 @@ class _DataDir:
 
     def near(self, codes: Sequence[int], radius: int) -> list[list[tuple[int, int]]]:
         return self._engine.near_codes(self._collection, codes, radius)
+
+    def thumbnails(self, ids: Sequence[str]) -> dict[str, bytes]:
+        found = self._engine.get_many(self._collection, ids, thumbnails=True)
+        return {i: image.thumbnail for i, image in found.items() if image.thumbnail}
 
     def close(self) -> None:
         self._engine.close(final_snapshot=False)
@@ -172,6 +178,10 @@ class _Server:
             matches = {int(m.hash.hex, 16): m.distance for m in result.response.matches}
             found.append(sorted(matches.items(), key=lambda cd: (cd[1], cd[0])))
         return found
+
+    def thumbnails(self, ids: Sequence[str]) -> dict[str, bytes]:
+        found = self._client.get_many(ids, self._collection, include_thumbnails=True)
+        return {image.id: image.thumbnail for image in found.images if image.thumbnail}
 
     def close(self) -> None:
         self._client.close()
@@ -271,6 +281,11 @@ def run(args: argparse.Namespace) -> int:
         near = _timed(lambda codes: source.near(codes, radius), spent)
         groups = duplicate_groups(images, near, args.grouping, min_quality=floor)
         blank = len(below_floor(images, floor))
+        kept: dict[str, bytes] = {}
+        if args.html is not None:  # the previews the collection keeps, of what the sheet shows
+            shown = [i.id for i in with_thumbnails(groups, args.thumbnail_groups)]
+            for start in range(0, len(shown), _PAGE):
+                kept.update(source.thumbnails(shown[start : start + _PAGE]))
     finally:
         source.close()
     report = {
@@ -286,9 +301,12 @@ def run(args: argparse.Namespace) -> int:
     if args.csv is not None:
         _write_csv(args.csv, groups)
     if args.html is not None:
-        from .report_html import write_html
+        from .report_html import thumbnail_file, write_html
 
-        write_html(args.html, groups, radius, args.grouping, args.thumbnail_groups)
+        def thumbnail(image: ReportImage) -> bytes | None:
+            return kept.get(image.id) or thumbnail_file(image.metadata.get("path"))
+
+        write_html(args.html, groups, radius, args.grouping, args.thumbnail_groups, thumbnail)
     if args.json is None and args.csv is None and args.html is None:
         json.dump(report, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")

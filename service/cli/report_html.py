@@ -18,7 +18,6 @@ build recorded (when it is readable here).
 from __future__ import annotations
 
 import html
-import io
 import json
 import os
 import shutil
@@ -29,9 +28,8 @@ from typing import Any
 
 from .groups import Group, ReportImage
 
-__all__ = ["GROUPS_PER_PAGE", "MEMBERS_SHOWN", "THUMBNAIL_SIDE", "thumbnail_file", "write_html"]
+__all__ = ["GROUPS_PER_PAGE", "MEMBERS_SHOWN", "thumbnail_file", "with_thumbnails", "write_html"]
 
-THUMBNAIL_SIDE = 112
 # A page of the sheet: what the browser builds at once. 100 groups of at most 60 members
 # each is at most 6,000 figures (a few hundred KB of page data).
 GROUPS_PER_PAGE = 100
@@ -45,27 +43,18 @@ Thumbnail = Callable[[ReportImage], bytes | None]
 
 
 def thumbnail_file(path: str | None) -> bytes | None:
-    """A JPEG of the image at `path` fitted into the thumbnail square, or None when there is
-    no readable image there."""
+    """The preview of the image file at `path`, or None when there is no readable image
+    there (a moved, unreadable or broken file: no preview, never a failure)."""
     if not path:
         return None
-    from PIL import Image, ImageOps
+    from neardup.index.errors import NeardupError
+    from neardup.index.fingerprint import make_thumbnail
 
     try:
-        with Image.open(path) as opened:
-            opened.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
-            picture = ImageOps.exif_transpose(opened)
-            picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-            if picture.mode in ("RGBA", "LA", "P"):
-                picture = picture.convert("RGBA")
-                backdrop = Image.new("RGB", picture.size, "white")
-                backdrop.paste(picture, mask=picture.getchannel("A"))
-                picture = backdrop
-            buffer = io.BytesIO()
-            picture.convert("RGB").save(buffer, "JPEG", quality=75)
-    except Exception:  # a moved, unreadable or broken file: no preview, never a failure
+        with open(path, "rb") as f:
+            return make_thumbnail(f.read())
+    except (OSError, NeardupError):
         return None
-    return buffer.getvalue()
 
 
 def _member(image: ReportImage, distance: int, thumb: str) -> dict[str, Any]:
@@ -81,12 +70,18 @@ def _member(image: ReportImage, distance: int, thumb: str) -> dict[str, Any]:
     }
 
 
+def with_thumbnails(groups: Sequence[Group], count: int) -> list[ReportImage]:
+    """The images the sheet shows a thumbnail of: the shown members of the first `count`
+    groups."""
+    return [image for group in groups[:count] for image in group.images[:MEMBERS_SHOWN]]
+
+
 def _thumbnails(
     groups: Sequence[Group], count: int, thumbnail: Thumbnail, folder: Path
 ) -> dict[str, str]:
     """Writes the thumbnails of the first `count` groups' shown members; their paths
     relative to the page, by image id."""
-    wanted = [image for group in groups[:count] for image in group.images[:MEMBERS_SHOWN]]
+    wanted = with_thumbnails(groups, count)
     (folder / "t").mkdir(parents=True, exist_ok=True)
 
     def made(numbered: tuple[int, ReportImage]) -> tuple[str, str]:

@@ -272,3 +272,30 @@ def test_the_engine_s_own_persistence_is_a_snapshot_or_unsupported(backend: Back
     else:
         with pytest.raises(Unsupported, match="Milvus persists its own"):
             backend.snapshot("")
+
+
+def test_a_collection_that_keeps_thumbnails_returns_each_image_s_or_the_engine_refuses_it(
+    backend: Backend,
+) -> None:
+    preview, other = b"\xff\xd8\xff" + b"a" * 100, b"\xff\xd8\xff" + b"b" * 100
+    try:
+        backend.create_collection("shown", thumbnails=True)
+    except Unsupported as refused:
+        assert "thumbnails" in str(refused)
+        return
+    backend.add("shown", "a", fp(1), thumbnail=preview)
+    backend.add_batch("shown", [("b", fp(2), {}, None, (), other), ("c", fp(3), {})])
+    assert backend.get("shown", "a").thumbnail == preview
+    with_previews = backend.get_many("shown", ["a", "b", "c"], thumbnails=True)
+    assert {i: s.thumbnail for i, s in with_previews.items()} == {
+        "a": preview,
+        "b": other,
+        "c": None,
+    }
+    assert backend.get_many("shown", ["a"])["a"].thumbnail is None  # only when asked
+    backend.add("shown", "a", fp(4), on_existing=OnExistingId.REPLACE)  # a new picture
+    assert backend.get("shown", "a").thumbnail is None
+    with pytest.raises(InvalidArgument, match="thumbnail"):
+        backend.add("shown", "d", fp(5), thumbnail=b"not a jpeg")
+    backend.add("", "plain", fp(6), thumbnail=preview)  # a collection without: dropped
+    assert backend.get("", "plain").thumbnail is None

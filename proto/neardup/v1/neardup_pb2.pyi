@@ -68,20 +68,22 @@ class Fingerprint(_message.Message):
     def __init__(self, hex: _Optional[str] = ..., algorithm: _Optional[str] = ...) -> None: ...
 
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "index", "min_quality", "crop_hashes")
+    __slots__ = ("name", "algorithm", "default_radius", "index", "min_quality", "crop_hashes", "thumbnails")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAILS_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
     index: IndexParams
     min_quality: int
     crop_hashes: bool
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ...) -> None: ...
+    thumbnails: bool
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ..., thumbnails: _Optional[bool] = ...) -> None: ...
 
 class IndexParams(_message.Message):
     __slots__ = ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes", "substring_tables_min_codes", "kind")
@@ -102,7 +104,7 @@ class IndexParams(_message.Message):
     def __init__(self, hnsw_m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., ef_search: _Optional[int] = ..., exact_threshold: _Optional[int] = ..., hnsw_max_codes: _Optional[int] = ..., substring_tables_min_codes: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class Collection(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality", "crop_hashes")
+    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality", "crop_hashes", "thumbnails")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +113,7 @@ class Collection(_message.Message):
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAILS_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
@@ -119,7 +122,8 @@ class Collection(_message.Message):
     created_unix_ms: int
     min_quality: int
     crop_hashes: bool
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ...) -> None: ...
+    thumbnails: bool
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ..., thumbnails: _Optional[bool] = ...) -> None: ...
 
 class ListCollectionsRequest(_message.Message):
     __slots__ = ()
@@ -242,7 +246,7 @@ class CompareResponse(_message.Message):
     def __init__(self, distance: _Optional[int] = ..., similarity: _Optional[float] = ..., a: _Optional[_Union[Fingerprint, _Mapping]] = ..., b: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation: _Optional[_Union[Orientation, str]] = ...) -> None: ...
 
 class AddRequest(_message.Message):
-    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates", "quality", "crop_hashes")
+    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates", "quality", "crop_hashes", "thumbnail")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -261,6 +265,7 @@ class AddRequest(_message.Message):
     MAX_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     image: bytes
@@ -272,7 +277,8 @@ class AddRequest(_message.Message):
     max_duplicates: int
     quality: int
     crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
+    thumbnail: bytes
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., thumbnail: _Optional[bytes] = ...) -> None: ...
 
 class AddResponse(_message.Message):
     __slots__ = ("outcome", "image", "duplicates", "quality_note")
@@ -424,14 +430,16 @@ class GetRequest(_message.Message):
     def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
 class GetManyRequest(_message.Message):
-    __slots__ = ("collection", "ids", "include_metadata")
+    __slots__ = ("collection", "ids", "include_metadata", "include_thumbnails")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     IDS_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_METADATA_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_THUMBNAILS_FIELD_NUMBER: _ClassVar[int]
     collection: str
     ids: _containers.RepeatedScalarFieldContainer[str]
     include_metadata: bool
-    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., include_metadata: _Optional[bool] = ...) -> None: ...
+    include_thumbnails: bool
+    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., include_metadata: _Optional[bool] = ..., include_thumbnails: _Optional[bool] = ...) -> None: ...
 
 class GetManyResponse(_message.Message):
     __slots__ = ("images",)
@@ -440,7 +448,7 @@ class GetManyResponse(_message.Message):
     def __init__(self, images: _Optional[_Iterable[_Union[StoredImage, _Mapping]]] = ...) -> None: ...
 
 class StoredImage(_message.Message):
-    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms", "quality", "crop_hashes")
+    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms", "quality", "crop_hashes", "thumbnail")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -456,6 +464,7 @@ class StoredImage(_message.Message):
     ADDED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     hash: Fingerprint
@@ -464,7 +473,8 @@ class StoredImage(_message.Message):
     added_unix_ms: int
     quality: int
     crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
+    thumbnail: bytes
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., thumbnail: _Optional[bytes] = ...) -> None: ...
 
 class ListRequest(_message.Message):
     __slots__ = ("collection", "page_size", "page_token", "include_metadata")

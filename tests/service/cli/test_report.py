@@ -214,3 +214,25 @@ def test_the_html_report_renders_its_groups_in_a_real_browser_without_the_networ
     empty.write_text("<!doctype html><title>empty</title>")
     _, baseline = _open_in_chromium(empty, tmp_path / "empty-profile")
     assert requested <= baseline, requested - baseline
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="no chromium (make test installs Debian's)")
+def test_a_report_through_a_server_shows_the_thumbnails_kept_of_images_added_by_the_api(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    from neardup.service.client import Client
+
+    with Client(server.target) as client:
+        client.create_collection("kept", thumbnails=True)
+        for name in sorted(GARDEN_GROUP):  # by the API: no file path in their metadata
+            client.add((IMAGES / name).read_bytes(), id=name, collection="kept")
+        kept = client.get("mate__Garden.jpg", collection="kept").thumbnail
+    assert kept.startswith(b"\xff\xd8\xff") and len(kept) < 16 * 1024  # a JPEG preview
+    page = tmp_path / "report.html"
+    made = run("report", "--server", server.target, "--collection", "kept", "--html", str(page))
+    assert made.returncode == 0, made.stderr
+    dom, _ = _open_in_chromium(page, tmp_path / "kept-profile")
+    assert dom.count('class="group"') == 1
+    assert dom.count('src="report_files/t/') == len(GARDEN_GROUP)
+    assert "no preview</div>" not in dom
