@@ -14,6 +14,8 @@ import pytest
 from neardup.index import Engine, EngineSettings, Fingerprint, Orientation
 from neardup.index.errors import InvalidArgument
 
+from .store.old_schemas import as_schema
+
 QUIET = EngineSettings(maintenance_interval_seconds=3600)
 PLAIN = 0x0000_0000_0000_0000
 CROP_A = 0xFFFF_0000_FFFF_0000  # 32 bits from PLAIN
@@ -173,11 +175,7 @@ def test_crop_hashes_survive_a_restart(tmp_path: Path, snapshot: bool) -> None:
 def test_a_data_dir_of_schema_2_is_upgraded_to_crop_hashes(tmp_path: Path) -> None:
     with Engine(tmp_path / "data", QUIET) as old:
         old.add("", "a", fp(PLAIN), quality=80)
-    with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
-        conn.execute("DROP TABLE crop_codes")
-        conn.execute("ALTER TABLE images DROP COLUMN crops")
-        conn.execute("ALTER TABLE collections DROP COLUMN crop_hashes")
-        conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema'")
+    as_schema(tmp_path / "data" / "neardup.sqlite3", 2)
     with Engine(tmp_path / "data", QUIET) as upgraded:
         assert not upgraded.collection("").crop_hashes
         assert upgraded.get("", "a").crops == ()

@@ -5,13 +5,14 @@ place: their `phash` collections become `phash-1`, the algorithm that made their
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from neardup.index import Engine, EngineSettings, Fingerprint
 from neardup.index.errors import AlgorithmMismatch, InvalidArgument
+
+from .store.old_schemas import as_schema
 
 QUIET = EngineSettings(maintenance_interval_seconds=3600)
 NEAR = 0b1111  # 4 bits from 0
@@ -84,25 +85,13 @@ def test_quality_floors_and_scores_are_0_to_100(engine: Engine) -> None:
     assert engine.collection("c").min_quality == FLOOR
 
 
-def _as_schema_1(store: Path) -> None:
-    """Turns a store back into what neardup wrote before the quality score (and the crop
-    hashes that came after it)."""
-    with sqlite3.connect(store) as conn:
-        conn.execute("DROP TABLE crop_codes")
-        conn.execute("ALTER TABLE images DROP COLUMN crops")
-        conn.execute("ALTER TABLE collections DROP COLUMN crop_hashes")
-        conn.execute("ALTER TABLE images DROP COLUMN quality")
-        conn.execute("ALTER TABLE collections DROP COLUMN min_quality")
-        conn.execute("UPDATE meta SET value = 1 WHERE key = 'schema'")
-
-
 def test_a_data_dir_of_schema_1_is_upgraded_and_keeps_comparing_like_with_like(
     tmp_path: Path,
 ) -> None:
     with Engine(tmp_path / "data", QUIET) as old:
         old.add("", "a", fp(0))
         old.add("", "b", fp(NEAR))
-    _as_schema_1(tmp_path / "data" / "neardup.sqlite3")
+    as_schema(tmp_path / "data" / "neardup.sqlite3", 1)
     with Engine(tmp_path / "data", QUIET) as upgraded:
         info = upgraded.collection("")
         assert (info.algorithm, info.min_quality, info.image_count) == ("phash-1", 0, 2)
@@ -122,8 +111,7 @@ def test_a_data_dir_of_schema_3_keeps_its_phash_collections_on_the_rule_that_has
     with Engine(tmp_path / "data", QUIET) as old:
         old.add("", "a", fp(0), quality=80)
         old.create_collection("kept", "phash-1")
-    with sqlite3.connect(tmp_path / "data" / "neardup.sqlite3") as conn:
-        conn.execute("UPDATE meta SET value = 3 WHERE key = 'schema'")
+    as_schema(tmp_path / "data" / "neardup.sqlite3", 3)
     with Engine(tmp_path / "data", QUIET) as upgraded:
         assert upgraded.collection("").algorithm == "phash-2"
         assert upgraded.collection("kept").algorithm == "phash-1"

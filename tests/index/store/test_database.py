@@ -134,3 +134,18 @@ def test_a_store_another_process_holds_locked_is_in_use_not_incompatible(tmp_pat
         holder.execute("COMMIT")
         holder.close()
     Store(path, on_commit=lambda effects: None).close()
+
+
+def test_a_store_of_every_earlier_schema_is_upgraded_to_the_current_one(tmp_path: Path) -> None:
+    from neardup.index import Engine
+
+    from .old_schemas import as_schema
+
+    for version in range(1, SCHEMA_VERSION):
+        data = tmp_path / f"v{version}"
+        with Engine(data):
+            pass
+        as_schema(data / "neardup.sqlite3", version)
+        with Engine(data) as upgraded:
+            assert not upgraded.collection("").thumbnails
+        assert _schema_version(data / "neardup.sqlite3") == SCHEMA_VERSION
