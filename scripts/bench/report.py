@@ -65,7 +65,7 @@ def browser_seconds(page: Path, profile: Path) -> tuple[float, str]:
             "--disable-gpu",
             f"--user-data-dir={profile}",
             "--dump-dom",
-            page.as_uri(),
+            page.resolve().as_uri(),
         ],
         capture_output=True,
         text=True,
