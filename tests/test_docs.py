@@ -105,3 +105,11 @@ def test_a_misnamed_flag_setting_or_variable_would_be_found() -> None:
     assert code_of('run `log_calls = "all"`') == ['log_calls = "all"']
     assert "log_call" not in SETTINGS and "log_calls" in SETTINGS
     assert "NEARDUP_LISTEN" in ENVIRONMENT and "NEARDUP_PORT" not in ENVIRONMENT
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_every_link_to_a_file_of_the_repository_leads_to_one(document: Path) -> None:
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text())
+    local = [link for link in links if "://" not in link]
+    missing = [link for link in local if not (document.parent / link).exists()]
+    assert not missing, missing
