@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from ..fingerprint.value import Fingerprint, from_blob, from_sqlite, to_blob, to_sqlite
 from ..params import IndexParams
@@ -134,17 +135,22 @@ def thumbnails_of(
     conn: sqlite3.Connection, collection: str, ids: Collection[str]
 ) -> dict[str, bytes]:
     """The kept thumbnails of these ids, by id."""
+    rows = _rows_of_ids(conn, "SELECT id, jpeg FROM thumbnails", collection, ids)
+    return {image_id: bytes(jpeg) for image_id, jpeg in rows}
+
+
+def _rows_of_ids(
+    conn: sqlite3.Connection, select: str, collection: str, ids: Collection[str]
+) -> Iterator[Any]:
+    """The rows of `select` (a SELECT ... FROM a table keyed by collection and id) for
+    these ids, one statement per 30,000 ids."""
     wanted = list(ids)
-    found: dict[str, bytes] = {}
     for start in range(0, len(wanted), _SQLITE_MAX_VARIABLES):
         chunk = wanted[start : start + _SQLITE_MAX_VARIABLES]
         marks = ", ".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT id, jpeg FROM thumbnails WHERE collection = ? AND id IN ({marks})",
-            (collection, *chunk),
+        yield from conn.execute(
+            f"{select} WHERE collection = ? AND id IN ({marks})", (collection, *chunk)
         )
-        found.update((image_id, bytes(jpeg)) for image_id, jpeg in rows)
-    return found
 
 
 def nearest_images(
@@ -352,16 +358,8 @@ def images_of(
 ) -> dict[str, StoredImage]:
     """The stored images among these ids, by id (one statement per 30,000 ids), with their
     kept thumbnails when asked."""
-    wanted = list(ids)
-    found: dict[str, StoredImage] = {}
-    for start in range(0, len(wanted), _SQLITE_MAX_VARIABLES):
-        chunk = wanted[start : start + _SQLITE_MAX_VARIABLES]
-        marks = ", ".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND id IN ({marks})",
-            (collection, *chunk),
-        )
-        found.update((row[0], _image(collection, algorithm, row)) for row in rows)
+    rows = _rows_of_ids(conn, f"SELECT {_IMAGE_COLUMNS} FROM images", collection, ids)
+    found = {row[0]: _image(collection, algorithm, row) for row in rows}
     if thumbnails:
         for image_id, jpeg in thumbnails_of(conn, collection, list(found)).items():
             found[image_id] = replace(found[image_id], thumbnail=jpeg)

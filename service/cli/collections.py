@@ -86,26 +86,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _row(
-    name: str,
-    algorithm: str,
-    image_count: int,
-    default_radius: int,
-    min_quality: int,
-    crop_hashes: bool,
-    thumbnails: bool,
-    index_kind: str,
-    created_unix_ms: int,
-) -> dict[str, Any]:
-    created = datetime.fromtimestamp(created_unix_ms / 1000, UTC)
+def _row(collection: Any, index_kind: str) -> dict[str, Any]:
+    """A collection as the command prints it, from the engine's `CollectionInfo` or the
+    contract's `Collection` (the same field names)."""
+    created = datetime.fromtimestamp(collection.created_unix_ms / 1000, UTC)
     return {
-        "name": name,
-        "algorithm": algorithm,
-        "image_count": image_count,
-        "default_radius": default_radius,
-        "min_quality": min_quality,
-        "crop_hashes": crop_hashes,
-        "thumbnails": thumbnails,
+        "name": collection.name,
+        "algorithm": collection.algorithm,
+        "image_count": collection.image_count,
+        "default_radius": collection.default_radius,
+        "min_quality": collection.min_quality,
+        "crop_hashes": collection.crop_hashes,
+        "thumbnails": collection.thumbnails,
         "index_kind": index_kind,
         "created": created.isoformat(timespec="seconds"),
     }
@@ -131,20 +123,7 @@ def _offline(args: argparse.Namespace) -> list[dict[str, Any]]:
             infos = [engine.collection(args.name)]
             if args.action == "drop":
                 infos = [replace(infos[0], image_count=engine.drop_collection(args.name))]
-    return [
-        _row(
-            i.name,
-            i.algorithm,
-            i.image_count,
-            i.default_radius,
-            i.min_quality,
-            i.crop_hashes,
-            i.thumbnails,
-            i.params.kind,
-            i.created_unix_ms,
-        )
-        for i in infos
-    ]
+    return [_row(i, i.params.kind) for i in infos]
 
 
 def _remote(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -167,17 +146,4 @@ def _remote(args: argparse.Namespace) -> list[dict[str, Any]]:
             found = [client.stats(args.name).collection]
             if args.action == "drop":
                 found[0].image_count = client.drop_collection(args.name)
-    return [
-        _row(
-            c.name,
-            c.algorithm,
-            c.image_count,
-            c.default_radius,
-            c.min_quality,
-            c.crop_hashes,
-            c.thumbnails,
-            c.index.kind,
-            c.created_unix_ms,
-        )
-        for c in found
-    ]
+    return [_row(c, c.index.kind) for c in found]
