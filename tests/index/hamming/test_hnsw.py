@@ -509,7 +509,7 @@ def test_below_the_graph_s_range_codes_stay_flat_and_no_graph_is_built() -> None
 
 def test_a_bulk_load_is_absorbed_by_a_graph_built_aside_while_searches_go_on() -> None:
     rng = np.random.default_rng(4)
-    index = HammingIndex(SMALL_GRAPH)
+    index = HammingIndex(SMALL_GRAPH, costs=SCANS_DEAR)  # the graph wins where it serves
     first = [int(c) for c in rng.integers(0, 2**63, 2_000, dtype=np.uint64)]
     index.apply(first, [1] * len(first), sequence=1)
     index.settle()
