@@ -65,11 +65,13 @@ class Backend(Protocol):
         min_quality: int | None = None,
         crop_hashes: bool = False,
         thumbnails: bool = False,
+        orientations: bool = True,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm (and a quality floor, default
         `bounds.DEFAULT_MIN_QUALITY`; `crop_hashes`: its images are also indexed under
-        their crop hashes; `thumbnails`: it keeps each image's preview); raises
-        CollectionExists, or Unsupported for what this engine does not keep. May block."""
+        their crop hashes; `thumbnails`: it keeps each image's preview; `orientations`: its
+        duplicate checks match an upload's 8 orientations); raises CollectionExists, or
+        Unsupported for what this engine does not keep. May block."""
         ...
 
     def drop_collection(self, name: str) -> int:
@@ -112,12 +114,14 @@ class Backend(Protocol):
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
         thumbnail: bytes | None = None,
+        orientations: Sequence[Fingerprint] = (),
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable. A hash
         below the collection's `min_quality` has only exact duplicates. `crops`: the
         image's crop hashes, kept by a `crop_hashes` collection (not below its floor);
         `thumbnail`: its preview (`fingerprint.make_thumbnail`), kept by a collection that
-        keeps thumbnails.
+        keeps thumbnails; `orientations`: its 8 orientation hashes (`ImageHashes`), which
+        the duplicate check of a collection with `orientations` searches with.
         Validation errors raise here, store-side ones through the future. May block."""
         ...
 

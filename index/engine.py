@@ -183,10 +183,12 @@ class Engine:
         min_quality: int | None = None,
         crop_hashes: bool = False,
         thumbnails: bool = False,
+        orientations: bool = True,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm; raises CollectionExists.
         `crop_hashes` needs an algorithm that has them (`Algorithm.has_crops`); with
-        `thumbnails` it keeps each image's preview given with its add."""
+        `thumbnails` it keeps each image's preview given with its add; with `orientations`
+        (the default) an add's duplicate check matches the upload's 8 orientations."""
         bounds.check_collection_name(name)
         algo = get_algorithm(algorithm).name
         if crop_hashes and not get_algorithm(algo).has_crops:
@@ -203,7 +205,17 @@ class Engine:
         bounds.check_quality(floor, "min_quality")
         index_params = self.settings.index.with_overrides(**(params or {}))
         draft = CollectionInfo(
-            name, 0, algo, radius, index_params, _now_ms(), 0, floor, crop_hashes, thumbnails
+            name,
+            0,
+            algo,
+            radius,
+            index_params,
+            _now_ms(),
+            0,
+            floor,
+            crop_hashes,
+            thumbnails,
+            orientations,
         )
 
         def op(txn: Transaction) -> CollectionInfo:
@@ -276,6 +288,7 @@ class Engine:
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
         thumbnail: bytes | None = None,
+        orientations: Sequence[Fingerprint] = (),
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable.
 
@@ -287,8 +300,10 @@ class Engine:
         (`ImageHashes.crop_fingerprints`), kept in a `crop_hashes` collection unless the
         quality is below its floor. `thumbnail`: the image's preview
         (`fingerprint.make_thumbnail`), kept by a collection that keeps thumbnails (others
-        drop it). Validation errors raise here; store-side ones (IdExists,
-        UnknownCollection) come through the future.
+        drop it). `orientations`: the upload's 8 orientation hashes (`ImageHashes`), which
+        a collection with `orientations` searches its duplicates with (each duplicate says
+        which orientation it matched). Validation errors raise here; store-side ones
+        (IdExists, UnknownCollection) come through the future.
         """
         coll = self._get(collection)
         name = coll.info.name
@@ -301,7 +316,10 @@ class Engine:
         meta, radius, note = plan.metadata, plan.radius, plan.note
         kept_crops = self._kept_crops(coll, fingerprint, crops, quality)
         searched: tuple[int, list[CodeMatch]] | None = None
-        query = Query.of_hash(fingerprint, quality, kept_crops)
+        turned = orientations if coll.info.orientations else ()
+        for code in turned:
+            check_fingerprint(coll.info, code, "orientations")
+        query = Query.of_hash(fingerprint, quality, kept_crops, turned)
         codes = [code.fingerprint.value for code in query.codes]
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
             coll.check_searchable()

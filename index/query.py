@@ -67,9 +67,19 @@ class Query(NamedTuple):
         fingerprint: Fingerprint,
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
+        orientations: Sequence[Fingerprint] = (),
     ) -> Query:
-        """A hash given by value, with its quality and its crops' upright hashes."""
-        codes = [QueryCode(fingerprint)]
+        """A hash given by value, with its quality and its crops' upright hashes; with its
+        8 orientation hashes (indexed by `Orientation`, element 0 the hash itself) when
+        they are known, so that a mirrored or rotated copy is found too."""
+        if orientations:
+            if len(orientations) != len(_ORIENTATIONS) or orientations[0] != fingerprint:
+                raise InvalidArgument(
+                    "orientation hashes are 8, the hash itself first", "orientations"
+                )
+            codes = [QueryCode(f, _ORIENTATIONS[o]) for o, f in enumerate(orientations)]
+        else:
+            codes = [QueryCode(fingerprint)]
         codes += [QueryCode(f, crop=c) for c, f in enumerate(crops, start=1)]
         return cls(tuple(codes), quality)
 

@@ -162,6 +162,7 @@ class CollectionDefinition:
     min_quality: int = 0
     crop_hashes: bool = False
     thumbnails: bool = False
+    orientations: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,9 @@ class CollectionInfo:
     crop_hashes: each image is also stored, and each query also sent, under the hashes of
     its centre crops, so that crops find their originals and originals their crops.
     thumbnails: a small preview is kept with each image added with its picture (or sent
-    with its hash), returned by `get` (what a report shows)."""
+    with its hash), returned by `get` (what a report shows).
+    orientations: an add's duplicate check matches the upload's 8 orientations (when the
+    add gives them: an image hashed here), so a mirrored or rotated upload is caught."""
 
     name: str
     uid: int
@@ -186,6 +189,7 @@ class CollectionInfo:
     min_quality: int = 0
     crop_hashes: bool = False
     thumbnails: bool = False
+    orientations: bool = False
 
     @property
     def definition(self) -> CollectionDefinition:
@@ -198,6 +202,7 @@ class CollectionInfo:
             self.min_quality,
             self.crop_hashes,
             self.thumbnails,
+            self.orientations,
         )
 
     def quality_note(self, quality: int | None) -> str:

@@ -214,6 +214,7 @@ def create_collection_request(
     min_quality: int | None = None,
     crop_hashes: bool = False,
     thumbnails: bool = False,
+    orientations: bool | None = None,
     index_kind: str = "",
 ) -> pb.CreateCollectionRequest:
     """A CreateCollectionRequest; unset values take the server's defaults."""
@@ -228,6 +229,8 @@ def create_collection_request(
         request.default_radius = default_radius
     if min_quality is not None:
         request.min_quality = min_quality
+    if orientations is not None:
+        request.orientations = orientations
     return request
 
 

@@ -89,6 +89,7 @@ def collection_message(info: CollectionInfo) -> pb.Collection:
         min_quality=info.min_quality,
         crop_hashes=info.crop_hashes,
         thumbnails=info.thumbnails,
+        orientations=info.orientations,
     )
 
 

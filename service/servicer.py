@@ -223,6 +223,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
                 min_quality=floor,
                 crop_hashes=request.crop_hashes,
                 thumbnails=request.thumbnails,
+                orientations=request.orientations if request.HasField("orientations") else True,
             )
         )
         return messages.collection_message(info)
@@ -322,10 +323,14 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         source = request.WhichOneof("source")
         quality: int | None
         thumbnail: bytes | None = None
+        orientations: Sequence[Fingerprint] = ()
         if source == "image":
-            hashes = self._hash(request.image, info.algorithm, False, "image", info.crop_hashes)
+            hashes = self._hash(
+                request.image, info.algorithm, info.orientations, "image", info.crop_hashes
+            )
             fingerprint, quality = hashes.fingerprint, hashes.quality
             crops: Sequence[Fingerprint] = hashes.crop_fingerprints
+            orientations = hashes.orientations
             if info.thumbnails:  # decoded again at a small scale: a fraction of the hash
                 thumbnail = _at("image", lambda: make_thumbnail(request.image, self.limits.decode))
         elif source == "hash":
@@ -354,6 +359,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
             quality=quality,
             crops=crops,
             thumbnail=thumbnail,
+            orientations=orientations,
         )
 
     async def _added(self, request: pb.AddRequest) -> pb.AddResponse:

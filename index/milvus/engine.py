@@ -163,6 +163,8 @@ class MilvusEngine:
             fields["created_unix_ms"],
             0,
             fields["min_quality"],
+            # collections registered before the setting matched the upright hash only
+            orientations=fields.get("orientations", False),
         )
 
     def _get(self, name: str) -> CollectionInfo:
@@ -189,6 +191,7 @@ class MilvusEngine:
         min_quality: int | None = None,
         crop_hashes: bool = False,
         thumbnails: bool = False,
+        orientations: bool = True,
     ) -> CollectionInfo:
         """Creates the collection's Milvus collection and registers its definition; raises
         CollectionExists, or Unsupported for crop hashes, thumbnails and index parameters
@@ -212,7 +215,17 @@ class MilvusEngine:
         bounds.check_radius(radius, "default_radius")
         floor = bounds.DEFAULT_MIN_QUALITY if min_quality is None else min_quality
         bounds.check_quality(floor, "min_quality")
-        info = CollectionInfo(name, 0, algo, radius, self.settings.index, _now_ms(), 0, floor)
+        info = CollectionInfo(
+            name,
+            0,
+            algo,
+            radius,
+            self.settings.index,
+            _now_ms(),
+            0,
+            floor,
+            orientations=orientations,
+        )
         client = self._client
         with self._lock, milvus_failures("collection creation", name):
             if self._definition_in_registry(name) is not None:
@@ -232,6 +245,7 @@ class MilvusEngine:
                 "algorithm": algo,
                 "default_radius": radius,
                 "min_quality": floor,
+                "orientations": orientations,
                 "created_unix_ms": info.created_unix_ms,
                 "format": _DEFINITION_FORMAT,
             }
@@ -303,6 +317,7 @@ class MilvusEngine:
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
         thumbnail: bytes | None = None,  # no collection here keeps thumbnails
+        orientations: Sequence[Fingerprint] = (),
     ) -> Future[AddResult]:
         """Queues an add (as `Engine.submit_add`; crop hashes are ignored: Milvus
         collections have none). Its id check and duplicate search read Strong, so they see
@@ -318,7 +333,8 @@ class MilvusEngine:
             stored_now = self._reads.submit(self._rows, info, [image_id])
             duplicates: list[Match] = []
             if find_duplicates or reject_duplicates:
-                sent = Query.of_hash(fingerprint).codes
+                turned = orientations if info.orientations else ()
+                sent = Query.of_hash(fingerprint, orientations=turned).codes
                 duplicates, _ = self._nearest(info, sent, max_duplicates, radius, image_id, _STRONG)
             existing = stored_now.result().get(image_id)
             if existing is not None and on_existing is OnExistingId.ERROR:

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS collections (
     created_unix_ms INTEGER NOT NULL,
     min_quality INTEGER NOT NULL DEFAULT 0,
     crop_hashes INTEGER NOT NULL DEFAULT 0,
-    thumbnails INTEGER NOT NULL DEFAULT 0
+    thumbnails INTEGER NOT NULL DEFAULT 0,
+    orientations INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS images (
     collection TEXT NOT NULL,
@@ -122,9 +123,11 @@ UPDATE collections SET algorithm = 'phash-2' WHERE algorithm = 'phash';
 UPDATE meta SET value = 4 WHERE key = 'schema';
 """
 # Version 4 -> 5: collections may keep thumbnails (none did before), in a table of their
-# own so that the images' rows, which every list and search reads, stay small.
+# own so that the images' rows, which every list and search reads, stay small; and their
+# duplicate checks may match an upload's orientations (none did before).
 _MIGRATE_FROM_4 = """
 ALTER TABLE collections ADD COLUMN thumbnails INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE collections ADD COLUMN orientations INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE thumbnails (
     collection TEXT NOT NULL,
     id TEXT NOT NULL,

@@ -56,7 +56,7 @@ def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
     """Every collection (image_count 0: the engine counts from its indexes), by name."""
     rows = conn.execute(
         "SELECT name, uid, algorithm, default_radius, params, created_unix_ms, min_quality, "
-        "crop_hashes, thumbnails FROM collections ORDER BY name"
+        "crop_hashes, thumbnails, orientations FROM collections ORDER BY name"
     ).fetchall()
     return [
         CollectionInfo(
@@ -70,8 +70,9 @@ def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
             floor,
             bool(crops),
             bool(thumbnails),
+            bool(oriented),
         )
-        for name, uid, algo, radius, params, created, floor, crops, thumbnails in rows
+        for name, uid, algo, radius, params, created, floor, crops, thumbnails, oriented in rows
     ]
 
 
@@ -83,7 +84,8 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_uid', ?)", (uid,))
     conn.execute(
         "INSERT INTO collections (name, uid, algorithm, default_radius, params, "
-        "created_unix_ms, min_quality, crop_hashes, thumbnails) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_unix_ms, min_quality, crop_hashes, thumbnails, orientations) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             info.name,
             uid,
@@ -94,6 +96,7 @@ def insert_collection(conn: sqlite3.Connection, info: CollectionInfo) -> int:
             info.min_quality,
             int(info.crop_hashes),
             int(info.thumbnails),
+            int(info.orientations),
         ),
     )
     return int(uid)

@@ -56,6 +56,12 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     create.add_argument(
         "--thumbnails", action="store_true", help="keep a preview of each image (reports show it)"
     )
+    create.add_argument(
+        "--no-orientations",
+        dest="orientations",
+        action="store_false",
+        help="duplicate checks match an upload as it is, not its mirrors and rotations",
+    )
     create.add_argument("--index-kind", choices=KINDS, default="", help="hnsw or tables")
     actions.choices["drop"].add_argument(
         "--yes", action="store_true", help="confirm: the images are deleted for good"
@@ -98,6 +104,7 @@ def _row(collection: Any, index_kind: str) -> dict[str, Any]:
         "min_quality": collection.min_quality,
         "crop_hashes": collection.crop_hashes,
         "thumbnails": collection.thumbnails,
+        "orientations": collection.orientations,
         "index_kind": index_kind,
         "created": created.isoformat(timespec="seconds"),
     }
@@ -117,6 +124,7 @@ def _offline(args: argparse.Namespace) -> list[dict[str, Any]]:
                     args.min_quality,
                     args.crop_hashes,
                     args.thumbnails,
+                    args.orientations,
                 )
             ]
         else:
@@ -139,6 +147,7 @@ def _remote(args: argparse.Namespace) -> list[dict[str, Any]]:
                     min_quality=args.min_quality,
                     crop_hashes=args.crop_hashes,
                     thumbnails=args.thumbnails,
+                    orientations=args.orientations,
                     index_kind=args.index_kind,
                 )
             ]

@@ -299,3 +299,22 @@ def test_a_collection_that_keeps_thumbnails_returns_each_image_s_or_the_engine_r
         backend.add("shown", "d", fp(5), thumbnail=b"not a jpeg")
     backend.add("", "plain", fp(6), thumbnail=preview)  # a collection without: dropped
     assert backend.get("", "plain").thumbnail is None
+
+
+def test_an_add_s_duplicate_check_matches_the_upload_s_orientations_where_the_collection_does(
+    backend: Backend,
+) -> None:
+    stored, upload = 0x0F0F_0F0F_0F0F_0F0F, 0xF0F0_F0F0_F0F0_F0F0
+    # the upload's 8 orientation hashes, as hashing the picture gives them: its mirror is
+    # within 2 bits of the stored picture
+    turned = [fp(upload ^ (o << 40)) for o in range(8)]
+    turned[0], turned[Orientation.MIRROR] = fp(upload), fp(stored ^ 0b11)
+    backend.add("", "original", fp(stored))
+    added = backend.add("", "mirrored", fp(upload), orientations=turned)
+    assert [(m.image.id, m.distance, m.orientation) for m in added.duplicates] == [
+        ("original", 2, Orientation.MIRROR)
+    ]
+    assert backend.collection("").orientations  # the default
+    backend.create_collection("upright", orientations=False)
+    backend.add("upright", "original", fp(stored))
+    assert backend.add("upright", "mirrored", fp(upload), orientations=turned).duplicates == []

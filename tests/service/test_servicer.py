@@ -371,3 +371,19 @@ def test_the_servicer_overrides_every_method_of_the_generated_base() -> None:
         if getattr(NeardupServicer, name) is getattr(neardup_pb2_grpc.NeardupServicer, name)
     ]
     assert inherited == []
+
+
+def test_a_mirrored_or_rotated_upload_is_caught_on_add_and_says_which_orientation(
+    client: Client,
+) -> None:
+    client.create_collection("turned")
+    client.add(GARDEN, id="garden", collection="turned")
+    added = client.add(MIRROR, id="mirror", collection="turned", reject_duplicates=True)
+    assert added.outcome == pb.ADD_OUTCOME_REJECTED_DUPLICATE
+    [duplicate] = added.duplicates
+    assert (duplicate.id, duplicate.orientation) == ("garden", pb.ORIENTATION_MIRROR)
+    client.create_collection("upright", orientations=False)  # the setting off: as before
+    client.add(GARDEN, id="garden", collection="upright")
+    assert not client.add(MIRROR, id="mirror", collection="upright").duplicates
+    stats = client.stats("turned").collection
+    assert stats.orientations and not client.stats("upright").collection.orientations

@@ -68,7 +68,7 @@ class Fingerprint(_message.Message):
     def __init__(self, hex: _Optional[str] = ..., algorithm: _Optional[str] = ...) -> None: ...
 
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "index", "min_quality", "crop_hashes", "thumbnails")
+    __slots__ = ("name", "algorithm", "default_radius", "index", "min_quality", "crop_hashes", "thumbnails", "orientations")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +76,7 @@ class CreateCollectionRequest(_message.Message):
     MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     THUMBNAILS_FIELD_NUMBER: _ClassVar[int]
+    ORIENTATIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
@@ -83,7 +84,8 @@ class CreateCollectionRequest(_message.Message):
     min_quality: int
     crop_hashes: bool
     thumbnails: bool
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ..., thumbnails: _Optional[bool] = ...) -> None: ...
+    orientations: bool
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ..., thumbnails: _Optional[bool] = ..., orientations: _Optional[bool] = ...) -> None: ...
 
 class IndexParams(_message.Message):
     __slots__ = ("hnsw_m", "ef_construction", "ef_search", "exact_threshold", "hnsw_max_codes", "substring_tables_min_codes", "kind")
@@ -104,7 +106,7 @@ class IndexParams(_message.Message):
     def __init__(self, hnsw_m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., ef_search: _Optional[int] = ..., exact_threshold: _Optional[int] = ..., hnsw_max_codes: _Optional[int] = ..., substring_tables_min_codes: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class Collection(_message.Message):
-    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality", "crop_hashes", "thumbnails")
+    __slots__ = ("name", "algorithm", "default_radius", "image_count", "index", "created_unix_ms", "min_quality", "crop_hashes", "thumbnails", "orientations")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_RADIUS_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +116,7 @@ class Collection(_message.Message):
     MIN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     THUMBNAILS_FIELD_NUMBER: _ClassVar[int]
+    ORIENTATIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     algorithm: str
     default_radius: int
@@ -123,7 +126,8 @@ class Collection(_message.Message):
     min_quality: int
     crop_hashes: bool
     thumbnails: bool
-    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ..., thumbnails: _Optional[bool] = ...) -> None: ...
+    orientations: bool
+    def __init__(self, name: _Optional[str] = ..., algorithm: _Optional[str] = ..., default_radius: _Optional[int] = ..., image_count: _Optional[int] = ..., index: _Optional[_Union[IndexParams, _Mapping]] = ..., created_unix_ms: _Optional[int] = ..., min_quality: _Optional[int] = ..., crop_hashes: _Optional[bool] = ..., thumbnails: _Optional[bool] = ..., orientations: _Optional[bool] = ...) -> None: ...
 
 class ListCollectionsRequest(_message.Message):
     __slots__ = ()

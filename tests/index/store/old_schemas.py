@@ -11,6 +11,7 @@ _UNDO = {
     5: [
         "DROP TABLE thumbnails",
         "ALTER TABLE collections DROP COLUMN thumbnails",
+        "ALTER TABLE collections DROP COLUMN orientations",
     ],
     4: [],  # a change of `phash`'s border rule: the same tables
     3: [

@@ -146,6 +146,7 @@ def test_a_store_of_every_earlier_schema_is_upgraded_to_the_current_one(tmp_path
         with Engine(data):
             pass
         as_schema(data / "neardup.sqlite3", version)
-        with Engine(data) as upgraded:
+        with Engine(data) as upgraded:  # the settings the collection was made with
             assert not upgraded.collection("").thumbnails
+            assert not upgraded.collection("").orientations
         assert _schema_version(data / "neardup.sqlite3") == SCHEMA_VERSION
