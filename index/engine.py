@@ -358,7 +358,7 @@ class Engine:
                 kept_thumbnail,
             )
             self._log_codes(txn, stored, +1)
-            queries.upsert_image(txn.conn, stored, existing)
+            queries.upsert_image(txn.conn, stored, existing, coll.info.thumbnails)
             outcome = AddOutcome.ADDED if existing is None else AddOutcome.REPLACED
             return AddResult(outcome, stored, duplicates, note)
 
@@ -454,7 +454,7 @@ class Engine:
                     missing.append(image_id)
                     continue
                 self._log_codes(txn, stored, -1)
-                queries.delete_image(txn.conn, stored)
+                queries.delete_image(txn.conn, stored, coll.info.thumbnails)
                 deleted += 1
             return DeleteResult(deleted, missing)
 
@@ -466,7 +466,9 @@ class Engine:
         coll = self._get(collection)
         bounds.check_id(image_id)
         with self._store.read() as conn:
-            stored = queries.image(conn, coll.info.name, coll.info.algorithm, image_id)
+            stored = queries.image(
+                conn, coll.info.name, coll.info.algorithm, image_id, coll.info.thumbnails
+            )
         if stored is None:
             raise UnknownId(f"no image {image_id!r} in collection {coll.info.name!r}")
         return stored

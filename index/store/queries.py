@@ -120,9 +120,13 @@ def collection_exists(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def image(
-    conn: sqlite3.Connection, collection: str, algorithm: str, image_id: str
+    conn: sqlite3.Connection,
+    collection: str,
+    algorithm: str,
+    image_id: str,
+    thumbnail: bool = False,
 ) -> StoredImage | None:
-    """The stored image of that id, with its thumbnail where one is kept; or None."""
+    """The stored image of that id (with its kept thumbnail when asked), or None."""
     row = conn.execute(
         f"SELECT {_IMAGE_COLUMNS} FROM images WHERE collection = ? AND id = ?",
         (collection, image_id),
@@ -130,8 +134,8 @@ def image(
     if not row:
         return None
     stored = _image(collection, algorithm, row)
-    thumbnail = thumbnails_of(conn, collection, [image_id]).get(image_id)
-    return stored if thumbnail is None else replace(stored, thumbnail=thumbnail)
+    kept = thumbnails_of(conn, collection, [image_id]).get(image_id) if thumbnail else None
+    return stored if kept is None else replace(stored, thumbnail=kept)
 
 
 def thumbnails_of(
@@ -303,13 +307,17 @@ def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage
 
 
 def upsert_image(
-    conn: sqlite3.Connection, stored: StoredImage, replaced: StoredImage | None
+    conn: sqlite3.Connection,
+    stored: StoredImage,
+    replaced: StoredImage | None,
+    thumbnails: bool = False,
 ) -> None:
     """Stores an image row (its crop codes, its thumbnail), replacing `replaced`, the row of
-    its id (whose thumbnail no longer shows it)."""
+    its id (whose thumbnail, in a collection that keeps `thumbnails`, no longer shows it)."""
     if replaced is not None:
         _delete_crop_codes(conn, replaced)
-        _delete_thumbnail(conn, replaced)
+        if thumbnails:
+            _delete_thumbnail(conn, replaced)
     _write_image(conn, "REPLACE", stored)
 
 
@@ -319,10 +327,12 @@ def insert_image_if_absent(conn: sqlite3.Connection, stored: StoredImage) -> boo
     return _write_image(conn, "IGNORE", stored) == 1
 
 
-def delete_image(conn: sqlite3.Connection, stored: StoredImage) -> None:
-    """Removes an image row, its crop codes and its thumbnail."""
+def delete_image(conn: sqlite3.Connection, stored: StoredImage, thumbnails: bool = False) -> None:
+    """Removes an image row, its crop codes and, in a collection that keeps `thumbnails`,
+    its thumbnail."""
     _delete_crop_codes(conn, stored)
-    _delete_thumbnail(conn, stored)
+    if thumbnails:
+        _delete_thumbnail(conn, stored)
     conn.execute(
         "DELETE FROM images WHERE collection = ? AND id = ?", (stored.collection, stored.id)
     )

@@ -2,11 +2,12 @@
 orientation hashes beside the same add with the upright hash alone, in one run.
 
 Loads --n codes (70% random, 30% near copies: `common.clustered_codes`) into a fresh data
-dir of the --kind index with `add_batch`, waits until it has settled, then times durable
-single adds with their duplicate check, alternating an add that sends its 8 orientation
-hashes with one that sends its upright hash only (the anchor: what an add did before the
-setting), each a random code. Hashing itself: `hash_image` with and without orientations
-on the fixture photos (the 8 orientations come from the same DCT).
+dir of the --kind index with `add_batch`, then times durable single adds with their
+duplicate check, alternating an add that sends its 8 orientation hashes with one that sends
+its upright hash only (the anchor: what an add did before the setting), each a random code:
+first right after the bulk load (what a user meets then), then once the index has settled.
+Hashing itself: `hash_image` with and without orientations on the fixture photos (the 8
+orientations come from the same DCT).
 
     python -m scripts.bench.add_orientations [--n 1000000] [--kind hnsw|tables] [--adds 2000]
 """
@@ -42,6 +43,31 @@ def hashing_ms(orientations: bool) -> float:
     return statistics.median(times) * 1e3
 
 
+def timed_adds(
+    engine: Engine, rng: np.random.Generator, count: int, prefix: str
+) -> tuple[list[float], list[float]]:
+    """Seconds of `count` adds each way (upright only, with orientations), alternating."""
+    upright: list[float] = []
+    turned: list[float] = []
+    for i in range(count * 2):
+        values = rng.integers(0, 2**63, 8, dtype=np.uint64).tolist()
+        oriented = [Fingerprint(v, "phash") for v in values]
+        with_turns = i % 2 == 0
+        started = time.perf_counter()
+        engine.add("", f"{prefix}{i}", oriented[0], orientations=oriented if with_turns else ())
+        (turned if with_turns else upright).append(time.perf_counter() - started)
+    return upright, turned
+
+
+def print_table(when: str, upright: list[float], turned: list[float]) -> None:
+    p50_up, p50_turned = (statistics.median(t) * 1e3 for t in (upright, turned))
+    p99_up, p99_turned = (float(np.percentile(t, 99)) * 1e3 for t in (upright, turned))
+    print(f"\n{when}\n\n| durable add with its duplicate check | p50 ms | p99 ms |\n|---|---|---|")
+    print(f"| upright hash only (anchor) | {p50_up:.3f} | {p99_up:.3f} |")
+    print(f"| 8 orientation hashes | {p50_turned:.3f} | {p99_turned:.3f} |")
+    print(f"| ratio | {p50_turned / p50_up:.2f}x | {p99_turned / p99_up:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -58,25 +84,16 @@ def main() -> None:
             engine.add_batch(
                 "", [(f"i{at + i}", Fingerprint(c, "phash"), {}) for i, c in enumerate(chunk)]
             )
+        loaded = time.perf_counter() - started
+        after_load = timed_adds(engine, rng, args.adds // 4, "fresh")
         engine.inspect("").settle()
         print(
-            f"n={args.n:,} kind={args.kind}: loaded and settled in "
-            f"{time.perf_counter() - started:.0f} s; {args.adds} adds each way, alternating"
+            f"n={args.n:,} kind={args.kind}: loaded in {loaded:.0f} s, settled "
+            f"{time.perf_counter() - started - loaded:.0f} s later"
         )
-        upright, turned = [], []
-        for i in range(args.adds * 2):
-            values = rng.integers(0, 2**63, 8, dtype=np.uint64).tolist()
-            oriented = [Fingerprint(v, "phash") for v in values]
-            with_turns = i % 2 == 0
-            started = time.perf_counter()
-            engine.add("", f"a{i}", oriented[0], orientations=oriented if with_turns else ())
-            (turned if with_turns else upright).append(time.perf_counter() - started)
-    p50_up, p50_turned = (statistics.median(t) * 1e3 for t in (upright, turned))
-    p99_up, p99_turned = (float(np.percentile(t, 99)) * 1e3 for t in (upright, turned))
-    print("\n| durable add with its duplicate check | p50 ms | p99 ms |\n|---|---|---|")
-    print(f"| upright hash only (anchor) | {p50_up:.3f} | {p99_up:.3f} |")
-    print(f"| 8 orientation hashes | {p50_turned:.3f} | {p99_turned:.3f} |")
-    print(f"| ratio | {p50_turned / p50_up:.2f}x | {p99_turned / p99_up:.2f}x |")
+        settled = timed_adds(engine, rng, args.adds, "settled")
+    print_table(f"right after the bulk load ({args.adds // 4} adds each way)", *after_load)
+    print_table(f"settled ({args.adds} adds each way)", *settled)
     plain, oriented_ms = hashing_ms(False), hashing_ms(True)
     print(
         f"\nhashing a fixture photo, median: {plain:.2f} ms upright, {oriented_ms:.2f} ms with "

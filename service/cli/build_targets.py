@@ -74,7 +74,7 @@ class BuildTarget(Protocol):
 
 
 def _refuse_other_settings(
-    spec: CollectionSpec, holds: str, has_crops: bool, index_kind: str
+    spec: CollectionSpec, holds: str, has_crops: bool, index_kind: str, keeps_thumbnails: bool
 ) -> None:
     if spec.algorithm and spec.algorithm != holds:
         raise InvalidArgument(
@@ -87,6 +87,12 @@ def _refuse_other_settings(
             f"collection {spec.name!r} exists without crop hashes, {set_at_creation} "
             "(--collection NAME)",
             "crop_hashes",
+        )
+    if spec.thumbnails and not keeps_thumbnails:
+        raise InvalidArgument(
+            f"collection {spec.name!r} exists without thumbnails, {set_at_creation} "
+            "(--collection NAME)",
+            "thumbnails",
         )
     if spec.index_kind and spec.index_kind != index_kind:
         raise InvalidArgument(
@@ -117,7 +123,9 @@ class DataDirTarget:
                     params={"kind": spec.index_kind},
                     thumbnails=spec.thumbnails,
                 )
-            _refuse_other_settings(spec, info.algorithm, info.crop_hashes, info.params.kind)
+            _refuse_other_settings(
+                spec, info.algorithm, info.crop_hashes, info.params.kind, info.thumbnails
+            )
         except BaseException:
             self._engine.close()
             raise
@@ -184,7 +192,9 @@ class ServerTarget:
                 if error.code.name != "ALREADY_EXISTS":
                     raise
             info = self._client.stats(spec.name).collection
-            _refuse_other_settings(spec, info.algorithm, info.crop_hashes, info.index.kind)
+            _refuse_other_settings(
+                spec, info.algorithm, info.crop_hashes, info.index.kind, info.thumbnails
+            )
         except BaseException:
             self._client.close()
             raise

@@ -41,6 +41,7 @@ _FLAGS = {
     "collection": "--collection",
     "algorithm": "--algorithm",
     "crop_hashes": "--crop-hashes",
+    "thumbnails": "--thumbnails",
     "default_radius": "--radius",
     "min_quality": "--min-quality",
     "index.kind": "--index-kind",

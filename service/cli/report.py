@@ -30,6 +30,7 @@ from .arguments import radius as radius_bits
 from .groups import GROUPINGS, Group, Near, ReportImage, below_floor, duplicate_groups
 from .options import add_where_options
 from .output import counted
+from .parser import Refused
 from .report_html import with_thumbnails
 
 __all__ = ["add_arguments", "run"]
@@ -86,15 +87,20 @@ class _DataDir:
 
         self._engine = open_data_dir(args)
         self._collection = args.collection
+        try:
+            self._info = self._engine.collection(args.collection)
+        except BaseException:
+            self._engine.close(final_snapshot=False)
+            raise
 
     def algorithm(self) -> str:
-        return self._engine.collection(self._collection).algorithm
+        return self._info.algorithm
 
     def radius(self) -> int:
-        return self._engine.collection(self._collection).default_radius
+        return self._info.default_radius
 
     def min_quality(self) -> int:
-        return self._engine.collection(self._collection).min_quality
+        return self._info.min_quality
 
     def images(self) -> Iterator[ReportImage]:
         after = ""
@@ -128,15 +134,20 @@ class _Server:
 
         self._client = connect(args)
         self._collection = args.collection
+        try:  # the collection's definition, read once
+            self._info = self._client.stats(args.collection).collection
+        except BaseException:
+            self._client.close()
+            raise
 
     def algorithm(self) -> str:
-        return str(self._client.stats(self._collection).collection.algorithm)
+        return str(self._info.algorithm)
 
     def radius(self) -> int:
-        return int(self._client.stats(self._collection).collection.default_radius)
+        return int(self._info.default_radius)
 
     def min_quality(self) -> int:
-        return int(self._client.stats(self._collection).collection.min_quality)
+        return int(self._info.min_quality)
 
     def images(self) -> Iterator[ReportImage]:
         from neardup.v1 import neardup_pb2 as pb
@@ -268,6 +279,9 @@ def _write_csv(path: Path, groups: Sequence[Group]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Computes the groups, writes what was asked, prints the summary."""
+    for flag, path in (("--json", args.json), ("--csv", args.csv), ("--html", args.html)):
+        if path is not None and not path.parent.is_dir():  # before the report's work
+            raise Refused(f"{flag} {path}: no folder {path.parent}", "name a folder that exists")
     started = time.perf_counter()
     source: _Source = _DataDir(args) if args.data_dir else _Server(args)
     spent: list[float] = []

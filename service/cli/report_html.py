@@ -127,7 +127,7 @@ def write_html(
     (`<stem>_files`, replaced); returns the folder."""
     folder = path.with_name(f"{path.stem}_files")
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir()  # beside the page, whose folder exists
     thumbs = _thumbnails(groups, thumbnail_groups, thumbnail, folder)
     pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
     for number in range(2, pages + 1):
