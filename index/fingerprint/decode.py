@@ -17,8 +17,8 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 
-import pi_heif
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import (
@@ -42,7 +42,25 @@ __all__ = ["FORMAT_NAMES", "SUPPORTED_FORMATS", "DecodeLimits", "load", "open_im
 # orientation, and an AVIF's EXIF orientation is applied like a JPEG's (`imagehash_math`).
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "HEIF")
 FORMAT_NAMES = "JPEG, PNG, GIF, WebP, TIFF, BMP, AVIF or HEIC/HEIF"
-pi_heif.register_heif_opener()
+_BEFORE_HEIF = tuple(f for f in SUPPORTED_FORMATS if f != "HEIF")
+
+
+@cache
+def _register_heif() -> None:
+    """Gives Pillow pi-heif's HEIF decoder the first time a HEIF arrives, so that a process
+    that never sees one (`neardup hash` of JPEGs) does not import it."""
+    import pi_heif
+
+    pi_heif.register_heif_opener()
+
+
+def _openers(data: bytes) -> tuple[str, ...]:
+    """The formats Pillow may open these bytes as: HEIF once its decoder is registered,
+    which the first HEIF does (Pillow refuses a format name it has no opener for)."""
+    if _sniff(data) == "HEIF":
+        _register_heif()
+    return SUPPORTED_FORMATS if "HEIF" in Image.OPEN else _BEFORE_HEIF
+
 
 # Magic numbers of the supported formats, to tell "broken JPEG" from "not an image we know".
 _MAGIC = (
@@ -159,7 +177,7 @@ def open_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Imag
             )
     with _decoding("image header"):
         try:
-            image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+            image = Image.open(io.BytesIO(data), formats=_openers(data))
         except UnidentifiedImageError:
             raise _unidentified(data) from None
         except Image.DecompressionBombError as exc:  # far beyond any sane limit
