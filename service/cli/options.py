@@ -109,8 +109,9 @@ def connect(args: argparse.Namespace) -> Client:
     client = Client(address, timeout=args.timeout, connection=connection)
     if not client.wait_for_server(min(_CONNECT_SECONDS, args.timeout)):
         client.close()
+        tls = " (with TLS: check --tls-ca, --tls-cert and --tls-key)" if args.tls_ca else ""
         raise Refused(
-            f"no neardup server answers at {address}",
+            f"no neardup server answers at {address}{tls}",
             f"start one with `neardup serve`, or name another with --server or ${SERVER_ENV}",
         )
     return client
