@@ -96,14 +96,22 @@ def connect(args: argparse.Namespace) -> Client:
     the connection; Refused when none answers there."""
     from neardup.service.client import Client, Connection
 
-    def read(path: Path | None) -> bytes | None:
-        return path.read_bytes() if path is not None else None
+    def read(path: Path | None, flag: str) -> bytes | None:
+        """A PEM file's bytes (gRPC would only log that it cannot use anything else)."""
+        if path is None:
+            return None
+        pem = path.read_bytes()
+        if b"-----BEGIN " not in pem:
+            raise Refused(
+                f"{flag} {path}: not a PEM file", "give the PEM file of the certificate or key"
+            )
+        return pem
 
     connection = Connection(
         token=args.token or os.environ.get("NEARDUP_TOKEN") or None,
-        tls_ca=read(args.tls_ca),
-        tls_cert=read(args.tls_cert),
-        tls_key=read(args.tls_key),
+        tls_ca=read(args.tls_ca, "--tls-ca"),
+        tls_cert=read(args.tls_cert, "--tls-cert"),
+        tls_key=read(args.tls_key, "--tls-key"),
     )
     address = server_address(args)
     client = Client(address, timeout=args.timeout, connection=connection)

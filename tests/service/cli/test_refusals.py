@@ -72,6 +72,8 @@ SERVER_CASES = [
     (["delete", ""], "ID"),
     (["stats", "--collection", "ghost"], "--collection"),
     (["stats", "--timeout", "-1"], "--timeout"),
+    (["stats", "--tls-ca", IMAGE], "--tls-ca"),  # not a PEM file
+    (["stats", "--tls-ca", "/no/such.pem"], "/no/such.pem"),
 ]
 LOCAL_CASES = [
     (["hash"], "PATH"),
