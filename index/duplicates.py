@@ -40,7 +40,7 @@ def duplicates_as_seen(
     seen, matches = searched
     later = coll.recent.since(seen)
     if later is None:  # the history no longer reaches back: search again, here
-        matches = coll.index.search(codes, k=limit + 1, radius=radius).matches
+        matches = coll.radius_index.search(codes, k=limit + 1, radius=radius).matches
         later = []
     near = {m.code: m for m in matches}
     pending = [c.code for c in txn.pending_changes(coll.info.name) if c.delta > 0]
@@ -51,4 +51,5 @@ def duplicates_as_seen(
         code = int(candidates[i])
         # added since the search: few images carry it yet
         near.setdefault(code, CodeMatch(code, int(distances[i]), int(nearest_query[i]), 1))
-    return image_matches(txn.conn, coll, list(near.values()), limit, exclude_id, query.codes)
+    crops = coll.every_code is not None
+    return image_matches(txn.conn, coll, list(near.values()), limit, exclude_id, query.codes, crops)

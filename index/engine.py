@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bounds
+from .code_sets import CodeSet, code_sets, index_params, snapshot_key
 from .collection import LoadedCollection
 from .duplicates import duplicates_as_seen
 from .errors import (
@@ -46,11 +47,7 @@ from .hamming import CodeMatch, new_code_index
 from .hamming.costs import CostModel
 from .inspection import IndexInspection, StoreInspection
 from .matches import nearest_images
-from .persistence.recovery import (
-    LoadReport,
-    load_index,
-    snapshot_key,
-)
+from .persistence.recovery import LoadReport, load_index
 from .persistence.snapshot import snapshot_path
 from .query import Query
 from .records import (
@@ -129,7 +126,7 @@ class Engine:
         except BaseException:  # release all a half-open engine holds, then say why
             self._store.close()
             for coll in self._collections.values():
-                coll.index.close()
+                coll.close()
             self._lock_handle.close()
             raise
         self._stop = threading.Event()
@@ -142,25 +139,28 @@ class Engine:
     def _load(self) -> None:
         with self._store.snapshot_read() as conn:
             infos = queries.collection_rows(conn)
+        keep = set()
         for info in infos:
-            index, report = load_index(self._store, self._snapshots, info, self._costs)
-            coll = LoadedCollection(info, index)
-            if info.crop_hashes:
-                with self._store.read() as conn:
-                    coll.crop_codes = queries.crop_code_count(conn, info.name)
-            if report.source == "snapshot":
-                path = snapshot_path(self._snapshots, snapshot_key(info))
-                coll.snapshot_sequence = report.snapshot_sequence
-                coll.snapshot_time = path.stat().st_mtime
-                coll.snapshot_bytes = path.stat().st_size
-                coll.writes_since_snapshot = report.replayed
+            loaded = []
+            for codes in code_sets(info):
+                index, report = load_index(self._store, self._snapshots, info, codes, self._costs)
+                loaded.append((index, report))
+                self.load_reports.append(report)
+                keep.add(snapshot_path(self._snapshots, snapshot_key(info, codes)))
+            coll = LoadedCollection(info, loaded[0][0], loaded[1][0] if len(loaded) > 1 else None)
+            reports = [report for _, report in loaded]
+            if all(report.source == "snapshot" for report in reports):
+                paths = [
+                    snapshot_path(self._snapshots, snapshot_key(info, codes))
+                    for codes in code_sets(info)
+                ]
+                coll.snapshot_sequence = min(report.snapshot_sequence for report in reports)
+                coll.snapshot_time = min(path.stat().st_mtime for path in paths)
+                coll.snapshot_bytes = sum(path.stat().st_size for path in paths)
+                coll.writes_since_snapshot = sum(report.replayed for report in reports)
             else:  # a rebuild is worth keeping: snapshot it at the first maintenance pass
                 coll.writes_since_snapshot = self.settings.snapshot_every_writes
             self._collections[info.name] = coll
-            self.load_reports.append(report)
-        keep = {
-            snapshot_path(self._snapshots, snapshot_key(c.info)) for c in self._collections.values()
-        }
         for path in self._snapshots.iterdir():
             if path not in keep:  # dropped collections' snapshots, torn temporaries
                 path.unlink(missing_ok=True)
@@ -203,13 +203,13 @@ class Engine:
         bounds.check_radius(radius, "default_radius")
         floor = bounds.DEFAULT_MIN_QUALITY if min_quality is None else min_quality
         bounds.check_quality(floor, "min_quality")
-        index_params = self.settings.index.with_overrides(**(params or {}))
+        tuning = self.settings.index.with_overrides(**(params or {}))
         draft = CollectionInfo(
             name,
             0,
             algo,
             radius,
-            index_params,
+            tuning,
             _now_ms(),
             0,
             floor,
@@ -222,10 +222,12 @@ class Engine:
             if queries.collection_exists(txn.conn, name):
                 raise CollectionExists(f"a collection named {name!r} exists")
             info = replace(draft, uid=queries.insert_collection(txn.conn, draft))
-            index = new_code_index(index_params, txn.next_sequence - 1, self._costs)
+            at = txn.next_sequence - 1
+            made = [new_code_index(index_params(info, c), at, self._costs) for c in code_sets(info)]
 
             def register() -> None:
-                self._collections[name] = LoadedCollection(info, index)
+                every_code = made[1] if len(made) > 1 else None
+                self._collections[name] = LoadedCollection(info, made[0], every_code)
 
             txn.after_commit(register)
             return info
@@ -244,8 +246,10 @@ class Engine:
 
             def unregister() -> None:
                 self._collections.pop(name, None)
-                coll.index.close()
-                snapshot_path(self._snapshots, snapshot_key(coll.info)).unlink(missing_ok=True)
+                coll.close()
+                for codes, _ in coll.indexes():
+                    path = snapshot_path(self._snapshots, snapshot_key(coll.info, codes))
+                    path.unlink(missing_ok=True)
 
             txn.after_commit(unregister)
             return removed
@@ -323,8 +327,9 @@ class Engine:
         codes = [code.fingerprint.value for code in query.codes]
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
             coll.check_searchable()
-            seen = coll.index.sequence
-            found = coll.index.search(codes, k=max_duplicates + 1, radius=radius)
+            index = coll.radius_index
+            seen = index.sequence
+            found = index.search(codes, k=max_duplicates + 1, radius=radius)
             searched = (seen, found.matches)
 
         def op(txn: Transaction) -> AddResult:
@@ -528,12 +533,12 @@ class Engine:
             query = Query.of_stored(self.get(collection, query.stored_id))
         plan = plan_search(coll.info, query, k, radius)
         top_k, within, note = plan.top_k, plan.within, plan.note
-        used = query.codes if coll.info.crop_hashes and not note else query.picture
         limit = self.settings.result_limit
         matches, path, truncated = nearest_images(
             self._store,
             coll,
-            used,
+            query,
+            not note,
             top_k,
             within,
             exact=exact,
@@ -555,7 +560,7 @@ class Engine:
         coll = self._get(collection)
         coll.check_searchable()
         bounds.check_radius(radius)
-        index = coll.index
+        index = coll.radius_index
         return [
             [(m.code, m.distance) for m in index.search([code], radius=radius).matches]
             for code in codes
@@ -570,22 +575,26 @@ class Engine:
         """Counts, index kind, path, sequences, snapshot age and memory of a collection."""
         coll = self._get(collection)
         age = -1.0 if coll.snapshot_time is None else time.time() - coll.snapshot_time
-        index = coll.index
-        replayed = {r.collection: r.replayed for r in self.load_reports}
+        index, every_code = coll.index, coll.every_code
+        replayed = sum(r.replayed for r in self.load_reports if r.collection == coll.info.name)
+        held = [index for _, index in coll.indexes()]
+        kind = index.kind
+        if every_code is not None:
+            kind += f"; own and crop hashes ({every_code.code_count}): {every_code.kind}"
         return CollectionStats(
             coll.current_info(),
-            index.code_count,
-            index.dead_slots,
-            index.kind,
+            coll.radius_index.code_count,
+            sum(i.dead_slots for i in held),
+            kind,
             index.top_k_path(),
             self._store.last_sequence,
             coll.snapshot_sequence,
             age,
-            index.memory_bytes(),
+            sum(i.memory_bytes() for i in held),
             coll.snapshot_bytes,
-            index.fresh_count,
-            replayed.get(coll.info.name, 0),
-            index.radius_path(),
+            sum(i.fresh_count for i in held),
+            replayed,
+            coll.radius_index.radius_path(),
             index.paths_note(),
         )
 
@@ -594,10 +603,14 @@ class Engine:
         """Operations waiting for the store's writer."""
         return self._store.queue_depth
 
-    def inspect(self, collection: str) -> IndexInspection:
-        """A read-only view of a collection's code index (checks and benchmarks; not part
-        of the engine seam)."""
-        return IndexInspection(self._get(collection).index)
+    def inspect(self, collection: str, codes: CodeSet = CodeSet.IMAGES) -> IndexInspection:
+        """A read-only view of a collection's code index of `codes` (checks and benchmarks;
+        not part of the engine seam)."""
+        coll = self._get(collection)
+        held = dict(coll.indexes())
+        if codes not in held:
+            raise InvalidArgument(f"collection {collection!r} keeps no index of {codes.value}")
+        return IndexInspection(held[codes], list(held.values()))
 
     def inspect_store(self) -> StoreInspection:
         """A read-only view of the store (checks and benchmarks; not part of the seam)."""
@@ -612,9 +625,9 @@ class Engine:
         """Rebuilds a collection's index without dead slots (searches go on), then snapshots."""
         coll = self._get(collection)
         coll.check_searchable()
-        report = coll.index.compact()
+        reports = [index.compact() for _, index in coll.indexes()]
         coll.snapshot(self._store, self._snapshots)
-        return report
+        return reports[0] if len(reports) == 1 else reports[0].plus(reports[1])
 
     def _maintain(self) -> None:
         while not self._stop.wait(self.settings.maintenance_interval_seconds):
@@ -627,7 +640,7 @@ class Engine:
                         log.info(
                             "collection %s: compacting %d dead slots",
                             coll.info.name,
-                            coll.index.dead_slots,
+                            sum(index.dead_slots for _, index in coll.indexes()),
                         )
                         self.compact(coll.info.name)
                     elif due == "snapshot":
@@ -658,7 +671,7 @@ class Engine:
                         log.warning("collection %s: no final snapshot: %s", coll.info.name, exc)
         self._store.close()
         for coll in list(self._collections.values()):
-            coll.index.close()
+            coll.close()
         self._lock_handle.close()
 
     def __enter__(self) -> Engine:

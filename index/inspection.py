@@ -17,11 +17,13 @@ __all__ = ["IndexInspection", "StoreInspection"]
 
 
 class IndexInspection:
-    """One collection's code index, read only: its counts, its live codes, code searches,
-    and a wait until its background work (grafting, table rebuilds) is done."""
+    """One collection's code index of its images' own hashes, read only: its counts, its
+    live codes, code searches, and a wait until its background work and that of the
+    collection's other indexes (`every`: grafting, table rebuilds) is done."""
 
-    def __init__(self, index: CodeIndex) -> None:
+    def __init__(self, index: CodeIndex, every: Sequence[CodeIndex] = ()) -> None:
         self._index = index
+        self._every = list(every) or [index]
 
     @property
     def params(self) -> IndexParams:
@@ -76,8 +78,10 @@ class IndexInspection:
         return self._index.search(codes, k=k, radius=radius)
 
     def settle(self, timeout: float = 3600.0) -> None:
-        """Waits until the index's background work is done (TimeoutError after `timeout`)."""
-        self._index.settle(timeout)
+        """Waits until the indexes' background work is done (TimeoutError after `timeout`
+        for each)."""
+        for index in self._every:
+            index.settle(timeout)
 
     def is_of(self, index: CodeIndex) -> bool:
         """Whether this views that index (a rebuilt index is another one)."""

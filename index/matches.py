@@ -10,7 +10,7 @@ from . import bounds
 from .collection import LoadedCollection
 from .fingerprint.crops import CROP_KEEPS
 from .hamming import CodeMatch
-from .query import QueryCode
+from .query import Query, QueryCode
 from .records import Match, SearchPath
 from .store import Store, queries
 
@@ -26,7 +26,8 @@ _CROWDED_CODE_IMAGES = 16
 def nearest_images(
     store: Store,
     coll: LoadedCollection,
-    sent: Sequence[QueryCode],
+    query: Query,
+    send_crops: bool,
     top_k: int | None,
     within: int | None,
     *,
@@ -35,26 +36,35 @@ def nearest_images(
     limit: int,
     budget: float | None,
 ) -> tuple[list[Match], SearchPath, bool]:
-    """The images nearest to the codes sent, nearest first, ties by id: at most `top_k`
-    (None: `limit`, plus one to tell a truncated answer), within `within`; the path that
-    answered; whether the code index truncated its answer. Where images under the quality
-    floor drop out of a top-k, or an image took several codes (its hash and its crops'),
-    the index is asked for more."""
+    """The images nearest to the query, nearest first, ties by id: at most `top_k` (None:
+    `limit`, plus one to tell a truncated answer), within `within`; the path that answered;
+    whether the code index truncated its answer.
+
+    A search with a radius goes to the collection's radius index with every code of the
+    query (its crops' too, in a crop_hashes collection and when `send_crops`); a top-k alone
+    ranks images by their own hash, in the index of those, with the picture's codes.
+    Where images under the quality floor drop out of a top-k, or an image took several
+    codes (its hash and its crops'), the index is asked for more."""
+    by_radius = within is not None
+    index = coll.radius_index if by_radius else coll.index
+    via_every_code = index is coll.every_code
+    sent = query.codes if via_every_code and send_crops else query.picture
     codes = [code.fingerprint.value for code in sent]
     bound = top_k if top_k is not None else limit
     # An image of a crop_hashes collection is up to 1 + len(CROP_KEEPS) of the nearest
-    # codes: ask for that many at once rather than find out and ask again.
-    per_image = 1 + len(CROP_KEEPS) if coll.info.crop_hashes else 1
+    # codes of its index of every code: ask for that many at once rather than find out and
+    # ask again.
+    per_image = 1 + len(CROP_KEEPS) if via_every_code else 1
     fetch = None if top_k is None else (top_k + (exclude_id is not None)) * per_image
     while True:
-        found = coll.index.search(
-            codes, k=fetch, radius=within, exact=exact, limit=limit, budget=budget
-        )
+        found = index.search(codes, k=fetch, radius=within, exact=exact, limit=limit, budget=budget)
         with store.read() as conn:
-            matches = image_matches(conn, coll, found.matches, bound + 1, exclude_id, sent)
+            matches = image_matches(
+                conn, coll, found.matches, bound + 1, exclude_id, sent, via_every_code
+            )
         if fetch is None or len(matches) >= bound or len(found.matches) < fetch:
             break
-        if fetch >= bounds.MAX_K * 4 or not (coll.info.min_quality or coll.info.crop_hashes):
+        if fetch >= bounds.MAX_K * 4 or not (coll.info.min_quality or per_image > 1):
             break
         fetch *= 4
     return matches, found.path, found.truncated
@@ -67,8 +77,11 @@ def image_matches(
     bound: int,
     exclude_id: str | None,
     sent: Sequence[QueryCode],
+    crops: bool,
 ) -> list[Match]:
-    """The images carrying the matched codes, nearest first, ties by id, at most `bound`.
+    """The images carrying the matched codes (as their own hash, or with `crops`, the codes
+    of an index of every code, as a crop hash too), nearest first, ties by id, at most
+    `bound`.
 
     A code match's query number is its position in `sent`, whose code says which
     orientation and crop it was; a match is via a crop when the query's code or the
@@ -85,7 +98,7 @@ def image_matches(
         exclude_id,
         crowded={m.code for m in code_matches if m.images > _CROWDED_CODE_IMAGES},
         min_quality=coll.info.min_quality,
-        crops=coll.info.crop_hashes,
+        crops=crops,
     )
     matches = []
     for image, distance, code in found:

@@ -257,3 +257,11 @@ class CompactionReport:
     slots_before: int
     slots_after: int
     seconds: float
+
+    def plus(self, other: CompactionReport) -> CompactionReport:
+        """Both compactions together (a collection's two indexes)."""
+        return CompactionReport(
+            self.slots_before + other.slots_before,
+            self.slots_after + other.slots_after,
+            self.seconds + other.seconds,
+        )

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from .code_sets import CodeSet
 from .collection import LoadedCollection
 from .errors import UnknownCollection
 from .hamming import CodeIndex
@@ -22,7 +23,7 @@ from .hamming.costs import CostModel
 from .persistence.recovery import rebuild_index, replay_changes
 from .recent import RecentAdds
 from .settings import EngineSettings
-from .store import Change, Store, Transaction, queries
+from .store import Change, Store, Transaction
 
 __all__ = ["IndexSync", "check_current"]
 
@@ -59,7 +60,8 @@ class IndexSync:
         self._store = store
 
     def apply_effects(self, effects: list[Change | Callable[[], None]]) -> None:
-        pending: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
+        # per collection: its codes, deltas, sequences, and which are crop codes
+        pending: dict[str, tuple[list[int], list[int], list[int], list[bool]]] = {}
 
         def flush() -> None:
             for name, (codes, deltas, sequences, crops) in pending.items():
@@ -67,13 +69,12 @@ class IndexSync:
                 if coll is None or coll.stale:  # dropped; or its resync replays these
                     continue
                 try:
-                    coll.index.apply(codes, deltas, max(sequences))
+                    _apply(coll, codes, deltas, sequences, crops)
                 except Exception:
                     log.exception("collection %s: applying committed changes failed", name)
                     self.mark_stale(coll)
                     continue
                 coll.writes_since_snapshot += len(codes)
-                coll.crop_codes += sum(crops)
                 added = [i for i, delta in enumerate(deltas) if delta > 0]
                 coll.recent.record([sequences[i] for i in added], [codes[i] for i in added])
             pending.clear()
@@ -86,8 +87,7 @@ class IndexSync:
                 codes.append(effect.code)
                 deltas.append(effect.delta)
                 sequences.append(effect.sequence)
-                if effect.crop:
-                    crops.append(effect.delta)
+                crops.append(effect.crop)
             else:
                 flush()
                 effect()
@@ -107,23 +107,27 @@ class IndexSync:
         maintenance pass tries again."""
         if not coll.resyncing.acquire(blocking=False):
             return  # one at a time
-        rebuilt: CodeIndex | None = None
+        rebuilt: list[tuple[CodeSet, CodeIndex]] = []
         assert self._store is not None, "attach the store first"
         try:
             started = time.perf_counter()
-            rebuilt = fresh = rebuild_index(self._store, coll.info, self._costs)
+            for codes, _ in coll.indexes():
+                rebuilt.append((codes, rebuild_index(self._store, coll.info, codes, self._costs)))
+            fresh = list(rebuilt)
 
             def op(txn: Transaction) -> None:
                 check_current(self._collections, coll)
 
                 def swap() -> None:
-                    replay_changes(txn.conn, fresh, coll.info.name)
-                    coll.crop_codes = queries.crop_code_count(txn.conn, coll.info.name)
-                    old, coll.index = coll.index, fresh
-                    coll.recent = RecentAdds(floor=fresh.sequence)
+                    floor = 0
+                    for codes, index in fresh:
+                        replay_changes(txn.conn, index, coll.info.name, codes)
+                        coll.replace_index(codes, index).close()
+                        floor = max(floor, index.sequence)
+                    rebuilt.clear()
+                    coll.recent = RecentAdds(floor=floor)
                     coll.writes_since_snapshot = self._settings.snapshot_every_writes
                     coll.stale = False
-                    old.close()
 
                 txn.after_commit(swap)
 
@@ -132,12 +136,29 @@ class IndexSync:
                 "collection %s: index rebuilt from the store after a failed apply (%d images, "
                 "%.2f s)",
                 coll.info.name,
-                fresh.image_count,
+                coll.image_count,
                 time.perf_counter() - started,
             )
         except Exception:
-            if rebuilt is not None and coll.index is not rebuilt:
-                rebuilt.close()
+            for _, index in rebuilt:
+                index.close()
             log.exception("collection %s: rebuilding its index failed", coll.info.name)
         finally:
             coll.resyncing.release()
+
+
+def _apply(
+    coll: LoadedCollection,
+    codes: list[int],
+    deltas: list[int],
+    sequences: list[int],
+    crops: list[bool],
+) -> None:
+    """Applies one collection's committed changes to its indexes: every change to its index
+    of every code, and those of own hashes to its index of them."""
+    if coll.every_code is not None:
+        coll.every_code.apply(codes, deltas, max(sequences))
+        if any(crops):
+            own = [i for i, crop in enumerate(crops) if not crop]
+            codes, deltas = [codes[i] for i in own], [deltas[i] for i in own]
+    coll.index.apply(codes, deltas, max(sequences))

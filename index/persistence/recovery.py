@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..code_sets import CodeSet, index_params, snapshot_key
 from ..hamming import CodeIndex, build_code_index, restore_code_index
 from ..hamming.costs import CostModel
 from ..records import CollectionInfo
 from ..store import Store, queries
 from .snapshot import SnapshotHeader, SnapshotInvalid, read_snapshot, snapshot_path
 
-__all__ = ["LoadReport", "load_index", "rebuild_index", "replay_changes", "snapshot_key"]
+__all__ = ["LoadReport", "load_index", "rebuild_index", "replay_changes"]
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,8 @@ _REPLAY_BATCH = 100_000
 
 @dataclass(frozen=True, slots=True)
 class LoadReport:
-    """How a collection's index came back: from a snapshot (and how many changes were
-    replayed on top) or rebuilt from the store (and why)."""
+    """How one of a collection's indexes (of `codes`) came back: from a snapshot (and how
+    many changes were replayed on top) or rebuilt from the store (and why)."""
 
     collection: str
     source: str  # "snapshot" or "rebuild"
@@ -36,38 +37,37 @@ class LoadReport:
     replayed: int
     seconds: float
     reason: str
-
-
-def snapshot_key(info: CollectionInfo) -> str:
-    """The snapshot file stem of a collection: its uid, so a dropped and re-created
-    collection of the same name never loads the old one's snapshot."""
-    return f"c{info.uid}"
+    codes: CodeSet = CodeSet.IMAGES
 
 
 def _from_snapshot(
-    store: Store, folder: Path, info: CollectionInfo, costs: CostModel | None
+    store: Store, folder: Path, info: CollectionInfo, codes: CodeSet, costs: CostModel | None
 ) -> tuple[CodeIndex, SnapshotHeader]:
-    header, image = read_snapshot(snapshot_path(folder, snapshot_key(info)))
-    if header.collection != snapshot_key(info):
-        raise SnapshotInvalid(f"snapshot is of {header.collection}, not {snapshot_key(info)}")
+    key = snapshot_key(info, codes)
+    header, image = read_snapshot(snapshot_path(folder, key))
+    if header.collection != key:
+        raise SnapshotInvalid(f"snapshot is of {header.collection}, not {key}")
     if header.sequence > store.last_sequence:
         raise SnapshotInvalid(
             f"snapshot covers sequence {header.sequence}, beyond the store's {store.last_sequence}"
         )
     try:
-        index = restore_code_index(info.params, image, costs)
+        index = restore_code_index(index_params(info, codes), image, costs)
     except (RuntimeError, ValueError) as exc:  # FAISS refuses a malformed blob
         raise SnapshotInvalid(f"the snapshot's index cannot be read ({exc})") from exc
     return index, header
 
 
-def replay_changes(conn: sqlite3.Connection, index: CodeIndex, collection: str) -> int:
-    """Applies the store's logged changes after the index's sequence, up to what `conn`
-    sees committed; returns how many there were."""
+def replay_changes(
+    conn: sqlite3.Connection, index: CodeIndex, collection: str, codes_held: CodeSet
+) -> int:
+    """Applies the store's logged changes of the codes the index holds after its sequence,
+    up to what `conn` sees committed; returns how many there were."""
     replayed = 0
     codes: list[int] = []
     deltas: list[int] = []
-    for code, delta, sequence in queries.changes_after(conn, collection, index.sequence):
+    crops = codes_held is CodeSet.EVERY_CODE
+    for code, delta, sequence in queries.changes_after(conn, collection, index.sequence, crops):
         codes.append(code)
         deltas.append(delta)
         if len(codes) == _REPLAY_BATCH:
@@ -78,42 +78,53 @@ def replay_changes(conn: sqlite3.Connection, index: CodeIndex, collection: str) 
     return replayed + len(codes)
 
 
-def rebuild_index(store: Store, info: CollectionInfo, costs: CostModel | None = None) -> CodeIndex:
-    """The collection's index built from the store's images, at the sequence they are at
-    (read in one transaction, so later changes are those after it); its searches planned
-    with `costs` (default: this machine's)."""
+def rebuild_index(
+    store: Store, info: CollectionInfo, codes: CodeSet, costs: CostModel | None = None
+) -> CodeIndex:
+    """The collection's index of `codes` built from the store's images, at the sequence they
+    are at (read in one transaction, so later changes are those after it); its searches
+    planned with `costs` (default: this machine's)."""
     with store.snapshot_read() as conn:
         sequence = queries.committed_sequence(conn)
-        counts = queries.code_counts(conn, info.name)
-    return build_code_index(info.params, counts, sequence, costs)
+        counts = queries.code_counts(conn, info.name, codes is CodeSet.EVERY_CODE)
+    return build_code_index(index_params(info, codes), counts, sequence, costs)
 
 
 def load_index(
-    store: Store, folder: Path, info: CollectionInfo, costs: CostModel | None = None
+    store: Store,
+    folder: Path,
+    info: CollectionInfo,
+    codes: CodeSet,
+    costs: CostModel | None = None,
 ) -> tuple[CodeIndex, LoadReport]:
-    """The collection's index, up to date with the store; and how it was obtained."""
+    """The collection's index of `codes`, up to date with the store; and how it was
+    obtained."""
     started = time.perf_counter()
     try:
-        index, header = _from_snapshot(store, folder, info, costs)
+        index, header = _from_snapshot(store, folder, info, codes, costs)
     except SnapshotInvalid as exc:
-        index = rebuild_index(store, info, costs)
-        report = LoadReport(info.name, "rebuild", 0, 0, time.perf_counter() - started, str(exc))
+        index = rebuild_index(store, info, codes, costs)
+        report = LoadReport(
+            info.name, "rebuild", 0, 0, time.perf_counter() - started, str(exc), codes
+        )
         log.warning(
-            "collection %s: rebuilt its index from the store (%d images, %.2f s): %s",
+            "collection %s: rebuilt its index of %s from the store (%d codes, %.2f s): %s",
             info.name,
-            index.image_count,
+            codes.value,
+            index.code_count,
             report.seconds,
             exc,
         )
         return index, report
     with store.snapshot_read() as conn:
-        replayed = replay_changes(conn, index, info.name)
+        replayed = replay_changes(conn, index, info.name, codes)
     report = LoadReport(
-        info.name, "snapshot", header.sequence, replayed, time.perf_counter() - started, ""
+        info.name, "snapshot", header.sequence, replayed, time.perf_counter() - started, "", codes
     )
     log.info(
-        "collection %s: loaded its snapshot at sequence %d and replayed %d changes (%.2f s)",
+        "collection %s: loaded its snapshot of %s at sequence %d and replayed %d changes (%.2f s)",
         info.name,
+        codes.value,
         header.sequence,
         replayed,
         report.seconds,

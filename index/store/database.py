@@ -8,10 +8,11 @@ Tables:
   its centre crops (8 bytes each, big-endian; NULL without) in a `crop_hashes` collection.
 - `crop_codes`: those crop hashes again, keyed by (collection, hash): the codes a search
   finds lead back to the images they are crops of.
-- `changes`: the append-only log of what the index must apply, one row per +1 (an image
+- `changes`: the append-only log of what the indexes must apply, one row per +1 (an image
   stored with a code) or -1 (an image removed: a delete's tombstone, or a replace's old
-  code), numbered by a sequence that increases across the whole store. Start-up replays the
-  rows after a snapshot's sequence; rows a snapshot covers are trimmed.
+  code), and whether the code is a crop hash, numbered by a sequence that increases across
+  the whole store. Start-up replays the rows after a snapshot's sequence; rows a snapshot
+  covers are trimmed.
 - `meta`: the schema version and the next sequence number.
 
 Durability: WAL with `synchronous=FULL`, so a commit returns once it is on disk. Every write
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
@@ -92,7 +93,8 @@ CREATE TABLE IF NOT EXISTS changes (
     sequence INTEGER PRIMARY KEY,
     collection TEXT NOT NULL,
     hash INTEGER NOT NULL,
-    delta INTEGER NOT NULL
+    delta INTEGER NOT NULL,
+    crop INTEGER NOT NULL DEFAULT 0
 );
 """
 # Version 1 -> 2: hashes get a quality score (NULL: unknown, as for every row written
@@ -136,14 +138,27 @@ CREATE TABLE thumbnails (
 ) WITHOUT ROWID;
 UPDATE meta SET value = 5 WHERE key = 'schema';
 """
-_MIGRATIONS = {1: _MIGRATE_FROM_1, 2: _MIGRATE_FROM_2, 3: _MIGRATE_FROM_3, 4: _MIGRATE_FROM_4}
+# Version 5 -> 6: a crop_hashes collection keeps its images' own hashes and its crop hashes in
+# indexes of their own, so the log says which a change is (every row before was logged when
+# one index held both: those collections rebuild their indexes from the images once).
+_MIGRATE_FROM_5 = """
+ALTER TABLE changes ADD COLUMN crop INTEGER NOT NULL DEFAULT 0;
+UPDATE meta SET value = 6 WHERE key = 'schema';
+"""
+_MIGRATIONS = {
+    1: _MIGRATE_FROM_1,
+    2: _MIGRATE_FROM_2,
+    3: _MIGRATE_FROM_3,
+    4: _MIGRATE_FROM_4,
+    5: _MIGRATE_FROM_5,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """One image stored with (`delta` +1) or removed from (-1) a code of a collection;
-    `crop`: the code is one of the image's crop hashes (the index counts both kinds, the
-    engine's image count only plain ones)."""
+    `crop`: the code is one of the image's crop hashes (a crop_hashes collection's index of
+    every code takes both kinds, its index of images' own hashes only the others)."""
 
     collection: str
     code: int
@@ -169,8 +184,8 @@ class Transaction:
         sequence = self.next_sequence
         self.next_sequence += 1
         self.conn.execute(
-            "INSERT INTO changes (sequence, collection, hash, delta) VALUES (?, ?, ?, ?)",
-            (sequence, collection, to_sqlite(code), delta),
+            "INSERT INTO changes (sequence, collection, hash, delta, crop) VALUES (?, ?, ?, ?, ?)",
+            (sequence, collection, to_sqlite(code), delta, int(crop)),
         )
         self.effects.append(Change(collection, code, delta, sequence, crop))
         return sequence

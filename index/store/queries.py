@@ -22,7 +22,6 @@ __all__ = [
     "collection_exists",
     "collection_rows",
     "committed_sequence",
-    "crop_code_count",
     "delete_collection",
     "delete_image",
     "image",
@@ -379,11 +378,11 @@ def images_of(
     return found
 
 
-def code_counts(conn: sqlite3.Connection, collection: str) -> dict[int, int]:
-    """How many stored images carry each code, as their hash or a crop hash: what a rebuilt
-    index must hold."""
+def code_counts(conn: sqlite3.Connection, collection: str, crops: bool) -> dict[int, int]:
+    """How many stored images carry each code as their own hash, and with `crops` as a crop
+    hash too: what a rebuilt index of images' own hashes (or of every code) must hold."""
     counts: dict[int, int] = {}
-    for table in ("images", "crop_codes"):
+    for table in ("images", "crop_codes") if crops else ("images",):
         rows = conn.execute(
             f"SELECT hash, COUNT(*) FROM {table} WHERE collection = ? GROUP BY hash", (collection,)
         )
@@ -393,14 +392,6 @@ def code_counts(conn: sqlite3.Connection, collection: str) -> dict[int, int]:
     return counts
 
 
-def crop_code_count(conn: sqlite3.Connection, collection: str) -> int:
-    """How many crop codes the collection's images carry (the index counts them too)."""
-    (count,) = conn.execute(
-        "SELECT COUNT(*) FROM crop_codes WHERE collection = ?", (collection,)
-    ).fetchone()
-    return int(count)
-
-
 def committed_sequence(conn: sqlite3.Connection) -> int:
     """The sequence number of the newest committed change (0 if none), as `conn` sees it."""
     (next_sequence,) = conn.execute("SELECT value FROM meta WHERE key = 'next_sequence'").fetchone()
@@ -408,12 +399,14 @@ def committed_sequence(conn: sqlite3.Connection) -> int:
 
 
 def changes_after(
-    conn: sqlite3.Connection, collection: str, sequence: int
+    conn: sqlite3.Connection, collection: str, sequence: int, crops: bool
 ) -> Iterator[tuple[int, int, int]]:
-    """(code, delta, sequence) of the logged changes after `sequence`, in order."""
+    """(code, delta, sequence) of the logged changes after `sequence`, in order: of images'
+    own hashes, and with `crops` of their crop hashes too."""
     rows = conn.execute(
         "SELECT hash, delta, sequence FROM changes WHERE sequence > ? AND collection = ? "
-        "ORDER BY sequence",
+        + ("" if crops else "AND crop = 0 ")
+        + "ORDER BY sequence",
         (sequence, collection),
     )
     for stored_hash, delta, seq in rows:

@@ -1,8 +1,10 @@
-"""A `crop_hashes` collection stores each image under its hash and its crop hashes, and sends
-a query's crop hashes with it: a crop finds its original, an original its stored crop, and
-every answer names each image once, at its nearest code. The crop codes are written, replaced,
-deleted, counted, snapshotted and rebuilt with their image; below the quality floor an image
-keeps none; a collection without crop hashes ignores them."""
+"""A `crop_hashes` collection stores each image under its hash and its crop hashes, and a
+radius search sends a query's crop hashes with it: a crop finds its original, an original
+its stored crop, and every answer names each image once, at its nearest code. A top-k alone
+ranks images by their own hash, in an index that holds one code an image, so its path and
+its graph follow the image count. The crop codes are written, replaced, deleted, counted,
+snapshotted, replayed and rebuilt with their image; below the quality floor an image keeps
+none; a collection without crop hashes ignores them."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from neardup.index import Engine, EngineSettings, Fingerprint, Orientation
+from neardup.index.code_sets import CodeSet
 from neardup.index.errors import InvalidArgument
 
 from .store.old_schemas import as_schema
@@ -22,6 +25,7 @@ CROP_A = 0xFFFF_0000_FFFF_0000  # 32 bits from PLAIN
 CROP_B = 0x0F0F_0F0F_0F0F_0F0F  # 32 bits from PLAIN, 32 from CROP_A
 FAR = 0xFFFF_FFFF_FFFF_FFFF
 FLOOR = 20
+EVERY = CodeSet.EVERY_CODE
 
 
 def fp(value: int) -> Fingerprint:
@@ -132,9 +136,10 @@ def test_a_replace_drops_the_old_crop_hashes_and_a_delete_every_code(engine: Eng
         on_existing=OnExistingId.REPLACE,
     )
     assert engine.search("c", [fp(CROP_A)], radius=5).matches == []
-    assert engine.inspect("c").live_codes() == {FAR: 1, FAR ^ ((1 << 30) - 1): 1}
+    assert engine.inspect("c", EVERY).live_codes() == {FAR: 1, FAR ^ ((1 << 30) - 1): 1}
+    assert engine.inspect("c").live_codes() == {FAR: 1}
     engine.delete("c", ["original"])
-    assert engine.inspect("c").live_codes() == {}
+    assert engine.inspect("c", EVERY).live_codes() == {}
     assert engine.collection("c").image_count == 0
     with sqlite3.connect(engine.data_dir / "neardup.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM crop_codes").fetchone() == (0,)
@@ -168,7 +173,8 @@ def test_crop_hashes_survive_a_restart(tmp_path: Path, snapshot: bool) -> None:
             path.unlink()
     with Engine(tmp_path / "data", QUIET) as again:
         assert again.collection("c").image_count == 1
-        assert again.inspect("c").live_codes() == {PLAIN: 1, CROP_A: 1, CROP_B: 1}
+        assert again.inspect("c", EVERY).live_codes() == {PLAIN: 1, CROP_A: 1, CROP_B: 1}
+        assert again.inspect("c").live_codes() == {PLAIN: 1}
         assert again.search("c", [near(CROP_A, 1)], radius=2).matches[0].image.id == "original"
 
 
@@ -188,7 +194,7 @@ def test_a_crop_code_many_images_share_is_read_up_to_the_limit(engine: Engine) -
     engine.add_batch(
         "c", [(f"copy{i:02d}", near(FAR, i % 5), {}, 80, (fp(CROP_A),)) for i in range(40)]
     )
-    found = engine.search("c", [near(CROP_A, 1)], k=5)
+    found = engine.search("c", [near(CROP_A, 1)], k=5, radius=10)
     assert [(m.image.id, m.distance, m.via_crop) for m in found.matches] == [
         (f"copy{i:02d}", 1, True) for i in range(5)
     ]
@@ -213,3 +219,48 @@ def test_a_crop_lookup_reads_each_hits_image_by_key_not_the_whole_collection(
     plan = str(conn.execute("EXPLAIN QUERY PLAN " + select).fetchall())
     assert "SEARCH images USING PRIMARY KEY (collection=? AND id=?)" in plan
     assert "SEARCH crop_codes USING PRIMARY KEY (collection=? AND hash=?)" in plan
+
+
+def test_a_top_k_alone_ranks_images_by_their_own_hash_and_a_radius_search_by_every_code(
+    engine: Engine,
+) -> None:
+    add_original(engine)  # CROP_A is one of its crop hashes, 32 bits from its own
+    engine.add("c", "other", near(CROP_A, 12), quality=80)
+    top = engine.search("c", [fp(CROP_A)], k=1)
+    assert [(m.image.id, m.distance, m.via_crop) for m in top.matches] == [("other", 12, False)]
+    within = engine.search("c", [fp(CROP_A)], k=1, radius=12)
+    assert [(m.image.id, m.distance, m.via_crop) for m in within.matches] == [("original", 0, True)]
+
+
+def test_the_top_k_path_counts_images_not_their_crop_codes(tmp_path: Path) -> None:
+    params = {"exact_threshold": 10, "substring_tables_min_codes": 1_000_000}
+    with Engine(tmp_path / "data", QUIET) as engine:
+        engine.create_collection("c", crop_hashes=True, params=params)
+        engine.create_collection("plain", params=params)
+        for i in range(8):  # 8 images, 24 codes: below the threshold in images, above in codes
+            code = (i + 1) * 0x0101_0101_0101_0101
+            crops = (near(code, 20), near(code, 40))
+            engine.add("c", f"i{i}", fp(code), crops=crops, quality=80)
+            engine.add("plain", f"i{i}", fp(code), quality=80)
+        stats, plain = engine.stats("c"), engine.stats("plain")
+        assert (stats.collection.image_count, stats.code_count) == (8, 24)
+        assert stats.default_top_k_path == plain.default_top_k_path
+        assert engine.inspect("c").code_count == 8
+        assert engine.inspect("c", EVERY).params.kind == "tables"
+
+
+def test_crop_changes_after_a_snapshot_are_replayed_into_the_index_of_every_code(
+    tmp_path: Path,
+) -> None:
+    with Engine(tmp_path / "data", QUIET) as first:
+        first.create_collection("c", crop_hashes=True)
+        first.add("c", "early", fp(FAR), crops=(near(FAR, 25),), quality=80)
+        first.snapshot("c")
+        add_original(first)
+        first.delete("c", ["early"])
+        first.close(final_snapshot=False)
+    with Engine(tmp_path / "data", QUIET) as again:
+        assert {r.source for r in again.load_reports if r.collection == "c"} == {"snapshot"}
+        assert again.inspect("c", EVERY).live_codes() == {PLAIN: 1, CROP_A: 1, CROP_B: 1}
+        assert again.inspect("c").live_codes() == {PLAIN: 1}
+        assert again.collection("c").image_count == 1

@@ -18,7 +18,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams
-from neardup.index.persistence.recovery import snapshot_key
+from neardup.index.code_sets import snapshot_key
 from neardup.index.persistence.snapshot import snapshot_path
 from neardup.service.client import Client, NeardupRpcError, add_request
 

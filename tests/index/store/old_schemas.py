@@ -8,6 +8,7 @@ from pathlib import Path
 
 # What each schema version added over the one before it, undone.
 _UNDO = {
+    6: ["ALTER TABLE changes DROP COLUMN crop"],
     5: [
         "DROP TABLE thumbnails",
         "ALTER TABLE collections DROP COLUMN thumbnails",

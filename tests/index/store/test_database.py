@@ -148,5 +148,5 @@ def test_a_store_of_every_earlier_schema_is_upgraded_to_the_current_one(tmp_path
         as_schema(data / "neardup.sqlite3", version)
         with Engine(data) as upgraded:  # the settings the collection was made with
             assert not upgraded.collection("").thumbnails
-            assert not upgraded.collection("").orientations
+            assert upgraded.collection("").orientations == (version >= 5)
         assert _schema_version(data / "neardup.sqlite3") == SCHEMA_VERSION
