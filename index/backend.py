@@ -63,15 +63,16 @@ class Backend(Protocol):
         default_radius: int | None = None,
         params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
-        crop_hashes: bool = False,
+        crop_hashes: bool | None = None,
         thumbnails: bool = False,
         orientations: bool = True,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm (and a quality floor, default
-        `bounds.DEFAULT_MIN_QUALITY`; `crop_hashes`: its images are also indexed under
-        their crop hashes; `thumbnails`: it keeps each image's preview; `orientations`: its
-        duplicate checks match an upload's 8 orientations); raises CollectionExists, or
-        Unsupported for what this engine does not keep. May block."""
+        `bounds.DEFAULT_MIN_QUALITY`). `crop_hashes`: its images are also indexed under
+        their crop hashes (None: where the algorithm and the engine have them);
+        `thumbnails`: it keeps each image's preview; `orientations`: its duplicate checks
+        match an upload's 8 orientations. Raises CollectionExists, or Unsupported for what
+        this engine does not keep. May block."""
         ...
 
     def drop_collection(self, name: str) -> int:

@@ -181,16 +181,19 @@ class Engine:
         default_radius: int | None = None,
         params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
-        crop_hashes: bool = False,
+        crop_hashes: bool | None = None,
         thumbnails: bool = False,
         orientations: bool = True,
     ) -> CollectionInfo:
         """Creates a collection bound to one algorithm; raises CollectionExists.
-        `crop_hashes` needs an algorithm that has them (`Algorithm.has_crops`); with
+        `crop_hashes` (None: on where the algorithm has them, `Algorithm.has_crops`; True
+        needs such an algorithm: docs/quality.md measures what they catch); with
         `thumbnails` it keeps each image's preview given with its add; with `orientations`
         (the default) an add's duplicate check matches the upload's 8 orientations."""
         bounds.check_collection_name(name)
         algo = get_algorithm(algorithm).name
+        if crop_hashes is None:
+            crop_hashes = get_algorithm(algo).has_crops
         if crop_hashes and not get_algorithm(algo).has_crops:
             raise InvalidArgument(
                 f"crop_hashes needs an algorithm with crop hashes (phash, phash-1), not {algo!r}",
@@ -609,7 +612,9 @@ class Engine:
         coll = self._get(collection)
         held = dict(coll.indexes())
         if codes not in held:
-            raise InvalidArgument(f"collection {collection!r} keeps no index of {codes.value}")
+            raise InvalidArgument(
+                f"collection {collection!r} keeps no index of {codes.value}", "codes"
+            )
         return IndexInspection(held[codes], list(held.values()))
 
     def inspect_store(self) -> StoreInspection:

@@ -212,7 +212,7 @@ def create_collection_request(
     algorithm: str = "",
     default_radius: int | None = None,
     min_quality: int | None = None,
-    crop_hashes: bool = False,
+    crop_hashes: bool | None = None,
     thumbnails: bool = False,
     orientations: bool | None = None,
     index_kind: str = "",
@@ -221,7 +221,6 @@ def create_collection_request(
     request = pb.CreateCollectionRequest(
         name=name,
         algorithm=algorithm,
-        crop_hashes=crop_hashes,
         thumbnails=thumbnails,
         index=pb.IndexParams(kind=index_kind) if index_kind else None,
     )
@@ -231,6 +230,8 @@ def create_collection_request(
         request.min_quality = min_quality
     if orientations is not None:
         request.orientations = orientations
+    if crop_hashes is not None:
+        request.crop_hashes = crop_hashes
     return request
 
 

@@ -221,7 +221,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
                 radius,
                 messages.index_overrides(request.index),
                 min_quality=floor,
-                crop_hashes=request.crop_hashes,
+                crop_hashes=request.crop_hashes if request.HasField("crop_hashes") else None,
                 thumbnails=request.thumbnails,
                 orientations=request.orientations if request.HasField("orientations") else True,
             )

@@ -189,13 +189,13 @@ class MilvusEngine:
         default_radius: int | None = None,
         params: Mapping[str, int | str | None] | None = None,
         min_quality: int | None = None,
-        crop_hashes: bool = False,
+        crop_hashes: bool | None = None,
         thumbnails: bool = False,
         orientations: bool = True,
     ) -> CollectionInfo:
         """Creates the collection's Milvus collection and registers its definition; raises
-        CollectionExists, or Unsupported for crop hashes, thumbnails and index parameters
-        (Milvus's BIN_FLAT has none of ours)."""
+        CollectionExists, or Unsupported for crop hashes asked for, thumbnails and index
+        parameters (Milvus's BIN_FLAT has none of ours; unasked, crop hashes are off)."""
         from pymilvus import DataType
 
         bounds.check_collection_name(name)

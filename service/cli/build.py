@@ -69,8 +69,10 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--crop-hashes",
-        action="store_true",
-        help="create the collection with crop hashes (a crop then finds its original)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="create the collection with crop hashes, or without (default: where the "
+        "algorithm has them; a crop then finds its original)",
     )
     command.add_argument(
         "--thumbnails",

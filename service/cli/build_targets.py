@@ -36,7 +36,7 @@ class CollectionSpec:
 
     name: str
     algorithm: str | None = None
-    crop_hashes: bool = False
+    crop_hashes: bool | None = None  # None: the collection's default
     index_kind: str | None = None
     thumbnails: bool = False
 
@@ -82,9 +82,10 @@ def _refuse_other_settings(
             "algorithm",
         )
     set_at_creation = "which are set when a collection is created: build into a new one"
-    if spec.crop_hashes and not has_crops:
+    if spec.crop_hashes is not None and spec.crop_hashes != has_crops:
+        state = "with" if has_crops else "without"
         raise InvalidArgument(
-            f"collection {spec.name!r} exists without crop hashes, {set_at_creation} "
+            f"collection {spec.name!r} exists {state} crop hashes, {set_at_creation} "
             "(--collection NAME)",
             "crop_hashes",
         )

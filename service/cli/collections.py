@@ -51,7 +51,10 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         "--min-quality", type=quality, default=None, help="its quality floor (0..100)"
     )
     create.add_argument(
-        "--crop-hashes", action="store_true", help="index each image's centre crops too"
+        "--crop-hashes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="index each image's centre crops too (default: where the algorithm has them)",
     )
     create.add_argument(
         "--thumbnails", action="store_true", help="keep a preview of each image (reports show it)"

@@ -54,9 +54,10 @@ def test_a_new_data_dir_has_the_default_collection(engine: Engine) -> None:
     assert (info.name, info.algorithm, info.default_radius, info.image_count) == (
         "default",
         "phash",
-        10,
+        8,
         0,
     )
+    assert info.crop_hashes and info.orientations
 
 
 def test_add_reports_the_near_duplicates_already_stored(engine: Engine) -> None:
@@ -169,10 +170,12 @@ def test_orientation_queries_say_which_orientation_matched(engine: Engine) -> No
 
 
 def test_default_search_is_the_10_nearest_within_the_default_radius(engine: Engine) -> None:
-    for i in range(12):
-        engine.add("", f"n{i:02d}", fp((1 << i) - 1))  # i bits set
-    result = engine.search("", [fp(0)])
+    engine.create_collection("wide", default_radius=12)
+    for i in range(14):
+        engine.add("wide", f"n{i:02d}", fp((1 << i) - 1))  # i bits set
+    result = engine.search("wide", [fp(0)])
     assert [m.distance for m in result.matches] == list(range(10))
+    assert [m.distance for m in engine.search("", [fp(0)]).matches] == []
 
 
 def test_collections_are_created_listed_and_dropped(engine: Engine) -> None:

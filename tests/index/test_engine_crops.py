@@ -48,15 +48,24 @@ def add_original(engine: Engine, image_id: str = "original", **options: object) 
     engine.add("c", image_id, fp(PLAIN), crops=(fp(CROP_A), fp(CROP_B)), quality=80, **options)
 
 
-def test_crop_hashes_need_an_algorithm_that_has_them(engine: Engine) -> None:
+def test_crop_hashes_are_on_by_default_where_the_algorithm_has_them(engine: Engine) -> None:
     with pytest.raises(InvalidArgument, match="crop_hashes needs") as raised:
         engine.create_collection("exact", algorithm="imagehash-4", crop_hashes=True)
     assert raised.value.field == "crop_hashes"
-    assert (engine.collection("c").crop_hashes, engine.collection("c").default_radius) == (
-        True,
-        8,
-    )
-    assert not engine.collection("").crop_hashes
+    made = {
+        name: engine.create_collection(name, algorithm=algorithm, crop_hashes=asked)
+        for name, algorithm, asked in [
+            ("default-phash", "phash", None),
+            ("default-imagehash", "imagehash-4", None),
+            ("plain", "phash", False),
+        ]
+    }
+    assert {name: (i.crop_hashes, i.default_radius) for name, i in made.items()} == {
+        "default-phash": (True, 8),
+        "default-imagehash": (False, 10),
+        "plain": (False, 10),
+    }
+    assert engine.collection("").crop_hashes
 
 
 def test_a_crop_finds_its_original_through_the_originals_crop_hash(engine: Engine) -> None:
@@ -154,11 +163,12 @@ def test_below_the_quality_floor_an_image_keeps_no_crop_hashes(engine: Engine) -
 
 
 def test_a_collection_without_crop_hashes_ignores_them(engine: Engine) -> None:
-    engine.add("", "a", fp(PLAIN), crops=(fp(CROP_A),), quality=80)
-    assert engine.get("", "a").crops == ()
-    assert engine.search("", [fp(FAR)], radius=10, crop_queries=[fp(PLAIN)]).matches == []
+    engine.create_collection("plain", crop_hashes=False)
+    engine.add("plain", "a", fp(PLAIN), crops=(fp(CROP_A),), quality=80)
+    assert engine.get("plain", "a").crops == ()
+    assert engine.search("plain", [fp(FAR)], radius=10, crop_queries=[fp(PLAIN)]).matches == []
     with pytest.raises(InvalidArgument, match="crop hashes come 2 a crop"):
-        engine.search("", [fp(PLAIN)] * 2, radius=1, crop_queries=[fp(PLAIN)])
+        engine.search("plain", [fp(PLAIN)] * 2, radius=1, crop_queries=[fp(PLAIN)])
 
 
 @pytest.mark.parametrize("snapshot", [True, False], ids=["from-snapshot", "rebuilt-from-store"])

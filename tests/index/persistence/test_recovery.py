@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams, SearchPath
+from neardup.index.code_sets import CodeSet
+from neardup.index.persistence.recovery import LoadReport
 from neardup.index.persistence.snapshot import SnapshotInvalid, read_snapshot
 
 from ..conftest import SCANS_DEAR
@@ -37,15 +39,21 @@ def assert_all_present(engine: Engine, n: int) -> None:
 
 
 def snapshot_file(data: Path) -> Path:
-    [path] = (data / "snapshots").glob("*.snap")
+    """The snapshot of the default collection's index of its images' own hashes."""
+    [path] = (data / "snapshots").glob("*-images.snap")
     return path
+
+
+def images_report(engine: Engine) -> LoadReport:
+    """How the default collection's index of its images' own hashes came back."""
+    [report] = [r for r in engine.load_reports if r.codes is CodeSet.IMAGES]
+    return report
 
 
 def test_a_clean_restart_loads_the_snapshot_written_at_close(tmp_path: Path) -> None:
     fill(tmp_path, 500)
     with Engine(tmp_path, QUIET) as engine:
-        [report] = engine.load_reports
-        assert (report.source, report.replayed) == ("snapshot", 0)
+        assert {(r.source, r.replayed) for r in engine.load_reports} == {("snapshot", 0)}
         assert_all_present(engine, 500)
 
 
@@ -57,7 +65,7 @@ def test_changes_after_the_snapshot_are_replayed(tmp_path: Path) -> None:
         engine.delete("", ["last"])
         engine.close(final_snapshot=False)  # as if killed: the log holds the rest
     with Engine(tmp_path, QUIET) as engine:
-        [report] = engine.load_reports
+        report = images_report(engine)
         assert (report.source, report.replayed) == ("snapshot", 101)
         assert_all_present(engine, 399)
         assert engine.collection("").image_count == 400
@@ -71,17 +79,18 @@ def test_a_restart_searches_the_substring_tables_the_snapshot_kept_before_any_re
         QUIET, index=IndexParams(kind=kind, exact_threshold=0, substring_tables_min_codes=1000)
     )
     with Engine(tmp_path, tabled, costs=SCANS_DEAR) as engine:
+        engine.create_collection("t", crop_hashes=False)  # one index: one set of tables
         engine.add_batch(
-            "", [(f"img{i}", fp(i * 0x9E3779B97F4A7C15 % 2**64), {}) for i in range(3000)]
+            "t", [(f"img{i}", fp(i * 0x9E3779B97F4A7C15 % 2**64), {}) for i in range(3000)]
         )
-        engine.inspect("").settle()
-        covered = engine.inspect("").tables_covered
+        engine.inspect("t").settle()
+        covered = engine.inspect("t").tables_covered
     assert covered == 3000
     tables_made.clear()
     with Engine(tmp_path, tabled, costs=SCANS_DEAR) as engine:
-        assert engine.inspect("").tables_covered == covered
+        assert engine.inspect("t").tables_covered == covered
         query = 7 * 0x9E3779B97F4A7C15 % 2**64 ^ 0b101
-        found = engine.search("", [fp(query)], k=10, radius=10)
+        found = engine.search("t", [fp(query)], k=10, radius=10)
         assert [m.image.id for m in found.matches] == ["img7"]
         assert found.path is SearchPath.TABLES
     assert tables_made == [1]  # loaded: nothing was sorted anew
@@ -107,11 +116,11 @@ def test_a_damaged_or_missing_snapshot_means_a_rebuild_from_the_store(
         with pytest.raises(SnapshotInvalid):
             read_snapshot(path)
     with Engine(tmp_path, QUIET) as engine:
-        [report] = engine.load_reports
+        report = images_report(engine)
         assert report.source == "rebuild" and report.reason
         assert_all_present(engine, 400)
     with Engine(tmp_path, QUIET) as engine:  # the rebuild was snapshotted at close
-        assert engine.load_reports[0].source == "snapshot"
+        assert images_report(engine).source == "snapshot"
 
 
 def test_a_recreated_collection_never_loads_the_dropped_one_s_snapshot(tmp_path: Path) -> None:
