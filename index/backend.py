@@ -116,9 +116,11 @@ class Backend(Protocol):
         crops: Sequence[Fingerprint] = (),
         thumbnail: bytes | None = None,
         orientations: Sequence[Fingerprint] = (),
+        digest: bytes | None = None,
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable. A hash
-        below the collection's `min_quality` has only exact duplicates. `crops`: the
+        below the collection's `min_quality` has only exact duplicates (of the same file,
+        where the engine keeps `digest`, the SHA-256 of the image's bytes). `crops`: the
         image's crop hashes, kept by a `crop_hashes` collection (not below its floor);
         `thumbnail`: its preview (`fingerprint.make_thumbnail`), kept by a collection that
         keeps thumbnails; `orientations`: its 8 orientation hashes (`ImageHashes`), which

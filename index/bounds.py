@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from .errors import InvalidArgument
+from .fingerprint.digest import DIGEST_BYTES
 from .fingerprint.value import BITS
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_QUALITY",
     "check_collection_name",
     "check_delete_ids",
+    "check_digest",
     "check_id",
     "check_k",
     "check_many_ids",
@@ -144,6 +146,15 @@ def check_page_size(size: int) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise InvalidArgument(f"page_size must be in 1..{MAX_PAGE_SIZE}, got {size}", "page_size")
     return size
+
+
+def check_digest(digest: bytes, field: str = "digest") -> None:
+    """InvalidArgument unless a content digest is a SHA-256 (32 bytes)."""
+    if len(digest) != DIGEST_BYTES:
+        raise InvalidArgument(
+            f"{field} must be a SHA-256 of the file ({DIGEST_BYTES} bytes), got {len(digest)}",
+            field,
+        )
 
 
 def check_thumbnail(thumbnail: bytes, field: str = "thumbnail") -> bytes:

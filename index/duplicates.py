@@ -14,7 +14,7 @@ import numpy as np
 
 from .collection import LoadedCollection
 from .hamming import CodeMatch
-from .matches import image_matches
+from .matches import floor_rule, image_matches
 from .query import Query
 from .records import Match
 from .store import Transaction
@@ -51,5 +51,7 @@ def duplicates_as_seen(
         code = int(candidates[i])
         # added since the search: few images carry it yet
         near.setdefault(code, CodeMatch(code, int(distances[i]), int(nearest_query[i]), 1))
-    crops = coll.every_code is not None
-    return image_matches(txn.conn, coll, list(near.values()), limit, exclude_id, query.codes, crops)
+    crops, rule = coll.every_code is not None, floor_rule(coll, query)
+    return image_matches(
+        txn.conn, coll, list(near.values()), limit, exclude_id, query.codes, crops, rule
+    )

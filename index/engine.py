@@ -296,6 +296,7 @@ class Engine:
         crops: Sequence[Fingerprint] = (),
         thumbnail: bytes | None = None,
         orientations: Sequence[Fingerprint] = (),
+        digest: bytes | None = None,
     ) -> Future[AddResult]:
         """Queues an add; the future resolves once it is durable and searchable.
 
@@ -309,7 +310,10 @@ class Engine:
         (`fingerprint.make_thumbnail`), kept by a collection that keeps thumbnails (others
         drop it). `orientations`: the upload's 8 orientation hashes (`ImageHashes`), which
         a collection with `orientations` searches its duplicates with (each duplicate says
-        which orientation it matched). Validation errors raise here; store-side ones
+        which orientation it matched). `digest`: the SHA-256 of the image's file
+        (`fingerprint.content_digest`; `ImageHashes.digest`): below the quality floor a
+        duplicate must have the same one, and a duplicate with the same one is identical.
+        Validation errors raise here; store-side ones
         (IdExists, UnknownCollection) come through the future.
         """
         coll = self._get(collection)
@@ -326,7 +330,9 @@ class Engine:
         turned = orientations if coll.info.orientations else ()
         for code in turned:
             check_fingerprint(coll.info, code, "orientations")
-        query = Query.of_hash(fingerprint, quality, kept_crops, turned)
+        if digest is not None:
+            bounds.check_digest(digest)
+        query = Query.of_hash(fingerprint, quality, kept_crops, turned, digest)
         codes = [code.fingerprint.value for code in query.codes]
         if find_duplicates or reject_duplicates:  # here, in parallel; the writer catches up
             coll.check_searchable()
@@ -349,7 +355,16 @@ class Engine:
                 )
             if reject_duplicates and duplicates:
                 draft = StoredImage(
-                    name, image_id, fingerprint, meta, 0, _now_ms(), quality, kept_crops
+                    name,
+                    image_id,
+                    fingerprint,
+                    meta,
+                    0,
+                    _now_ms(),
+                    quality,
+                    kept_crops,
+                    None,
+                    digest,
                 )
                 return AddResult(AddOutcome.REJECTED_DUPLICATE, draft, duplicates, note)
             if existing is not None:
@@ -364,6 +379,7 @@ class Engine:
                 quality,
                 kept_crops,
                 kept_thumbnail,
+                digest,
             )
             self._log_codes(txn, stored, +1)
             queries.upsert_image(txn.conn, stored, existing, coll.info.thumbnails)
@@ -405,7 +421,8 @@ class Engine:
         return tuple(kept)
 
     def add_batch(self, collection: str, items: Sequence[BatchItem]) -> list[bool]:
-        """Bulk load: stores (id, hash, metadata[, quality[, crops[, thumbnail]]]) items in
+        """Bulk load: stores (id, hash, metadata[, quality[, crops[, thumbnail[, digest]]]])
+        items in
         one operation; an id that is stored already is skipped (so a re-run resumes).
         Returns, per item, whether it was stored. No near-duplicate search: the bulk build
         reports duplicate groups itself."""
@@ -413,26 +430,39 @@ class Engine:
         name = coll.info.name
         checked = []
         for item in items:
-            image_id, fingerprint, metadata, quality, given_crops, thumbnail = BatchRow(*item)
+            image_id, fingerprint, metadata, quality, given_crops, thumbnail, digest = BatchRow(
+                *item
+            )
             bounds.check_id(image_id)
             check_fingerprint(coll.info, fingerprint, "hash")
             if quality is not None:
                 bounds.check_quality(quality, "quality")
             if thumbnail is not None:
                 bounds.check_thumbnail(thumbnail)
+            if digest is not None:
+                bounds.check_digest(digest)
             crops = self._kept_crops(coll, fingerprint, given_crops, quality)
             kept = thumbnail if coll.info.thumbnails else None
             meta = bounds.check_metadata(metadata)
-            checked.append((image_id, fingerprint, meta, quality, crops, kept))
+            checked.append((image_id, fingerprint, meta, quality, crops, kept, digest))
 
         def op(txn: Transaction) -> list[bool]:
             check_current(self._collections, coll)
             stored = []
             now = _now_ms()
-            for image_id, fingerprint, metadata, quality, crops, thumbnail in checked:
+            for image_id, fingerprint, metadata, quality, crops, thumbnail, digest in checked:
                 sequence = txn.next_sequence
                 image = StoredImage(
-                    name, image_id, fingerprint, metadata, sequence, now, quality, crops, thumbnail
+                    name,
+                    image_id,
+                    fingerprint,
+                    metadata,
+                    sequence,
+                    now,
+                    quality,
+                    crops,
+                    thumbnail,
+                    digest,
                 )
                 inserted = queries.insert_image_if_absent(txn.conn, image)
                 if inserted:
@@ -583,7 +613,7 @@ class Engine:
         held = [index for _, index in coll.indexes()]
         kind = index.kind
         if every_code is not None:
-            kind += f"; own and crop hashes ({every_code.code_count}): {every_code.kind}"
+            kind += f"; with crop hashes, {every_code.code_count:,} codes: {every_code.kind}"
         return CollectionStats(
             coll.current_info(),
             coll.radius_index.code_count,

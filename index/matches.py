@@ -13,8 +13,9 @@ from .hamming import CodeMatch
 from .query import Query, QueryCode
 from .records import Match, SearchPath
 from .store import Store, queries
+from .store.queries import FloorRule
 
-__all__ = ["image_matches", "nearest_images"]
+__all__ = ["floor_rule", "image_matches", "nearest_images"]
 
 # A code carried by more images than this is looked up on its own, cut at the bound, rather
 # than joined with every row. 16 is an estimate of where one statement of its own costs what
@@ -50,6 +51,7 @@ def nearest_images(
     via_every_code = index is coll.every_code
     sent = query.codes if via_every_code and send_crops else query.picture
     codes = [code.fingerprint.value for code in sent]
+    rule = floor_rule(coll, query)
     bound = top_k if top_k is not None else limit
     # An image of a crop_hashes collection is up to 1 + len(CROP_KEEPS) of the nearest
     # codes of its index of every code: ask for that many at once rather than find out and
@@ -60,7 +62,7 @@ def nearest_images(
         found = index.search(codes, k=fetch, radius=within, exact=exact, limit=limit, budget=budget)
         with store.read() as conn:
             matches = image_matches(
-                conn, coll, found.matches, bound + 1, exclude_id, sent, via_every_code
+                conn, coll, found.matches, bound + 1, exclude_id, sent, via_every_code, rule
             )
         if fetch is None or len(matches) >= bound or len(found.matches) < fetch:
             break
@@ -78,10 +80,12 @@ def image_matches(
     exclude_id: str | None,
     sent: Sequence[QueryCode],
     crops: bool,
+    rule: FloorRule,
 ) -> list[Match]:
     """The images carrying the matched codes (as their own hash, or with `crops`, the codes
     of an index of every code, as a crop hash too), nearest first, ties by id, at most
-    `bound`.
+    `bound`. Below the quality floor `rule` keeps only the same file (`floor_rule`); a
+    match whose content digest is the query's says it is identical.
 
     A code match's query number is its position in `sent`, whose code says which
     orientation and crop it was; a match is via a crop when the query's code or the
@@ -99,10 +103,18 @@ def image_matches(
         crowded={m.code for m in code_matches if m.images > _CROWDED_CODE_IMAGES},
         min_quality=coll.info.min_quality,
         crops=crops,
+        floor_rule=rule,
     )
     matches = []
     for image, distance, code in found:
         query = sent[by_code[code].query]
         via_crop = query.crop != 0 or code != image.fingerprint.value
-        matches.append(Match(image, distance, query.orientation, via_crop))
+        identical = rule.digest is not None and image.digest == rule.digest
+        matches.append(Match(image, distance, query.orientation, via_crop, identical))
     return matches
+
+
+def floor_rule(coll: LoadedCollection, query: Query) -> FloorRule:
+    """How the collection's quality floor applies to a query: whether its hash is below the
+    floor, and its content digest (blank pictures match only the same file)."""
+    return FloorRule(bool(coll.info.quality_note(query.quality)), query.digest)

@@ -42,12 +42,14 @@ class QueryCode(NamedTuple):
 class Query(NamedTuple):
     """The codes a search sends (the picture's own hash first), the quality of the
     picture's hash (None: unknown), or, for a search by a stored image's id, that id (the
-    engine reads its hash: `codes` is empty until then). A named tuple: every search makes
-    one, and a tuple is the cheapest immutable value Python builds."""
+    engine reads its hash: `codes` is empty until then); the content digest of the query's
+    file (None: unknown), which below the quality floor decides a match. A named tuple:
+    every search makes one, and a tuple is the cheapest immutable value Python builds."""
 
     codes: tuple[QueryCode, ...] = ()
     quality: int | None = None
     stored_id: str | None = None
+    digest: bytes | None = None
 
     @classmethod
     def of_image(cls, hashes: ImageHashes, orientations: bool = False) -> Query:
@@ -59,7 +61,7 @@ class Query(NamedTuple):
         for crop, crop_hashes in enumerate(hashes.crops, start=1):
             kept = crop_hashes if oriented is not None else crop_hashes[:1]
             codes += [QueryCode(f, _ORIENTATIONS[o], crop) for o, f in enumerate(kept)]
-        return cls(tuple(codes), hashes.quality)
+        return cls(tuple(codes), hashes.quality, digest=hashes.digest or None)
 
     @classmethod
     def of_hash(
@@ -68,10 +70,12 @@ class Query(NamedTuple):
         quality: int | None = None,
         crops: Sequence[Fingerprint] = (),
         orientations: Sequence[Fingerprint] = (),
+        digest: bytes | None = None,
     ) -> Query:
         """A hash given by value, with its quality and its crops' upright hashes; with its
         8 orientation hashes (indexed by `Orientation`, element 0 the hash itself) when
-        they are known, so that a mirrored or rotated copy is found too."""
+        they are known, so that a mirrored or rotated copy is found too; with its file's
+        content digest when known."""
         if orientations:
             if len(orientations) != len(_ORIENTATIONS) or orientations[0] != fingerprint:
                 raise InvalidArgument(
@@ -81,12 +85,12 @@ class Query(NamedTuple):
         else:
             codes = [QueryCode(fingerprint)]
         codes += [QueryCode(f, crop=c) for c, f in enumerate(crops, start=1)]
-        return cls(tuple(codes), quality)
+        return cls(tuple(codes), quality, digest=digest)
 
     @classmethod
     def of_stored(cls, image: StoredImage) -> Query:
-        """A stored image's hash, quality and crop hashes."""
-        return cls.of_hash(image.fingerprint, image.quality, image.crops)
+        """A stored image's hash, quality, crop hashes and digest."""
+        return cls.of_hash(image.fingerprint, image.quality, image.crops, digest=image.digest)
 
     @classmethod
     def of_id(cls, image_id: str) -> Query:
@@ -147,10 +151,12 @@ def query_of(
     image_id: str | None = None,
     orientations: bool = False,
     limits: DecodeLimits = DEFAULT_LIMITS,
+    digest: bytes | None = None,
 ) -> Query:
     """The query of a search in this collection, from exactly one of: image bytes (hashed
     in the collection's algorithm, with its crops where the collection keeps them, and in
-    8 orientations when asked), a hash given by value (with its quality and crop hashes),
+    8 orientations when asked), a hash given by value (with its quality, crop hashes and
+    file digest),
     or a stored image's id. InvalidArgument (naming the request's field) for none or
     several, or for orientations without an image; the image's decoding errors as
     `hash_image` raises them."""
@@ -169,6 +175,6 @@ def query_of(
         )
         return Query.of_image(hashes, orientations)
     if fingerprint is not None:
-        return Query.of_hash(fingerprint, quality, crops)
+        return Query.of_hash(fingerprint, quality, crops, digest=digest)
     assert image_id is not None
     return Query.of_id(image_id)

@@ -41,6 +41,15 @@ BatchItem = (
     | tuple[str, Fingerprint, Mapping[str, str], int | None]
     | tuple[str, Fingerprint, Mapping[str, str], int | None, tuple[Fingerprint, ...]]
     | tuple[str, Fingerprint, Mapping[str, str], int | None, tuple[Fingerprint, ...], bytes | None]
+    | tuple[
+        str,
+        Fingerprint,
+        Mapping[str, str],
+        int | None,
+        tuple[Fingerprint, ...],
+        bytes | None,
+        bytes | None,
+    ]
 )
 
 
@@ -53,6 +62,7 @@ class BatchRow(NamedTuple):
     quality: int | None = None
     crops: tuple[Fingerprint, ...] = ()
     thumbnail: bytes | None = None
+    digest: bytes | None = None
 
 
 class SearchPath(IntEnum):
@@ -85,7 +95,9 @@ class StoredImage:
     """An image as stored: its hash, metadata, the sequence of the write that stored it, its
     hash's quality score (None: unknown, e.g. a hash given without its image), and in a
     `crop_hashes` collection the hashes of its centre crops it is also found by; in a
-    collection that keeps thumbnails, its preview (a small JPEG), where it was read."""
+    collection that keeps thumbnails, its preview (a small JPEG), where it was read; the
+    SHA-256 of its file's bytes (`fingerprint.content_digest`; None: unknown, e.g. a hash
+    given without it, or stored before digests were kept)."""
 
     collection: str
     id: str
@@ -96,17 +108,21 @@ class StoredImage:
     quality: int | None = None
     crops: tuple[Fingerprint, ...] = ()
     thumbnail: bytes | None = None  # its preview, where read (`Engine.get`, asked of get_many)
+    digest: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A stored image near a query, which orientation of the query it matched, and whether
-    the nearest pair of codes involved a crop hash (the query's or the image's)."""
+    """A stored image near a query, which orientation of the query it matched, whether
+    the nearest pair of codes involved a crop hash (the query's or the image's), and
+    whether the two files are identical (the exact tier: both content digests known and
+    equal)."""
 
     image: StoredImage
     distance: int
     orientation: Orientation
     via_crop: bool = False
+    identical: bool = False
 
     @property
     def similarity(self) -> float:

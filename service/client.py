@@ -83,9 +83,10 @@ def add_request(
     quality: int | None = None,
     crop_hashes: Sequence[str] = (),
     thumbnail: bytes | None = None,
+    digest: str = "",
 ) -> pb.AddRequest:
     """An AddRequest of an image (or of a hash in the collection's algorithm, with its
-    quality, its crop hashes and its thumbnail when known)."""
+    quality, its crop hashes, its thumbnail and its file's digest when known)."""
     on_existing = pb.ON_EXISTING_ID_ERROR
     if replace:
         on_existing = pb.ON_EXISTING_ID_REPLACE
@@ -106,6 +107,7 @@ def add_request(
     if hash is not None:
         request.crop_hashes.extend(pb.Fingerprint(hex=h) for h in crop_hashes)
         request.thumbnail = thumbnail or b""
+        request.digest = digest
     return request
 
 
@@ -123,9 +125,10 @@ def search_request(
     exclude_self: bool = False,
     query_quality: int | None = None,
     crop_hashes: Sequence[str] = (),
+    digest: str = "",
 ) -> pb.SearchRequest:
-    """A SearchRequest by image, hash (16 hex digits, with its quality and crop hashes when
-    known) or stored id."""
+    """A SearchRequest by image, hash (16 hex digits, with its quality, crop hashes and
+    file digest when known) or stored id."""
     request = pb.SearchRequest(
         collection=collection,
         k=k,
@@ -143,6 +146,7 @@ def search_request(
         request.query_quality = query_quality
     if hash is not None:
         request.crop_hashes.extend(pb.Fingerprint(hex=h) for h in crop_hashes)
+        request.digest = digest
     return request
 
 

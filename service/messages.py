@@ -17,6 +17,7 @@ from neardup.index import (
     SnapshotInfo,
     StoredImage,
 )
+from neardup.index.fingerprint import digest_from_hex
 from neardup.v1 import neardup_pb2 as pb
 
 __all__ = [
@@ -49,6 +50,17 @@ def fingerprints_from_messages(
 ) -> list[Fingerprint]:
     """Hashes from a repeated field (raises InvalidHash)."""
     return [fingerprint_from_message(m, default_algorithm) for m in messages]
+
+
+def digest_from_message(text: str) -> bytes | None:
+    """A content digest from the wire: 64 hex digits, or empty for unknown; InvalidArgument
+    (field "digest") otherwise."""
+    if not text:
+        return None
+    try:
+        return digest_from_hex(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"digest: {exc}", "digest") from exc
 
 
 def on_existing_from_message(value: int) -> OnExistingId:
@@ -105,6 +117,7 @@ def stored_image_message(image: StoredImage, include_metadata: bool = True) -> p
         quality=image.quality,
         crop_hashes=[fingerprint_message(c) for c in image.crops],
         thumbnail=image.thumbnail or b"",
+        digest=image.digest.hex() if image.digest else "",
     )
 
 
@@ -122,6 +135,7 @@ def add_matches(target: Any, matches: Sequence[Match], include_metadata: bool) -
             similarity=match.similarity,
             orientation=int(match.orientation),
             via_crop=match.via_crop,
+            identical=match.identical,
         )
         added.hash.hex = image.fingerprint.hex
         added.hash.algorithm = image.fingerprint.algorithm

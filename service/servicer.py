@@ -274,6 +274,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
             format=hashes.format,
             quality=hashes.quality,
             crop_hashes=[messages.fingerprint_message(f) for f in hashes.crop_fingerprints],
+            digest=hashes.digest.hex(),
         )
 
     @_refusing
@@ -324,13 +325,14 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         quality: int | None
         thumbnail: bytes | None = None
         orientations: Sequence[Fingerprint] = ()
+        digest: bytes | None
         if source == "image":
             hashes = self._hash(
                 request.image, info.algorithm, info.orientations, "image", info.crop_hashes
             )
             fingerprint, quality = hashes.fingerprint, hashes.quality
             crops: Sequence[Fingerprint] = hashes.crop_fingerprints
-            orientations = hashes.orientations
+            orientations, digest = hashes.orientations, hashes.digest
             if info.thumbnails:  # decoded again at a small scale: a fraction of the hash
                 thumbnail = _at("image", lambda: make_thumbnail(request.image, self.limits.decode))
         elif source == "hash":
@@ -343,6 +345,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
                 lambda: messages.fingerprints_from_messages(request.crop_hashes, info.algorithm),
             )
             thumbnail = request.thumbnail or None
+            digest = messages.digest_from_message(request.digest)
         else:
             raise InvalidArgument("an add needs an image or a hash", "source")
         return self.engine.submit_add(
@@ -360,6 +363,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
             crops=crops,
             thumbnail=thumbnail,
             orientations=orientations,
+            digest=digest,
         )
 
     async def _added(self, request: pb.AddRequest) -> pb.AddResponse:
@@ -462,6 +466,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
                 lambda: messages.fingerprints_from_messages(request.crop_hashes, algorithm),
             ),
             orientations=request.orientations,
+            digest=messages.digest_from_message(request.digest),
         )
 
     def _search(self, request: pb.SearchRequest, budget: float | None = None) -> pb.SearchResponse:

@@ -15,6 +15,7 @@ from .algorithms import (
     hash_image,
 )
 from .decode import DEFAULT_LIMITS, SUPPORTED_FORMATS, DecodeLimits
+from .digest import DIGEST_BYTES, content_digest, digest_from_hex
 from .orientations import Orientation
 from .thumbnail import THUMBNAIL_SIDE, make_thumbnail
 from .value import (
@@ -35,6 +36,7 @@ __all__ = [
     "BITS",
     "DEFAULT_ALGORITHM",
     "DEFAULT_LIMITS",
+    "DIGEST_BYTES",
     "SUPPORTED_FORMATS",
     "THUMBNAIL_SIDE",
     "Algorithm",
@@ -44,6 +46,8 @@ __all__ = [
     "Orientation",
     "codes_from_ints",
     "codes_from_u64",
+    "content_digest",
+    "digest_from_hex",
     "from_sqlite",
     "get_algorithm",
     "hamming_distance",

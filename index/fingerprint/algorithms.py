@@ -30,6 +30,7 @@ from ..errors import InvalidArgument, UnknownAlgorithm
 from .borders import Trim
 from .crops import CROP_KEEPS
 from .decode import DEFAULT_LIMITS, DecodeLimits, open_image
+from .digest import content_digest
 from .imagehash_math import (
     canonical_crop_reductions,
     canonical_reduction,
@@ -166,6 +167,7 @@ class ImageHashes:
     pictures, whose bits are noise.
     crops: empty unless asked for; else per centre crop of `CROP_KEEPS`, its hash, or its 8
     orientation hashes when orientations were asked for too.
+    digest: the SHA-256 of the file's bytes (`digest.content_digest`).
     """
 
     fingerprint: Fingerprint
@@ -177,6 +179,7 @@ class ImageHashes:
     crops: tuple[tuple[Fingerprint, ...], ...] = ()
     picture_width: int = 0
     picture_height: int = 0
+    digest: bytes = b""
 
     @property
     def crop_fingerprints(self) -> tuple[Fingerprint, ...]:
@@ -234,4 +237,5 @@ def hash_image(
         crop_hashes,
         round(width * kept_width),
         round(height * kept_height),
+        content_digest(data),
     )

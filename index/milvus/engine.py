@@ -318,9 +318,10 @@ class MilvusEngine:
         crops: Sequence[Fingerprint] = (),
         thumbnail: bytes | None = None,  # no collection here keeps thumbnails
         orientations: Sequence[Fingerprint] = (),
+        digest: bytes | None = None,  # nor digests: a blank picture matches at distance 0
     ) -> Future[AddResult]:
-        """Queues an add (as `Engine.submit_add`; crop hashes are ignored: Milvus
-        collections have none). Its id check and duplicate search read Strong, so they see
+        """Queues an add (as `Engine.submit_add`; crop hashes and digests are ignored: Milvus
+        collections keep neither). Its id check and duplicate search read Strong, so they see
         the caller's own earlier adds."""
         info = self._get(collection)
         plan = plan_add(

@@ -4,8 +4,9 @@ Tables:
 - `collections`: name, uid (never reused, names snapshot files), algorithm, default radius,
   index parameters (JSON), creation time.
 - `images`: the live images: (collection, id) -> hash, metadata (JSON string map), the
-  sequence number of the write that stored it, time added, quality score, and the hashes of
-  its centre crops (8 bytes each, big-endian; NULL without) in a `crop_hashes` collection.
+  sequence number of the write that stored it, time added, quality score, its file's
+  content digest (SHA-256; NULL: unknown), and the hashes of its centre crops (8 bytes
+  each, big-endian; NULL without) in a `crop_hashes` collection.
 - `crop_codes`: those crop hashes again, keyed by (collection, hash): the codes a search
   finds lead back to the images they are crops of.
 - `changes`: the append-only log of what the indexes must apply, one row per +1 (an image
@@ -74,6 +75,7 @@ CREATE TABLE IF NOT EXISTS images (
     added_unix_ms INTEGER NOT NULL,
     quality INTEGER,
     crops BLOB,
+    digest BLOB,
     PRIMARY KEY (collection, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS images_by_hash ON images (collection, hash);
@@ -140,9 +142,11 @@ UPDATE meta SET value = 5 WHERE key = 'schema';
 """
 # Version 5 -> 6: a crop_hashes collection keeps its images' own hashes and its crop hashes in
 # indexes of their own, so the log says which a change is (every row before was logged when
-# one index held both: those collections rebuild their indexes from the images once).
+# one index held both: those collections rebuild their indexes from the images once); and
+# images keep their file's content digest (unknown for every image stored before).
 _MIGRATE_FROM_5 = """
 ALTER TABLE changes ADD COLUMN crop INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE images ADD COLUMN digest BLOB;
 UPDATE meta SET value = 6 WHERE key = 'schema';
 """
 _MIGRATIONS = {

@@ -17,6 +17,7 @@ from ..params import IndexParams
 from ..records import CollectionInfo, StoredImage
 
 __all__ = [
+    "FloorRule",
     "changes_after",
     "code_counts",
     "collection_exists",
@@ -35,20 +36,22 @@ __all__ = [
     "upsert_image",
 ]
 
-_IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms, quality, crops"
+_IMAGE_COLUMNS = "id, hash, metadata, sequence, added_unix_ms, quality, crops, digest"
 _IMAGE_COLUMNS_OF_IMAGES = ", ".join(f"images.{c}" for c in _IMAGE_COLUMNS.split(", "))
 _SQLITE_MAX_VARIABLES = 30_000
 
 
-_ImageRow = tuple[str, int, str, int, int, int | None, bytes | None]
+_ImageRow = tuple[str, int, str, int, int, int | None, bytes | None, bytes | None]
 
 
 def _image(collection: str, algorithm: str, row: _ImageRow) -> StoredImage:
-    image_id, stored_hash, metadata, sequence, added, quality, crop_blob = row
+    image_id, stored_hash, metadata, sequence, added, quality, crop_blob, digest = row
     fingerprint = Fingerprint(from_sqlite(stored_hash), algorithm)
     meta = json.loads(metadata)
     crops = tuple(Fingerprint(v, algorithm) for v in from_blob(crop_blob)) if crop_blob else ()
-    return StoredImage(collection, image_id, fingerprint, meta, sequence, added, quality, crops)
+    return StoredImage(
+        collection, image_id, fingerprint, meta, sequence, added, quality, crops, None, digest
+    )
 
 
 def collection_rows(conn: sqlite3.Connection) -> list[CollectionInfo]:
@@ -169,11 +172,13 @@ def nearest_images(
     crowded: Collection[int] = (),
     min_quality: int = 0,
     crops: bool = False,
+    floor_rule: FloorRule | None = None,
 ) -> list[tuple[StoredImage, int, int]]:
     """The stored images carrying the codes (as their hash, or with `crops` as one of their
     crop hashes too), each once with the distance of its nearest code and that code: nearest
-    first, ties by id, at most `limit`, without `exclude_id`; beyond distance 0, without
-    images whose quality is known and below `min_quality`.
+    first, ties by id, at most `limit`, without `exclude_id`; with a quality floor
+    (`min_quality`), where the query or the image is below it, only an image at distance 0
+    whose content digest is the query's (`floor_rule`), or unknown on either side.
 
     SQLite sorts and cuts. A join reads every image of every code, so a code that many
     images share (`crowded`: the caller's index counts them) is read on its own instead,
@@ -183,7 +188,7 @@ def nearest_images(
     parts: list[list[tuple[StoredImage, int, int]]] = []
     for code in [c for c in distances if c in crowded]:
         for source in (_BY_HASH, _BY_CROP) if crops else (_BY_HASH,):
-            where = _filters(exclude_id, min_quality, "?")
+            where = _filters(exclude_id, min_quality, "?", floor_rule)
             rows = conn.execute(
                 f"SELECT {_IMAGE_COLUMNS_OF_IMAGES} {source} {where.sql}ORDER BY images.id LIMIT ?",
                 (collection, to_sqlite(code), *where.args(distances[code]), limit),
@@ -197,13 +202,14 @@ def nearest_images(
         pairs = ",".join(["(?, ?)"] * len(chunk))
         values = [v for c in chunk for v in (to_sqlite(c), distances[c])]
         statement = _CROP_HITS_NEAREST if crops else _HASH_HITS_NEAREST
-        where = _filters(exclude_id, min_quality, "hits.distance" if crops else "wanted.distance")
+        distance = "hits.distance" if crops else "wanted.distance"
+        where = _filters(exclude_id, min_quality, distance, floor_rule)
         rows = conn.execute(
             statement.format(pairs=pairs, where=where.sql),
             (*values, *([collection] * (3 if crops else 1)), *where.args(None), limit),
         )
         parts.append(
-            [(_image(collection, algorithm, row[:7]), row[7], from_sqlite(row[8])) for row in rows]
+            [(_image(collection, algorithm, row[:8]), row[8], from_sqlite(row[9])) for row in rows]
         )
     if len(parts) == 1:  # already sorted, cut, each image once
         return parts[0]
@@ -253,34 +259,55 @@ _CROP_HITS_NEAREST = (
 
 
 @dataclass(frozen=True, slots=True)
+class FloorRule:
+    """What the quality floor needs to know of a query: whether its hash is below the floor
+    (then every match is at distance 0 and must be the same file), and its content digest
+    (None: unknown, when distance 0 alone decides, as before digests were kept)."""
+
+    query_below: bool = False
+    digest: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Filters:
     """The WHERE conditions of a nearest-images statement, and their arguments."""
 
     sql: str
     exclude_id: str | None
     min_quality: int
+    rule: FloorRule
 
-    def args(self, distance: int | None) -> tuple[str | int, ...]:
-        spare: tuple[str | int, ...] = () if self.exclude_id is None else (self.exclude_id,)
+    def args(self, distance: int | None) -> tuple[str | int | bytes | None, ...]:
+        spare: tuple[str | int | bytes | None, ...] = (
+            () if self.exclude_id is None else (self.exclude_id,)
+        )
         if not self.min_quality:
             return spare
-        return (*spare, *(() if distance is None else (distance,)), self.min_quality)
+        rule = self.rule
+        at = () if distance is None else (distance,)
+        return (*spare, int(rule.query_below), self.min_quality, *at, rule.digest, rule.digest)
 
 
-def _filters(exclude_id: str | None, min_quality: int, distance: str) -> _Filters:
-    """`exclude_id` left out; beyond `distance` 0 (a column, or "?" for a value), images of
-    a known quality below `min_quality` left out: "AND ..." conditions."""
+def _filters(
+    exclude_id: str | None, min_quality: int, distance: str, rule: FloorRule | None
+) -> _Filters:
+    """`exclude_id` left out; with a quality floor, a pair where the query or the image is
+    below it kept only at `distance` (a column, or "?" for a value) 0 and with the same
+    content digest, or one unknown: "AND ..." conditions."""
     sql = "" if exclude_id is None else "AND images.id != ? "
     if min_quality:
-        sql += f"AND ({distance} = 0 OR images.quality IS NULL OR images.quality >= ?) "
-    return _Filters(sql, exclude_id, min_quality)
+        sql += (
+            "AND ((? = 0 AND (images.quality IS NULL OR images.quality >= ?)) OR "
+            f"({distance} = 0 AND (? IS NULL OR images.digest IS NULL OR images.digest = ?))) "
+        )
+    return _Filters(sql, exclude_id, min_quality, rule or FloorRule())
 
 
 def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage) -> int:
     crops = [c.value for c in stored.crops]
     cursor = conn.execute(
         f"INSERT OR {on_conflict} INTO images (collection, id, hash, metadata, sequence, "
-        "added_unix_ms, quality, crops) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "added_unix_ms, quality, crops, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             stored.collection,
             stored.id,
@@ -290,6 +317,7 @@ def _write_image(conn: sqlite3.Connection, on_conflict: str, stored: StoredImage
             stored.added_unix_ms,
             stored.quality,
             to_blob(crops) if crops else None,
+            stored.digest,
         ),
     )
     if cursor.rowcount == 1 and crops:

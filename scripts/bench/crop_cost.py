@@ -1,5 +1,5 @@
 """What crop hashes cost: hashing, bulk load, index size, store size, adds and searches of a
-`crop_hashes` collection beside a plain one, in the same run.
+`crop_hashes` collection beside a plain one, in the same run, for each index kind.
 
 Hashing: every original of the corpus (../shared/bench, when present) hashed plain and with
 its crops (`hash_image(..., crops=True)`), interleaved, single-threaded; medians per image.
@@ -9,9 +9,11 @@ the crop collection: the index and the store only see codes), then, right after 
 single adds with their duplicate check and searches (radius 10 and top-10, by hash, the
 crop collection's queries sending their two crop hashes as an image query does), p50/p99;
 then the same once the index has settled (its background work after the load done).
-The plain collection is the anchor: every row prints the ratio.
+The plain collection is the anchor: every row prints the ratio, and the rows that have one
+are checked against the bounds crop hashes must keep to be a default (`BOUNDS`).
 
-    python -m scripts.bench.crop_cost [--n 200000] [--queries 400] [--corpus ../shared/bench]
+    python -m scripts.bench.crop_cost [--n 1000000] [--queries 400] [--kinds hnsw,tables]
+        [--corpus ../shared/bench]
 """
 
 from __future__ import annotations
@@ -26,12 +28,23 @@ from pathlib import Path
 import numpy as np
 from neardup.index import Engine, EngineSettings, Fingerprint, hash_image
 from neardup.index.fingerprint.crops import CROP_KEEPS
+from neardup.index.params import KINDS
 
 from scripts.bench.common import published
 from scripts.bench.corpus import DEFAULT_SHARED
 
 LOAD_BATCH = 50_000
-SETTINGS = EngineSettings(maintenance_interval_seconds=3600)
+# What crop hashes may cost, crop collection / plain collection in one run (issue 32: they
+# are on by default, so a user who never asked for them must barely pay for them).
+BOUNDS = {
+    "settled: radius 10 p50 ms": 1.3,
+    "settled: top-10 p50 ms": 1.2,
+    "index MB, settled": 1.5,
+    "settled: add p50 ms": 1.3,
+    "after load: radius 10 p50 ms": 2.0,
+    "after load: top-10 p50 ms": 2.0,
+    "after load: add p50 ms": 2.0,
+}
 
 
 def hashing_ms(corpus: Path) -> tuple[float, float, int] | None:
@@ -86,13 +99,18 @@ def _calls(
     return figures
 
 
-def measure_engine(folder: Path, crop_hashes: bool, codes: np.ndarray, queries: int) -> dict:
+def measure_engine(
+    folder: Path, kind: str, crop_hashes: bool, codes: np.ndarray, queries: int
+) -> dict:
     """Load seconds, codes, memory and store bytes, add and search latencies of one engine
     right after the load and once its index settled."""
     rng = np.random.default_rng(7)
     n = codes.shape[0]
     figures: dict[str, object] = {}
-    with Engine(folder, SETTINGS) as engine:
+    settings = EngineSettings(
+        maintenance_interval_seconds=3600, index=EngineSettings().index.with_overrides(kind=kind)
+    )
+    with Engine(folder, settings) as engine:
         engine.create_collection("c", crop_hashes=crop_hashes)
         started = time.perf_counter()
         for start in range(0, n, LOAD_BATCH):
@@ -118,10 +136,11 @@ def measure_engine(folder: Path, crop_hashes: bool, codes: np.ndarray, queries: 
     return figures
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--corpus", type=Path, default=DEFAULT_SHARED / "bench")
     args = parser.parse_args()
     timed = hashing_ms(args.corpus)
@@ -136,19 +155,30 @@ def main() -> None:
     rng = np.random.default_rng(20261201)
     codes = rng.integers(0, 1 << 63, size=(args.n, 1 + len(CROP_KEEPS)), dtype=np.uint64) * 2
     codes |= rng.integers(0, 2, size=codes.shape, dtype=np.uint64)
-    with tempfile.TemporaryDirectory(prefix="neardup-crop-cost-") as tmp:
-        plain = measure_engine(Path(tmp) / "plain", False, codes[:, :1], args.queries)
-        cropping = measure_engine(Path(tmp) / "crops", True, codes, args.queries)
-    print(
-        f"\n{args.n:,} images loaded with add_batch; {args.queries} adds and searches each,"
-        " right after the load and settled\n"
-    )
-    print("| | plain | crop_hashes | ratio |")
-    print("|---|---|---|---|")
-    for key in plain:
-        a, b = float(plain[key]), float(cropping[key])  # type: ignore[arg-type]
-        ratio = f"{b / a:.2f}x" if a >= 0.01 else "-"
-        print(f"| {key} | {a:,.2f} | {b:,.2f} | {ratio} |")
+    over: list[str] = []
+    for kind in args.kinds.split(","):
+        with tempfile.TemporaryDirectory(prefix="neardup-crop-cost-") as tmp:
+            plain = measure_engine(Path(tmp) / "plain", kind, False, codes[:, :1], args.queries)
+            cropping = measure_engine(Path(tmp) / "crops", kind, True, codes, args.queries)
+        print(
+            f"\n## index kind {kind}: {args.n:,} images loaded with add_batch; {args.queries}"
+            " adds and searches each, right after the load and settled\n"
+        )
+        print("| | plain | crop_hashes | ratio | bound |")
+        print("|---|---|---|---|---|")
+        for key in plain:
+            a, b = float(plain[key]), float(cropping[key])  # type: ignore[arg-type]
+            ratio = b / a if a >= 0.01 else None
+            bound = BOUNDS.get(key)
+            verdict = ""
+            if bound is not None and ratio is not None:
+                verdict = f"<= {bound}x " + ("met" if ratio <= bound else "NOT met")
+                if ratio > bound:
+                    over.append(f"{kind}: {key} {ratio:.2f}x > {bound}x")
+            shown = f"{ratio:.2f}x" if ratio is not None else "-"
+            print(f"| {key} | {a:,.2f} | {b:,.2f} | {shown} | {verdict} |")
+    print("\nbounds: " + ("every one met" if not over else "not met: " + "; ".join(over)))
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,11 +10,16 @@ content): every pair of them within r bits is a false match. ImageHash has no or
 so its oriented figures are its plain ones.
 
 `--min-quality Q` applies a collection's quality floor the way the engine does: an image
-whose hash scores below Q (`neardup.index.fingerprint.quality`) matches only at distance 0.
+whose hash scores below Q (`neardup.index.fingerprint.quality`) matches only the same file
+(distance 0 and the same content digest; every variant and every distinct image here is
+another file, so none).
 `--controls N` adds N synthetic blank pictures (solid colours, faint gradients, small sprites)
-to the distinct images: the pictures a quality floor is for. The recommended radius is the
-widest r of the grid that keeps every two distinct originals of the corpus apart and has no
-more false pairs than ImageHash's at the same r.
+to the distinct images: the pictures a quality floor is for. The recommended radius, for
+the default collection (`phash` with crop hashes) and for `phash` alone, is the widest r of
+the grid that keeps every two distinct originals of the corpus apart and has no more false
+pairs than ImageHash's at the same r; the default's figures are then checked against what a
+default must show (mean recall with orientations, crop15, border05, every edit at least
+ImageHash's, false pairs at most ImageHash's at r=10).
 
     python -m scripts.bench.quality [--corpus ../shared/bench] [--distinct DIR ...]
         [--controls N] [--min-quality Q] [--workers N]
@@ -31,7 +36,7 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-from neardup.index import hash_image
+from neardup.index import bounds, hash_image
 from neardup.index.errors import NeardupError
 from PIL import Image
 
@@ -55,6 +60,7 @@ class Hashed:
     plain: dict[str, tuple[int, ...]]
     oriented: dict[str, tuple[int, ...]]
     quality: dict[str, int]
+    digest: bytes = b""
 
 
 def hash_file(path: Path) -> Hashed | None:
@@ -78,7 +84,7 @@ def hash_file(path: Path) -> Hashed | None:
     with Image.open(path) as image:
         anchor = int(str(imagehash.phash(image)), 16)
     plain[ANCHOR], oriented[ANCHOR], quality[ANCHOR] = (anchor,), (anchor,), 100
-    return Hashed(plain, oriented, quality)
+    return Hashed(plain, oriented, quality, hashes.digest)
 
 
 def popcount_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -87,12 +93,17 @@ def popcount_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def floor_applies(
-    distance: np.ndarray, quality_a: np.ndarray, quality_b: np.ndarray, min_quality: int
+    distance: np.ndarray,
+    quality_a: np.ndarray,
+    quality_b: np.ndarray,
+    min_quality: int,
+    same_file: np.ndarray,
 ) -> np.ndarray:
-    """The distances as the engine sees them: beyond 0, only between hashes at or above the
-    quality floor (the others are set out of reach)."""
+    """The distances as the engine sees them: a pair with a hash below the quality floor
+    matches only as the same file (distance 0, equal content digests); the others are set
+    out of reach."""
     low = (quality_a < min_quality) | (quality_b < min_quality)
-    return np.where(low & (distance > 0), 64, distance)
+    return np.where(low & ~((distance == 0) & same_file), 64, distance)
 
 
 def searched_codes(
@@ -123,9 +134,9 @@ def variant_distances(
         plain = min((h ^ s).bit_count() for h in sent for s in stored)
         oriented = min((h ^ s).bit_count() for h in oriented_sent for s in stored)
         low = min(variant.quality[algorithm], original.quality[algorithm]) < min_quality
-        per_edit[row["transform"]].append(
-            (64 if low and plain else plain, 64 if low and oriented else oriented)
-        )
+        if low and variant.digest != original.digest:  # below the floor: the same file only
+            plain = oriented = 64
+        per_edit[row["transform"]].append((plain, oriented))
     return {
         edit: (np.array([p for p, _ in pairs]), np.array([o for _, o in pairs]))
         for edit, pairs in sorted(per_edit.items())
@@ -153,9 +164,11 @@ def distinct_distances(
             d = popcount_matrix(queries[:, o], stored[:, j])
             oriented_d = np.minimum(oriented_d, np.minimum(d, d.T))
     qa, qb = quality[upper[0]], quality[upper[1]]
+    _, file_ids = np.unique(np.array([f.digest for f in files], dtype=object), return_inverse=True)
+    same = file_ids[upper[0]] == file_ids[upper[1]]
     return (
-        floor_applies(plain_d[upper], qa, qb, min_quality),
-        floor_applies(oriented_d[upper], qa, qb, min_quality),
+        floor_applies(plain_d[upper], qa, qb, min_quality, same),
+        floor_applies(oriented_d[upper], qa, qb, min_quality, same),
     )
 
 
@@ -187,14 +200,15 @@ def mean_recall(
 def print_false_pairs(
     per_algorithm: dict[str, tuple[np.ndarray, np.ndarray]], sets: dict[str, int]
 ) -> None:
-    """Pairs of distinct images within r, plain / with orientations."""
+    """Pairs of distinct images within r, plain / with orientations, and at distance 0 (the
+    pairs a quality floor alone lets through as exact matches)."""
     pairs = len(next(iter(per_algorithm.values()))[0])
     described = ", ".join(f"{name}: {count}" for name, count in sets.items())
     print(f"\n## False matches: pairs of distinct images within r ({pairs} pairs; {described})\n")
-    print("| algorithm | " + " | ".join(f"r={r}" for r in RADII) + " |")
-    print("|" + "---|" * (1 + len(RADII)))
+    print("| algorithm | r=0 | " + " | ".join(f"r={r}" for r in RADII) + " |")
+    print("|" + "---|" * (2 + len(RADII)))
     for name, (plain, oriented) in per_algorithm.items():
-        cells = [f"{int((plain <= r).sum())}/{int((oriented <= r).sum())}" for r in RADII]
+        cells = [f"{int((plain <= r).sum())}/{int((oriented <= r).sum())}" for r in (0, *RADII)]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
@@ -221,6 +235,45 @@ def recommend(
         if r in RADII and r < closest_originals and mine <= theirs:
             best = r
     return best
+
+
+def check_default(
+    ours: dict[str, tuple[np.ndarray, np.ndarray]],
+    anchor: dict[str, tuple[np.ndarray, np.ndarray]],
+    false_ours: np.ndarray,
+    false_anchor: np.ndarray,
+    radius: int,
+) -> None:
+    """Prints what the default collection shows at its radius (`bounds.DEFAULT_CROP_RADIUS`)
+    against what a default must: mean recall with orientations >= 0.97, crop15 >= 0.90,
+    border05 >= 0.95, every edit at least ImageHash's at r=10, false pairs at most
+    ImageHash's at r=10."""
+    default = bounds.DEFAULT_CROP_RADIUS
+    print(f"\nrecommended radius with crop hashes: {radius}; the default is {default}\n")
+    checks = [
+        ("mean recall, with orientations", mean_recall(ours, default, True), ">=", 0.97),
+    ]
+    for edit, floor in (("crop15", 0.90), ("border05", 0.95)):
+        if edit in ours:
+            checks.append((f"{edit} recall", share_within(ours[edit][1], default), ">=", floor))
+    for edit, (_, oriented) in ours.items():
+        theirs = share_within(anchor[edit][0], 10)
+        checks.append(
+            (f"{edit} recall vs ImageHash r=10", share_within(oriented, default), ">=", theirs)
+        )
+    checks.append(
+        (
+            "false pairs vs ImageHash's at r=10",
+            float((false_ours <= default).sum()),
+            "<=",
+            float((false_anchor <= 10).sum()),
+        )
+    )
+    print(f"| at r={default} | ours | bound | |")
+    print("|---|---|---|---|")
+    for name, value, sense, bound in checks:
+        met = value >= bound if sense == ">=" else value <= bound
+        print(f"| {name} | {value:.3f} | {sense} {bound:.3f} | {'met' if met else 'NOT met'} |")
 
 
 def main() -> None:
@@ -277,6 +330,18 @@ def main() -> None:
         default=RADII[0],
     )
     print(f"\nrecommended default radius: {plain_radius} plain, {radius} with orientations")
+    _, cropped_closest = distinct_distances(originals, WITH_CROPS, args.min_quality)
+    print("\n## The default collection (phash with crop hashes) beside ImageHash\n")
+    default_radius = recommend(
+        recall[WITH_CROPS],
+        recall[ANCHOR],
+        false[WITH_CROPS][1],
+        false[ANCHOR][0],
+        int(cropped_closest.min()),
+    )
+    check_default(
+        recall[WITH_CROPS], recall[ANCHOR], false[WITH_CROPS][1], false[ANCHOR][0], default_radius
+    )
 
 
 if __name__ == "__main__":

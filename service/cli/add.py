@@ -1,7 +1,8 @@
 """Streams the files to the server (AddStream) and prints one line per stored file: hash,
 outcome (added, replaced, rejected_duplicate, skipped_existing), id, and the near-duplicates
 the add found ("near ID (D bits), ...", with the orientation of the upload that matched when
-it is not upright, "near ID (0 bits, mirror)"; TAB-separated); with --json a list of {id,
+it is not upright, "near ID (0 bits, mirror)", and "identical" when it is the same file,
+"near ID (0 bits, identical)"; TAB-separated); with --json a list of {id,
 hash, outcome, duplicates}. The id is the file name (--id-from-path: the path as given). Failed
 files go to stderr, one line each; exit status 1."""
 
@@ -81,7 +82,15 @@ def run(args: argparse.Namespace) -> int:
             added = response.added
             outcome = pb.AddOutcome.Name(added.outcome).removeprefix("ADD_OUTCOME_").lower()
             duplicates = [
-                match_row(d.id, d.hash.hex, d.distance, _turned(d.orientation), d.quality)
+                match_row(
+                    d.id,
+                    d.hash.hex,
+                    d.distance,
+                    _turned(d.orientation),
+                    d.quality,
+                    d.via_crop,
+                    d.identical,
+                )
                 for d in added.duplicates
             ]
             rows.append(
@@ -97,16 +106,22 @@ def run(args: argparse.Namespace) -> int:
             if added.quality_note:
                 print(f"neardup: {response.id}: {added.quality_note}", file=sys.stderr)
             if not args.json:
-                near = ", ".join(
-                    f"{d['id']} ({d['distance']} bits"
-                    + (f", {d['orientation']})" if "orientation" in d else ")")
-                    for d in duplicates
-                )
+                near = ", ".join(_near(d) for d in duplicates)
                 line = f"{added.image.hash.hex}\t{outcome}\t{response.id}"
                 print(f"{line}\tnear {near}" if near else line)
     if args.json:
         print_json(rows)
     return 1 if failed else 0
+
+
+def _near(duplicate: dict[str, object]) -> str:
+    """A duplicate as the plain output names it: "ID (D bits[, orientation][, identical])"."""
+    notes = [f"{duplicate['distance']} bits"]
+    if "orientation" in duplicate:
+        notes.append(str(duplicate["orientation"]))
+    if duplicate.get("identical"):
+        notes.append("identical")
+    return f"{duplicate['id']} ({', '.join(notes)})"
 
 
 def _turned(orientation: int) -> str | None:

@@ -177,7 +177,9 @@ class _Build:
             crops = tuple(Fingerprint.from_hex(c, algorithm) for c in outcome.crops)
             fingerprint = Fingerprint.from_hex(outcome.hex, algorithm)
             meta, quality = outcome.metadata, outcome.quality
-            batch.append((file.id, fingerprint, meta, quality, crops, outcome.thumbnail))
+            batch.append(
+                (file.id, fingerprint, meta, quality, crops, outcome.thumbnail, outcome.digest)
+            )
         return batch
 
     def store(self, batch: Batch, replacing: set[str], progress: BuildProgress) -> None:

@@ -46,13 +46,15 @@ DASK_TASK_FILES = 64
 class FileHash:
     """A hashed file: its hash and crop hashes (hex), the hash's quality, and the metadata
     a build records (path, size and modification time for --update, the header's size and
-    format for the report), and its preview for a collection that keeps thumbnails."""
+    format for the report), its preview for a collection that keeps thumbnails, and the
+    SHA-256 of its bytes."""
 
     hex: str
     metadata: dict[str, str]
     quality: int
     crops: tuple[str, ...]
     thumbnail: bytes | None = None
+    digest: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,9 @@ def hash_file(
     if len(path.encode()) <= bounds.MAX_METADATA_VALUE_BYTES:
         metadata["path"] = path
     crop_hexes = tuple(f.hex for f in hashes.crop_fingerprints)
-    return FileHash(hashes.fingerprint.hex, metadata, hashes.quality, crop_hexes, thumbnail)
+    return FileHash(
+        hashes.fingerprint.hex, metadata, hashes.quality, crop_hexes, thumbnail, hashes.digest
+    )
 
 
 def hash_files(

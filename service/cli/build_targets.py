@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["Batch", "BuildTarget", "CollectionSpec", "DataDirTarget", "ServerTarget", "Stored"]
 
 # id, hash, metadata, quality, crop hashes (none unless the collection has crop_hashes),
-# thumbnail (None unless the collection keeps thumbnails)
-Batch = list[tuple[str, Fingerprint, dict[str, str], int, tuple[Fingerprint, ...], bytes | None]]
+# thumbnail (None unless the collection keeps thumbnails), SHA-256 of the file (None: unknown)
+Batch = list[
+    tuple[
+        str, Fingerprint, dict[str, str], int, tuple[Fingerprint, ...], bytes | None, bytes | None
+    ]
+]
 
 
 @dataclass(frozen=True)
@@ -155,8 +159,9 @@ class DataDirTarget:
                 quality=quality,
                 crops=crops,
                 thumbnail=thumbnail,
+                digest=digest,
             )
-            for image_id, fingerprint, metadata, quality, crops, thumbnail in replacing
+            for image_id, fingerprint, metadata, quality, crops, thumbnail, digest in replacing
         ]
         for update in updates:
             update.result()
@@ -224,9 +229,10 @@ class ServerTarget:
                 quality=quality,
                 crop_hashes=[c.hex for c in crops],
                 thumbnail=thumbnail,
+                digest=digest.hex() if digest else "",
             )
             for items, replace in ((new, False), (replacing, True))
-            for image_id, fingerprint, metadata, quality, crops, thumbnail in items
+            for image_id, fingerprint, metadata, quality, crops, thumbnail, digest in items
         ]
         for request in requests:
             request.hash.algorithm = self.algorithm

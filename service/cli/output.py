@@ -42,9 +42,10 @@ def match_row(
     orientation: str | None,
     quality: int | None = None,
     via_crop: bool = False,
+    identical: bool = False,
 ) -> dict[str, Any]:
     """One match as the CLI prints it (quality: the stored hash's, when known; via_crop:
-    found through a crop hash)."""
+    found through a crop hash; identical: the same file, by content digest)."""
     row: dict[str, Any] = {
         "id": image_id,
         "hash": hex_hash,
@@ -57,6 +58,8 @@ def match_row(
         row["quality"] = quality
     if via_crop:
         row["via_crop"] = True
+    if identical:
+        row["identical"] = True
     return row
 
 

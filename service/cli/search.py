@@ -69,6 +69,7 @@ def _offline_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             m.orientation.name.lower() if args.orientations else None,
             m.image.quality,
             m.via_crop,
+            m.identical,
         )
         for m in result.matches
     ]
@@ -99,6 +100,7 @@ def _remote_rows(args: argparse.Namespace) -> list[dict[str, object]]:
             else None,
             m.quality if m.HasField("quality") else None,
             m.via_crop,
+            m.identical,
         )
         for m in result.matches
     ]

@@ -58,7 +58,8 @@ def test_metrics_count_calls_by_method_and_code_and_report_the_index(
     assert 'neardup_requests_total{code="NOT_FOUND",method="Get"} 1.0' in text
     assert 'neardup_request_seconds_bucket{le="+Inf",method="Search"} 1.0' in text
     assert 'neardup_images{collection="default"} 1.0' in text
-    assert 'neardup_codes{collection="default"} 1.0' in text
+    # its own hash and its two crop hashes (the default collection keeps crop hashes)
+    assert 'neardup_codes{collection="default"} 3.0' in text
     assert "neardup_store_queue_depth 0.0" in text
     assert 'neardup_snapshot_age_seconds{collection="default"}' in text
 

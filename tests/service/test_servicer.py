@@ -123,12 +123,14 @@ def test_get_list_delete_and_stats(client: Client) -> None:
     stats = client.stats("paging")
     assert stats.collection.image_count == 5 and stats.code_count == 5
     # five codes: no graph or tables are kept, and stats says why every search scans
-    assert stats.index_kind == "flat codes"
+    assert stats.index_kind == "flat codes; with crop hashes, 5 codes: flat codes"
     assert "below exact_threshold 250,000" in stats.search_paths_note
     snapshot = client.call("Snapshot", pb.SnapshotRequest(collection="paging"))
     assert snapshot.snapshots[0].collection == "paging" and snapshot.snapshots[0].bytes > 0
     compacted = client.call("Compact", pb.CompactRequest(collection="paging"))
-    assert (compacted.slots_before, compacted.slots_after) == (7, 5)
+    # both of the collection's indexes: its images' own hashes, and every code (crop hashes
+    # included, none for hashes added bare)
+    assert (compacted.slots_before, compacted.slots_after) == (2 * 7, 2 * 5)
 
 
 def test_collections_are_listed_and_dropped(client: Client) -> None:
@@ -346,7 +348,7 @@ def test_a_collection_of_the_compact_tables_kind_is_made_reported_and_searched(
     assert client.call("CreateCollection", request).index.kind == "tables"
     stats = client.stats("compact")
     assert stats.collection.index.kind == "tables"
-    assert stats.index_kind == "flat codes"
+    assert stats.index_kind == "flat codes; with crop hashes, 0 codes: flat codes"
     assert "the tables kind keeps no graph" in stats.search_paths_note
     assert stats.default_top_k_path == pb.SEARCH_PATH_EXACT
     client.add(GARDEN, id="garden", collection="compact")

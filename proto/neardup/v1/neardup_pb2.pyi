@@ -198,7 +198,7 @@ class HashRequest(_message.Message):
     def __init__(self, image: _Optional[bytes] = ..., algorithm: _Optional[str] = ..., orientations: _Optional[bool] = ..., crops: _Optional[bool] = ...) -> None: ...
 
 class HashResponse(_message.Message):
-    __slots__ = ("hash", "orientation_hashes", "width", "height", "format", "quality", "crop_hashes")
+    __slots__ = ("hash", "orientation_hashes", "width", "height", "format", "quality", "crop_hashes", "digest")
     HASH_FIELD_NUMBER: _ClassVar[int]
     ORIENTATION_HASHES_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
@@ -206,6 +206,7 @@ class HashResponse(_message.Message):
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
     hash: Fingerprint
     orientation_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
     width: int
@@ -213,7 +214,8 @@ class HashResponse(_message.Message):
     format: str
     quality: int
     crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
-    def __init__(self, hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
+    digest: str
+    def __init__(self, hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., digest: _Optional[str] = ...) -> None: ...
 
 class CompareOperand(_message.Message):
     __slots__ = ("image", "hash")
@@ -250,7 +252,7 @@ class CompareResponse(_message.Message):
     def __init__(self, distance: _Optional[int] = ..., similarity: _Optional[float] = ..., a: _Optional[_Union[Fingerprint, _Mapping]] = ..., b: _Optional[_Union[Fingerprint, _Mapping]] = ..., orientation: _Optional[_Union[Orientation, str]] = ...) -> None: ...
 
 class AddRequest(_message.Message):
-    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates", "quality", "crop_hashes", "thumbnail")
+    __slots__ = ("collection", "id", "image", "hash", "metadata", "on_existing_id", "duplicate_radius", "reject_duplicates", "max_duplicates", "quality", "crop_hashes", "thumbnail", "digest")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -270,6 +272,7 @@ class AddRequest(_message.Message):
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     image: bytes
@@ -282,7 +285,8 @@ class AddRequest(_message.Message):
     quality: int
     crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
     thumbnail: bytes
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., thumbnail: _Optional[bytes] = ...) -> None: ...
+    digest: str
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., on_existing_id: _Optional[_Union[OnExistingId, str]] = ..., duplicate_radius: _Optional[int] = ..., reject_duplicates: _Optional[bool] = ..., max_duplicates: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., thumbnail: _Optional[bytes] = ..., digest: _Optional[str] = ...) -> None: ...
 
 class AddResponse(_message.Message):
     __slots__ = ("outcome", "image", "duplicates", "quality_note")
@@ -335,7 +339,7 @@ class DeleteResponse(_message.Message):
     def __init__(self, deleted: _Optional[int] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("collection", "image", "hash", "id", "k", "max_distance", "orientations", "exact", "include_metadata", "exclude_self", "query_quality", "crop_hashes")
+    __slots__ = ("collection", "image", "hash", "id", "k", "max_distance", "orientations", "exact", "include_metadata", "exclude_self", "query_quality", "crop_hashes", "digest")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +352,7 @@ class SearchRequest(_message.Message):
     EXCLUDE_SELF_FIELD_NUMBER: _ClassVar[int]
     QUERY_QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
     collection: str
     image: bytes
     hash: Fingerprint
@@ -360,10 +365,11 @@ class SearchRequest(_message.Message):
     exclude_self: bool
     query_quality: int
     crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
-    def __init__(self, collection: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., id: _Optional[str] = ..., k: _Optional[int] = ..., max_distance: _Optional[int] = ..., orientations: _Optional[bool] = ..., exact: _Optional[bool] = ..., include_metadata: _Optional[bool] = ..., exclude_self: _Optional[bool] = ..., query_quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ...) -> None: ...
+    digest: str
+    def __init__(self, collection: _Optional[str] = ..., image: _Optional[bytes] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., id: _Optional[str] = ..., k: _Optional[int] = ..., max_distance: _Optional[int] = ..., orientations: _Optional[bool] = ..., exact: _Optional[bool] = ..., include_metadata: _Optional[bool] = ..., exclude_self: _Optional[bool] = ..., query_quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., digest: _Optional[str] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("id", "hash", "distance", "similarity", "orientation", "metadata", "quality", "via_crop")
+    __slots__ = ("id", "hash", "distance", "similarity", "orientation", "metadata", "quality", "via_crop", "identical")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -379,6 +385,7 @@ class Match(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     VIA_CROP_FIELD_NUMBER: _ClassVar[int]
+    IDENTICAL_FIELD_NUMBER: _ClassVar[int]
     id: str
     hash: Fingerprint
     distance: int
@@ -387,7 +394,8 @@ class Match(_message.Message):
     metadata: _containers.ScalarMap[str, str]
     quality: int
     via_crop: bool
-    def __init__(self, id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., distance: _Optional[int] = ..., similarity: _Optional[float] = ..., orientation: _Optional[_Union[Orientation, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., quality: _Optional[int] = ..., via_crop: _Optional[bool] = ...) -> None: ...
+    identical: bool
+    def __init__(self, id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., distance: _Optional[int] = ..., similarity: _Optional[float] = ..., orientation: _Optional[_Union[Orientation, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., quality: _Optional[int] = ..., via_crop: _Optional[bool] = ..., identical: _Optional[bool] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("matches", "path", "query", "truncated", "quality_note", "query_quality")
@@ -452,7 +460,7 @@ class GetManyResponse(_message.Message):
     def __init__(self, images: _Optional[_Iterable[_Union[StoredImage, _Mapping]]] = ...) -> None: ...
 
 class StoredImage(_message.Message):
-    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms", "quality", "crop_hashes", "thumbnail")
+    __slots__ = ("collection", "id", "hash", "metadata", "sequence", "added_unix_ms", "quality", "crop_hashes", "thumbnail", "digest")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -469,6 +477,7 @@ class StoredImage(_message.Message):
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     CROP_HASHES_FIELD_NUMBER: _ClassVar[int]
     THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
     collection: str
     id: str
     hash: Fingerprint
@@ -478,7 +487,8 @@ class StoredImage(_message.Message):
     quality: int
     crop_hashes: _containers.RepeatedCompositeFieldContainer[Fingerprint]
     thumbnail: bytes
-    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., thumbnail: _Optional[bytes] = ...) -> None: ...
+    digest: str
+    def __init__(self, collection: _Optional[str] = ..., id: _Optional[str] = ..., hash: _Optional[_Union[Fingerprint, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., sequence: _Optional[int] = ..., added_unix_ms: _Optional[int] = ..., quality: _Optional[int] = ..., crop_hashes: _Optional[_Iterable[_Union[Fingerprint, _Mapping]]] = ..., thumbnail: _Optional[bytes] = ..., digest: _Optional[str] = ...) -> None: ...
 
 class ListRequest(_message.Message):
     __slots__ = ("collection", "page_size", "page_token", "include_metadata")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 # What each schema version added over the one before it, undone.
 _UNDO = {
-    6: ["ALTER TABLE changes DROP COLUMN crop"],
+    6: ["ALTER TABLE changes DROP COLUMN crop", "ALTER TABLE images DROP COLUMN digest"],
     5: [
         "DROP TABLE thumbnails",
         "ALTER TABLE collections DROP COLUMN thumbnails",

@@ -42,7 +42,7 @@ def test_add_search_delete_and_stats_through_a_server(server: RunningServer) -> 
     assert code == 0
     rows = json.loads(out)
     assert [r["id"] for r in rows] == ["mate__Garden.jpg", "mate__Garden__crop05.jpg"]
-    assert set(rows[0]) == {"id", "hash", "distance", "similarity", "quality"}
+    assert set(rows[0]) == {"id", "hash", "distance", "similarity", "quality", "identical"}
     code, out, _ = remote(server, "search", "--id", "mate__Garden.jpg", "--k", "1")
     assert out.split("\t")[2].strip() == "mate__Garden.jpg"
 

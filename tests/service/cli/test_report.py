@@ -24,13 +24,18 @@ GARDEN_GROUP = {
 }
 # ... and its mirrored and rotated copies, which join it by their orientations
 GARDEN_ORIENTED = GARDEN_GROUP | {"mate__Garden__mirror.jpg", "mate__Garden__rot90.jpg"}
+# the collection the library is built into, without crop hashes
+PLAIN = ("--collection", "plain")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding every fixture image."""
+    """A data dir holding every fixture image, without crop hashes: the groups below are
+    checked pair by pair against the images' own hashes (crop hashes have a test of their
+    own)."""
     data = tmp_path_factory.mktemp("report") / "data"
-    assert run("build", str(IMAGES), "--data-dir", str(data)).returncode == 0
+    made = run("build", str(IMAGES), "--data-dir", str(data), *PLAIN, "--no-crop-hashes")
+    assert made.returncode == 0, made.stderr
     return data
 
 
@@ -46,13 +51,13 @@ def hashes(data: Path) -> dict[str, int]:
     from neardup.index import Engine
 
     with Engine(data) as engine:
-        return {i.id: i.fingerprint.value for i in engine.list_images("", limit=1000)}
+        return {i.id: i.fingerprint.value for i in engine.list_images(PLAIN[1], limit=1000)}
 
 
 def test_a_group_is_the_best_copy_and_every_image_within_the_radius_of_it_in_any_orientation(
     built: Path,
 ) -> None:
-    result = report("--data-dir", str(built))
+    result = report("--data-dir", str(built), *PLAIN)
     assert (result["grouping"], result["orientations"]) == ("centred", True)
     groups = result["groups"]
     assert isinstance(groups, list)
@@ -67,7 +72,9 @@ def test_a_group_is_the_best_copy_and_every_image_within_the_radius_of_it_in_any
 def test_components_are_the_connected_near_images_with_the_largest_as_representative(
     built: Path,
 ) -> None:
-    result = report("--data-dir", str(built), "--grouping", "components", "--no-orientations")
+    result = report(
+        "--data-dir", str(built), *PLAIN, "--grouping", "components", "--no-orientations"
+    )
     groups = result["groups"]
     assert result["radius"] == 10
     assert isinstance(groups, list)
@@ -90,7 +97,14 @@ def test_components_are_the_connected_near_images_with_the_largest_as_representa
 def test_strict_groups_hold_only_pairs_within_the_radius(built: Path) -> None:
     stored = hashes(built)
     for group in report(
-        "--data-dir", str(built), "--grouping", "strict", "--no-orientations", "--radius", "3"
+        "--data-dir",
+        str(built),
+        *PLAIN,
+        "--grouping",
+        "strict",
+        "--no-orientations",
+        "--radius",
+        "3",
     )["groups"]:  # type: ignore[union-attr]
         for a in group["ids"]:
             for b in group["ids"]:
@@ -99,7 +113,7 @@ def test_strict_groups_hold_only_pairs_within_the_radius(built: Path) -> None:
 
 def test_csv_has_a_row_per_grouped_image(built: Path, tmp_path: Path) -> None:
     out = tmp_path / "groups.csv"
-    done = run("report", "--data-dir", str(built), "--csv", str(out))
+    done = run("report", "--data-dir", str(built), *PLAIN, "--csv", str(out))
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(out.open()))
     garden = [r for r in rows if r["representative"] == "mate__Garden.jpg"]
@@ -111,8 +125,8 @@ def test_a_report_through_a_server_equals_the_offline_one(
     built: Path, server: RunningServer
 ) -> None:
     into = ["--server", server.target, "--collection", "reported"]
-    assert run("build", str(IMAGES), *into).returncode == 0
-    assert report(*into) == report("--data-dir", str(built))
+    assert run("build", str(IMAGES), *into, "--no-crop-hashes").returncode == 0
+    assert report(*into) == report("--data-dir", str(built), *PLAIN)
 
 
 @pytest.fixture(scope="module")
@@ -137,19 +151,21 @@ def test_with_crop_hashes_a_crop_joins_its_originals_group_offline_and_through_a
     cropped_library: Path, tmp_path: Path, server: RunningServer
 ) -> None:
     plain, cropping = tmp_path / "plain", tmp_path / "cropping"
-    assert run("build", str(cropped_library), "--data-dir", str(plain)).returncode == 0
-    assert report("--data-dir", str(plain))["groups"] == []
+    without = ["--data-dir", str(plain), *PLAIN]
+    made = run("build", str(cropped_library), *without, "--no-crop-hashes")
+    assert made.returncode == 0, made.stderr
+    assert report(*without)["groups"] == []
     offline = ["--data-dir", str(cropping), "--collection", "cropped"]
-    built = run("build", str(cropped_library), *offline, "--crop-hashes")
+    built = run("build", str(cropped_library), *offline)  # crop hashes: the default
     assert built.returncode == 0, built.stderr
     [group] = report(*offline)["groups"]  # type: ignore[misc]
     assert group["ids"] == ["mate__LadyBird.jpg", "crop.jpg"]
     assert 0 < group["distances"]["crop.jpg"] <= 10
     into = ["--server", server.target, "--collection", "cropped"]
-    assert run("build", str(cropped_library), *into, "--crop-hashes").returncode == 0
+    assert run("build", str(cropped_library), *into).returncode == 0
     assert report(*into) == report(*offline)
-    refused = run("build", str(cropped_library), "--data-dir", str(plain), "--crop-hashes")
-    assert refused.returncode == 2 and "'default' exists without crop hashes" in refused.stderr
+    refused = run("build", str(cropped_library), "--data-dir", str(plain), "--no-crop-hashes")
+    assert refused.returncode == 2 and "'default' exists with crop hashes" in refused.stderr
 
 
 def _chromium() -> str | None:
@@ -203,7 +219,7 @@ def test_the_html_report_renders_its_groups_in_a_real_browser_without_the_networ
     built: Path, tmp_path: Path
 ) -> None:
     page = tmp_path / "report.html"
-    assert run("report", "--data-dir", str(built), "--html", str(page)).returncode == 0
+    assert run("report", "--data-dir", str(built), *PLAIN, "--html", str(page)).returncode == 0
     dom, requested = _open_in_chromium(page, tmp_path / "report-profile")
     assert dom.count('class="group"') == 2  # both groups rendered by the page's script
     assert dom.count('src="report_files/t/') >= len(GARDEN_ORIENTED)
