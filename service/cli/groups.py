@@ -51,6 +51,7 @@ class ReportImage:
     quality: int | None = None  # None: unknown (a bare hash)
     crops: tuple[int, ...] = ()  # its crop hashes, in a collection with crop hashes
     oriented: tuple[int, ...] = ()  # its other orientations' hashes, when grouping with them
+    digest: bytes | None = None  # the SHA-256 of its file (None: unknown)
 
     @property
     def aliases(self) -> tuple[int, ...]:
@@ -219,8 +220,8 @@ def _group(images: Iterable[ReportImage]) -> Group:
 
 
 def below_floor(images: Iterable[ReportImage], min_quality: int) -> list[ReportImage]:
-    """The images whose hashes score below the collection's quality floor: no group takes
-    them (their bits are noise), not even at distance 0."""
+    """The images whose hashes score below the collection's quality floor: their bits are
+    noise, so only copies of the same file (the same content digest) group with them."""
     return [i for i in images if i.quality is not None and i.quality < min_quality]
 
 
@@ -228,8 +229,10 @@ def duplicate_groups(
     images: Sequence[ReportImage], near: Near, grouping: str = "centred", min_quality: int = 0
 ) -> list[Group]:
     """The groups of two or more images (`grouping`: one of `GROUPINGS`), largest first
-    (then by representative id); images below `min_quality` are in none."""
-    left_out = {i.id for i in below_floor(images, min_quality)}
+    (then by representative id); an image below `min_quality` only with copies of its file
+    (`identical_groups`)."""
+    blank = below_floor(images, min_quality)
+    left_out = {i.id for i in blank}
     by_code: dict[int, list[ReportImage]] = {}
     for image in images:
         if image.id not in left_out:
@@ -259,5 +262,16 @@ def duplicate_groups(
         for part in parts
         if sum(weight[number] for number in part) > 1
     ]
+    groups += identical_groups(blank)
     groups.sort(key=lambda g: (-len(g.images), g.representative.id))
     return groups
+
+
+def identical_groups(images: Iterable[ReportImage]) -> list[Group]:
+    """The images that are copies of one file (the same known content digest), two or more
+    a group: how blank pictures group, whose hashes say nothing."""
+    by_digest: dict[bytes, list[ReportImage]] = {}
+    for image in images:
+        if image.digest is not None:
+            by_digest.setdefault(image.digest, []).append(image)
+    return [_group(copies) for copies in by_digest.values() if len(copies) > 1]

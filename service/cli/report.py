@@ -112,6 +112,7 @@ class _DataDir:
                     image.metadata,
                     image.quality,
                     tuple(c.value for c in image.crops),
+                    digest=image.digest,
                 )
             after = page[-1].id
 
@@ -164,8 +165,14 @@ class _Server:
             for image in page.images:
                 quality = image.quality if image.HasField("quality") else None
                 crops = tuple(int(c.hex, 16) for c in image.crop_hashes)
+                digest = bytes.fromhex(image.digest) if image.digest else None
                 yield ReportImage(
-                    image.id, int(image.hash.hex, 16), dict(image.metadata), quality, crops
+                    image.id,
+                    int(image.hash.hex, 16),
+                    dict(image.metadata),
+                    quality,
+                    crops,
+                    digest=digest,
                 )
             if not (token := page.next_page_token):
                 return
@@ -330,8 +337,8 @@ def run(args: argparse.Namespace) -> int:
         f"{len(images):,} at radius {radius} ({args.grouping}"
         f"{', with orientations' if oriented else ''}); "
         f"{time.perf_counter() - started:.1f} s, of which radius searches {sum(spent):.1f} s; "
-        f"{counted(blank, 'image')} below the collection's min_quality {floor} left out of "
-        "groups",
+        f"{counted(blank, 'image')} below the collection's min_quality {floor} grouped only "
+        "with copies of their own file",
         file=sys.stderr,
     )
     return 0

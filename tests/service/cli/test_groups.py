@@ -108,6 +108,20 @@ def test_images_below_the_quality_floor_join_no_group_not_even_at_distance_0() -
     assert len(duplicate_groups(images, exact_near([A, B, C, FAR], 6))[0].ids) == 4
 
 
+def test_below_the_quality_floor_only_copies_of_one_file_group_together() -> None:
+    same_file, other_file = b"\1" * 32, b"\2" * 32
+    images = [
+        ReportImage("blank", B, {}, 2, digest=same_file),
+        ReportImage("blank-copy", B, {}, 2, digest=same_file),
+        ReportImage("other-blank", B, {}, 2, digest=other_file),
+        ReportImage("blank-unknown", B, {}, 2),
+        image("a", A),
+    ]
+    [group] = duplicate_groups(images, exact_near([A, B], 6), min_quality=5)
+    assert sorted(group.ids) == ["blank", "blank-copy"]
+    assert set(group.distances.values()) == {0}
+
+
 def test_a_mirrored_copy_joins_its_original_through_its_predicted_orientation_hashes() -> None:
     import numpy as np
     from neardup.index.fingerprint import Orientation
