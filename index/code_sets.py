@@ -5,8 +5,8 @@ settings name: top-k searches rank images by their own hash there, and where a g
 them it holds one node an image. A `crop_hashes` collection keeps beside it one exact index
 of every code its images carry, own and crop hashes alike (`CodeSet.EVERY_CODE`, always the
 compact "tables" kind): radius searches and duplicate checks, the searches crop hashes are
-for, probe it once with every code of the query (a radius search's cost grows with the codes
-it sends, hardly with the codes stored: scripts/bench/crop_cost.py). So crop codes never
+for, probe it once with every code of the query (one probe pass of its tables a code,
+where two indexes would take two). So crop codes never
 enter a graph or crowd a top-k, and the thresholds that choose a top-k's path count images.
 """
 

@@ -119,13 +119,12 @@ class IndexSync:
                 check_current(self._collections, coll)
 
                 def swap() -> None:
-                    floor = 0
                     for codes, index in fresh:
                         replay_changes(txn.conn, index, coll.info.name, codes)
                         coll.replace_index(codes, index).close()
-                        floor = max(floor, index.sequence)
-                    rebuilt.clear()
-                    coll.recent = RecentAdds(floor=floor)
+                    rebuilt.clear()  # swapped in: no longer the failure path's to close
+                    # duplicate checks read the radius index's sequence: history starts there
+                    coll.recent = RecentAdds(floor=coll.radius_index.sequence)
                     coll.writes_since_snapshot = self._settings.snapshot_every_writes
                     coll.stale = False
 

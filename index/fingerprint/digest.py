@@ -6,11 +6,11 @@ image is therefore a duplicate only of a copy whose digest is equal: the same fi
 And a match whose digests are equal is exact, whatever the hash says (the exact tier
 beside the perceptual one).
 
-Why of the bytes and not of the decoded pixels: the bytes' digest costs about 0.3 ms for a
-typical upload (SHA-256 runs in the CPU's own instructions), a digest of the decoded pixels
-at full size several times the whole hash (it needs the full-size decode the hash avoids);
-anyone holding the file can compute it without our decoder (`sha256sum`), so a client that
-hashes elsewhere can send it with a hash. What it misses, a lossless re-save of the same
+Why of the bytes and not of the decoded pixels: the bytes' digest is a small share of a
+hash (`digest` beside `phash` in scripts/bench/hash.py), while a digest of the decoded pixels
+would need the full-size decode the hash avoids; and anyone holding the file can compute it
+without our decoder (`sha256sum`), so a client that hashes elsewhere can send it with a
+hash. What it misses, a lossless re-save of the same
 pixels, is a copy the perceptual hash already finds for any picture with structure.
 """
 

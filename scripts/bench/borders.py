@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -142,6 +143,13 @@ def main() -> int:
     parser.add_argument("--per-set", type=int, default=150)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
+    if not (args.distinct / "manifest.csv").is_file():
+        print(
+            f"borders: no distinct set at {args.distinct} (make one with "
+            f"`python -m scripts.tools.distinct_set {args.distinct}`)",
+            file=sys.stderr,
+        )
+        return 2
     radius = bounds.DEFAULT_CROP_RADIUS
     print(
         f"share of variants within r of their original: ours (phash with crop hashes, the "

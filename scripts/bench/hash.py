@@ -12,6 +12,8 @@ Methods, each timed on the same bytes in the same process, interleaved round by 
   imagehash-4  ours, bit-exact ImageHash
   phash-c      ours, bit-exact pHash C
   floor        1/8-scale gray JPEG decode only (Pillow draft): nothing hashes a JPEG faster
+  digest       the SHA-256 of the bytes alone (`content_digest`, which every `phash` above
+               includes): what keeping an image's content digest costs an add
 
 1 thread: median ms per image (per-image median over rounds, then the median over images)
 and images/s (from the mean). 2 threads: images/s of a 2-worker pool over the set.
@@ -30,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import imagehash
 from neardup.index import hash_image
+from neardup.index.fingerprint import content_digest
 from PIL import Image
 
 from scripts.bench.common import published
@@ -53,6 +56,7 @@ METHODS: dict[str, Method] = {
     "imagehash-4": lambda data: hash_image(data, "imagehash-4"),
     "phash-c": lambda data: hash_image(data, "phash-c"),
     "floor": floor_decode,
+    "digest": content_digest,
 }
 
 

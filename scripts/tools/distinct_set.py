@@ -80,15 +80,26 @@ def fetch(package: Package, cache: Path) -> tuple[Path, str]:
     debs.mkdir(parents=True, exist_ok=True)
     found = sorted(debs.glob(f"{package.name}_*.deb"))
     if not found:
-        subprocess.run(["apt-get", "download", package.name], cwd=debs, check=True)
+        _run(["apt-get", "download", package.name], debs)
         found = sorted(debs.glob(f"{package.name}_*.deb"))
     deb = found[-1]
     version = unquote(deb.name.split("_")[1])
     root = cache / "unpacked" / package.name
     if not root.exists():
         root.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+        _run(["dpkg-deb", "-x", str(deb), str(root)], cache)
     return root, version
+
+
+def _run(command: list[str], folder: Path) -> None:
+    """Runs a packaging command; SystemExit with one line saying which failed and why."""
+    try:
+        subprocess.run(command, cwd=folder, check=True, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise SystemExit(f"distinct_set: {command[0]} not found: run it on Debian") from None
+    except subprocess.CalledProcessError as exc:
+        last = (exc.stderr or "").strip().splitlines()[-1:] or ["no message"]
+        raise SystemExit(f"distinct_set: {' '.join(command)} failed: {last[0]}") from None
 
 
 def licence(root: Path, package: str) -> str:
