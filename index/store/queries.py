@@ -47,7 +47,7 @@ _ImageRow = tuple[str, int, str, int, int, int | None, bytes | None, bytes | Non
 def _image(collection: str, algorithm: str, row: _ImageRow) -> StoredImage:
     image_id, stored_hash, metadata, sequence, added, quality, crop_blob, digest = row
     fingerprint = Fingerprint(from_sqlite(stored_hash), algorithm)
-    meta = json.loads(metadata)
+    meta = {} if metadata == "{}" else json.loads(metadata)  # most images carry none
     crops = tuple(Fingerprint(v, algorithm) for v in from_blob(crop_blob)) if crop_blob else ()
     return StoredImage(
         collection, image_id, fingerprint, meta, sequence, added, quality, crops, None, digest
@@ -196,17 +196,19 @@ def nearest_images(
             parts.append(
                 [(_image(collection, algorithm, row), distances[code], code) for row in rows]
             )
-    joined = [c for c in distances if c not in crowded]
-    step = _SQLITE_MAX_VARIABLES // 2
-    for chunk in (joined[start : start + step] for start in range(0, len(joined), step)):
-        pairs = ",".join(["(?, ?)"] * len(chunk))
-        values = [v for c in chunk for v in (to_sqlite(c), distances[c])]
+    joined = [[to_sqlite(c), distances[c]] for c in distances if c not in crowded]
+    if joined:
         statement = _CROP_HITS_NEAREST if crops else _HASH_HITS_NEAREST
         distance = "hits.distance" if crops else "wanted.distance"
         where = _filters(exclude_id, min_quality, distance, floor_rule)
         rows = conn.execute(
-            statement.format(pairs=pairs, where=where.sql),
-            (*values, *([collection] * (3 if crops else 1)), *where.args(None), limit),
+            statement.format(where=where.sql),
+            (
+                json.dumps(joined),
+                *([collection] * (3 if crops else 1)),
+                *where.args(None),
+                limit,
+            ),
         )
         parts.append(
             [(_image(collection, algorithm, row[:8]), row[8], from_sqlite(row[9])) for row in rows]
@@ -229,11 +231,19 @@ _BY_CROP = (
     "FROM crop_codes JOIN images ON images.collection = crop_codes.collection "
     "AND images.id = crop_codes.id WHERE crop_codes.collection = ? AND crop_codes.hash = ? "
 )
+# The wanted codes and their distances, one JSON array of [hash, distance] pairs: one
+# statement text for any number of codes, compiled once and kept in the connection's
+# statement cache, and no bound on variables to cut the codes by. (What a search's store
+# lookup costs: scripts/bench/index.py, the engine API's reads.)
+_WANTED = (
+    "wanted(hash, distance) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+    "FROM json_each(?))"
+)
 # The images of the wanted codes, nearest first. Without statistics SQLite prefers the
 # primary key's `collection = ?` and scans the whole collection: the hash index is named
 # (tests/index/test_engine.py checks the plan).
 _HASH_HITS_NEAREST = (
-    f"WITH wanted(hash, distance) AS (VALUES {{pairs}}) "
+    f"WITH {_WANTED} "
     f"SELECT {_IMAGE_COLUMNS_OF_IMAGES}, wanted.distance, images.hash "
     "FROM wanted JOIN images INDEXED BY images_by_hash "
     "ON images.collection = ? AND images.hash = wanted.hash {where}"
@@ -246,7 +256,7 @@ _HASH_HITS_NEAREST = (
 # SQLite takes the bare `hits.hash` from the row that gave the MIN: a documented behaviour
 # of its aggregates.
 _CROP_HITS_NEAREST = (
-    "WITH wanted(hash, distance) AS (VALUES {pairs}), hits(id, hash, distance, rank) AS ("
+    f"WITH {_WANTED}, hits(id, hash, distance, rank) AS ("
     "SELECT images.id, images.hash, wanted.distance, 2 * wanted.distance FROM wanted "
     "JOIN images INDEXED BY images_by_hash "
     "ON images.collection = ? AND images.hash = wanted.hash "

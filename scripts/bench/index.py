@@ -37,6 +37,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 from neardup.index import Engine, EngineSettings, Fingerprint, IndexParams
+from neardup.index.code_sets import CodeSet
 from neardup.index.fingerprint import codes_from_u64
 from neardup.index.hamming import restore_code_index
 from neardup.index.hamming.factory import index_class
@@ -71,6 +72,9 @@ def main() -> int:
     parser.add_argument("--ef-construction", type=int, default=IndexParams().ef_construction)
     parser.add_argument("--kind", choices=KINDS, default=IndexParams().kind)
     parser.add_argument("--codes", choices=sorted(CODES), default="clustered")
+    parser.add_argument(
+        "--engine-queries", type=int, default=300, help="near queries the Engine API answers"
+    )
     parts = parser.add_mutually_exclusive_group()
     parts.add_argument("--index-only", action="store_true", help="skip the store benchmarks")
     parts.add_argument("--engine-only", action="store_true", help="only the store benchmarks")
@@ -87,7 +91,8 @@ def main() -> int:
     if not args.engine_only:
         bench_index(args, codes, params, queries_for(codes, args.queries, rng), threads)
     if not args.index_only:
-        bench_engine(codes, params)
+        near = queries_for(codes, 2 * args.engine_queries, rng)[: args.engine_queries]
+        bench_engine(codes, params, near)
     return 0
 
 
@@ -248,7 +253,9 @@ def dir_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def bench_engine(codes: np.ndarray, params: IndexParams) -> None:
+def bench_engine(codes: np.ndarray, params: IndexParams, near: list[int]) -> None:
+    """Bulk load, the public API's searches beside the code index alone and a flat scan
+    (right after the load and settled), restart, durable adds."""
     settings = EngineSettings(index=params, maintenance_interval_seconds=3600)
     with tempfile.TemporaryDirectory(dir=".") as folder:
         data = Path(folder)
@@ -262,8 +269,14 @@ def bench_engine(codes: np.ndarray, params: IndexParams) -> None:
             ]
             engine.add_batch("", items)
         load_s = time.perf_counter() - start
+        flat = faiss.IndexBinaryFlat(64)
+        flat.add(codes_from_u64(codes))
+        reads = engine_reads(engine, flat, near)
+        print_engine_reads(f"right after the load ({load_s:.0f} s)", reads)
         engine.inspect("").settle()
         graph_s = time.perf_counter() - start
+        print_engine_reads("settled", engine_reads(engine, flat, near))
+        del flat
         engine.snapshot("")
         print(
             f"\nengine bulk load (add_batch, {batch:,} per transaction): "
@@ -280,15 +293,77 @@ def bench_engine(codes: np.ndarray, params: IndexParams) -> None:
         engine.close(final_snapshot=False)
         seconds, reopened = timed(lambda: Engine(data, settings))
         assert isinstance(reopened, Engine)
-        [report] = reopened.load_reports
+        sources = "; ".join(
+            f"{r.codes.value}: {r.source}, {r.replayed:,} changes replayed"
+            for r in reopened.load_reports
+        )
         graft_s, _ = timed(reopened.inspect("").settle)
         print(
-            f"restart: {seconds:.2f} s to serve ({report.source}, {report.replayed:,} changes "
-            f"replayed, {reopened.collection('').image_count:,} images); settled (the replayed "
+            f"restart: {seconds:.2f} s to serve ({sources}; "
+            f"{reopened.collection('').image_count:,} images); settled (the replayed "
             f"codes in the graph, the tables rebuilt) {graft_s:.1f} s later"
         )
         durable_adds(reopened)
         reopened.close(final_snapshot=False)
+
+
+ENGINE_READS = ("radius 10", "top-10")
+
+
+def engine_reads(
+    engine: Engine, flat: faiss.IndexBinaryFlat, queries: list[int]
+) -> dict[str, dict[str, list[float]] | int]:
+    """Per query, in turn (the machine's swings fall on all three alike): the flat scan, the
+    code index alone (`Engine.inspect(...).search`: codes and distances), and the public
+    `Engine.search` (images, ids and metadata), for radius 10 and exact top-10, one thread.
+    Counts the answers whose distances differ from the flat scan's."""
+    faiss.omp_set_num_threads(1)
+    crops = engine.collection("").crop_hashes  # radius searches go to its index of every code
+    by_radius = engine.inspect("", CodeSet.EVERY_CODE if crops else CodeSet.IMAGES)
+    by_rank = engine.inspect("")
+    times: dict[str, dict[str, list[float]]] = {
+        read: {"flat": [], "index": [], "engine": []} for read in ENGINE_READS
+    }
+    inexact = 0
+    for q in queries:
+        x = codes_from_u64(np.array([q], dtype=np.uint64))
+        for read in ENGINE_READS:
+            radius = read == "radius 10"
+            started = time.perf_counter_ns()
+            if radius:
+                _, distances, _ = flat.range_search(x, 11)
+            else:
+                distances, _ = flat.search(x, K)
+            flat_ns = time.perf_counter_ns()
+            options = {"radius": 10} if radius else {"k": K}
+            (by_radius if radius else by_rank).search([q], **options)
+            index_ns = time.perf_counter_ns()
+            result = engine.search("", [Fingerprint(q, "phash")], exact=True, **options)
+            engine_ns = time.perf_counter_ns()
+            for name, ns in (
+                ("flat", flat_ns - started),
+                ("index", index_ns - flat_ns),
+                ("engine", engine_ns - index_ns),
+            ):
+                times[read][name].append(ns / 1e6)
+            want = sorted(int(d) for d in np.asarray(distances).ravel())
+            got = sorted(m.distance for m in result.matches)
+            inexact += got != want  # ties at a top-k's last distance tie in distance too
+    faiss.omp_set_num_threads(faiss.omp_get_max_threads())
+    return {**times, "inexact": inexact}
+
+
+def print_engine_reads(phase: str, reads: dict) -> None:
+    print(f"engine API, {phase}, {len(reads['top-10']['flat'])} near queries, one thread:")
+    for read in ENGINE_READS:
+        t = reads[read]
+        flat, index, api = (p(t[name], 50) for name in ("flat", "index", "engine"))
+        print(
+            f"  {read:<9} flat p50 {flat:.3f} ms   index alone {index:.3f} ms "
+            f"({flat / index:.1f}x flat)   Engine.search {api:.3f} ms ({flat / api:.1f}x flat; "
+            f"p99 {p(t['engine'], 99):.3f} ms)"
+        )
+    print(f"  answers whose distances differ from the flat scan's: {reads['inexact']}")
 
 
 def durable_adds(engine: Engine) -> None:
