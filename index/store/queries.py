@@ -187,10 +187,11 @@ def nearest_images(
     """
     parts: list[list[tuple[StoredImage, int, int]]] = []
     for code in [c for c in distances if c in crowded]:
-        for source in (_BY_HASH, _BY_CROP) if crops else (_BY_HASH,):
+        for source, in_id_order in (_BY_HASH, _BY_CROP) if crops else (_BY_HASH,):
             where = _filters(exclude_id, min_quality, "?", floor_rule)
             rows = conn.execute(
-                f"SELECT {_IMAGE_COLUMNS_OF_IMAGES} {source} {where.sql}ORDER BY images.id LIMIT ?",
+                f"SELECT {_IMAGE_COLUMNS_OF_IMAGES} {source} {where.sql}"
+                f"ORDER BY {in_id_order} LIMIT ?",
                 (collection, to_sqlite(code), *where.args(distances[code]), limit),
             )
             parts.append(
@@ -224,12 +225,20 @@ def nearest_images(
     return sorted(nearest.values(), key=lambda hit: (hit[1], hit[0].id))[:limit]
 
 
-# A code's images read on their own (a crowded code): those stored with it as their hash,
-# and, in a crop_hashes collection, those with it as a crop hash.
-_BY_HASH = "FROM images INDEXED BY images_by_hash WHERE images.collection = ? AND images.hash = ? "
+# A code's images read on their own (a crowded code), and the column that is their id in
+# the order an index already holds them (so SQLite stops at the limit): those stored with it
+# as their hash, and, in a crop_hashes collection, those with it as a crop hash. The CROSS
+# JOIN keeps the crop code's rows first: left to choose, SQLite walked the collection's
+# images in id order and probed each one's crop codes (tests/index/test_engine.py checks
+# both plans).
+_BY_HASH = (
+    "FROM images INDEXED BY images_by_hash WHERE images.collection = ? AND images.hash = ? ",
+    "images.id",
+)
 _BY_CROP = (
-    "FROM crop_codes JOIN images ON images.collection = crop_codes.collection "
-    "AND images.id = crop_codes.id WHERE crop_codes.collection = ? AND crop_codes.hash = ? "
+    "FROM crop_codes CROSS JOIN images ON images.collection = crop_codes.collection "
+    "AND images.id = crop_codes.id WHERE crop_codes.collection = ? AND crop_codes.hash = ? ",
+    "crop_codes.id",
 )
 # The wanted codes and their distances, one JSON array of [hash, distance] pairs: one
 # statement text for any number of codes, compiled once and kept in the connection's

@@ -291,19 +291,23 @@ def test_matches_are_looked_up_by_hash_through_the_hash_index(engine: Engine) ->
     assert "USING INDEX images_by_hash" in str(plan)
 
 
-def test_a_lookup_of_more_codes_than_one_statement_takes_merges_in_order(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+def test_a_lookup_of_many_codes_answers_nearest_first_in_one_compiled_statement(
+    engine: Engine,
 ) -> None:
     from neardup.index.store import queries
 
     engine.add_batch("", [(f"img{value:02d}", fp(value), {}) for value in range(40)])
-    monkeypatch.setattr(queries, "_SQLITE_MAX_VARIABLES", 8)  # 4 codes per statement
-    distances = {value: (value * 7) % 5 for value in range(40)}
-    found = queries.nearest_images(
-        engine.inspect_store().reader(), "default", "phash", distances, 12
-    )
-    expected = sorted((d, f"img{v:02d}") for v, d in distances.items())[:12]
-    assert [(distance, image.id) for image, distance, _ in found] == expected
+    conn = engine.inspect_store().reader()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    for count in (40, 3):  # the statement's text does not depend on how many codes
+        distances = {value: (value * 7) % 5 for value in range(count)}
+        found = queries.nearest_images(conn, "default", "phash", distances, 12)
+        expected = sorted((d, f"img{v:02d}") for v, d in distances.items())[:12]
+        assert [(distance, image.id) for image, distance, _ in found] == expected
+    conn.set_trace_callback(None)
+    shapes = {s.split("json_each(")[0] for s in statements if s.lstrip().upper().startswith("WITH")}
+    assert len(shapes) == 1
 
 
 def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: Engine) -> None:
@@ -343,6 +347,27 @@ def test_a_crowded_code_is_read_up_to_the_limit_instead_of_joined_whole(engine: 
     )
     assert alone_steps * 20 < join_steps  # the join read all 2000 rows of code 5
     assert lookup(set(), 1)[0] == lookup({5}, 1)[0] == [("near", 0)]
+
+
+def test_a_crowded_crop_code_is_read_through_its_own_rows_not_a_walk_of_the_collection(
+    engine: Engine,
+) -> None:
+    # Left to choose, SQLite walked every image of the collection in id order and probed
+    # its crop codes: a whole scan for each code that many images carry as a crop.
+    from neardup.index.store import queries
+
+    engine.add_batch("", [(f"other{i:04d}", fp(1000 + i), {}, 80, ()) for i in range(3000)])
+    engine.add_batch("", [(f"crop{i:03d}", fp(5000 + i), {}, 80, (fp(5),)) for i in range(40)])
+    conn = engine.inspect_store().reader()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    found = queries.nearest_images(conn, "default", "phash", {5: 0}, 3, crowded={5}, crops=True)
+    conn.set_trace_callback(None)
+    assert [image.id for image, _, _ in found] == ["crop000", "crop001", "crop002"]
+    for select in (s for s in statements if s.lstrip().upper().startswith("SELECT")):
+        plan = str(conn.execute("EXPLAIN QUERY PLAN " + select).fetchall())
+        assert "PRIMARY KEY (collection=?)" not in plan  # no walk of the collection
+        assert "TEMP B-TREE" not in plan  # read in id order, cut at the limit
 
 
 def test_an_engine_whose_start_fails_releases_its_store_threads_and_lock(
