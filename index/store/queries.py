@@ -185,7 +185,9 @@ def nearest_images(
     in id order through the hash index and cut at `limit`: the same picture uploaded
     100,000 times costs `limit` rows, not 100,000.
     """
-    parts: list[list[tuple[StoredImage, int, int]]] = []
+    # Rows stay rows (id first, then the stored hash) until they are among the kept ones:
+    # crowded codes read up to `limit` rows each, mostly of the same images.
+    parts: list[list[tuple[_ImageRow, int, int]]] = []
     for code in [c for c in distances if c in crowded]:
         for source, in_id_order in (_BY_HASH, _BY_CROP) if crops else (_BY_HASH,):
             where = _filters(exclude_id, min_quality, "?", floor_rule)
@@ -194,9 +196,7 @@ def nearest_images(
                 f"ORDER BY {in_id_order} LIMIT ?",
                 (collection, to_sqlite(code), *where.args(distances[code]), limit),
             )
-            parts.append(
-                [(_image(collection, algorithm, row), distances[code], code) for row in rows]
-            )
+            parts.append([(row, distances[code], code) for row in rows])
     joined = [[to_sqlite(c), distances[c]] for c in distances if c not in crowded]
     if joined:
         statement = _CROP_HITS_NEAREST if crops else _HASH_HITS_NEAREST
@@ -211,18 +211,24 @@ def nearest_images(
                 limit,
             ),
         )
-        parts.append(
-            [(_image(collection, algorithm, row[:8]), row[8], from_sqlite(row[9])) for row in rows]
-        )
-    if len(parts) == 1:  # already sorted, cut, each image once
-        return parts[0]
-    nearest: dict[str, tuple[StoredImage, int, int]] = {}
+        parts.append([(row[:8], row[8], from_sqlite(row[9])) for row in rows])
+    kept = parts[0] if len(parts) == 1 else _nearest_once(parts, limit)
+    return [(_image(collection, algorithm, row), distance, code) for row, distance, code in kept]
+
+
+def _nearest_once(
+    parts: list[list[tuple[_ImageRow, int, int]]], limit: int
+) -> list[tuple[_ImageRow, int, int]]:
+    """Each image once, at its nearest code (its own hash first on a tie), nearest first,
+    ties by id, at most `limit` (one part alone is all of that already)."""
+    nearest: dict[str, tuple[_ImageRow, int, int]] = {}
     for found in (hit for part in parts for hit in part):
-        kept = nearest.get(found[0].id)
-        own_hash = found[2] == found[0].fingerprint.value
-        if kept is None or found[1] < kept[1] or (found[1] == kept[1] and own_hash):
-            nearest[found[0].id] = found
-    return sorted(nearest.values(), key=lambda hit: (hit[1], hit[0].id))[:limit]
+        row, distance, code = found
+        kept = nearest.get(row[0])
+        own_hash = to_sqlite(code) == row[1]
+        if kept is None or distance < kept[1] or (distance == kept[1] and own_hash):
+            nearest[row[0]] = found
+    return sorted(nearest.values(), key=lambda hit: (hit[1], hit[0][0]))[:limit]
 
 
 # A code's images read on their own (a crowded code), and the column that is their id in
