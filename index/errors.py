@@ -142,6 +142,10 @@ class InvalidArgument(NeardupError):
         super().__init__(message)
         self.field = field
 
+    def __reduce__(self) -> tuple[type[InvalidArgument], tuple[str, str]]:
+        """Pickled with its field (it crosses to and from worker processes)."""
+        return type(self), (str(self), self.field)
+
 
 class NotFound(NeardupError):
     """Something the request names is not stored."""

@@ -145,6 +145,7 @@ def query_of(
     definition: CollectionDefinition,
     *,
     image: bytes | None = None,
+    hashed: ImageHashes | None = None,
     fingerprint: Fingerprint | None = None,
     quality: int | None = None,
     crops: Sequence[Fingerprint] = (),
@@ -155,25 +156,26 @@ def query_of(
 ) -> Query:
     """The query of a search in this collection, from exactly one of: image bytes (hashed
     in the collection's algorithm, with its crops where the collection keeps them, and in
-    8 orientations when asked), a hash given by value (with its quality, crop hashes and
-    file digest),
-    or a stored image's id. InvalidArgument (naming the request's field) for none or
-    several, or for orientations without an image; the image's decoding errors as
+    8 orientations when asked), or the same image already hashed so (`hashed`, e.g. by a
+    worker process), a hash given by value (with its quality, crop hashes and file
+    digest), or a stored image's id. InvalidArgument (naming the request's field) for none
+    or several, or for orientations without an image; the image's decoding errors as
     `hash_image` raises them."""
-    given = [image is not None, fingerprint is not None, image_id is not None]
-    if sum(given) != 1:
+    given = [image is not None or hashed is not None, fingerprint is not None, image_id is not None]
+    if sum(given) != 1 or (image is not None and hashed is not None):
         raise InvalidArgument("a search needs an image, a hash or an id", "query")
-    if orientations and image is None:
+    if orientations and not given[0]:
         raise InvalidArgument("orientations need an image query", "orientations")
     if image is not None:
-        hashes = hash_image(
+        hashed = hash_image(
             image,
             definition.algorithm,
             orientations=orientations,
             crops=definition.crop_hashes,
             limits=limits,
         )
-        return Query.of_image(hashes, orientations)
+    if hashed is not None:
+        return Query.of_image(hashed, orientations)
     if fingerprint is not None:
         return Query.of_hash(fingerprint, quality, crops, digest=digest)
     assert image_id is not None

@@ -51,6 +51,9 @@ class ServerConfig:
     byte limit follows it.
     max_pixels: images with more pixels are refused from their header, before decoding.
     workers: threads for decoding, hashing and index work (default: one per core).
+    hash_processes: worker processes that decode and hash images (0: the workers' threads
+    hash them, holding Python's lock for much of it: service/hashing.py). Each takes
+    one of the pool's threads while it hashes, so the pool has this many threads more.
     max_concurrent_rpcs: calls gRPC accepts at once; more are refused with
     RESOURCE_EXHAUSTED instead of queuing without bound.
     max_pending_calls, max_pending_bytes, max_queue_seconds: calls (their requests' bytes,
@@ -85,6 +88,7 @@ class ServerConfig:
     max_message_bytes: int = 64 * 1024 * 1024
     max_pixels: int = DecodeLimits().max_pixels
     workers: int = os.cpu_count() or 2
+    hash_processes: int = os.cpu_count() or 2
     max_concurrent_rpcs: int = 1024
     max_pending_calls: int = DEFAULT_MAX_PENDING_CALLS
     max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
@@ -140,6 +144,17 @@ class ServerConfig:
         if self.log_calls not in LOG_CALLS:
             raise InvalidArgument(
                 f"log_calls is one of {list(LOG_CALLS)}, not {self.log_calls!r}", "log_calls"
+            )
+
+    def check_workers(self) -> None:
+        """At least one worker thread; no negative number of hashing processes."""
+        if self.workers < 1:
+            raise InvalidArgument(f"workers must be at least 1, got {self.workers}", "workers")
+        if self.hash_processes < 0:
+            raise InvalidArgument(
+                f"hash_processes must be 0 (hash on the worker threads) or more, got "
+                f"{self.hash_processes}",
+                "hash_processes",
             )
 
     def check_backend(self) -> None:

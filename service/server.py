@@ -27,6 +27,7 @@ from neardup.v1 import neardup_pb2, neardup_pb2_grpc
 from .auth import TokenInterceptor, load_tokens
 from .calls import CallObserver
 from .config import ServerConfig
+from .hashing import Hashing
 from .metrics import Metrics
 from .servicer import NeardupServicer, ServiceLimits
 
@@ -44,10 +45,13 @@ class NeardupServer:
         config.check_loopback()
         config.check_tls()
         config.check_log_calls()
+        config.check_workers()
         self.config = config
         self.engine: Backend | None = None
         self.port = 0
-        self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="neardup-work")
+        threads = config.workers + config.hash_processes  # a hashing call holds a thread
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="neardup-work")
+        self._hashing = Hashing(config.hash_processes)
         self._health = health.aio.HealthServicer()
         self.metrics = Metrics(lambda: self.engine)
         self.metrics_port = 0
@@ -73,6 +77,7 @@ class NeardupServer:
                 inline_search_seconds=config.inline_search_us / 1e6,
             ),
             self.metrics.searched,
+            self._hashing,
         )
         neardup_pb2_grpc.add_NeardupServicer_to_server(self._servicer, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
@@ -103,13 +108,17 @@ class NeardupServer:
         log.info("listening on %s:%d; loading %s", host, self.port, self.config.where())
 
     async def load(self) -> None:
-        """Opens the engine (snapshots, replay), then serves: health SERVING."""
+        """Opens the engine (snapshots, replay) and starts the hashing workers, then
+        serves: health SERVING."""
         loop = asyncio.get_running_loop()
         try:
+            hashing = loop.run_in_executor(self._pool, self._hashing.start)
             self.engine = await loop.run_in_executor(self._pool, self.config.open_backend)
+            await hashing
         except BaseException:
             await self._server.stop(0)
             self._pool.shutdown(wait=False)
+            self._hashing.close()
             self.metrics.close()
             raise
         self._servicer.ready(self.engine)
@@ -129,6 +138,7 @@ class NeardupServer:
             engine = self.engine
             await asyncio.get_running_loop().run_in_executor(self._pool, engine.close)
         self._pool.shutdown(wait=True)
+        self._hashing.close()
         self.metrics.close()
         log.info("stopped; final snapshots written")
 

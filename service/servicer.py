@@ -24,13 +24,7 @@ from typing import Any, TypeVar
 import grpc
 from neardup.index import Backend, CollectionDefinition, OverBudget
 from neardup.index.errors import AlgorithmMismatch, InvalidArgument, NeardupError, UnknownId
-from neardup.index.fingerprint import (
-    DecodeLimits,
-    Fingerprint,
-    ImageHashes,
-    hash_image,
-    make_thumbnail,
-)
+from neardup.index.fingerprint import DecodeLimits, Fingerprint, ImageHashes
 from neardup.index.query import Query, query_of
 from neardup.v1 import neardup_pb2 as pb
 from neardup.v1 import neardup_pb2_grpc as pb_grpc
@@ -43,6 +37,7 @@ from .config import (
     DEFAULT_MAX_PENDING_CALLS,
     DEFAULT_MAX_QUEUE_SECONDS,
 )
+from .hashing import Hashing, HashJob
 from .status import DeadlinePassed, NotReady, Refusal, refusal, to_status, unexpected
 
 __all__ = ["NeardupServicer", "ServiceLimits"]
@@ -152,9 +147,12 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         pool: ThreadPoolExecutor,
         limits: ServiceLimits,
         searched: Callable[[str], None] = lambda thread: None,
+        hashing: Hashing | None = None,
     ) -> None:
-        """`searched` is told where each Search ran: "loop" or "pool" (a metric)."""
+        """`searched` is told where each Search ran: "loop" or "pool" (a metric);
+        `hashing` decodes and hashes images (default: on the pool's threads)."""
         self.limits = limits
+        self._hashing = hashing or Hashing(0)
         self._searched = searched
         self.admission = Admission(
             limits.max_pending_calls,
@@ -192,18 +190,17 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
             self.admission.observe(kind, time.perf_counter() - started)
 
     def _hash(
-        self, data: bytes, algorithm: str, orientations: bool, field: str, crops: bool = False
-    ) -> ImageHashes:
-        return _at(
-            field,
-            lambda: hash_image(
-                data,
-                algorithm,
-                orientations=orientations,
-                crops=crops,
-                limits=self.limits.decode,
-            ),
-        )
+        self,
+        data: bytes,
+        algorithm: str,
+        orientations: bool,
+        field: str,
+        crops: bool = False,
+        thumbnail: bool = False,
+    ) -> tuple[ImageHashes, bytes | None]:
+        """The image's hashes (and its thumbnail when asked); errors name `field`."""
+        job = HashJob(data, algorithm, orientations, crops, thumbnail, self.limits.decode)
+        return _at(field, lambda: self._hashing.run(job))
 
     # -- collections ----------------------------------------------------------------------
     @_refusing
@@ -261,7 +258,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
     async def Hash(
         self, request: pb.HashRequest, context: Context[pb.HashRequest, pb.HashResponse]
     ) -> pb.HashResponse:
-        hashes = await self._run(
+        hashes, _ = await self._run(
             lambda: self._hash(
                 request.image, request.algorithm, request.orientations, "image", request.crops
             )
@@ -296,7 +293,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
 
         def operand(name: str, message: pb.CompareOperand, orientations: bool) -> list[Fingerprint]:
             if message.HasField("image"):
-                hashes = self._hash(message.image, algorithm, orientations, f"{name}.image")
+                hashes, _ = self._hash(message.image, algorithm, orientations, f"{name}.image")
                 return list(hashes.orientations) if orientations else [hashes.fingerprint]
             return [
                 _at(
@@ -327,14 +324,18 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         orientations: Sequence[Fingerprint] = ()
         digest: bytes | None
         if source == "image":
-            hashes = self._hash(
-                request.image, info.algorithm, info.orientations, "image", info.crop_hashes
+            # a thumbnail is the image decoded again at a small scale: a fraction of the hash
+            hashes, thumbnail = self._hash(
+                request.image,
+                info.algorithm,
+                info.orientations,
+                "image",
+                info.crop_hashes,
+                info.thumbnails,
             )
             fingerprint, quality = hashes.fingerprint, hashes.quality
             crops: Sequence[Fingerprint] = hashes.crop_fingerprints
             orientations, digest = hashes.orientations, hashes.digest
-            if info.thumbnails:  # decoded again at a small scale: a fraction of the hash
-                thumbnail = _at("image", lambda: make_thumbnail(request.image, self.limits.decode))
         elif source == "hash":
             fingerprint = _at(
                 "hash.hex", lambda: messages.fingerprint_from_message(request.hash, info.algorithm)
@@ -446,11 +447,11 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         """The request's query (`query_of`), errors naming the request's field."""
         kind = request.WhichOneof("query")
         if kind == "image":
-            image, orientations, limits = request.image, request.orientations, self.limits.decode
-            return _at(
-                "image",
-                lambda: query_of(definition, image=image, orientations=orientations, limits=limits),
+            orientations = request.orientations
+            hashed, _ = self._hash(
+                request.image, definition.algorithm, orientations, "image", definition.crop_hashes
             )
+            return query_of(definition, hashed=hashed, orientations=orientations)
         if kind != "hash":
             image_id = request.id if kind == "id" else None
             return query_of(definition, image_id=image_id, orientations=request.orientations)

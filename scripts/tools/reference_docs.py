@@ -111,7 +111,7 @@ def configuration_page() -> str:
     rows = []
     for field in fields(ServerConfig):
         default = field.default if field.default is not MISSING else "(computed)"
-        if field.name == "workers":
+        if field.name in ("workers", "hash_processes"):
             default = "one per core"
         rows.append(
             f"| `{field.name}` | `NEARDUP_{field.name.upper()}` | `{default}` | "

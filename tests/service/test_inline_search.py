@@ -42,11 +42,12 @@ def pooled(tmp_path: Path) -> Iterator[tuple[RunningServer, Client, str]]:
 class BusyWorkers:
     """Every worker of the server's pool held by a task until `release`."""
 
-    def __init__(self, server: RunningServer, workers: int = 2) -> None:
+    def __init__(self, server: RunningServer) -> None:
         self._release = threading.Event()
-        started = [threading.Event() for _ in range(workers)]
+        pool = server.server._pool
+        started = [threading.Event() for _ in range(pool._max_workers)]
         for event in started:
-            server.server._pool.submit(self._hold, event)
+            pool.submit(self._hold, event)
         assert all(event.wait(10) for event in started)
 
     def _hold(self, started: threading.Event) -> None:

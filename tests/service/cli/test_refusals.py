@@ -188,3 +188,20 @@ def test_the_server_address_comes_from_the_flag_then_the_environment_then_serve_
     assert capsys.readouterr().out.startswith("default\t")
     Given.server = "localhost"
     assert server_address(Given()) == "localhost:50051"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("NEARDUP_HASH_PROCESSES", "-1"), ("NEARDUP_WORKERS", "0")]
+)
+def test_serve_refuses_a_worker_count_out_of_bounds_naming_the_setting(
+    setting: str,
+    value: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(setting, value)
+    line = refusal(
+        ["serve", "--data-dir", str(tmp_path / "data"), "--listen", "127.0.0.1:0"], capsys
+    )
+    assert setting.removeprefix("NEARDUP_").lower() in line, line
