@@ -2,6 +2,7 @@
 
     python -m scripts.bench.index [--n 1000000] [--index-only] [--ef 64,128,256,512,1024]
                                   [--kind hnsw|tables] [--codes clustered|uniform|duplicated]
+    python -m scripts.bench.index --engine-only --n 1000000,10000000 [--kind tables]
 
 Data (as ANCHORS.md, `--codes clustered`): 70% random 64-bit codes, 30% copies of them with
 1..8 bits flipped; `uniform`: all random; `duplicated`: half in 1,000 tight families (a base
@@ -20,14 +21,19 @@ FAISS thread per query. Prints, each beside its anchor:
   `substring_tables_min_codes` where the index scans), and their build time and size;
 - snapshot write and load;
 - unless --index-only: the engine with its SQLite store (bulk load rate, bytes per image on
-  disk), restart time (snapshot load + replay of 100k newer rows), and durable adds with
-  group commit (16 writers) against one transaction per add (1 writer), on the same engine.
+  disk); the public `Engine.search` (radius 10 and exact top-10, near queries, one thread)
+  beside the code index alone and the flat scan, right after the bulk load and settled,
+  every answer checked against the scan, and the index's memory per image; restart time
+  (snapshot load + replay of 100k newer rows), and durable adds with group commit (16
+  writers) against one transaction per add (1 writer), on the same engine. With
+  --engine-only, at each size of --n in turn, published apart (index_engine_<kind>.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -65,7 +71,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument(
+        "--n",
+        default="1000000",
+        help="codes; with --engine-only, several sizes in one run, comma-separated",
+    )
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--ef", default="64,128,256,512,1024")
     parser.add_argument("--m", type=int, default=IndexParams().hnsw_m)
@@ -79,20 +89,25 @@ def main() -> int:
     parts.add_argument("--index-only", action="store_true", help="skip the store benchmarks")
     parts.add_argument("--engine-only", action="store_true", help="only the store benchmarks")
     args = parser.parse_args()
-    rng = np.random.default_rng(20261125)
+    sizes = [int(n) for n in args.n.split(",")]
+    if len(sizes) > 1 and not args.engine_only:
+        parser.error("several sizes (--n A,B) go with --engine-only")
     threads = faiss.omp_get_max_threads()
     params = IndexParams(hnsw_m=args.m, ef_construction=args.ef_construction, kind=args.kind)
-    print(
-        f"n={args.n:,}  codes={args.codes}  kind={params.kind}  M={params.hnsw_m} "
-        f"efC={params.ef_construction}  threads={threads}"
-    )
-
-    codes = CODES[args.codes](args.n, rng)
-    if not args.engine_only:
-        bench_index(args, codes, params, queries_for(codes, args.queries, rng), threads)
-    if not args.index_only:
-        near = queries_for(codes, 2 * args.engine_queries, rng)[: args.engine_queries]
-        bench_engine(codes, params, near)
+    for n in sizes:
+        args.n = n
+        rng = np.random.default_rng(20261125)
+        print(
+            f"n={n:,}  codes={args.codes}  kind={params.kind}  M={params.hnsw_m} "
+            f"efC={params.ef_construction}  threads={threads}"
+        )
+        codes = CODES[args.codes](n, rng)
+        if not args.engine_only:
+            bench_index(args, codes, params, queries_for(codes, args.queries, rng), threads)
+        if not args.index_only:
+            near = queries_for(codes, 2 * args.engine_queries, rng)[: args.engine_queries]
+            bench_engine(codes, params, near)
+        print()
     return 0
 
 
@@ -277,6 +292,13 @@ def bench_engine(codes: np.ndarray, params: IndexParams, near: list[int]) -> Non
         graph_s = time.perf_counter() - start
         print_engine_reads("settled", engine_reads(engine, flat, near))
         del flat
+        stats = engine.stats("")
+        images = stats.collection.image_count
+        print(
+            f"engine index memory, settled: {stats.index_memory_bytes / images:.0f} B per image "
+            f"({stats.code_count:,} codes in {stats.index_kind}); the read path keeps nothing "
+            "beside it (a search reads its matches' rows from the store)"
+        )
         engine.snapshot("")
         print(
             f"\nengine bulk load (add_batch, {batch:,} per transaction): "
@@ -415,6 +437,15 @@ def durable_adds(engine: Engine) -> None:
         )
 
 
+def _page() -> str:
+    """The page a run publishes to: the engine's reads of each kind apart from the index's
+    own benchmark, which runs at one size."""
+    if "--engine-only" not in sys.argv:
+        return "index"
+    kind = sys.argv[sys.argv.index("--kind") + 1] if "--kind" in sys.argv else IndexParams().kind
+    return f"index_engine_{kind}"
+
+
 if __name__ == "__main__":
     raise SystemExit(
         published(
@@ -422,5 +453,6 @@ if __name__ == "__main__":
             "The Hamming index",
             "FAISS `IndexBinaryFlat` (top-k and range search) over the same codes",
             main,
+            page=_page(),
         )
     )
