@@ -12,7 +12,9 @@ alone on one thread of this process) and for the add's validation and duplicate 
 the store writer's groups (size, wall time) and an operation's wall and CPU time; an add's
 wall time on a pool thread and its wait for the writer; and, over the measured stream, the
 share of a core each kind of thread used (the pool's threads summed), the server's CPU per
-add and the machine's idle share (/proc).
+add and the machine's idle share (/proc). The timed server hashes on its pool's threads
+(hash_processes=0), where its timers can count it; scripts/bench/server_profile.py profiles
+a plain server, its hashing workers included.
 
 With --in-process, no server: `Engine.submit_add` (the add's validation and duplicate
 search) on a copy of the same data dir in this process, its CPU on the calling thread per
@@ -252,7 +254,9 @@ def main() -> int:
                 )
             return 0
         serve, target = start_server(
-            module_command(__spec__.name, "--timed-server", str(stats_file)), data
+            module_command(__spec__.name, "--timed-server", str(stats_file)),
+            data,
+            {"NEARDUP_HASH_PROCESSES": "0"},  # the timers count this process's threads' CPU
         )
         try:
             asyncio.run(stream(target, jpegs, WARM_UP_SECONDS, "warm"))

@@ -70,6 +70,7 @@ WAITS = (
     ("waiting: a queue or a lock", ("Condition.wait", "Event.wait", "Queue.get", "lock.acquire")),
     ("waiting: the store's COMMIT (fsync)", ("Store._commit (index/store/database.py:396)",)),
     ("waiting: the other end of a hashing pipe", ("Connection._recv (", "Connection._send (")),
+    ("waiting: a free hashing worker", ("Hashing.run (",)),  # its queue's get, in C
 )
 
 
