@@ -71,11 +71,16 @@ class IndexInspection:
         return self._index.live_codes()
 
     def search(
-        self, codes: Sequence[int], *, k: int | None = None, radius: int | None = None
+        self,
+        codes: Sequence[int],
+        *,
+        k: int | None = None,
+        radius: int | None = None,
+        exact: bool = False,
     ) -> CodeSearch:
         """The index's own answer for these codes (no store lookup): what the engine's
         search adds to it is what a benchmark compares."""
-        return self._index.search(codes, k=k, radius=radius)
+        return self._index.search(codes, k=k, radius=radius, exact=exact)
 
     def settle(self, timeout: float = 3600.0) -> None:
         """Waits until the indexes' background work is done (TimeoutError after `timeout`

@@ -358,7 +358,7 @@ def engine_reads(
                 distances, _ = flat.search(x, K)
             flat_ns = time.perf_counter_ns()
             options = {"radius": 10} if radius else {"k": K}
-            (by_radius if radius else by_rank).search([q], **options)
+            (by_radius if radius else by_rank).search([q], exact=True, **options)
             index_ns = time.perf_counter_ns()
             result = engine.search("", [Fingerprint(q, "phash")], exact=True, **options)
             engine_ns = time.perf_counter_ns()
