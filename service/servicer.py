@@ -37,6 +37,7 @@ from .config import (
     DEFAULT_MAX_PENDING_CALLS,
     DEFAULT_MAX_QUEUE_SECONDS,
 )
+from .handback import HandBack
 from .hashing import Hashing, HashJob
 from .status import DeadlinePassed, NotReady, Refusal, refusal, to_status, unexpected
 
@@ -153,6 +154,8 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         `hashing` decodes and hashes images (default: on the pool's threads)."""
         self.limits = limits
         self._hashing = hashing or Hashing(0)
+        self._handback: HandBack | None = None
+        self._handback_loop: asyncio.AbstractEventLoop | None = None
         self._searched = searched
         self.admission = Admission(
             limits.max_pending_calls,
@@ -177,9 +180,16 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
     def _left(self, ticket: Ticket, _: object) -> None:
         self.admission.leave(ticket)
 
+    def _hand_back(self) -> HandBack:
+        """The hand-back to the running loop (made on the first call; a server has one)."""
+        loop = asyncio.get_running_loop()
+        if self._handback is None or self._handback_loop is not loop:
+            self._handback, self._handback_loop = HandBack(loop), loop
+        return self._handback
+
     async def _run(self, call: Callable[[], T]) -> T:
         timed = functools.partial(self._timed, _CALL_KIND.get(), call)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, timed)
+        return await self._hand_back().run(self._pool, timed)
 
     def _timed(self, kind: str, call: Callable[[], T]) -> T:
         """`call` in a worker, its time reported to `admission` under the call's kind."""
@@ -369,7 +379,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
 
     async def _added(self, request: pb.AddRequest) -> pb.AddResponse:
         future = await self._run(lambda: self._add(request))
-        result = await asyncio.wrap_future(future)
+        result = await self._hand_back().wrap(future)
         response = pb.AddResponse(
             outcome=int(result.outcome),  # type: ignore[arg-type]
             image=messages.stored_image_message(result.image),
@@ -429,7 +439,7 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         future = await self._run(
             lambda: self.engine.submit_delete(request.collection, list(request.ids))
         )
-        result = await asyncio.wrap_future(future)
+        result = await self._hand_back().wrap(future)
         return pb.DeleteResponse(deleted=result.deleted, not_found=result.not_found)
 
     # -- reads ----------------------------------------------------------------------------
