@@ -209,7 +209,8 @@ def _coerce(name: str, value: Any) -> Any:
             return None if value in (None, "") else str(value)
         return str(value)
     except (TypeError, ValueError):
-        raise InvalidArgument(f"{name} must be a {kind}, got {value!r}", name) from None
+        wanted = {"int": "a whole number", "float": "a number"}.get(str(kind), f"a {kind}")
+        raise InvalidArgument(f"{name} must be {wanted}, got {value!r}", name) from None
 
 
 def load_config(

@@ -27,7 +27,7 @@ class HandBack:
     """Completions of threads' work, settled on one event loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self._queued: collections.deque[tuple[asyncio.Future[Any], Future[Any]]] = (
             collections.deque()
         )
@@ -40,7 +40,7 @@ class HandBack:
 
     def wrap(self, done: Future[T]) -> asyncio.Future[T]:
         """The result of a concurrent future, on the loop (as `asyncio.wrap_future`)."""
-        waiter: asyncio.Future[T] = self._loop.create_future()
+        waiter: asyncio.Future[T] = self.loop.create_future()
         done.add_done_callback(lambda finished: self._queue(waiter, finished))
         return waiter
 
@@ -52,7 +52,7 @@ class HandBack:
                 return
             self._pending = True
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-            self._loop.call_soon_threadsafe(self._settle)
+            self.loop.call_soon_threadsafe(self._settle)
 
     def _settle(self) -> None:
         """On the loop: every queued result to its waiter."""
@@ -62,10 +62,9 @@ class HandBack:
         for waiter, finished in queued:
             if waiter.cancelled():
                 continue
-            error = finished.exception() if not finished.cancelled() else None
             if finished.cancelled():
                 waiter.cancel()
-            elif error is not None:
+            elif (error := finished.exception()) is not None:
                 waiter.set_exception(error)
             else:
                 waiter.set_result(finished.result())

@@ -6,9 +6,9 @@ long) hold it: threads hashing beside the event loop and the store's writer spen
 their time waiting for each other. Worker processes hash without that lock.
 
 Each worker is a process of its own with one pipe: the calling thread sends the job's
-options and the image's bytes as they are (no pickling of the bytes, no manager or feeder
-thread as `ProcessPoolExecutor` has: those cost the server more CPU than they saved, in
-scripts/bench/server_profile.py), and waits, outside Python's lock, for the hashes. A worker
+options and the image's bytes as they are (no pickling of the bytes, and no manager or
+feeder thread of the server's own as `ProcessPoolExecutor` runs), and waits, outside
+Python's lock, for the hashes. A worker
 is started by `spawn`, not `fork`: the server's process runs gRPC's threads, which a fork
 would copy in whatever state they were. A worker whose server dies sees its pipe close and
 exits; one that dies (the OOM killer, a crash in a decoder) fails its call with Unavailable
@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import pickle
 import queue
 import threading
 from dataclasses import dataclass
@@ -125,7 +126,12 @@ def _serve_jobs(conn: Connection) -> None:
             answer: tuple[bool, object] = (True, _to_wire(hash_job(HashJob(data, *options))))
         except Exception as exc:  # the caller raises it, as a thread's hashing would
             answer = (False, exc)
-        conn.send(answer)
+        try:
+            conn.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError) as unsent:
+            # an error that does not pickle: its type and text still reach the caller (an
+            # unexpected error, as it would be on a thread), and the worker lives on
+            conn.send((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} ({unsent})")))
 
 
 class _Worker:

@@ -155,7 +155,6 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
         self.limits = limits
         self._hashing = hashing or Hashing(0)
         self._handback: HandBack | None = None
-        self._handback_loop: asyncio.AbstractEventLoop | None = None
         self._searched = searched
         self.admission = Admission(
             limits.max_pending_calls,
@@ -183,8 +182,8 @@ class NeardupServicer(pb_grpc.NeardupServicer):  # type: ignore[misc]  # generat
     def _hand_back(self) -> HandBack:
         """The hand-back to the running loop (made on the first call; a server has one)."""
         loop = asyncio.get_running_loop()
-        if self._handback is None or self._handback_loop is not loop:
-            self._handback, self._handback_loop = HandBack(loop), loop
+        if self._handback is None or self._handback.loop is not loop:
+            self._handback = HandBack(loop)
         return self._handback
 
     async def _run(self, call: Callable[[], T]) -> T:

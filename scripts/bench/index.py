@@ -89,7 +89,10 @@ def main() -> int:
     parts.add_argument("--index-only", action="store_true", help="skip the store benchmarks")
     parts.add_argument("--engine-only", action="store_true", help="only the store benchmarks")
     args = parser.parse_args()
-    sizes = [int(n) for n in args.n.split(",")]
+    try:
+        sizes = [int(n) for n in args.n.split(",")]
+    except ValueError:
+        parser.error(f"--n takes numbers of codes, comma-separated: got {args.n!r}")
     if len(sizes) > 1 and not args.engine_only:
         parser.error("several sizes (--n A,B) go with --engine-only")
     threads = faiss.omp_get_max_threads()

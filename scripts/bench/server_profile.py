@@ -60,6 +60,20 @@ PARTS = (
     ("gRPC and protobuf", ("grpc/", "google/protobuf")),
     ("asyncio and thread hand-over", ("(asyncio/", "(concurrent/futures", "(threading.py")),
 )
+
+
+def _commit_frame() -> str:
+    """The frame py-spy prints for the store writer's COMMIT (its line read from the
+    source, so that an edit above it does not move the mark)."""
+    import inspect
+
+    from neardup.index.store.database import Store
+
+    lines, first = inspect.getsourcelines(Store._commit)
+    line = first + next(i for i, text in enumerate(lines) if 'execute("COMMIT")' in text)
+    return f"Store._commit (index/store/database.py:{line})"
+
+
 # Samples of a thread that waits rather than runs, by the innermost frame: py-spy's
 # sampling without pausing the process (--nonblocking) does not tell every wait apart. The
 # COMMIT waits on the disk (fsync); a hashing pipe's reads and writes wait for the other
@@ -68,7 +82,7 @@ PARTS = (
 WAITS = (
     ("waiting: the event loop's epoll", ("EpollSelector.select",)),
     ("waiting: a queue or a lock", ("Condition.wait", "Event.wait", "Queue.get", "lock.acquire")),
-    ("waiting: the store's COMMIT (fsync)", ("Store._commit (index/store/database.py:396)",)),
+    ("waiting: the store's COMMIT (fsync)", (_commit_frame(),)),
     ("waiting: the other end of a hashing pipe", ("Connection._recv (", "Connection._send (")),
     ("waiting: a free hashing worker", ("Hashing.run (",)),  # its queue's get, in C
 )

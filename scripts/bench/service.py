@@ -51,7 +51,6 @@ from neardup.index import (
     EngineSettings,
     Fingerprint,
     SearchResult,
-    hash_image,
 )
 from neardup.service.client import AsyncClient, add_request, search_request
 from neardup.service.config import ServerConfig
@@ -263,27 +262,20 @@ async def bench(
     await echo.close()
 
 
-def add_hashing(jpeg: bytes) -> object:
-    """Decoding and hashing as an add into the default collection does: its orientations
-    and crop hashes (and the file's digest, which every hash takes)."""
-    return hash_image(jpeg, orientations=True, crops=True)
-
-
 def hashing_rate(jpegs: list[bytes], seconds: float, processes: int) -> float:
-    """Images/s hashed as an add does, on 2 threads of this process (processes 0), or
-    through that many hashing workers (service/hashing.py, as the server hashes), each
-    driven by a thread."""
+    """Images/s decoded and hashed as an add into the default collection does (its
+    orientations and crop hashes, and the file's digest), on 2 threads of this process
+    (processes 0), or through that many hashing workers (service/hashing.py, as the server
+    hashes), each driven by a thread."""
     hashing = Hashing(processes)
     hashing.start()
     jobs = [HashJob(j, "phash", True, True, False, DecodeLimits()) for j in jpegs]
-    work = add_hashing if not processes else lambda job: hashing.run(job)
-    items = jpegs if not processes else jobs
     try:
         with ThreadPoolExecutor(processes or 2) as pool:
             start = time.perf_counter()
             rounds = 0
             while time.perf_counter() - start < seconds:
-                list(pool.map(work, items))  # type: ignore[arg-type]
+                list(pool.map(hashing.run, jobs))
                 rounds += 1
             return rounds * len(jpegs) / (time.perf_counter() - start)
     finally:

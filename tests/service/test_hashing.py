@@ -122,3 +122,45 @@ def test_workers_exit_when_their_server_is_killed(tmp_path: Path) -> None:
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in pids)
+
+
+def test_an_error_that_cannot_be_pickled_still_answers_and_the_worker_lives_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker's loop, on a thread here over a real pipe: its hasher raises an error carrying
+    # a lambda, which no pickle can send.
+    import multiprocessing
+    import threading
+
+    from neardup.service import hashing
+
+    class Unsendable(Exception):
+        def __init__(self) -> None:
+            super().__init__("carries a lambda")
+            self.callback = lambda: None
+
+    calls = iter([Unsendable(), None])
+
+    def flaky(job: HashJob) -> object:
+        error = next(calls)
+        if error is not None:
+            raise error
+        return hash_job(job)
+
+    monkeypatch.setattr(hashing, "hash_job", flaky)
+    ours, theirs = multiprocessing.Pipe()
+    worker = threading.Thread(target=hashing._serve_jobs, args=(theirs,), daemon=True)
+    worker.start()
+    job = _job(_jpeg())
+    options = (job.algorithm, job.orientations, job.crops, job.thumbnail, job.limits)
+    ours.send(options)
+    ours.send_bytes(job.data)
+    ok, error = ours.recv()
+    assert not ok and isinstance(error, RuntimeError) and "Unsendable" in str(error)
+    ours.send(options)
+    ours.send_bytes(job.data)
+    ok, wire = ours.recv()
+    assert ok and hashing._from_wire(wire) == hash_job(job)
+    ours.close()
+    worker.join(5)
+    assert not worker.is_alive()  # its pipe closed: the loop ends
