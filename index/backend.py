@@ -213,6 +213,11 @@ class Backend(Protocol):
         """Writes accepted but not yet committed (back-pressure, for metrics). Never blocks."""
         ...
 
+    def reachable(self) -> bool:
+        """Whether the engine's database answers now (the server's health follows it);
+        blocks for at most a few seconds."""
+        ...
+
     def snapshot(self, collection: str | None = None) -> list[SnapshotInfo]:
         """Persists one collection's index (or all) now; Unsupported where the database
         persists its own. May block."""

@@ -636,6 +636,10 @@ class Engine:
         """Operations waiting for the store's writer."""
         return self._store.queue_depth
 
+    def reachable(self) -> bool:
+        """Whether the engine is open: its database is its own data dir, never remote."""
+        return not self._closed
+
     def inspect(self, collection: str, codes: CodeSet = CodeSet.IMAGES) -> IndexInspection:
         """A read-only view of a collection's code index of `codes` (checks and benchmarks;
         not part of the engine seam)."""

@@ -71,6 +71,8 @@ class ServerConfig:
     the data dir).
     milvus_uri: http://HOST:19530 of a Milvus server, or a FILE.db for Milvus Lite.
     milvus_token: the Milvus server's token, when it asks for one.
+    milvus_call_seconds: the deadline of each call to Milvus, its retries included (whole
+    seconds); past it the neardup call fails with UNAVAILABLE naming Milvus.
     index_kind: the index kind of collections created without one, the default collection
     of a new data dir included ("hnsw" or the compact "tables"; the local engine's).
     inline_search_us: a Search by hash or id (k at most 100) whose index search the planner
@@ -102,6 +104,7 @@ class ServerConfig:
     backend: str = "local"
     milvus_uri: str | None = None
     milvus_token: str | None = None
+    milvus_call_seconds: int = 10  # MilvusEngine's DEFAULT_CALL_SECONDS
     index_kind: str = IndexParams().kind
     inline_search_us: float = DEFAULT_INLINE_SEARCH_SECONDS * 1e6
     log_calls: str = "problems"
@@ -163,6 +166,11 @@ class ServerConfig:
             raise InvalidArgument(f"backend is local or milvus, not {self.backend!r}", "backend")
         if self.backend == "milvus" and not self.milvus_uri:
             raise InvalidArgument("the milvus backend needs milvus_uri", "milvus_uri")
+        if self.milvus_call_seconds < 1:
+            raise InvalidArgument(
+                f"milvus_call_seconds must be 1 or more, got {self.milvus_call_seconds}",
+                "milvus_call_seconds",
+            )
         if self.backend == "milvus" and self.index_kind != IndexParams().kind:
             raise InvalidArgument(
                 "index_kind chooses the local engine's index; Milvus keeps its own", "index_kind"
@@ -175,7 +183,12 @@ class ServerConfig:
             from neardup.index.milvus import MilvusEngine
 
             assert self.milvus_uri is not None
-            return MilvusEngine(self.milvus_uri, self.milvus_token or "", self.engine_settings())
+            return MilvusEngine(
+                self.milvus_uri,
+                self.milvus_token or "",
+                self.engine_settings(),
+                call_seconds=self.milvus_call_seconds,
+            )
         from neardup.index import Engine
 
         return Engine(self.data_dir, self.engine_settings())

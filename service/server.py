@@ -36,6 +36,8 @@ __all__ = ["NeardupServer", "running_server", "serve"]
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = neardup_pb2.DESCRIPTOR.services_by_name["Neardup"].full_name
+# How often health asks the engine whether its database answers (`Backend.reachable`).
+BACKEND_PROBE_SECONDS = 1.0
 
 
 class NeardupServer:
@@ -51,6 +53,8 @@ class NeardupServer:
         self.port = 0
         threads = config.workers + config.hash_processes  # a hashing call holds a thread
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="neardup-work")
+        self._probe = ThreadPoolExecutor(1, thread_name_prefix="neardup-probe")
+        self._watch: asyncio.Future[None] | None = None
         self._hashing = Hashing(config.hash_processes)
         self._health = health.aio.HealthServicer()
         self.metrics = Metrics(lambda: self.engine)
@@ -123,7 +127,27 @@ class NeardupServer:
             raise
         self._servicer.ready(self.engine)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        self._watch = asyncio.ensure_future(self._watch_backend(self.engine))
         log.info("serving")
+
+    async def _watch_backend(self, engine: Backend) -> None:
+        """Health follows the engine's database: NOT_SERVING while it does not answer (a
+        Milvus stopped or gone), SERVING again when it does. The probe has a thread of its
+        own, so pool threads waiting on that database never delay it."""
+        loop = asyncio.get_running_loop()
+        serving = True
+        while True:
+            await asyncio.sleep(BACKEND_PROBE_SECONDS)
+            answers = await loop.run_in_executor(self._probe, engine.reachable)
+            if answers != serving:
+                serving = answers
+                status = health_pb2.HealthCheckResponse
+                await self._set_health(status.SERVING if serving else status.NOT_SERVING)
+                log.warning(
+                    "%s %s",
+                    self.config.where(),
+                    "answers again" if serving else "does not answer: health NOT_SERVING",
+                )
 
     async def start(self) -> None:
         """`listen`, then `load`."""
@@ -132,12 +156,15 @@ class NeardupServer:
 
     async def stop(self) -> None:
         """Drains: NOT_SERVING, no new calls, calls in flight finish, final snapshot."""
+        if self._watch is not None:
+            self._watch.cancel()
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self._server.stop(self.config.grace_seconds)
         if self.engine is not None:
             engine = self.engine
             await asyncio.get_running_loop().run_in_executor(self._pool, engine.close)
         self._pool.shutdown(wait=True)
+        self._probe.shutdown(wait=False, cancel_futures=True)
         self._hashing.close()
         self.metrics.close()
         log.info("stopped; final snapshots written")

@@ -1,7 +1,9 @@
 """Milvus's errors as the engine's: by exception type and Milvus's error code, never by
 message text (Lite and the server word them differently).
 
-Codes are Milvus's `merr` numbers, as pymilvus exposes them in `MilvusException.code`.
+Codes are Milvus's `merr` numbers, as pymilvus exposes them in `MilvusException.code`. A call
+that passed its deadline reaches us as gRPC's own error (pymilvus does not wrap
+DEADLINE_EXCEEDED), and a call on a connection closed under it as a ValueError from gRPC.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ _DISK_OR_QUOTA = {7, 9}  # disk limit, quota exceeded
 
 
 @contextmanager
-def milvus_failures(what: str, collection: str = "") -> Iterator[None]:
+def milvus_failures(what: str, collection: str = "", seconds: float = 0) -> Iterator[None]:
     """Translates a pymilvus exception raised inside into a NeardupError naming `what`
-    (e.g. "search") and the collection."""
+    (e.g. "search") and the collection; `seconds` is the call's deadline, for the message."""
+    import grpc
     from pymilvus.exceptions import (
         ConnectError,
         MilvusException,
@@ -41,6 +44,13 @@ def milvus_failures(what: str, collection: str = "") -> Iterator[None]:
         raise
     except (MilvusUnavailableException, ConnectError) as exc:
         raise DatabaseFailure(f"Milvus is unreachable ({what}): {exc}; retry shortly") from exc
+    except grpc.RpcError as exc:
+        status = exc.code() if isinstance(exc, grpc.Call) else None
+        if status == grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise DatabaseFailure(
+                f"Milvus did not answer the {what} within {seconds:g} s; retry shortly"
+            ) from exc
+        raise DatabaseFailure(f"Milvus failed the {what} ({status}); retry shortly") from exc
     except ParamError as exc:
         raise InvalidArgument(f"Milvus refused the {what}'s parameters: {exc}", "request") from exc
     except MilvusException as exc:

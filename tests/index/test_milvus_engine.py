@@ -26,7 +26,9 @@ def fp(value: int) -> Fingerprint:
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[MilvusEngine]:
     settings = EngineSettings(result_limit=2 * MILVUS_RESULT_CAP)
-    with MilvusEngine(str(tmp_path / "m.db"), settings=settings) as opened:
+    # Reads at the clock: what these tests ask is what Milvus itself answers, not the
+    # engine's memory of its own last second of writes.
+    with MilvusEngine(str(tmp_path / "m.db"), settings=settings, read_lag_seconds=0) as opened:
         yield opened
 
 
