@@ -114,6 +114,11 @@ _FIRST_ASK = 100
 _PROBE_SECONDS = 2
 # Keys a Milvus `pk in [...]` filter takes at once.
 _KEYS_A_QUERY = 1000
+# Rows written to a collection before the engine asks Milvus to seal them (flush): Milvus
+# searches unsealed rows without their index, at a cost that grows with their number
+# (scripts/bench/scaleout.py prints searches right after a bulk load), and seals on its own
+# only at hundreds of megabytes or after minutes idle.
+FLUSH_ROWS = 10_000
 
 
 def _now_ms() -> int:
@@ -190,6 +195,8 @@ class MilvusEngine:
         self._reads = ThreadPoolExecutor(workers, thread_name_prefix="milvus-read")
         self._recent = RecentWrites()
         self._writes = WriteQueue(self._apply, lambda: DatabaseFailure("the server is stopping"))
+        self._flusher = ThreadPoolExecutor(1, thread_name_prefix="milvus-flush")
+        self._unsealed: dict[str, int] = {}  # rows written since the last flush, by collection
         self._definitions: dict[str, CollectionInfo] = {}
         self._lock = threading.Lock()
         try:
@@ -573,6 +580,20 @@ class MilvusEngine:
             with self._milvus("add", info.name):
                 self._client.upsert(target, [_row(image) for image in chunk], **self._deadline)
             self._recent.record(info.name, self._stamp(target), chunk)
+        unsealed = self._unsealed.get(target, 0) + len(images)
+        if unsealed >= FLUSH_ROWS:
+            self._flusher.submit(self._flush, target)
+            unsealed = 0
+        self._unsealed[target] = unsealed
+
+    def _flush(self, target: str) -> None:
+        """Seals a collection's recent rows (the flush thread); a failure is only logged:
+        the rows are stored either way, and the next flush seals them."""
+        try:
+            with self._milvus("flush", target):
+                self._client.flush(target, **self._deadline)
+        except Exception as exc:
+            log.warning("Milvus flush of %s failed: %s", target, exc)
 
     @staticmethod
     def _stamp(target: str) -> int:
@@ -984,6 +1005,7 @@ class MilvusEngine:
             return
         self._closed = True
         self._writes.close(self._call_seconds)
+        self._flusher.shutdown(wait=False, cancel_futures=True)
         client = getattr(self, "_client", None)
         if client is not None:
             client.close()

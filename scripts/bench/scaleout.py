@@ -8,12 +8,20 @@ stored code, half random), radius 10 and top-10, p50/p99 ms, and single adds wit
 duplicate check. The local engine is the anchor: every row prints each engine's ratio to
 it. The standalone server is skipped, saying why, where it cannot start.
 
+Through the service (section "service"): a `neardup serve` process on the local engine and
+one on the Milvus engine in front of the standalone server (at the project's tick,
+`TICK_MS`), one after the other, each timed from a Python client as a user meets it: an
+AddStream of --stream hash adds into the empty server (adds/s), then single hash adds with
+their duplicate check, radius-10 and top-10 searches by hash (p50/p99 ms), and the seconds
+a SIGTERM takes to stop it. The local server is the anchor (ratio Milvus / local).
+
 With --build-corpus FOLDER (default ../shared/bench when present) it also times
 `neardup build FOLDER --data-dir D` twice as a user runs it: hashing on this machine's
 threads, and with `--dask local` (a LocalCluster, its start included), then checks that
 both stored the same hashes.
 
-    python -m scripts.bench.scaleout [--n 100000] [--queries 300] [--build-corpus DIR]
+    python -m scripts.bench.scaleout [--sections build,engines,service] [--n 100000]
+        [--queries 300] [--stream 20000] [--build-corpus DIR]
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ from pathlib import Path
 import numpy as np
 from neardup.index import Engine, EngineSettings, Fingerprint
 from neardup.index.backend import Backend
+from neardup.service.client import Client, add_request
 
 from scripts.bench.common import clustered_codes, published, queries_for
 from scripts.bench.corpus import DEFAULT_SHARED
+from scripts.reliability.server_process import ServerProcess
 from scripts.tools.milvus_standalone import StandaloneUnavailable, standalone_milvus
 
 BATCH = 2000
@@ -96,6 +106,73 @@ def measure(engine: Backend, codes: np.ndarray, queries: list[int]) -> dict[str,
     return figures
 
 
+def _hex(code: int) -> str:
+    return f"{code:016x}"
+
+
+def through_server(target: str, codes: np.ndarray, queries: list[int]) -> dict[str, float]:
+    """An AddStream of the codes into an empty server (adds/s), then single adds and
+    searches by hash, as a client meets them."""
+    values = codes.tolist()
+    with Client(target, timeout=120) as client:
+        started = time.perf_counter()
+        stream = (add_request(hash=_hex(c), id=f"i{i}") for i, c in enumerate(values))
+        answers = sum(1 for a in client.add_stream(stream) if a.HasField("added"))
+        figures = {"AddStream adds/s": answers / (time.perf_counter() - started)}
+        assert answers == len(values), f"{len(values) - answers} adds failed"
+        adds = [
+            _ms(lambda i=i, q=q: client.add(hash=_hex(q), id=f"single{i}"))
+            for i, q in enumerate(queries)
+        ]
+        radius = [_ms(lambda q=q: client.search(hash=_hex(q), max_distance=10)) for q in queries]
+        top = [_ms(lambda q=q: client.search(hash=_hex(q), k=10)) for q in queries]
+    for name, values_ms in (("single add", adds), ("radius 10", radius), ("top-10", top)):
+        figures[f"{name} p50 ms"] = float(np.percentile(values_ms, 50))
+        figures[f"{name} p99 ms"] = float(np.percentile(values_ms, 99))
+    return figures
+
+
+def served(
+    folder: Path, settings: dict[str, str], codes: np.ndarray, queries: list[int]
+) -> dict[str, float]:
+    """`through_server` on a `neardup serve` process with these settings, and its stop."""
+    server = ServerProcess(folder / "data", settings)
+    server.start()
+    try:
+        figures = through_server(server.address, codes, queries)
+    finally:
+        stopping = time.perf_counter()
+        server.stop()
+        figures["SIGTERM stop s"] = time.perf_counter() - stopping
+    return figures
+
+
+def compare_servers(codes: np.ndarray, queries: list[int]) -> dict[str, dict[str, float]]:
+    """The local-engine server, then a Milvus-engine server on the standalone server."""
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="neardup-scaleout-serve-") as tmp:
+        results["local server"] = served(Path(tmp) / "local", {}, codes, queries)
+        print("local server: done", flush=True)
+        try:
+            with standalone_milvus(Path(tmp) / "milvus") as uri:
+                settings = {"backend": "milvus", "milvus_uri": uri}
+                results["Milvus server"] = served(Path(tmp) / "m", settings, codes, queries)
+        except StandaloneUnavailable as exc:
+            print(f"Milvus server: skipped: {exc}")
+        print("Milvus server: done", flush=True)
+    return results
+
+
+def print_table(results: dict[str, dict[str, float]], anchor_name: str) -> None:
+    names = list(results)
+    print("| | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    anchor = results[anchor_name]
+    for key in anchor:
+        cells = [f"{results[n][key]:,.1f} ({results[n][key] / anchor[key]:.2f}x)" for n in names]
+        print(f"| {key} | " + " | ".join(cells) + " |")
+
+
 def build_seconds(corpus: Path, data_dir: Path, *extra: str) -> tuple[float, str]:
     """Wall seconds of one `neardup build` run, and its summary line."""
     neardup = Path(sys.executable).parent / "neardup"
@@ -134,39 +211,43 @@ def _hashes(engine: Engine) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default="build,engines,service")
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--stream", type=int, default=20_000)
     parser.add_argument("--build-corpus", type=Path, default=DEFAULT_SHARED / "bench")
-    parser.add_argument("--skip-engines", action="store_true", help="only the build comparison")
     args = parser.parse_args()
-    if args.build_corpus.exists():
+    sections = set(args.sections.split(","))
+    if "build" in sections and args.build_corpus.exists():
         compare_builds(args.build_corpus)
-    if args.skip_engines:
-        return
     rng = np.random.default_rng(20261201)
-    codes = clustered_codes(args.n, rng)
-    queries = queries_for(codes, args.queries, rng)
-    results: dict[str, dict[str, float]] = {}
-    for name, opener in (
-        ("local", local),
-        ("Milvus Lite", lite),
-        ("Milvus standalone", standalone),
-    ):
-        with tempfile.TemporaryDirectory(prefix="neardup-scaleout-") as tmp:
-            try:
-                with opener(Path(tmp)) as engine:
-                    results[name] = measure(engine, codes, queries)
-            except StandaloneUnavailable as exc:
-                print(f"{name}: skipped: {exc}")
-        print(f"{name}: done", flush=True)
-    names = list(results)
-    print(f"\n{args.n:,} codes, {args.queries} queries; ratio = engine / local\n")
-    print("| | " + " | ".join(names) + " |")
-    print("|---|" + "---|" * len(names))
-    anchor = results["local"]
-    for key in anchor:
-        cells = [f"{results[n][key]:,.1f} ({results[n][key] / anchor[key]:.1f}x)" for n in names]
-        print(f"| {key} | " + " | ".join(cells) + " |")
+    if "engines" in sections:
+        codes = clustered_codes(args.n, rng)
+        queries = queries_for(codes, args.queries, rng)
+        results: dict[str, dict[str, float]] = {}
+        for name, opener in (
+            ("local", local),
+            ("Milvus Lite", lite),
+            ("Milvus standalone", standalone),
+        ):
+            with tempfile.TemporaryDirectory(prefix="neardup-scaleout-") as tmp:
+                try:
+                    with opener(Path(tmp)) as engine:
+                        results[name] = measure(engine, codes, queries)
+                except StandaloneUnavailable as exc:
+                    print(f"{name}: skipped: {exc}")
+            print(f"{name}: done", flush=True)
+        print(f"\nThe engines: {args.n:,} codes, {args.queries} queries; ratio = engine / local\n")
+        print_table(results, "local")
+    if "service" in sections:
+        codes = clustered_codes(args.stream, rng)
+        queries = queries_for(codes, args.queries, rng)
+        served_results = compare_servers(codes, queries)
+        print(
+            f"\nThrough `neardup serve`: AddStream of {args.stream:,} hash adds, then "
+            f"{args.queries} of each call; ratio = Milvus / local\n"
+        )
+        print_table(served_results, "local server")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A server on the Milvus engine whose Milvus stops answering (a real Milvus Lite process,
 stopped with SIGSTOP while the connection stays open): the calls that need Milvus wait in
-the thread pool, and the event loop goes on serving what does not need it."""
+the thread pool, the event loop goes on serving what does not need it, and the server stops
+without waiting for Milvus."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from ..conftest import read_image
 from .conftest import config_for, start_server
 
 pytest.importorskip("milvus_lite", reason="Milvus Lite is not installed (pip install .[milvus])")
+# A Milvus call's deadline while Milvus hangs: longer than any stop should take.
+HUNG_CALL_SECONDS = 60
 
 
 def _free_port() -> int:
@@ -111,3 +114,43 @@ def test_health_and_hash_answer_within_100_ms_while_a_search_waits_for_milvus(
     finally:
         os.kill(milvus_pid, signal.SIGCONT)
         running.shutdown()
+
+
+def test_a_server_whose_milvus_hangs_stops_without_waiting_for_milvus(
+    milvus_lite: tuple[str, int], tmp_path: Path
+) -> None:
+    uri, milvus_pid = milvus_lite
+    config = config_for(
+        tmp_path / "unused-data",
+        backend="milvus",
+        milvus_uri=uri,
+        workers=4,
+        grace_seconds=1.0,
+        milvus_call_seconds=HUNG_CALL_SECONDS,
+    )
+    running = start_server(config)
+    answered: dict[str, object] = {}
+    try:
+        with Client(running.target, timeout=120) as client:
+            client.add(hash="ba19c8ab5fa05a59", id="first")
+            os.kill(milvus_pid, signal.SIGSTOP)
+
+            def search() -> None:
+                try:
+                    answered["answer"] = client.search(hash="ba19c8ab5fa05a59", max_distance=8)
+                except NeardupRpcError as exc:
+                    answered["error"] = exc
+
+            searching = threading.Thread(target=search, daemon=True)
+            searching.start()
+            time.sleep(0.5)  # the search waits in the server for Milvus
+            started = time.monotonic()
+            running.shutdown()
+            took = time.monotonic() - started
+            searching.join(10)
+        assert not running.thread.is_alive(), "the server is still stopping"
+        # Well under the calls' deadline: closing ended the call waiting on Milvus.
+        assert took < HUNG_CALL_SECONDS / 3, f"stopping took {took:.1f} s"
+        assert "error" in answered, "the search cannot have been answered by a stopped Milvus"
+    finally:
+        os.kill(milvus_pid, signal.SIGCONT)
