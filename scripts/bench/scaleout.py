@@ -136,6 +136,7 @@ def served(
     folder: Path, settings: dict[str, str], codes: np.ndarray, queries: list[int]
 ) -> dict[str, float]:
     """`through_server` on a `neardup serve` process with these settings, and its stop."""
+    folder.mkdir(parents=True)
     server = ServerProcess(folder / "data", settings)
     server.start()
     try:
