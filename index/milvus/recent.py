@@ -13,7 +13,8 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..fingerprint.value import hamming_distance
+import numpy as np
+
 from ..records import StoredImage
 
 __all__ = ["RecentWrites", "View"]
@@ -25,12 +26,14 @@ class _Entry:
     stamp: int
 
 
-@dataclass(frozen=True, slots=True)
 class View:
     """One collection's recent writes as a read sees them: by id, the image or None for a
     delete."""
 
-    latest: Mapping[str, StoredImage | None]
+    def __init__(self, latest: Mapping[str, StoredImage | None]) -> None:
+        self.latest = latest
+        self._images = [image for image in latest.values() if image is not None]
+        self._codes: np.ndarray | None = None  # their codes, made on the first `near`
 
     def overrides(self, image_id: str) -> bool:
         """Whether this view, not Milvus, says what that id holds."""
@@ -38,16 +41,19 @@ class View:
 
     def near(self, codes: Sequence[int], radius: int | None) -> list[tuple[StoredImage, int, int]]:
         """(image, distance, index of the nearest code) of the kept images within `radius`
-        of any code (every kept image when radius is None)."""
-        found = []
-        for image in self.latest.values():
-            if image is None:
-                continue
-            value = image.fingerprint.value
-            distance, which = min((hamming_distance(value, c), i) for i, c in enumerate(codes))
-            if radius is None or distance <= radius:
-                found.append((image, distance, which))
-        return found
+        of any code (every kept image when radius is None). One numpy pass over the kept
+        codes: a view holds a second of this engine's writes, and every add checks it."""
+        if not self._images or not codes:
+            return []
+        if self._codes is None:
+            values = (image.fingerprint.value for image in self._images)
+            self._codes = np.fromiter(values, dtype=np.uint64, count=len(self._images))
+        asked = np.array(codes, dtype=np.uint64)
+        distances = np.bitwise_count(self._codes[:, None] ^ asked[None, :])
+        which = distances.argmin(axis=1)
+        nearest = distances[np.arange(len(self._images)), which]
+        kept = np.arange(len(self._images)) if radius is None else np.flatnonzero(nearest <= radius)
+        return [(self._images[i], int(nearest[i]), int(which[i])) for i in kept]
 
 
 class RecentWrites:
