@@ -4,8 +4,9 @@
 Start: listen at once with health NOT_SERVING, open the engine (load snapshots, replay) in a
 thread, then SERVING; from then on health follows the engine's database
 (`Backend.reachable`, asked every BACKEND_PROBE_SECONDS: a Milvus that does not answer makes
-the server NOT_SERVING until it does). Stop (SIGTERM/SIGINT in `serve`): health NOT_SERVING, stop accepting,
-let calls in flight finish within the grace period, take the final snapshots, exit 0.
+the server NOT_SERVING until it does). Stop (SIGTERM/SIGINT in `serve`): health NOT_SERVING,
+stop accepting, let calls in flight finish within the grace period, take the final
+snapshots, exit 0.
 
 `running_server(config)` is the test entry point: it binds the configured address (port 0
 for any free port) and yields the server with its port.
