@@ -73,3 +73,21 @@ def test_a_phash_definition_written_before_the_pair_rule_reads_as_phash_2(tmp_pa
         assert again.create_collection("fresh", "phash").algorithm == "phash"
     with MilvusEngine(uri) as third:
         assert third.collection("fresh").algorithm == "phash"
+
+
+def test_adds_queued_together_are_decided_in_order_each_seeing_those_before_it(
+    engine: MilvusEngine,
+) -> None:
+    from neardup.index.errors import IdExists
+    from neardup.index.records import AddOutcome
+
+    first = engine.submit_add("", "a", fp(QUERY))
+    near = engine.submit_add("", "b", fp(QUERY ^ 1), reject_duplicates=True)
+    same_id = engine.submit_add("", "a", fp(QUERY))
+    assert first.result().outcome is AddOutcome.ADDED
+    rejected = near.result()
+    assert rejected.outcome is AddOutcome.REJECTED_DUPLICATE
+    assert [(m.image.id, m.distance) for m in rejected.duplicates] == [("a", 1)]
+    with pytest.raises(IdExists):
+        same_id.result()
+    assert [m.image.id for m in engine.search("", [fp(QUERY)], radius=2).matches] == ["a"]
