@@ -492,6 +492,8 @@ class MilvusEngine:
     def _apply(self, group: list[Any]) -> None:
         """Applies one run of queued writes of one kind and collection (the write queue's
         thread)."""
+        if self._closed:  # the queue outlived its wait in `close`
+            raise DatabaseFailure("the server is stopping")
         first = group[0]
         info = self._get(first.key[1])
         if isinstance(first, _Add):
@@ -961,28 +963,28 @@ class MilvusEngine:
         return self._writes.pending
 
     def reachable(self) -> bool:
-        """Whether Milvus answers a read of each collection this engine serves, at the
-        engine's read point, now. After a restart Milvus answers other calls while it loads
-        the collections again and catches up with their writes (tens of seconds on the
-        standalone server); one it no longer holds loaded is loaded here."""
+        """Whether Milvus answers a read of the default collection (which every server has
+        and none can drop) at the engine's read point, now. After a restart Milvus answers
+        other calls while it loads its collections again and catches up with their writes
+        (tens of seconds on the standalone server); if it no longer holds the collection
+        loaded, it is loaded here."""
         from pymilvus.client.types import LoadState
 
         if self._closed:
             return False
         probe = {"timeout": _PROBE_SECONDS}
+        target = milvus_collection(bounds.DEFAULT_COLLECTION)
         try:
-            for name in list(self._definitions) or [bounds.DEFAULT_COLLECTION]:
-                target = milvus_collection(name)
-                if self._client.get_load_state(target, **probe)["state"] == LoadState.NotLoad:
-                    self._client.load_collection(target, **self._deadline)
-                self._client.query(
-                    target,
-                    filter='pk == ""',
-                    output_fields=["pk"],
-                    limit=1,
-                    **at(self._point.now()),
-                    **probe,
-                )
+            if self._client.get_load_state(target, **probe)["state"] == LoadState.NotLoad:
+                self._client.load_collection(target, **self._deadline)
+            self._client.query(
+                target,
+                filter='pk == ""',
+                output_fields=["pk"],
+                limit=1,
+                **at(self._point.now()),
+                **probe,
+            )
         except Exception:  # any failure to answer is the same "no"
             return False
         return True
