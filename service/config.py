@@ -72,7 +72,8 @@ class ServerConfig:
     milvus_uri: http://HOST:19530 of a Milvus server, or a FILE.db for Milvus Lite.
     milvus_token: the Milvus server's token, when it asks for one.
     milvus_call_seconds: the deadline of each call to Milvus, its retries included (whole
-    seconds); past it the neardup call fails with UNAVAILABLE naming Milvus.
+    seconds; at least 60 for calls that create, drop, load or flush a collection); past it
+    the neardup call fails with UNAVAILABLE naming Milvus.
     index_kind: the index kind of collections created without one, the default collection
     of a new data dir included ("hnsw" or the compact "tables"; the local engine's).
     inline_search_us: a Search by hash or id (k at most 100) whose index search the planner

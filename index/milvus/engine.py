@@ -106,6 +106,9 @@ _PAGE = MILVUS_RESULT_CAP
 # its retries of an unreachable server by an integer timeout only (a float one retries for
 # minutes).
 DEFAULT_CALL_SECONDS = 10
+# The deadline of calls that change collections (create, drop, load, flush) and of the
+# engine's first calls, at least.
+SCHEMA_CALL_SECONDS = 60
 # What a radius search asks Milvus for first; a full answer is asked again up to the
 # result limit (scripts/bench/scaleout.py: a limit of 10,001 costs Milvus several times
 # what 100 does).
@@ -185,6 +188,9 @@ class MilvusEngine:
         self.uri = uri
         self.settings = settings or EngineSettings()
         self._deadline = {"timeout": int(call_seconds)}
+        # Creating, dropping, loading and flushing collections, and the first calls of a
+        # Milvus just started, take seconds where a read takes milliseconds.
+        self._schema_deadline = {"timeout": max(int(call_seconds), SCHEMA_CALL_SECONDS)}
         self._call_seconds = int(call_seconds)
         self._closed = False
         with milvus_failures("connection", seconds=call_seconds):
@@ -224,7 +230,7 @@ class MilvusEngine:
         """A Milvus timestamp issued now: above the stamp of every write acknowledged
         before. Where Milvus issues none (Lite answers 0), the clock's."""
         with self._milvus("timestamp"):
-            issued = int(self._client._get_connection().alloc_timestamp(**self._deadline))
+            issued = int(self._client._get_connection().alloc_timestamp(**self._schema_deadline))
         return issued or milvus_timestamp(time.time())
 
     # -- the registry of definitions --------------------------------------------------------
@@ -233,7 +239,7 @@ class MilvusEngine:
 
         client = self._client
         with self._milvus("registry setup"):
-            if client.has_collection(REGISTRY, **self._deadline):
+            if client.has_collection(REGISTRY, **self._schema_deadline):
                 return
             schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
             schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=256)
@@ -242,7 +248,9 @@ class MilvusEngine:
             schema.add_field("unused", DataType.BINARY_VECTOR, dim=8)
             index = client.prepare_index_params()
             index.add_index("unused", index_type="BIN_FLAT", metric_type="HAMMING")
-            client.create_collection(REGISTRY, schema=schema, index_params=index, **self._deadline)
+            client.create_collection(
+                REGISTRY, schema=schema, index_params=index, **self._schema_deadline
+            )
 
     def _definition_in_registry(self, name: str) -> CollectionInfo | None:
         with self._milvus("registry read"):
@@ -336,7 +344,7 @@ class MilvusEngine:
         with self._lock, self._milvus("collection creation", name):
             if self._definition_in_registry(name) is not None:
                 raise CollectionExists(f"a collection named {name!r} exists")
-            if not client.has_collection(target, **self._deadline):
+            if not client.has_collection(target, **self._schema_deadline):
                 schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
                 schema.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=_MAX_KEY)
                 schema.add_field("code", DataType.BINARY_VECTOR, dim=64)
@@ -347,7 +355,7 @@ class MilvusEngine:
                 index = client.prepare_index_params()
                 index.add_index("code", index_type="BIN_FLAT", metric_type="HAMMING")
                 client.create_collection(
-                    target, schema=schema, index_params=index, **self._deadline
+                    target, schema=schema, index_params=index, **self._schema_deadline
                 )
             definition = {
                 "algorithm": algo,
@@ -360,7 +368,7 @@ class MilvusEngine:
             client.upsert(
                 REGISTRY,
                 [{"name": name, "definition": json.dumps(definition), "unused": bytes(1)}],
-                **self._deadline,
+                **self._schema_deadline,
             )
         self._definitions[name] = info
         return info
@@ -372,8 +380,8 @@ class MilvusEngine:
         info = self._get(name)
         count = self._count(info)
         with self._lock, self._milvus("collection drop", name):
-            self._client.drop_collection(milvus_collection(name), **self._deadline)
-            self._client.delete(REGISTRY, filter=f'name == "{name}"', **self._deadline)
+            self._client.drop_collection(milvus_collection(name), **self._schema_deadline)
+            self._client.delete(REGISTRY, filter=f'name == "{name}"', **self._schema_deadline)
         self._forget(name)
         return count
 
@@ -593,7 +601,7 @@ class MilvusEngine:
         the rows are stored either way, and the next flush seals them."""
         try:
             with self._milvus("flush", target):
-                self._client.flush(target, **self._deadline)
+                self._client.flush(target, **self._schema_deadline)
         except Exception as exc:
             log.warning("Milvus flush of %s failed: %s", target, exc)
 
@@ -976,7 +984,7 @@ class MilvusEngine:
         target = milvus_collection(bounds.DEFAULT_COLLECTION)
         try:
             if self._client.get_load_state(target, **probe)["state"] == LoadState.NotLoad:
-                self._client.load_collection(target, **self._deadline)
+                self._client.load_collection(target, **self._schema_deadline)
             self._client.query(
                 target,
                 filter='pk == ""',

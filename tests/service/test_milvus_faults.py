@@ -131,6 +131,7 @@ def test_every_add_acknowledged_across_a_milvus_restart_is_stored(
     assert refused, "no add was in flight while Milvus was down"
     assert all(r.error.code == grpc.StatusCode.UNAVAILABLE.value[0] for r in refused)
     assert len(acknowledged) + len(refused) == len(requests)
+    assert within(60, lambda: health_of(neardup.target) == SERVING)
     with Client(neardup.target, timeout=60) as client:
         stored = set()
         for start in range(0, len(acknowledged), 1000):
