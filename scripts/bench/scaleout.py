@@ -12,8 +12,9 @@ Through the service (section "service"): a `neardup serve` process on the local 
 one on the Milvus engine in front of the standalone server (at the project's tick,
 `TICK_MS`), one after the other, each timed from a Python client as a user meets it: an
 AddStream of --stream hash adds into the empty server (adds/s), then single hash adds with
-their duplicate check, radius-10 and top-10 searches by hash (p50/p99 ms), and the seconds
-a SIGTERM takes to stop it. The local server is the anchor (ratio Milvus / local).
+their duplicate check, radius-10 and top-10 searches by hash (p50/p99 ms), `neardup build
+--server` of the build corpus into it (files/s, wall; hashing runs in the build), and the
+seconds a SIGTERM takes to stop it. The local server is the anchor (ratio Milvus / local).
 
 With --build-corpus FOLDER (default ../shared/bench when present) it also times
 `neardup build FOLDER --data-dir D` twice as a user runs it: hashing on this machine's
@@ -133,14 +134,24 @@ def through_server(target: str, codes: np.ndarray, queries: list[int]) -> dict[s
 
 
 def served(
-    folder: Path, settings: dict[str, str], codes: np.ndarray, queries: list[int]
+    folder: Path,
+    settings: dict[str, str],
+    codes: np.ndarray,
+    queries: list[int],
+    corpus: Path | None,
 ) -> dict[str, float]:
-    """`through_server` on a `neardup serve` process with these settings, and its stop."""
+    """`through_server` on a `neardup serve` process with these settings, then `neardup
+    build CORPUS --server` into it (images/s, wall), and its stop."""
     folder.mkdir(parents=True)
     server = ServerProcess(folder / "data", settings)
     server.start()
     try:
         figures = through_server(server.address, codes, queries)
+        if corpus is not None:
+            seconds, line = build_seconds(corpus, "--server", server.address)
+            images = sum(1 for p in corpus.rglob("*") if p.is_file())
+            print(f"build --server: {line}")
+            figures["build --server files/s"] = images / seconds
     finally:
         stopping = time.perf_counter()
         server.stop()
@@ -148,16 +159,18 @@ def served(
     return figures
 
 
-def compare_servers(codes: np.ndarray, queries: list[int]) -> dict[str, dict[str, float]]:
+def compare_servers(
+    codes: np.ndarray, queries: list[int], corpus: Path | None
+) -> dict[str, dict[str, float]]:
     """The local-engine server, then a Milvus-engine server on the standalone server."""
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="neardup-scaleout-serve-") as tmp:
-        results["local server"] = served(Path(tmp) / "local", {}, codes, queries)
+        results["local server"] = served(Path(tmp) / "local", {}, codes, queries, corpus)
         print("local server: done", flush=True)
         try:
             with standalone_milvus(Path(tmp) / "milvus") as uri:
                 settings = {"backend": "milvus", "milvus_uri": uri}
-                results["Milvus server"] = served(Path(tmp) / "m", settings, codes, queries)
+                results["Milvus server"] = served(Path(tmp) / "m", settings, codes, queries, corpus)
         except StandaloneUnavailable as exc:
             print(f"Milvus server: skipped: {exc}")
         print("Milvus server: done", flush=True)
@@ -174,12 +187,12 @@ def print_table(results: dict[str, dict[str, float]], anchor_name: str) -> None:
         print(f"| {key} | " + " | ".join(cells) + " |")
 
 
-def build_seconds(corpus: Path, data_dir: Path, *extra: str) -> tuple[float, str]:
-    """Wall seconds of one `neardup build` run, and its summary line."""
+def build_seconds(corpus: Path, *target: str) -> tuple[float, str]:
+    """Wall seconds of one `neardup build CORPUS TARGET...` run, and its summary line."""
     neardup = Path(sys.executable).parent / "neardup"
     started = time.perf_counter()
     done = subprocess.run(
-        [str(neardup), "build", str(corpus), "--data-dir", str(data_dir), *extra],
+        [str(neardup), "build", str(corpus), *target],
         capture_output=True,
         text=True,
         check=False,
@@ -191,8 +204,10 @@ def build_seconds(corpus: Path, data_dir: Path, *extra: str) -> tuple[float, str
 def compare_builds(corpus: Path) -> None:
     """A local build and a Dask LocalCluster build of the same folder: images/s and ratio."""
     with tempfile.TemporaryDirectory(prefix="neardup-dask-build-") as tmp:
-        local_s, local_line = build_seconds(corpus, Path(tmp) / "local")
-        dask_s, dask_line = build_seconds(corpus, Path(tmp) / "dask", "--dask", "local")
+        local_s, local_line = build_seconds(corpus, "--data-dir", str(Path(tmp) / "local"))
+        dask_s, dask_line = build_seconds(
+            corpus, "--data-dir", str(Path(tmp) / "dask"), "--dask", "local"
+        )
         with Engine(Path(tmp) / "local") as a, Engine(Path(tmp) / "dask") as b:
             same = _hashes(a) == _hashes(b)
             images = len(_hashes(a))
@@ -243,7 +258,8 @@ def main() -> None:
     if "service" in sections:
         codes = clustered_codes(args.stream, rng)
         queries = queries_for(codes, args.queries, rng)
-        served_results = compare_servers(codes, queries)
+        corpus = args.build_corpus if args.build_corpus.exists() else None
+        served_results = compare_servers(codes, queries, corpus)
         print(
             f"\nThrough `neardup serve`: AddStream of {args.stream:,} hash adds, then "
             f"{args.queries} of each call; ratio = Milvus / local\n"
