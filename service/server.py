@@ -51,6 +51,7 @@ class NeardupServer:
         config.check_tls()
         config.check_log_calls()
         config.check_workers()
+        config.check_backend()
         self.config = config
         self.engine: Backend | None = None
         self.port = 0
@@ -118,14 +119,16 @@ class NeardupServer:
         """Opens the engine (snapshots, replay) and starts the hashing workers, then
         serves: health SERVING."""
         loop = asyncio.get_running_loop()
+        hashing = loop.run_in_executor(self._pool, self._hashing.start)
         try:
-            hashing = loop.run_in_executor(self._pool, self._hashing.start)
             self.engine = await loop.run_in_executor(self._pool, self.config.open_backend)
             await hashing
         except BaseException:
             await self._server.stop(0)
-            self._pool.shutdown(wait=False)
             self._hashing.close()
+            # the workers' start fails once they are closed: that is not this failure
+            await asyncio.gather(hashing, return_exceptions=True)
+            self._pool.shutdown(wait=False)
             self.metrics.close()
             raise
         self._servicer.ready(self.engine)

@@ -193,7 +193,7 @@ class MilvusEngine:
         self._schema_deadline = {"timeout": max(int(call_seconds), SCHEMA_CALL_SECONDS)}
         self._call_seconds = int(call_seconds)
         self._closed = False
-        with milvus_failures("connection", seconds=call_seconds):
+        with milvus_failures(f"connection to {uri}", seconds=call_seconds):
             # A connection of its own: pymilvus shares one per URI, and closing any client
             # of it would cut off every other engine of the process on that Milvus.
             own = f"neardup-{uuid.uuid4().hex}"

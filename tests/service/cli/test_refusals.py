@@ -191,7 +191,12 @@ def test_the_server_address_comes_from_the_flag_then_the_environment_then_serve_
 
 
 @pytest.mark.parametrize(
-    ("setting", "value"), [("NEARDUP_HASH_PROCESSES", "-1"), ("NEARDUP_WORKERS", "0")]
+    ("setting", "value"),
+    [
+        ("NEARDUP_HASH_PROCESSES", "-1"),
+        ("NEARDUP_WORKERS", "0"),
+        ("NEARDUP_MILVUS_CALL_SECONDS", "0"),
+    ],
 )
 def test_serve_refuses_a_worker_count_out_of_bounds_naming_the_setting(
     setting: str,
@@ -205,3 +210,21 @@ def test_serve_refuses_a_worker_count_out_of_bounds_naming_the_setting(
         ["serve", "--data-dir", str(tmp_path / "data"), "--listen", "127.0.0.1:0"], capsys
     )
     assert setting.removeprefix("NEARDUP_").lower() in line, line
+
+
+def test_serve_on_a_milvus_that_does_not_answer_ends_naming_it_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pymilvus", reason="the Milvus client is not installed")
+    monkeypatch.setenv("NEARDUP_MILVUS_CALL_SECONDS", "1")
+    uri = "http://127.0.0.1:9"  # the discard port: nothing serves it
+    argv = ["serve", "--backend", "milvus", "--milvus-uri", uri, "--listen", "127.0.0.1:0"]
+    try:
+        status = main(argv)
+    except SystemExit as exit_:
+        status = exit_.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert status != 0
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("neardup: ") and "Milvus" in last and uri in last, last
