@@ -77,5 +77,10 @@ def run(args: argparse.Namespace) -> int:
     # FAISS's loader logs each instruction set it tries at info level ("Could not load
     # library with AVX512 support"), which reads as an error on most machines.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    finally:
+        # `main` may run in a process that goes on (tests, embedders): its handler writes
+        # to this run's stderr, which may be closed once the run is over.
+        logging.getLogger().removeHandler(handler)
     return 0

@@ -228,3 +228,16 @@ def test_serve_on_a_milvus_that_does_not_answer_ends_naming_it_without_a_traceba
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]
     assert last.startswith("neardup: ") and "Milvus" in last and uri in last, last
+
+
+def test_serve_run_in_process_leaves_no_log_handler_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from neardup.service.calls import JsonFormatter
+
+    monkeypatch.setenv("NEARDUP_WORKERS", "0")
+    refusal(["serve", "--data-dir", str(tmp_path / "data"), "--listen", "127.0.0.1:0"], capsys)
+    left = [h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)]
+    assert left == []  # it would write later tests' logs to this run's closed stderr
