@@ -54,7 +54,6 @@ from ..errors import (
     Unsupported,
 )
 from ..fingerprint import Fingerprint, get_algorithm
-from ..fingerprint.value import hamming_distance
 from ..query import Query, QueryCode
 from ..records import (
     AddOutcome,
@@ -795,11 +794,8 @@ class MilvusEngine:
                 image_id = id_from_key(hit["id"])
                 if not view.overrides(image_id) and image_id in rows:  # else deleted meanwhile
                     offer(rows[image_id], int(hit["distance"]), which)
-        floor = info.min_quality if wanted.radius != 0 else 0
-        codes = [code.fingerprint.value for code in wanted.sent]
-        for image, distance, which in view.near(codes, wanted.radius):
-            if distance == 0 or image.quality is None or image.quality >= floor:
-                offer(image, distance, which)
+        for image, distance, which in _kept_near(view, wanted, info.min_quality):
+            offer(image, distance, which)
         ordered = sorted(best.items(), key=lambda item: (item[1][0], item[0]))
         limit = wanted.k if wanted.k is not None else self.settings.result_limit
         matches = [
@@ -1035,6 +1031,21 @@ def _above_floor(hit: Mapping[str, Any], floor: int) -> bool:
     return int(hit["distance"]) == 0 or quality == _UNKNOWN_QUALITY or quality >= floor
 
 
+def _kept_near(
+    view: View, wanted: _Wanted, min_quality: int
+) -> Iterator[tuple[StoredImage, int, int]]:
+    """(image, distance, index of the nearest code) of the view's images that answer the
+    question: within its radius, not its excluded id, and above the quality floor unless at
+    distance 0 (as `_above_floor` is for Milvus's hits)."""
+    floor = min_quality if wanted.radius != 0 else 0
+    codes = [code.fingerprint.value for code in wanted.sent]
+    for image, distance, which in view.near(codes, wanted.radius):
+        if image.id == wanted.exclude_id:
+            continue
+        if distance == 0 or image.quality is None or image.quality >= floor:
+            yield image, distance, which
+
+
 def _with_group(
     matches: list[Match], wanted: _Wanted, written: Mapping[str, StoredImage], min_quality: int
 ) -> list[Match]:
@@ -1042,18 +1053,9 @@ def _with_group(
     the view showed it, so they replace images of the same id)."""
     if not written:
         return matches
-    floor = min_quality if wanted.radius != 0 else 0
-    codes = [code.fingerprint.value for code in wanted.sent]
     best = {m.image.id: m for m in matches if m.image.id not in written}
-    for image in written.values():
-        value = image.fingerprint.value
-        distance, which = min((hamming_distance(value, c), i) for i, c in enumerate(codes))
-        if image.id == wanted.exclude_id:
-            continue
-        if wanted.radius is not None and distance > wanted.radius:
-            continue
-        if distance == 0 or image.quality is None or image.quality >= floor:
-            best[image.id] = Match(image, distance, wanted.sent[which].orientation)
+    for image, distance, which in _kept_near(View(written), wanted, min_quality):
+        best[image.id] = Match(image, distance, wanted.sent[which].orientation)
     return sorted(best.values(), key=lambda m: (m.distance, m.image.id))[: wanted.k]
 
 
