@@ -4,7 +4,10 @@ server (scripts/tools/milvus_standalone.py) with --rows stored, timed from pymil
 - an upsert of one row, then a read of it by key: Strong, Session (the writer's own
   timestamp) and at the Milvus engine's read point (`consistency`: the clock less
   READ_LAG_SECONDS, which never waits);
-- a radius-10 search (limit 100) at Strong and at the read point;
+- a radius-10 search (limit 100) at Strong and at the read point; at the read point also
+  with the limit the engine asks only when 100 came back full (10,001: its result limit
+  and one), and on the same rows before they were sealed (flushed): the two costs behind
+  the engine's `_FIRST_ASK` and `FLUSH_ROWS`;
 - the idle server's CPU (its process's user + system time over --idle seconds, nothing
   asked), as a share of one core.
 
@@ -26,13 +29,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from neardup.index.milvus.consistency import READ_LAG_SECONDS, at, milvus_timestamp
+from neardup.index.milvus.consistency import ReadPoint, at
 
 from scripts.bench.common import published
 from scripts.tools.milvus_standalone import StandaloneMilvus, StandaloneUnavailable
 
 TRIALS = 40
 ANCHOR_TICK = 200
+# How long a flushed collection takes to be searched sealed, with its index.
+SEALED_SECONDS = 15
 
 
 def cpu_seconds(pid: int) -> float:
@@ -70,9 +75,8 @@ def measure(tick_ms: int, rows: int, idle_seconds: float) -> dict[str, float]:
             for start in range(0, rows, 5000):
                 batch = range(start, min(rows, start + 5000))
                 client.upsert("tick", [{"pk": f"r{i}", "code": rng.randbytes(8)} for i in batch])
-            client.flush("tick")
-            time.sleep(5)
             written = {"key": ""}
+            read_point = ReadPoint(0)
 
             def write() -> None:
                 written["key"] = f"w{rng.getrandbits(48)}"
@@ -84,19 +88,22 @@ def measure(tick_ms: int, rows: int, idle_seconds: float) -> dict[str, float]:
                 )
 
             def point() -> dict[str, Any]:
-                return at(milvus_timestamp(time.time() - READ_LAG_SECONDS))
+                return at(read_point.now())
 
-            def search(level: Callable[[], dict[str, Any]]) -> Callable[[], Any]:
+            def search(level: Callable[[], dict[str, Any]], limit: int = 100) -> Callable[[], Any]:
                 params = {"metric_type": "HAMMING", "params": {"radius": 11, "range_filter": 0}}
                 return lambda: client.search(
                     "tick",
                     data=[rng.randbytes(8)],
                     anns_field="code",
-                    limit=100,
+                    limit=limit,
                     search_params=params,
                     **level(),
                 )
 
+            unsealed = _median_ms(search(point))
+            client.flush("tick")
+            time.sleep(SEALED_SECONDS)
             figures = {
                 "upsert ms": _median_ms(write),
                 "read own write, Strong ms": _median_ms(
@@ -110,6 +117,8 @@ def measure(tick_ms: int, rows: int, idle_seconds: float) -> dict[str, float]:
                     search(lambda: {"consistency_level": "Strong"})
                 ),
                 "search r10, read point ms": _median_ms(search(point)),
+                "search r10, read point, limit 10,001 ms": _median_ms(search(point, 10_001)),
+                "search r10, read point, rows not yet sealed ms": unsealed,
             }
             client.close()
             pid = server.pid
@@ -128,7 +137,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--idle", type=float, default=20.0)
     args = parser.parse_args()
-    ticks = [int(t) for t in args.ticks.split(",")]
+    try:
+        ticks = [int(t) for t in args.ticks.split(",")]
+    except ValueError:
+        parser.error(
+            f"--ticks takes milliseconds separated by commas, e.g. 200,20; got {args.ticks!r}"
+        )
     if ANCHOR_TICK not in ticks:
         ticks.insert(0, ANCHOR_TICK)
     results: dict[int, dict[str, float]] = {}
