@@ -109,8 +109,8 @@ DEFAULT_CALL_SECONDS = 10
 # engine's first calls, at least.
 SCHEMA_CALL_SECONDS = 60
 # What a radius search asks Milvus for first; a full answer is asked again up to the
-# result limit (scripts/bench/scaleout.py: a limit of 10,001 costs Milvus several times
-# what 100 does).
+# result limit (scripts/bench/milvus_tick.py times a search asking for 100 against one
+# asking for the limit).
 _FIRST_ASK = 100
 # The deadline of `reachable`'s probe.
 _PROBE_SECONDS = 2
@@ -118,8 +118,8 @@ _PROBE_SECONDS = 2
 _KEYS_A_QUERY = 1000
 # Rows written to a collection before the engine asks Milvus to seal them (flush): Milvus
 # searches unsealed rows without their index, at a cost that grows with their number
-# (scripts/bench/scaleout.py prints searches right after a bulk load), and seals on its own
-# only at hundreds of megabytes or after minutes idle.
+# (scripts/bench/milvus_tick.py times a search over rows not yet sealed against sealed
+# ones), and seals on its own only at hundreds of megabytes or after minutes idle.
 FLUSH_ROWS = 10_000
 
 
@@ -851,10 +851,11 @@ class MilvusEngine:
         expression: str,
         point: int,
     ) -> tuple[list[list[dict[str, Any]]], int]:
-        """Milvus's hits for the codes, asking for a few first and for `limit` (within the
-        cap) only when some list came back full; and how many were asked."""
+        """Milvus's hits for the codes, and how many were asked: a radius search asks for a
+        few first and for `limit` (within the cap) only when some list came back full; a
+        top-k search (no radius) asks for `limit` at once, as its answer is always full."""
         limit = min(limit, MILVUS_RESULT_CAP)
-        first = min(limit, _FIRST_ASK)
+        first = min(limit, _FIRST_ASK) if radius is not None else limit
         found = self._search(info, codes, first, radius, expression, point)
         if first < limit and any(len(hits) >= first for hits in found):
             return self._search(info, codes, limit, radius, expression, point), limit
@@ -970,7 +971,7 @@ class MilvusEngine:
         """Whether Milvus answers a read of the default collection (which every server has
         and none can drop) at the engine's read point, now. After a restart Milvus answers
         other calls while it loads its collections again and catches up with their writes
-        (tens of seconds on the standalone server); if it no longer holds the collection
+        (a while: the restart test waits for it); if it no longer holds the collection
         loaded, it is loaded here."""
         from pymilvus.client.types import LoadState
 

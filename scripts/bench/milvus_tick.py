@@ -102,6 +102,7 @@ def measure(tick_ms: int, rows: int, idle_seconds: float) -> dict[str, float]:
                 )
 
             unsealed = _median_ms(search(point))
+            unsealed_wide = _median_ms(search(point, 10_001))
             client.flush("tick")
             time.sleep(SEALED_SECONDS)
             figures = {
@@ -119,6 +120,7 @@ def measure(tick_ms: int, rows: int, idle_seconds: float) -> dict[str, float]:
                 "search r10, read point ms": _median_ms(search(point)),
                 "search r10, read point, limit 10,001 ms": _median_ms(search(point, 10_001)),
                 "search r10, read point, rows not yet sealed ms": unsealed,
+                "the same, limit 10,001 ms": unsealed_wide,
             }
             client.close()
             pid = server.pid

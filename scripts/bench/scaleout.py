@@ -47,6 +47,7 @@ from scripts.reliability.server_process import ServerProcess
 from scripts.tools.milvus_standalone import StandaloneUnavailable, standalone_milvus
 
 BATCH = 2000
+SECTIONS = ("build", "engines", "service")
 SETTINGS = EngineSettings(maintenance_interval_seconds=3600)
 
 
@@ -227,13 +228,15 @@ def _hashes(engine: Engine) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", default="build,engines,service")
+    parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--stream", type=int, default=20_000)
     parser.add_argument("--build-corpus", type=Path, default=DEFAULT_SHARED / "bench")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
+    if unknown := sections - set(SECTIONS):
+        parser.error(f"--sections takes {','.join(SECTIONS)}; not {','.join(sorted(unknown))}")
     if "build" in sections and args.build_corpus.exists():
         compare_builds(args.build_corpus)
     rng = np.random.default_rng(20261201)

@@ -91,3 +91,25 @@ def test_adds_queued_together_are_decided_in_order_each_seeing_those_before_it(
     with pytest.raises(IdExists):
         same_id.result()
     assert [m.image.id for m in engine.search("", [fp(QUERY)], radius=2).matches] == ["a"]
+
+
+class CountingSearches(MilvusEngine):
+    """The engine, counting the searches it sends Milvus."""
+
+    searches = 0
+
+    def _search(self, *args: object, **kwargs: object) -> list[list[dict[str, object]]]:
+        self.searches += 1
+        return super()._search(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_top_k_search_asks_milvus_once_while_recent_writes_are_held(tmp_path: Path) -> None:
+    # A long read lag keeps every add in the engine's recent writes, as a second of
+    # writes under load does; a top-k answer is always full, so asking small first would
+    # only send a second search.
+    with CountingSearches(str(tmp_path / "m.db"), read_lag_seconds=600) as engine:
+        engine.add_batch("", [(f"i{i}", fp(QUERY ^ (1 << (i % 64))), {}) for i in range(150)])
+        before = engine.searches
+        found = engine.search("", [fp(QUERY)], k=10)
+        assert engine.searches - before == 1
+        assert len(found.matches) == 10 and {m.distance for m in found.matches} == {1}
